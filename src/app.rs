@@ -1,0 +1,102 @@
+//! The commands, as the binary dispatches them: each sets up its edges (prober, outputs,
+//! signals) around the shared run loop and returns the exit status.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{MockArgs, OutputFormat};
+use crate::config::Plan;
+use crate::mock::{MockConfig, MockServer};
+use crate::output::{JsonLines, Sink, TextStory};
+use crate::probe::HttpProber;
+use crate::run::{self, Session};
+use crate::signals;
+use crate::state::Monitor;
+
+/// Bad usage or configuration.
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn usage_error(reason: &str) -> ExitCode {
+    eprintln!("failover-watch: error: {reason}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Watches the proxy of `plan` until the run ends, printing in the chosen format.
+pub async fn watch(plan: Plan) -> ExitCode {
+    let prober = match HttpProber::new(plan.probe.clone()) {
+        Ok(prober) => Arc::new(prober),
+        Err(reason) => return usage_error(&reason),
+    };
+    tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
+    let mut signals = signals::listen();
+    let session = Session::start(prober, plan.schedule.clone());
+    let wall = session.clock.wall();
+    let stdout = io::stdout().lock();
+    let mut sink: Box<dyn Sink> = match plan.output {
+        OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
+        OutputFormat::Text | OutputFormat::Tui => {
+            Box::new(TextStory::new(stdout, wall, plan.color))
+        }
+    };
+    let mut monitor = Monitor::new(plan.monitor.clone());
+    let result = run::headless(
+        session,
+        &mut monitor,
+        sink.as_mut(),
+        &plan.info,
+        &mut signals,
+    )
+    .await;
+    drop(sink);
+    finish(&plan, &monitor, result)
+}
+
+/// The exit status of a finished run.
+fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> ExitCode {
+    let counters = monitor.counters();
+    tracing::info!(
+        total = counters.total,
+        failed = counters.failed,
+        failovers = counters.failovers,
+        "run ended"
+    );
+    match result {
+        Ok(()) => {}
+        // The reader went away (`| head`): nothing left to tell.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(error) => {
+            let _ = writeln!(
+                io::stderr(),
+                "failover-watch: cannot write the output: {error}"
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    if plan.fail_on_error && counters.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Serves a mock upstream until SIGINT, SIGTERM or SIGHUP.
+pub async fn mock_upstream(args: MockArgs) -> ExitCode {
+    let config = MockConfig {
+        api: args.api,
+        model: args.model,
+        reply: args.reply,
+        mode: args.mode,
+    };
+    let server = match MockServer::start(args.listen, config).await {
+        Ok(server) => server,
+        Err(error) => return usage_error(&format!("cannot listen on {}: {error}", args.listen)),
+    };
+    let mut signals = signals::listen();
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {}", server.url());
+    let _ = stdout.flush();
+    drop(stdout);
+    signals.recv().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,214 @@
+//! The command line. Every option can also come from an environment variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::mock::{Api, MODES_HELP, Mode};
+
+const KEYS_HELP: &str = "\
+API key:
+  Read from LITELLM_API_KEY, else OPENAI_API_KEY, or from --api-key-file. No flag takes the
+  key itself (it would show in `ps`). A proxy without a master key needs none. The key is
+  never printed, logged or recorded.
+
+Exit status:
+  0 when the run ends (Ctrl-C, SIGTERM, --count, --duration); 1 with --fail-on-error when a
+  request failed; 2 for bad usage or configuration.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "failover-watch",
+    version,
+    about = "Shows, live, which model really serves the requests sent through a LiteLLM proxy: \
+             the primary, its fallback, or nothing.",
+    after_help = KEYS_HELP,
+    args_conflicts_with_subcommands = true,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a mock upstream model server (OpenAI or Ollama API) whose faults can be switched
+    /// while it runs, for tests and rehearsals behind a real LiteLLM proxy.
+    #[command(after_help = MOCK_HELP)]
+    MockUpstream(MockArgs),
+}
+
+const MOCK_HELP: &str = "\
+Control (same port):
+  GET  /__mock          mode and request counts
+  POST /__mock/mode     body: the new mode, e.g. `curl -d 500 http://127.0.0.1:PORT/__mock/mode`
+For \"connection refused\", stop the process.";
+
+#[derive(Debug, Clone, Args)]
+pub struct MockArgs {
+    /// The API to speak.
+    #[arg(long, value_enum, env = "MOCK_UPSTREAM_API")]
+    pub api: Api,
+
+    /// Address to listen on (port 0 picks a free one; the address is printed once ready).
+    #[arg(long, env = "MOCK_UPSTREAM_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+
+    /// The model name the mock reports.
+    #[arg(long, env = "MOCK_UPSTREAM_MODEL")]
+    pub model: String,
+
+    /// The text of every reply.
+    #[arg(long, env = "MOCK_UPSTREAM_REPLY", default_value = "Hi.")]
+    pub reply: String,
+
+    /// The fault to start with.
+    #[arg(long, env = "MOCK_UPSTREAM_MODE", default_value = "ok", help = format!("The fault to start with: {MODES_HELP}"))]
+    pub mode: Mode,
+}
+
+/// Where the proxy is and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The LiteLLM proxy, with or without `/v1`.
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_URL",
+        default_value = "http://127.0.0.1:4000"
+    )]
+    pub url: String,
+
+    /// Read the API key from this file (its first line, trimmed).
+    #[arg(long, env = "FAILOVER_WATCH_API_KEY_FILE", value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// How to probe and what to print; shared by watching a proxy and the demo.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// The primary model group: the `model` of every request.
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_PRIMARY",
+        default_value = "llama-fp8",
+        value_name = "MODEL"
+    )]
+    pub primary: String,
+
+    /// The fallback model group you expect, for display.
+    #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
+    pub fallback: Option<String>,
+
+    /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
+    /// this schedule whether or not earlier ones have answered.
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_parser = positive_duration)]
+    pub interval: Duration,
+
+    /// Limit for one request, from sending to the complete answer.
+    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    pub timeout: Duration,
+
+    /// The prompt of every request.
+    #[arg(long, env = "FAILOVER_WATCH_PROMPT", default_value = "Say hi")]
+    pub prompt: String,
+
+    /// `max_tokens` of every request.
+    #[arg(long, env = "FAILOVER_WATCH_MAX_TOKENS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: u32,
+
+    /// Stream the answers (SSE) and measure the time to the first token.
+    #[arg(long, env = "FAILOVER_WATCH_STREAM")]
+    pub stream: bool,
+
+    /// Send this many probes, wait for their answers, then end.
+    #[arg(long, env = "FAILOVER_WATCH_COUNT", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// End after this long (`10m`, `2h`).
+    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_parser = positive_duration)]
+    pub duration: Option<Duration>,
+
+    /// Unanswered probes allowed at once; a tick that finds this many is skipped and reported.
+    #[arg(long, env = "FAILOVER_WATCH_MAX_IN_FLIGHT", default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_in_flight: u64,
+
+    /// Consecutive failed requests after which the state is DOWN (an outage).
+    #[arg(long, env = "FAILOVER_WATCH_DOWN_AFTER", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub down_after: u32,
+
+    /// `tui`: the live dashboard; `text`: the story line by line; `jsonl`: one JSON object per
+    /// line. [default: tui when stdout is a terminal, else text]
+    #[arg(long, env = "FAILOVER_WATCH_OUTPUT", value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// Write logs here (they never go to the terminal).
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    pub log_file: PathBuf,
+
+    /// Exit with status 1 when any request failed.
+    #[arg(long, env = "FAILOVER_WATCH_FAIL_ON_ERROR")]
+    pub fail_on_error: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Tui,
+    Text,
+    Jsonl,
+}
+
+/// A duration above zero: `3s`, `500ms`, `1m 30s`, or a bare number of seconds.
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(_) => return Err("must be a positive duration".to_owned()),
+        Err(_) => {
+            humantime::parse_duration(text).map_err(|e| format!("{e} (try 3s, 500ms or 1m)"))?
+        }
+    };
+    if duration.is_zero() {
+        return Err("must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_human_form_or_bare_seconds() {
+        assert_eq!(positive_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(positive_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(positive_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(positive_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert!(
+            positive_duration("0")
+                .unwrap_err()
+                .contains("more than zero")
+        );
+        assert!(
+            positive_duration("0s")
+                .unwrap_err()
+                .contains("more than zero")
+        );
+        assert!(positive_duration("-1").is_err());
+        assert!(positive_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,91 @@
+//! The run's clock.
+//!
+//! Every moment in a run is an offset from its start ([`Duration`]), so the core is fed time
+//! instead of reading it, and tests can drive it with tokio's paused clock. Wall-clock times
+//! are derived from an offset only at the output edge, through [`WallClock`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Local, SecondsFormat, Utc};
+
+/// Reads the monotonic clock (tokio's, so tests can pause it) relative to the start of the run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunClock {
+    start: tokio::time::Instant,
+    wall: WallClock,
+}
+
+impl RunClock {
+    /// Starts the run now, remembering the wall-clock time and the local UTC offset.
+    pub fn start() -> Self {
+        let now = Local::now();
+        Self {
+            start: tokio::time::Instant::now(),
+            wall: WallClock::new(now.with_timezone(&Utc), *now.offset()),
+        }
+    }
+
+    /// Time elapsed since the start of the run.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// The instant at which a run offset falls, for timers.
+    pub fn instant_at(&self, offset: Duration) -> tokio::time::Instant {
+        self.start + offset
+    }
+
+    pub fn wall(&self) -> WallClock {
+        self.wall
+    }
+}
+
+/// Turns run offsets into wall-clock times. Pure: the origin and the local offset are fixed
+/// when the run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WallClock {
+    origin: DateTime<Utc>,
+    local_offset: FixedOffset,
+}
+
+impl WallClock {
+    pub fn new(origin: DateTime<Utc>, local_offset: FixedOffset) -> Self {
+        Self {
+            origin,
+            local_offset,
+        }
+    }
+
+    pub fn at(&self, offset: Duration) -> DateTime<Utc> {
+        self.origin + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// RFC 3339 in UTC with milliseconds, as in the JSON lines.
+    pub fn rfc3339(&self, offset: Duration) -> String {
+        self.at(offset).to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// Local `HH:MM:SS`, as the seed's script prints it.
+    pub fn hms(&self, offset: Duration) -> String {
+        self.at(offset)
+            .with_timezone(&self.local_offset)
+            .format("%H:%M:%S")
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_offsets_to_utc_and_local_time() {
+        let origin = DateTime::parse_from_rfc3339("2026-11-23T20:55:29.150Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let wall = WallClock::new(origin, FixedOffset::east_opt(3600).unwrap());
+        let offset = Duration::from_millis(61_250);
+        assert_eq!(wall.rfc3339(offset), "2026-11-23T20:56:30.400Z");
+        assert_eq!(wall.hms(offset), "21:56:30");
+    }
+}

@@ -1,0 +1,81 @@
+//! Durations and numbers as people read them.
+
+use std::time::Duration;
+
+/// A latency: `23 ms`, `1.25 s`, `30.1 s`.
+pub fn latency(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 10_000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// A span of time: `8.6 s`, `3m 12s`, `2h 05m`.
+pub fn span(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        let s = d.as_secs();
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        let s = d.as_secs();
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// A short span for tight places: `8s`, `3m12s`, `2h05m`.
+pub fn span_compact(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// An interval as given on the command line: `3s`, `500ms`, `1m 30s`.
+pub fn interval(d: Duration) -> String {
+    humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
+}
+
+/// Milliseconds with three decimals, for JSON.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Seconds with three decimals, for JSON.
+pub fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let ms = Duration::from_millis;
+        assert_eq!(latency(Duration::from_micros(2_345)), "2.3 ms");
+        assert_eq!(latency(ms(23)), "23 ms");
+        assert_eq!(latency(ms(1250)), "1.25 s");
+        assert_eq!(latency(ms(30_070)), "30.1 s");
+        assert_eq!(span(ms(8_600)), "8.6 s");
+        assert_eq!(span(ms(192_000)), "3m 12s");
+        assert_eq!(span(ms(7_500_000)), "2h 05m");
+        assert_eq!(span_compact(ms(8_600)), "8s");
+        assert_eq!(span_compact(ms(192_000)), "3m12s");
+        assert_eq!(interval(ms(3000)), "3s");
+        assert_eq!(interval(ms(1500)), "1s 500ms");
+        assert_eq!(millis(Duration::from_micros(12_345_678)), 12345.678);
+        assert_eq!(seconds(ms(1234)), 1.234);
+    }
+}

@@ -1,0 +1,72 @@
+//! JSON lines: one object per line, flushed per line, the summary last.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::records::{AbandonedLine, Line, RequestLine, SkipLine, SummaryLine, TransitionLine};
+use super::{RunInfo, Sink};
+use crate::clock::WallClock;
+use crate::output::format::millis;
+use crate::probe::ProbeEvent;
+use crate::state::{Applied, Monitor};
+
+pub struct JsonLines<W: Write> {
+    out: W,
+    wall: WallClock,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W, wall: WallClock) -> Self {
+        Self { out, wall }
+    }
+
+    fn write(&mut self, line: &Line<'_>) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, line)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Sink for JsonLines<W> {
+    fn begin(&mut self, _info: &RunInfo) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(
+        &mut self,
+        event: &ProbeEvent,
+        applied: &Applied,
+        _monitor: &Monitor,
+    ) -> io::Result<()> {
+        let wall = self.wall;
+        match event {
+            ProbeEvent::Sent { .. } => Ok(()),
+            ProbeEvent::Answered(outcome) => {
+                self.write(&Line::Request(RequestLine::new(
+                    outcome,
+                    applied.late,
+                    &wall,
+                )))?;
+                if let Some(t) = &applied.transition {
+                    self.write(&Line::Transition(TransitionLine::new(t, &wall)))?;
+                }
+                Ok(())
+            }
+            ProbeEvent::Skipped { at, in_flight } => self.write(&Line::Skip(SkipLine {
+                at: wall.rfc3339(*at),
+                in_flight: *in_flight,
+            })),
+            ProbeEvent::Abandoned { seq, sent_at, at } => {
+                self.write(&Line::Abandoned(AbandonedLine {
+                    seq: *seq,
+                    sent_at: wall.rfc3339(*sent_at),
+                    waited_ms: millis(at.saturating_sub(*sent_at)),
+                }))
+            }
+        }
+    }
+
+    fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
+        self.write(&Line::Summary(SummaryLine::new(monitor, now)))
+    }
+}

@@ -1,0 +1,218 @@
+//! The serialisable shapes of the JSON lines output, apart from the internal state. The
+//! fields documented in the README stay; more may be added.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::format::{millis, seconds};
+use crate::clock::WallClock;
+use crate::probe::{ErrorKind, Evidence, ProbeOutcome};
+use crate::state::{Monitor, Percentiles, ServingKind, Transition, TransitionKind, Verdict};
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Line<'a> {
+    Request(RequestLine<'a>),
+    Transition(TransitionLine<'a>),
+    Skip(SkipLine),
+    Abandoned(AbandonedLine),
+    Summary(SummaryLine),
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestLine<'a> {
+    pub seq: u64,
+    pub sent_at: String,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub result: Verdict,
+    pub model: Option<&'a str>,
+    pub model_group: Option<&'a str>,
+    pub api_base: Option<&'a str>,
+    pub attempted_fallbacks: Option<u32>,
+    pub status: Option<u16>,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<&'a str>,
+    pub reply: Option<&'a str>,
+    /// `x-litellm-model-id`, the deployment that answered.
+    pub model_id: Option<&'a str>,
+    /// What the attribution rests on.
+    pub evidence: Option<Evidence>,
+    /// Answered after a later request had already answered.
+    pub late: bool,
+}
+
+impl<'a> RequestLine<'a> {
+    pub fn new(outcome: &'a ProbeOutcome, late: bool, wall: &WallClock) -> Self {
+        let report = &outcome.report;
+        let (result, model, evidence, reply, error_kind, error) = match &report.result {
+            Ok(served) => (
+                Verdict::from(served.role),
+                Some(served.model.as_str()),
+                Some(served.evidence),
+                Some(served.reply.as_str()),
+                None,
+                None,
+            ),
+            Err(failure) => (
+                Verdict::Error,
+                None,
+                None,
+                None,
+                Some(failure.kind),
+                Some(failure.message.as_str()),
+            ),
+        };
+        Self {
+            seq: outcome.seq,
+            sent_at: wall.rfc3339(outcome.sent_at),
+            latency_ms: millis(outcome.latency()),
+            ttft_ms: report.ttft.map(millis),
+            result,
+            model,
+            model_group: report.route.model_group.as_deref(),
+            api_base: report.route.api_base.as_deref(),
+            attempted_fallbacks: report.route.attempted_fallbacks,
+            status: report.status,
+            error_kind,
+            error,
+            reply,
+            model_id: report.route.model_id.as_deref(),
+            evidence,
+            late,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransitionLine<'a> {
+    pub at: String,
+    pub seq: u64,
+    pub kind: TransitionKind,
+    pub from: ServingKind,
+    pub to: ServingKind,
+    pub from_model: Option<&'a str>,
+    pub to_model: Option<&'a str>,
+    pub previous_secs: f64,
+    /// Failed requests between the last success before the switch and this one.
+    pub failed_during: u64,
+    /// Seconds since the last marker, when one was dropped before this transition.
+    pub after_marker_secs: Option<f64>,
+}
+
+impl<'a> TransitionLine<'a> {
+    pub fn new(t: &'a Transition, wall: &WallClock) -> Self {
+        Self {
+            at: wall.rfc3339(t.at),
+            seq: t.seq,
+            kind: t.kind,
+            from: t.from,
+            to: t.to,
+            from_model: t.from_model.as_deref(),
+            to_model: t.to_model.as_deref(),
+            previous_secs: seconds(t.previous),
+            failed_during: t.failed_during,
+            after_marker_secs: t.after_marker.map(|m| seconds(m.lag)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkipLine {
+    pub at: String,
+    pub in_flight: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AbandonedLine {
+    pub seq: u64,
+    pub sent_at: String,
+    pub waited_ms: f64,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct LatencyLine {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl From<Option<Percentiles>> for LatencyLine {
+    fn from(p: Option<Percentiles>) -> Self {
+        Self {
+            p50: p.map(|p| millis(p.p50)),
+            p95: p.map(|p| millis(p.p95)),
+            p99: p.map(|p| millis(p.p99)),
+            max: p.map(|p| millis(p.max)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelLine {
+    pub requests: u64,
+    pub latency_ms: LatencyLine,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryLine {
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub primary: u64,
+    pub fallback: u64,
+    pub failovers: u64,
+    pub recoveries: u64,
+    pub outages: u64,
+    pub skipped: u64,
+    pub duration_secs: f64,
+    /// Successful answers only.
+    pub latency_ms: LatencyLine,
+    pub restorations: u64,
+    pub abandoned: u64,
+    pub availability_percent: Option<f64>,
+    pub models: BTreeMap<String, ModelLine>,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub primary_never_served: bool,
+}
+
+impl SummaryLine {
+    /// `now` is the end of the run; the duration counts from the last counter reset.
+    pub fn new(monitor: &Monitor, now: Duration) -> Self {
+        let c = monitor.counters();
+        Self {
+            total: c.total,
+            succeeded: c.succeeded,
+            failed: c.failed,
+            primary: c.primary,
+            fallback: c.fallback,
+            failovers: c.failovers,
+            recoveries: c.recoveries,
+            outages: c.outages,
+            skipped: c.skipped,
+            duration_secs: seconds(now.saturating_sub(monitor.counting_since())),
+            latency_ms: monitor.latency().all.percentiles().into(),
+            restorations: c.restorations,
+            abandoned: c.abandoned,
+            availability_percent: c
+                .availability_percent()
+                .map(|p| (p * 1000.0).round() / 1000.0),
+            models: monitor
+                .latency()
+                .by_model()
+                .map(|(model, p)| {
+                    let line = ModelLine {
+                        requests: c.by_model.get(model).copied().unwrap_or(p.count),
+                        latency_ms: Some(p).into(),
+                    };
+                    (model.to_owned(), line)
+                })
+                .collect(),
+            errors: c.by_error.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
+            primary_never_served: monitor.primary_never_served(),
+        }
+    }
+}

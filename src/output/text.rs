@@ -1,0 +1,306 @@
+//! The seed's story, line by line: a header box, one block per answer, a banner at every
+//! switch, and the `Demo Summary` box at the end.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::format::{interval, latency, span};
+use super::{RunInfo, Sink};
+use crate::clock::WallClock;
+use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome, Role};
+use crate::sanitize::clean;
+use crate::state::{Applied, Monitor, Transition, TransitionKind};
+
+const RULE: &str = "======================================================================";
+const DASHES: &str = "----------------------------------------------------------------------";
+const BANG: &str = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+/// Replies and errors are cut to this many characters in the story.
+const TEXT_CHARS: usize = 200;
+
+/// ANSI styles, or nothing when colour is off.
+#[derive(Clone, Copy)]
+struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+    fn yellow(self, t: &str) -> String {
+        self.paint("1;33", t)
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+pub struct TextStory<W: Write> {
+    out: W,
+    wall: WallClock,
+    palette: Palette,
+}
+
+impl<W: Write> TextStory<W> {
+    /// `color`: only when stdout is a terminal and `NO_COLOR` is unset (decided by the caller).
+    pub fn new(out: W, wall: WallClock, color: bool) -> Self {
+        Self {
+            out,
+            wall,
+            palette: Palette { on: color },
+        }
+    }
+
+    fn banner(&mut self, t: &Transition) -> io::Result<()> {
+        let p = self.palette;
+        let from = t.from_model.as_deref().unwrap_or("nothing");
+        let to = t.to_model.as_deref().unwrap_or("nothing");
+        let headline = match t.kind {
+            TransitionKind::Failover | TransitionKind::Recovery => {
+                format!("[!] FAILOVER DETECTED: {from} → {to}")
+            }
+            TransitionKind::Outage => format!("[!] OUTAGE: {from} → nothing is answering"),
+            TransitionKind::Restored => format!("[!] RESTORED: nothing → {to}"),
+        };
+        let mut details = vec![format!(
+            "{} after {} {}",
+            t.kind.as_str(),
+            span(t.previous),
+            match t.from_model.as_deref() {
+                Some(model) => format!("on {model}"),
+                None => "down".to_owned(),
+            }
+        )];
+        details.push(match t.failed_during {
+            0 => "no failed request".to_owned(),
+            1 => "1 failed request".to_owned(),
+            n => format!("{n} failed requests"),
+        });
+        if let Some(m) = t.after_marker {
+            details.push(format!("{} after marker {}", span(m.lag), m.marker));
+        }
+        let paint = |s: &str| match t.kind {
+            TransitionKind::Outage => p.red(s),
+            _ => p.yellow(s),
+        };
+        writeln!(self.out, "{}", paint(BANG))?;
+        writeln!(self.out, "{}", paint(&headline))?;
+        writeln!(self.out, "    {}", details.join(", "))?;
+        writeln!(self.out, "{}", paint(BANG))?;
+        writeln!(self.out)
+    }
+
+    fn request(&mut self, o: &ProbeOutcome, late: bool) -> io::Result<()> {
+        let p = self.palette;
+        let mut timing = latency(o.latency());
+        if let Some(ttft) = o.report.ttft {
+            timing.push_str(&format!(", first token {}", latency(ttft)));
+        }
+        if late {
+            timing.push_str(", answered after later requests");
+        }
+        let head = format!("[{}] Request #{}:", self.wall.hms(o.sent_at), o.seq);
+        match &o.report.result {
+            Ok(served) => {
+                let verdict = match served.role {
+                    Role::Primary => p.green("✓ PRIMARY"),
+                    Role::Fallback => p.yellow("✓ FALLBACK"),
+                };
+                let reply = clean(&served.reply, TEXT_CHARS);
+                let reply = if reply.is_empty() {
+                    "(empty)".to_owned()
+                } else {
+                    reply
+                };
+                writeln!(
+                    self.out,
+                    "{head} {verdict}  {}",
+                    p.dim(&format!("({timing})"))
+                )?;
+                writeln!(self.out, "           Model: {}", served.model)?;
+                writeln!(self.out, "           Response: {reply}")?;
+            }
+            Err(failure) => {
+                let what = match (failure.kind, o.report.status) {
+                    (ErrorKind::Http, Some(status)) => format!("HTTP {status}"),
+                    (kind, _) => kind.as_str().to_owned(),
+                };
+                writeln!(
+                    self.out,
+                    "{head} {}  {}",
+                    p.red("✗ FAILED"),
+                    p.dim(&format!("({timing})"))
+                )?;
+                writeln!(
+                    self.out,
+                    "           Error: {what}: {}",
+                    clean(&failure.message, TEXT_CHARS)
+                )?;
+            }
+        }
+        writeln!(self.out)
+    }
+}
+
+impl<W: Write> Sink for TextStory<W> {
+    fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        let title = if info.simulated {
+            "LiteLLM Failover Demo (simulated gateway)"
+        } else {
+            "LiteLLM Failover Watch"
+        };
+        let fallback = match &info.fallback {
+            Some(model) => format!("{model} (configured in router_settings)"),
+            None => "whatever the proxy's fallbacks route to".to_owned(),
+        };
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out, "{title}")?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out, "  Proxy: {}", info.url)?;
+        writeln!(self.out, "  Primary Model: {}", info.primary)?;
+        writeln!(self.out, "  Fallback Model: {fallback}")?;
+        writeln!(self.out, "  Request Interval: {}", interval(info.interval))?;
+        writeln!(
+            self.out,
+            "  Requests: {}, timeout {}",
+            if info.stream { "streamed" } else { "normal" },
+            interval(info.timeout)
+        )?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out)?;
+        writeln!(self.out, "[*] Sending requests to primary model...")?;
+        writeln!(
+            self.out,
+            "[*] To test failover: scale the primary down in another terminal"
+        )?;
+        writeln!(self.out, "[*] Press Ctrl+C to stop")?;
+        writeln!(self.out)?;
+        writeln!(self.out, "{DASHES}")?;
+        self.out.flush()
+    }
+
+    fn event(
+        &mut self,
+        event: &ProbeEvent,
+        applied: &Applied,
+        _monitor: &Monitor,
+    ) -> io::Result<()> {
+        match event {
+            ProbeEvent::Sent { .. } => return Ok(()),
+            ProbeEvent::Answered(outcome) => {
+                if let Some(t) = &applied.transition {
+                    self.banner(t)?;
+                }
+                self.request(outcome, applied.late)?;
+            }
+            ProbeEvent::Skipped { at, in_flight } => {
+                writeln!(
+                    self.out,
+                    "[{}] {}",
+                    self.wall.hms(*at),
+                    self.palette.yellow(&format!(
+                        "Tick skipped: {in_flight} requests still in flight (--max-in-flight)"
+                    ))
+                )?;
+                writeln!(self.out)?;
+            }
+            ProbeEvent::Abandoned { seq, sent_at, at } => {
+                writeln!(
+                    self.out,
+                    "[{}] Request #{seq}: … NO ANSWER  (abandoned at exit after {})",
+                    self.wall.hms(*sent_at),
+                    span(at.saturating_sub(*sent_at))
+                )?;
+                writeln!(self.out)?;
+            }
+        }
+        self.out.flush()
+    }
+
+    fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
+        let c = monitor.counters();
+        let p = self.palette;
+        let failover = if c.failovers > 0 && c.failed == 0 {
+            p.green("✓ Detected and handled")
+        } else if c.failovers > 0 {
+            p.yellow(&format!("✓ Detected ({} requests failed)", c.failed))
+        } else if monitor.primary_never_served() {
+            p.yellow("⚠ The primary never served: every answer came from the fallback")
+        } else {
+            "– Not observed".to_owned()
+        };
+        writeln!(self.out)?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out, "Demo Summary")?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out, "  • Total requests: {}", c.total)?;
+        writeln!(self.out, "  • Successful: {}", c.succeeded)?;
+        writeln!(self.out, "  • Failed: {}", c.failed)?;
+        writeln!(self.out, "  • Failover: {failover}")?;
+        writeln!(
+            self.out,
+            "  • Served by primary: {}, by fallback: {}",
+            c.primary, c.fallback
+        )?;
+        for (model, n) in &c.by_model {
+            writeln!(self.out, "      {model}: {n}")?;
+        }
+        writeln!(
+            self.out,
+            "  • Failovers: {}, recoveries: {}, outages: {}",
+            c.failovers, c.recoveries, c.outages
+        )?;
+        if let Some(l) = monitor.latency().all.percentiles() {
+            writeln!(
+                self.out,
+                "  • Latency: p50 {}, p95 {}, p99 {}, max {}",
+                latency(l.p50),
+                latency(l.p95),
+                latency(l.p99),
+                latency(l.max)
+            )?;
+        }
+        if c.skipped > 0 {
+            writeln!(
+                self.out,
+                "  • Skipped ticks (too many in flight): {}",
+                c.skipped
+            )?;
+        }
+        if c.abandoned > 0 {
+            writeln!(self.out, "  • Unanswered at exit: {}", c.abandoned)?;
+        }
+        writeln!(
+            self.out,
+            "  • Duration: {}",
+            span(now.saturating_sub(monitor.counting_since()))
+        )?;
+        writeln!(self.out, "{RULE}")?;
+        if monitor.primary_never_served() {
+            writeln!(self.out)?;
+            writeln!(
+                self.out,
+                "Note: if the primary is up, check its deployment in the proxy's config. LiteLLM's"
+            )?;
+            writeln!(
+                self.out,
+                "openai/ provider needs an api_key (any string will do for a key-less server);"
+            )?;
+            writeln!(
+                self.out,
+                "without one it never calls the primary and every request falls back."
+            )?;
+        }
+        self.out.flush()
+    }
+}

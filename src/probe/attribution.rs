@@ -1,0 +1,210 @@
+//! Who served an answer, from the best evidence present. Pure.
+//!
+//! | evidence                                    | present on                          |
+//! |---------------------------------------------|-------------------------------------|
+//! | `x-litellm-model-group`, `-attempted-fallbacks` | normal answers                  |
+//! | `x-litellm-model-id`, `-model-api-base` + `/model/info` | streams too (their chunks always name the requested model) |
+//! | the body's `model`                          | any OpenAI-compatible gateway       |
+
+use super::deployments::Deployments;
+use super::outcome::{Evidence, Role, Route};
+
+/// Who served, and under which name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribution {
+    pub role: Role,
+    pub model: String,
+    pub evidence: Evidence,
+}
+
+/// Attributes an answer. `body_model` is the body's (or first chunk's) `model`.
+///
+/// The served model is named as LiteLLM names it in a normal answer: the requested alias when
+/// the primary served (`llama-fp8`), the deployment's model string after a fallback
+/// (`ollama/llama3`). A stream gets the same names through the deployment map.
+pub fn attribute(
+    primary: &str,
+    route: &Route,
+    body_model: Option<&str>,
+    deployments: &Deployments,
+) -> Attribution {
+    let fell_back = route.attempted_fallbacks.is_some_and(|n| n > 0);
+    let deployment = route
+        .model_id
+        .as_deref()
+        .and_then(|id| deployments.by_id(id))
+        .or_else(|| {
+            route
+                .api_base
+                .as_deref()
+                .and_then(|base| deployments.by_api_base(base))
+        });
+
+    if let Some(group) = route.model_group.as_deref() {
+        let role = if group == primary && !fell_back {
+            Role::Primary
+        } else {
+            Role::Fallback
+        };
+        let model = match role {
+            Role::Primary => body_model.unwrap_or(primary).to_owned(),
+            // A stream's body names the requested model, never the fallback.
+            Role::Fallback => match body_model {
+                Some(model) if model != primary => model.to_owned(),
+                _ => deployment.map_or(group, |d| d.model.as_str()).to_owned(),
+            },
+        };
+        return Attribution {
+            role,
+            model,
+            evidence: Evidence::ModelGroupHeader,
+        };
+    }
+
+    if let Some(deployment) = deployment {
+        let role = if deployment.model_name == primary && !fell_back {
+            Role::Primary
+        } else {
+            Role::Fallback
+        };
+        let model = match role {
+            Role::Primary => primary.to_owned(),
+            Role::Fallback => deployment.model.clone(),
+        };
+        return Attribution {
+            role,
+            model,
+            evidence: Evidence::Deployment,
+        };
+    }
+
+    let model = body_model.unwrap_or("").to_owned();
+    let role = if model == primary && !fell_back {
+        Role::Primary
+    } else {
+        Role::Fallback
+    };
+    Attribution {
+        role,
+        model,
+        evidence: Evidence::BodyModel,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::deployments::Deployment;
+
+    const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
+    const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";
+
+    fn deployments() -> Deployments {
+        Deployments::new(vec![
+            Deployment {
+                id: FALLBACK_ID.into(),
+                model_name: "llama3".into(),
+                model: "ollama/llama3".into(),
+                api_base: Some("http://127.0.0.1:11434".into()),
+            },
+            Deployment {
+                id: PRIMARY_ID.into(),
+                model_name: "llama-fp8".into(),
+                model: "openai/llama-fp8".into(),
+                api_base: Some("http://127.0.0.1:18080/v1".into()),
+            },
+        ])
+    }
+
+    fn route(group: Option<&str>, id: Option<&str>, fallbacks: Option<u32>) -> Route {
+        Route {
+            model_group: group.map(Into::into),
+            model_id: id.map(Into::into),
+            api_base: None,
+            attempted_fallbacks: fallbacks,
+            attempted_retries: Some(0),
+        }
+    }
+
+    #[test]
+    fn normal_answers_follow_the_model_group_header() {
+        let d = deployments();
+        let a = attribute(
+            "llama-fp8",
+            &route(Some("llama-fp8"), Some(PRIMARY_ID), Some(0)),
+            Some("llama-fp8"),
+            &d,
+        );
+        assert_eq!(
+            (a.role, a.model.as_str(), a.evidence),
+            (Role::Primary, "llama-fp8", Evidence::ModelGroupHeader)
+        );
+        let a = attribute(
+            "llama-fp8",
+            &route(Some("llama3"), Some(FALLBACK_ID), Some(1)),
+            Some("ollama/llama3"),
+            &Deployments::default(),
+        );
+        assert_eq!(
+            (a.role, a.model.as_str()),
+            (Role::Fallback, "ollama/llama3")
+        );
+    }
+
+    #[test]
+    fn streams_are_attributed_by_deployment_although_chunks_name_the_primary() {
+        let d = deployments();
+        let a = attribute(
+            "llama-fp8",
+            &route(None, Some(FALLBACK_ID), None),
+            Some("llama-fp8"),
+            &d,
+        );
+        assert_eq!(
+            (a.role, a.model.as_str(), a.evidence),
+            (Role::Fallback, "ollama/llama3", Evidence::Deployment)
+        );
+        let a = attribute(
+            "llama-fp8",
+            &route(None, Some(PRIMARY_ID), None),
+            Some("llama-fp8"),
+            &d,
+        );
+        assert_eq!(
+            (a.role, a.model.as_str(), a.evidence),
+            (Role::Primary, "llama-fp8", Evidence::Deployment)
+        );
+    }
+
+    #[test]
+    fn the_api_base_identifies_a_deployment_when_the_id_is_unknown() {
+        let mut r = route(None, Some("unknown-id"), None);
+        r.api_base = Some("http://127.0.0.1:11434".into());
+        let a = attribute("llama-fp8", &r, Some("llama-fp8"), &deployments());
+        assert_eq!((a.role, a.evidence), (Role::Fallback, Evidence::Deployment));
+    }
+
+    #[test]
+    fn without_litellm_headers_the_body_model_decides() {
+        let none = Route::default();
+        let d = Deployments::default();
+        let a = attribute("gpt-4o", &none, Some("gpt-4o"), &d);
+        assert_eq!((a.role, a.evidence), (Role::Primary, Evidence::BodyModel));
+        let a = attribute("gpt-4o", &none, Some("claude-3-haiku"), &d);
+        assert_eq!(
+            (a.role, a.model.as_str()),
+            (Role::Fallback, "claude-3-haiku")
+        );
+    }
+
+    #[test]
+    fn attempted_fallbacks_alone_means_fallback() {
+        let a = attribute(
+            "llama-fp8",
+            &route(None, None, Some(1)),
+            Some("llama-fp8"),
+            &Deployments::default(),
+        );
+        assert_eq!(a.role, Role::Fallback);
+    }
+}

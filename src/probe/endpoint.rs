@@ -1,0 +1,85 @@
+//! Where the proxy is: `--url` accepted with or without `/v1` and a trailing slash.
+
+use reqwest::Url;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The proxy's root, without `/v1` and without a trailing slash.
+    root: String,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let trimmed = url.trim();
+        let parsed = Url::parse(trimmed).map_err(|e| format!("invalid --url {trimmed:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "invalid --url {trimmed:?}: the scheme must be http or https"
+            ));
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(format!("invalid --url {trimmed:?}: no host"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(format!(
+                "invalid --url {trimmed:?}: a query or fragment makes no sense here"
+            ));
+        }
+        let mut root = parsed.as_str().trim_end_matches('/').to_owned();
+        if let Some(stripped) = root.strip_suffix("/v1") {
+            root = stripped.to_owned();
+        }
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The base async-openai appends `/chat/completions` to.
+    pub fn api_base(&self) -> String {
+        format!("{}/v1", self.root)
+    }
+
+    pub fn model_info(&self) -> String {
+        format!("{}/model/info", self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_spelling_of_the_same_proxy() {
+        for url in [
+            "http://127.0.0.1:4000",
+            "http://127.0.0.1:4000/",
+            "http://127.0.0.1:4000/v1",
+            "http://127.0.0.1:4000/v1/",
+            " http://127.0.0.1:4000/v1// ",
+        ] {
+            let e = Endpoint::parse(url).unwrap();
+            assert_eq!(e.root(), "http://127.0.0.1:4000", "{url}");
+            assert_eq!(e.api_base(), "http://127.0.0.1:4000/v1");
+            assert_eq!(e.model_info(), "http://127.0.0.1:4000/model/info");
+        }
+        let e = Endpoint::parse("https://gw.example.com/litellm/v1").unwrap();
+        assert_eq!(e.api_base(), "https://gw.example.com/litellm/v1");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_proxy_url() {
+        for url in [
+            "",
+            "127.0.0.1:4000",
+            "ftp://host",
+            "http://",
+            "http://h/?a=b",
+            "nonsense",
+        ] {
+            let err = Endpoint::parse(url).unwrap_err();
+            assert!(err.starts_with("invalid --url"), "{url}: {err}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Failed probes sorted into kinds, with a short message a person can act on.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use async_openai::error::OpenAIError;
+use serde_json::Value;
+
+use super::outcome::{ErrorKind, Failure};
+use crate::sanitize::clean;
+
+/// Longest error message kept (LiteLLM's own run to about 900 characters).
+pub const MESSAGE_CHARS: usize = 1000;
+/// Longest excerpt of a body that is not what was expected.
+const EXCERPT_CHARS: usize = 120;
+
+/// Sorts an async-openai error, knowing the status the service saw (if any answer came).
+pub fn classify(error: &OpenAIError, status: Option<u16>) -> Failure {
+    let non_2xx = status.filter(|s| !(200..300).contains(s));
+    if let Some(status) = non_2xx {
+        let message = match error {
+            // 5xx: the raw body; 4xx: LiteLLM's parsed message.
+            OpenAIError::ApiError(api) => body_message(&api.api_error.message),
+            // A 4xx body that is not `{"error":{...}}` (an HTML page, say).
+            OpenAIError::JSONDeserialize(_, body) => body_message(body),
+            other => transport_message(other),
+        };
+        return http_failure(status, &message);
+    }
+    match error {
+        OpenAIError::Reqwest(e) => transport_failure(e),
+        OpenAIError::JSONDeserialize(_, body) => Failure {
+            kind: ErrorKind::Decode,
+            message: format!("the answer is not a chat completion: {}", excerpt(body)),
+        },
+        OpenAIError::StreamError(e) => Failure {
+            kind: ErrorKind::Stream,
+            message: clean(&format!("the stream broke: {e}"), MESSAGE_CHARS),
+        },
+        OpenAIError::ApiError(api) => Failure {
+            kind: ErrorKind::Http,
+            message: body_message(&api.api_error.message),
+        },
+        other => Failure {
+            kind: ErrorKind::Reset,
+            message: transport_message(other),
+        },
+    }
+}
+
+/// A failure for a non-2xx status, with a hint for the statuses people meet first.
+pub fn http_failure(status: u16, message: &str) -> Failure {
+    let hint = match status {
+        401 => Some("the proxy wants a key: set LITELLM_API_KEY or use --api-key-file"),
+        403 => Some("the key may not use this model"),
+        400 if message.contains("No connected db") => Some(
+            "the proxy rejected the key (LiteLLM without a database says this for a wrong key)",
+        ),
+        400 if message.contains("Invalid model name") => {
+            Some("the proxy has no such model group: check --primary")
+        }
+        404 => Some("check --url: is this a LiteLLM proxy?"),
+        _ => None,
+    };
+    let message = match hint {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message.to_owned(),
+    };
+    Failure {
+        kind: ErrorKind::Http,
+        message: clean(&message, MESSAGE_CHARS),
+    }
+}
+
+pub fn timeout_failure(timeout: Duration) -> Failure {
+    Failure {
+        kind: ErrorKind::Timeout,
+        message: format!(
+            "no answer within {}",
+            humantime::format_duration(Duration::from_millis(timeout.as_millis() as u64))
+        ),
+    }
+}
+
+fn transport_failure(error: &reqwest::Error) -> Failure {
+    let cause = root_cause(error);
+    let (kind, message) = if error.is_timeout() {
+        (ErrorKind::Timeout, "no answer in time".to_owned())
+    } else if error.is_connect() {
+        (
+            ErrorKind::Connect,
+            format!("cannot connect to the proxy: {cause}"),
+        )
+    } else {
+        (ErrorKind::Reset, format!("the connection broke: {cause}"))
+    };
+    Failure {
+        kind,
+        message: clean(&message, MESSAGE_CHARS),
+    }
+}
+
+fn transport_message(error: &OpenAIError) -> String {
+    match error {
+        OpenAIError::Reqwest(e) => root_cause(e),
+        other => clean(&other.to_string(), MESSAGE_CHARS),
+    }
+}
+
+/// The innermost cause: reqwest's own message hides it ("error sending request for url").
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message = inner.to_string();
+        source = inner.source();
+    }
+    clean(&message, MESSAGE_CHARS)
+}
+
+/// The message in an error body: LiteLLM's `{"error":{"message":...}}`, other common JSON
+/// shapes, an HTML page's title, or an excerpt of whatever came.
+pub fn body_message(body: &str) -> String {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    if let Ok(json) = serde_json::from_str::<Value>(trimmed) {
+        let message = json
+            .pointer("/error/message")
+            .or_else(|| json.get("error"))
+            .or_else(|| json.get("detail"))
+            .or_else(|| json.get("message"));
+        if let Some(message) = message {
+            let text = match message {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return clean(&text, MESSAGE_CHARS);
+        }
+    }
+    if looks_like_html(trimmed) {
+        return match html_title(trimmed) {
+            Some(title) => format!("an HTML page: {}", clean(&title, EXCERPT_CHARS)),
+            None => format!("an HTML page: {}", excerpt(trimmed)),
+        };
+    }
+    clean(trimmed, MESSAGE_CHARS)
+}
+
+/// A short, safe excerpt of a body, quoted.
+pub fn excerpt(body: &str) -> String {
+    let text = clean(body, EXCERPT_CHARS);
+    if text.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        format!("{text:?}")
+    }
+}
+
+fn looks_like_html(body: &str) -> bool {
+    let head: String = body
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.contains("<html") || head.contains("<head")
+}
+
+fn html_title(body: &str) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    body.get(start..end).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn litellm_error_bodies_give_their_message() {
+        let body = r#"{"error":{"message":"litellm.InternalServerError: boom\nAvailable Model Group Fallbacks=['llama3']","type":null,"param":null,"code":"500"}}"#;
+        assert_eq!(
+            body_message(body),
+            "litellm.InternalServerError: boom Available Model Group Fallbacks=['llama3']"
+        );
+        assert_eq!(body_message(r#"{"detail":"Not Found"}"#), "Not Found");
+        assert_eq!(body_message(r#"{"error":"quota"}"#), "quota");
+    }
+
+    #[test]
+    fn html_pages_are_named_by_their_title() {
+        let page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+        assert_eq!(body_message(page), "an HTML page: 502 Bad Gateway");
+        assert!(body_message("<html><body>oops</body></html>").starts_with("an HTML page: \""));
+    }
+
+    #[test]
+    fn plain_and_empty_bodies() {
+        assert_eq!(body_message("upstream down"), "upstream down");
+        assert_eq!(body_message("  "), "(empty body)");
+        assert_eq!(excerpt("not json\u{1b}[31m"), "\"not json\"");
+    }
+
+    #[test]
+    fn hints_for_the_usual_mistakes() {
+        let f = http_failure(401, "Authentication Error, No api key passed in.");
+        assert_eq!(f.kind, ErrorKind::Http);
+        assert!(f.message.contains("LITELLM_API_KEY"), "{}", f.message);
+        let f = http_failure(400, "No connected db.");
+        assert!(f.message.contains("rejected the key"), "{}", f.message);
+        let f = http_failure(500, "boom");
+        assert_eq!(f.message, "boom");
+    }
+
+    #[test]
+    fn a_timeout_names_the_limit() {
+        assert_eq!(
+            timeout_failure(Duration::from_millis(1500)).message,
+            "no answer within 1s 500ms"
+        );
+    }
+}

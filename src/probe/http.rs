@@ -1,0 +1,366 @@
+//! The real prober: one chat completion through async-openai per probe, attributed from the
+//! proxy's own evidence.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::Config;
+use futures::StreamExt;
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::attribution::attribute;
+use super::capture::{Captured, CapturingService, capture};
+use super::deployments::Deployments;
+use super::endpoint::Endpoint;
+use super::errors::{self, MESSAGE_CHARS};
+use super::outcome::{ErrorKind, Failure, ProbeReport, Route, Served};
+use super::schedule::Probe;
+use crate::sanitize::clean;
+use crate::secret::ApiKey;
+
+/// Longest reply kept from one answer.
+const REPLY_CHARS: usize = 1000;
+/// `/model/info` is asked again for an unknown deployment at most this often.
+const DEPLOYMENTS_REFRESH: Duration = Duration::from_secs(10);
+
+/// What to ask and how.
+#[derive(Clone, Debug)]
+pub struct ProbeSettings {
+    pub endpoint: Endpoint,
+    pub key: Option<ApiKey>,
+    /// The primary model group: the `model` of every request.
+    pub primary: String,
+    pub prompt: String,
+    pub max_tokens: u32,
+    pub stream: bool,
+    /// Also the idle limit between two reads of an answer.
+    pub timeout: Duration,
+}
+
+/// async-openai's view of the proxy: our base and key only, nothing from `OPENAI_*` variables.
+#[derive(Clone, Debug)]
+struct ProxyConfig {
+    api_base: String,
+    key: Option<ApiKey>,
+    no_key: SecretString,
+}
+
+impl Config for ProxyConfig {
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &self.key {
+            headers.insert(AUTHORIZATION, key.bearer());
+        }
+        headers
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.api_base, path)
+    }
+
+    fn query(&self) -> Vec<(&str, &str)> {
+        Vec::new()
+    }
+
+    fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    fn api_key(&self) -> &SecretString {
+        self.key.as_ref().map_or(&self.no_key, ApiKey::secret)
+    }
+}
+
+struct DeploymentCache {
+    deployments: Arc<Deployments>,
+    fetched_at: Option<Instant>,
+}
+
+pub struct HttpProber {
+    client: Client<ProxyConfig>,
+    http: reqwest::Client,
+    settings: ProbeSettings,
+    request: Value,
+    deployments: Mutex<DeploymentCache>,
+}
+
+/// A reqwest client that applies our timeouts; async-openai applies none.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .read_timeout(timeout)
+        .user_agent(concat!("failover-watch/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+impl HttpProber {
+    pub fn new(settings: ProbeSettings) -> Result<Self, String> {
+        let http = http_client(settings.timeout)?;
+        let config = ProxyConfig {
+            api_base: settings.endpoint.api_base(),
+            key: settings.key.clone(),
+            no_key: SecretString::from(String::new()),
+        };
+        // `with_http_service` replaces the retrying executor: one HTTP request per probe.
+        let client =
+            Client::with_config(config).with_http_service(CapturingService::new(http.clone()));
+        let mut request = json!({
+            "model": settings.primary,
+            "messages": [{"role": "user", "content": settings.prompt}],
+            "max_tokens": settings.max_tokens,
+        });
+        if settings.stream {
+            request["stream"] = Value::Bool(true);
+        }
+        Ok(Self {
+            client,
+            http,
+            settings,
+            request,
+            deployments: Mutex::new(DeploymentCache {
+                deployments: Arc::new(Deployments::default()),
+                fetched_at: None,
+            }),
+        })
+    }
+
+    async fn probe_once(&self, started: Instant) -> ProbeReport {
+        let chat = self.client.chat();
+        let (result, captured) = capture(chat.create_byot::<_, Value>(self.request.clone())).await;
+        let heard = Heard::new(started, captured, None);
+        let body = match result {
+            Ok(body) => body,
+            Err(error) => {
+                let failure = errors::classify(&error, heard.status);
+                return heard.failed(failure);
+            }
+        };
+        match completion_text(&body) {
+            Ok(reply) => {
+                let model = body.get("model").and_then(Value::as_str);
+                self.served(heard, model, &reply).await
+            }
+            Err(failure) => heard.failed(failure),
+        }
+    }
+
+    async fn probe_stream(&self, started: Instant) -> ProbeReport {
+        let chat = self.client.chat();
+        let call = chat.create_stream_byot::<_, Value>(self.request.clone());
+        let (result, captured) = capture(call).await;
+        let status = captured.as_ref().map(|c| c.status);
+        let mut stream = match result {
+            Ok(stream) => stream,
+            Err(error) => {
+                let failure = errors::classify(&error, status);
+                return Heard::new(started, captured, None).failed(failure);
+            }
+        };
+        let mut reply = String::new();
+        let mut model: Option<String> = None;
+        let mut ttft = None;
+        while let Some(item) = stream.next().await {
+            let chunk = match item {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    let mut failure = errors::classify(&error, status);
+                    if failure.kind == ErrorKind::Decode {
+                        failure.kind = ErrorKind::Stream;
+                    }
+                    return Heard::new(started, captured, ttft).failed(failure);
+                }
+            };
+            // A lenient chunk type would swallow an in-stream error event: look for it.
+            if let Some(error) = chunk.get("error") {
+                let failure = Failure {
+                    kind: ErrorKind::Stream,
+                    message: format!(
+                        "error event in the stream: {}",
+                        errors::body_message(&json!({ "error": error }).to_string())
+                    ),
+                };
+                return Heard::new(started, captured, ttft).failed(failure);
+            }
+            if model.is_none() {
+                model = chunk
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            let content = chunk
+                .pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !content.is_empty() {
+                ttft.get_or_insert_with(|| started.elapsed());
+                if reply.len() < REPLY_CHARS * 4 {
+                    reply.push_str(content);
+                }
+            }
+        }
+        let heard = Heard::new(started, captured, ttft);
+        self.served(heard, model.as_deref(), &reply).await
+    }
+
+    /// Attributes a successful answer (after its latency was taken: a deployment look-up
+    /// here must not count as the proxy's time).
+    async fn served(&self, heard: Heard, body_model: Option<&str>, reply: &str) -> ProbeReport {
+        let route = &heard.route;
+        let deployments = if route.model_group.is_none()
+            && (route.model_id.is_some() || route.api_base.is_some())
+        {
+            self.deployments_for(route).await
+        } else {
+            Arc::new(Deployments::default())
+        };
+        let body_model = body_model.map(|m| clean(m, 200));
+        let who = attribute(
+            &self.settings.primary,
+            route,
+            body_model.as_deref(),
+            &deployments,
+        );
+        ProbeReport {
+            latency: heard.latency,
+            status: heard.status,
+            route: heard.route,
+            ttft: heard.ttft,
+            result: Ok(Served {
+                role: who.role,
+                model: who.model,
+                evidence: who.evidence,
+                reply: clean(reply, REPLY_CHARS),
+            }),
+        }
+    }
+
+    /// The deployment map, fetched on first need and again when an answer names a deployment
+    /// it does not know (the proxy's config may have changed).
+    async fn deployments_for(&self, route: &Route) -> Arc<Deployments> {
+        let mut cache = self.deployments.lock().await;
+        let known = route
+            .model_id
+            .as_deref()
+            .is_some_and(|id| cache.deployments.by_id(id).is_some());
+        let stale = cache
+            .fetched_at
+            .is_none_or(|at| at.elapsed() >= DEPLOYMENTS_REFRESH);
+        if !known && stale {
+            cache.fetched_at = Some(Instant::now());
+            match self.fetch_deployments().await {
+                Ok(deployments) => {
+                    tracing::info!(count = deployments.len(), "read the proxy's deployments");
+                    cache.deployments = Arc::new(deployments);
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot read the proxy's deployments: streams are attributed by their body"
+                ),
+            }
+        }
+        cache.deployments.clone()
+    }
+
+    async fn fetch_deployments(&self) -> Result<Deployments, String> {
+        let mut request = self
+            .http
+            .get(self.settings.endpoint.model_info())
+            .timeout(self.settings.timeout);
+        if let Some(key) = &self.settings.key {
+            request = request.header(AUTHORIZATION, key.bearer());
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!(
+                "GET /model/info answered {status}: {}",
+                errors::body_message(&String::from_utf8_lossy(&body))
+            ));
+        }
+        Deployments::from_model_info(&body).map_err(|e| format!("GET /model/info: {e}"))
+    }
+}
+
+impl Probe for HttpProber {
+    async fn probe(&self) -> ProbeReport {
+        let started = Instant::now();
+        if self.settings.stream {
+            self.probe_stream(started).await
+        } else {
+            self.probe_once(started).await
+        }
+    }
+}
+
+/// The reply text of a chat completion, or why the body is not one.
+fn completion_text(body: &Value) -> Result<String, Failure> {
+    if let Some(error) = body.get("error") {
+        return Err(Failure {
+            kind: ErrorKind::Decode,
+            message: format!(
+                "an error in a successful answer: {}",
+                errors::body_message(&json!({ "error": error }).to_string())
+            ),
+        });
+    }
+    let Some(choice) = body.pointer("/choices/0") else {
+        return Err(Failure {
+            kind: ErrorKind::Decode,
+            message: format!(
+                "the answer has no choices: {}",
+                errors::excerpt(&body.to_string())
+            ),
+        });
+    };
+    Ok(choice
+        .pointer("/message/content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned())
+}
+
+/// What came back of one request, timed when the answer was complete.
+struct Heard {
+    latency: Duration,
+    status: Option<u16>,
+    route: Route,
+    ttft: Option<Duration>,
+}
+
+impl Heard {
+    fn new(started: Instant, captured: Option<Captured>, ttft: Option<Duration>) -> Self {
+        let (status, route) = match captured {
+            Some(c) => (Some(c.status), c.route),
+            None => (None, Route::default()),
+        };
+        Self {
+            latency: started.elapsed(),
+            status,
+            route,
+            ttft,
+        }
+    }
+
+    fn failed(self, mut failure: Failure) -> ProbeReport {
+        failure.message = clean(&failure.message, MESSAGE_CHARS);
+        ProbeReport {
+            latency: self.latency,
+            status: self.status,
+            route: self.route,
+            ttft: self.ttft,
+            result: Err(failure),
+        }
+    }
+}

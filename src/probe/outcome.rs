@@ -1,0 +1,156 @@
+//! What one probe found out: who served it, how fast, or why it failed.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Which side of the failover pair answered a probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Fallback,
+}
+
+/// The evidence an attribution rests on, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// `x-litellm-model-group` / `x-litellm-attempted-fallbacks` (normal answers).
+    ModelGroupHeader,
+    /// `x-litellm-model-id` / `x-litellm-model-api-base` looked up in `GET /model/info`
+    /// (streams, whose chunks always name the requested model).
+    Deployment,
+    /// Only the body's `model`, for gateways that send no LiteLLM headers.
+    BodyModel,
+}
+
+/// The routing headers LiteLLM puts on an answer, as far as they were present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    pub model_group: Option<String>,
+    pub model_id: Option<String>,
+    pub api_base: Option<String>,
+    pub attempted_fallbacks: Option<u32>,
+    pub attempted_retries: Option<u32>,
+}
+
+/// A successful answer and who served it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    pub role: Role,
+    /// The served model as the proxy names it (`llama-fp8`, `ollama/llama3`).
+    pub model: String,
+    pub evidence: Evidence,
+    /// The reply, already made safe to print.
+    pub reply: String,
+}
+
+/// How a probe failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    /// No complete answer within `--timeout`.
+    Timeout,
+    /// The proxy could not be reached (refused, unreachable, DNS).
+    Connect,
+    /// The connection broke before a complete answer.
+    Reset,
+    /// The proxy answered with a non-2xx status.
+    Http,
+    /// A 2xx answer that is not a chat completion.
+    Decode,
+    /// A streamed answer that broke or carried an error event.
+    Stream,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 6] = [
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Reset,
+        ErrorKind::Http,
+        ErrorKind::Decode,
+        ErrorKind::Stream,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Http => "http",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Stream => "stream",
+        }
+    }
+}
+
+/// A failed probe: its kind and a message already made safe to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// What a prober reports for one request; the schedule adds the number and the times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeReport {
+    /// Client-side time from sending to the complete answer (or the failure), measured by
+    /// the prober so that bookkeeping after the answer does not count.
+    pub latency: Duration,
+    pub status: Option<u16>,
+    pub route: Route,
+    /// Time to the first token of a streamed answer.
+    pub ttft: Option<Duration>,
+    pub result: Result<Served, Failure>,
+}
+
+impl ProbeReport {
+    pub fn failed(latency: Duration, failure: Failure) -> Self {
+        Self {
+            latency,
+            status: None,
+            route: Route::default(),
+            ttft: None,
+            result: Err(failure),
+        }
+    }
+}
+
+/// One answered probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeOutcome {
+    /// Probes are numbered from 1 in the order they were sent.
+    pub seq: u64,
+    /// When it was sent, as an offset from the start of the run.
+    pub sent_at: Duration,
+    pub report: ProbeReport,
+}
+
+impl ProbeOutcome {
+    pub fn latency(&self) -> Duration {
+        self.report.latency
+    }
+
+    pub fn answered_at(&self) -> Duration {
+        self.sent_at + self.report.latency
+    }
+}
+
+/// Everything the schedule tells the owner of the state, in the order it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProbeEvent {
+    /// A probe left.
+    Sent { seq: u64, at: Duration },
+    /// A probe came back, in whatever order answers arrive.
+    Answered(ProbeOutcome),
+    /// A tick passed without a probe because `--max-in-flight` probes were unanswered.
+    Skipped { at: Duration, in_flight: usize },
+    /// A probe still unanswered when the run ended.
+    Abandoned {
+        seq: u64,
+        sent_at: Duration,
+        at: Duration,
+    },
+}

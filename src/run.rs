@@ -1,0 +1,80 @@
+//! A run: the schedule started as a task, and the owner loop that applies its events to the
+//! state and hands them to an output.
+
+use std::io;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::clock::RunClock;
+use crate::output::{RunInfo, Sink};
+use crate::probe::{Controls, Probe, ProbeEvent, Schedule, Stop, schedule};
+use crate::state::Monitor;
+
+/// Probe events in flight between the schedule and the owner; a slow owner slows the
+/// probes' reporting, never grows memory.
+const EVENT_QUEUE: usize = 256;
+
+/// A running schedule, seen from the owner of the state.
+pub struct Session {
+    pub clock: RunClock,
+    pub events: mpsc::Receiver<ProbeEvent>,
+    pub controls: Controls,
+    poller: JoinHandle<()>,
+}
+
+impl Session {
+    pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule) -> Self {
+        let clock = RunClock::start();
+        let (controls, inputs) = schedule::controls(schedule.interval);
+        let (tx, events) = mpsc::channel(EVENT_QUEUE);
+        let poller = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
+        Self {
+            clock,
+            events,
+            controls,
+            poller,
+        }
+    }
+
+    /// Waits for the schedule task once its channel has closed.
+    pub async fn finish(self) {
+        if let Err(error) = self.poller.await {
+            tracing::error!(%error, "the probe schedule ended abnormally");
+        }
+    }
+}
+
+/// The owner loop for the headless outputs: every event applied, then printed; the first
+/// signal ends the run gracefully, a second at once. Returns when the summary is written.
+pub async fn headless(
+    mut session: Session,
+    monitor: &mut Monitor,
+    sink: &mut dyn Sink,
+    info: &RunInfo,
+    signals: &mut mpsc::UnboundedReceiver<&'static str>,
+) -> io::Result<()> {
+    sink.begin(info)?;
+    let mut stops = 0;
+    loop {
+        tokio::select! {
+            event = session.events.recv() => {
+                let Some(event) = event else { break };
+                let applied = monitor.apply(&event);
+                if let Err(error) = sink.event(&event, &applied, monitor) {
+                    session.controls.stop(Stop::Now);
+                    return Err(error);
+                }
+            }
+            Some(signal) = signals.recv() => {
+                stops += 1;
+                tracing::info!(signal, "stopping");
+                session.controls.stop(if stops == 1 { Stop::Graceful } else { Stop::Now });
+            }
+        }
+    }
+    let now = session.clock.now();
+    session.finish().await;
+    sink.end(monitor, now)
+}

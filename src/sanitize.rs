@@ -1,0 +1,157 @@
+//! Untrusted text (model replies, error bodies, header values) made safe to print.
+//!
+//! Nothing a model or a proxy sends may reach the terminal as a control: escape sequences are
+//! removed whole, other control and bidirectional-override characters are dropped, line breaks
+//! and tabs become spaces, runs of spaces collapse, and the result is cut to a length.
+
+const ESC: char = '\u{1b}';
+const BEL: char = '\u{07}';
+/// C1 forms of CSI, OSC, DCS, SOS, PM and APC.
+const C1_CSI: char = '\u{9b}';
+const C1_STRINGS: [char; 5] = ['\u{9d}', '\u{90}', '\u{98}', '\u{9e}', '\u{9f}'];
+const C1_ST: char = '\u{9c}';
+
+/// Returns `text` without controls, on one line, at most `max_chars` characters long (an
+/// ellipsis marks a cut).
+pub fn clean(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut chars = text.chars().peekable();
+    let mut count = 0usize;
+    let mut pending_space = false;
+    while let Some(c) = chars.next() {
+        let visible = match c {
+            ESC => {
+                skip_escape(&mut chars);
+                None
+            }
+            C1_CSI => {
+                skip_csi(&mut chars);
+                None
+            }
+            c if C1_STRINGS.contains(&c) => {
+                skip_string(&mut chars);
+                None
+            }
+            '\n' | '\r' | '\t' => {
+                pending_space = true;
+                None
+            }
+            c if c.is_whitespace() => {
+                pending_space = true;
+                None
+            }
+            c if c.is_control() || is_format_control(c) => None,
+            c => Some(c),
+        };
+        let Some(c) = visible else { continue };
+        if pending_space && count > 0 {
+            if count + 1 >= max_chars {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            count += 1;
+        }
+        pending_space = false;
+        if count + 1 > max_chars || (count + 1 == max_chars && chars.peek().is_some()) {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+/// Bidirectional overrides and isolates, and zero-width characters that can hide text.
+fn is_format_control(c: char) -> bool {
+    matches!(c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_csi(chars),
+        Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
+        // Two-character sequences (ESC c, ESC 7, ESC ( B ...): drop the intermediates too.
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+/// Control Sequence Introducer: parameters and intermediates up to a final byte in `@`..=`~`.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            return;
+        }
+        if c.is_control() && c != ESC {
+            return;
+        }
+    }
+}
+
+/// OSC/DCS/SOS/PM/APC: everything up to BEL, ST (ESC \) or C1 ST.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            BEL | C1_ST => return,
+            ESC => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn plain_text_is_unchanged() {
+        assert_eq!(clean("Hello!", 50), "Hello!");
+        assert_eq!(clean("héllo wörld ✓ 你好", 50), "héllo wörld ✓ 你好");
+    }
+
+    #[test]
+    fn escape_sequences_are_removed_whole() {
+        assert_eq!(clean("\u{1b}[31mred\u{1b}[0m", 50), "red");
+        assert_eq!(clean("a\u{1b}[2J\u{1b}[Hb", 50), "ab");
+        assert_eq!(clean("\u{1b}]0;pwned title\u{7}ok", 50), "ok");
+        assert_eq!(
+            clean("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\", 50),
+            "link"
+        );
+        assert_eq!(clean("\u{1b}Pdcs payload\u{1b}\\x", 50), "x");
+        assert_eq!(clean("\u{9b}1;31mc1\u{9d}osc\u{9c}!", 50), "c1!");
+        assert_eq!(clean("\u{1b}(Bx\u{1b}7y", 50), "xy");
+    }
+
+    #[test]
+    fn other_controls_are_dropped_and_breaks_become_spaces() {
+        assert_eq!(clean("a\u{7}b\u{8}c\u{7f}d\u{0}e", 50), "abcde");
+        assert_eq!(clean("line one\r\nline\ttwo\n\n", 50), "line one line two");
+        assert_eq!(clean("  padded   text  ", 50), "padded text");
+        assert_eq!(clean("evil\u{202e}txt.exe\u{2066}", 50), "eviltxt.exe");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_an_ellipsis() {
+        assert_eq!(clean("abcdefghij", 5), "abcd…");
+        assert_eq!(clean("abcde", 5), "abcde");
+        assert_eq!(clean("ab cd ef", 4), "ab …");
+        assert_eq!(clean(&"x".repeat(10_000), 80).chars().count(), 80);
+    }
+
+    #[test]
+    fn an_unterminated_sequence_swallows_only_itself() {
+        assert_eq!(clean("ok\u{1b}[", 50), "ok");
+        assert_eq!(clean("ok\u{1b}]never ends", 50), "ok");
+    }
+}

@@ -1,0 +1,124 @@
+//! The proxy's API key: read from the environment or a file, sent only in the Authorization
+//! header, never printed, logged or recorded.
+
+use std::fmt;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where a key is looked for, in order, when no `--api-key-file` is given.
+pub const KEY_ENV_VARS: [&str; 2] = ["LITELLM_API_KEY", "OPENAI_API_KEY"];
+
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl ApiKey {
+    /// Validates a key: it must fit in an HTTP header.
+    pub fn new(key: &str) -> Result<Self, String> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err("the API key is empty".to_owned());
+        }
+        if !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(
+                "the API key contains spaces or characters that cannot go in an HTTP header"
+                    .to_owned(),
+            );
+        }
+        Ok(Self(SecretString::from(key.to_owned())))
+    }
+
+    /// The `Authorization` header value, marked sensitive so no debug output shows it.
+    pub fn bearer(&self) -> reqwest::header::HeaderValue {
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0.expose_secret()))
+                .expect("validated as header-safe when created");
+        value.set_sensitive(true);
+        value
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    /// The key from `--api-key-file`, else the first of [`KEY_ENV_VARS`] that is set; no key
+    /// at all is fine for a proxy without a master key.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, String> {
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
+            return Self::new(&text)
+                .map(Some)
+                .map_err(|e| format!("{e} (in {})", path.display()));
+        }
+        for name in KEY_ENV_VARS {
+            if let Some(value) = env(name).filter(|v| !v.trim().is_empty()) {
+                return Self::new(&value)
+                    .map(Some)
+                    .map_err(|e| format!("{e} (in {name})"));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = ApiKey::new("sk-very-secret").unwrap();
+        assert!(!format!("{key:?}").contains("sk-very-secret"));
+        assert!(!format!("{:?}", key.bearer()).contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn litellm_key_wins_over_openai_key_and_a_file_wins_over_both() {
+        let vars = [
+            ("OPENAI_API_KEY", "sk-openai"),
+            ("LITELLM_API_KEY", "sk-litellm"),
+        ];
+        let key = ApiKey::load(None, env(&vars)).unwrap().unwrap();
+        assert_eq!(key.secret().expose_secret(), "sk-litellm");
+        let key = ApiKey::load(None, env(&vars[..1])).unwrap().unwrap();
+        assert_eq!(key.secret().expose_secret(), "sk-openai");
+        assert!(ApiKey::load(None, env(&[])).unwrap().is_none());
+
+        let dir = std::env::temp_dir().join(format!("fw-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        std::fs::write(&file, "sk-from-file\n").unwrap();
+        let key = ApiKey::load(Some(&file), env(&vars)).unwrap().unwrap();
+        assert_eq!(key.secret().expose_secret(), "sk-from-file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unusable_keys_are_refused_without_echoing_them() {
+        let err = ApiKey::new("sk-bad\nkey").unwrap_err();
+        assert!(!err.contains("sk-bad"));
+        assert!(
+            ApiKey::load(Some(Path::new("/nonexistent/key")), env(&[]))
+                .unwrap_err()
+                .contains("cannot read the API key file /nonexistent/key")
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! The pure core: probe events in, serving state, transitions, counters and history out.
+//!
+//! No I/O and no clock: every event carries its time, and operations that need "now" take it
+//! as an argument. Everything kept is bounded (rings, histograms, capped maps).
+//!
+//! Answers may arrive out of order (a hung request answers 30 s after later ones). Each answer
+//! is counted, but only an answer to a request sent after the last one applied may move the
+//! serving state: the state always reflects the most recently *sent* answered request.
+
+mod counters;
+mod latency;
+mod ring;
+mod serving;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use counters::Counters;
+pub use latency::{LatencyHistogram, LatencyStats, Percentiles};
+pub use ring::Ring;
+pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
+
+use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome, Role};
+
+/// Results as the outputs name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Primary,
+    Fallback,
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Primary => "primary",
+            Verdict::Fallback => "fallback",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+impl From<Role> for Verdict {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Primary => Verdict::Primary,
+            Role::Fallback => Verdict::Fallback,
+        }
+    }
+}
+
+/// One answered request as the history keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestRecord {
+    pub seq: u64,
+    pub sent_at: Duration,
+    pub latency: Duration,
+    pub ttft: Option<Duration>,
+    pub verdict: Verdict,
+    pub model: Option<String>,
+    pub status: Option<u16>,
+    pub error_kind: Option<ErrorKind>,
+    /// The reply or the error message, safe to print and cut to a bounded length.
+    pub text: String,
+    /// Answered after a later request had already been applied.
+    pub late: bool,
+}
+
+/// Sizes and thresholds of the core.
+#[derive(Clone, Debug)]
+pub struct MonitorConfig {
+    /// The primary model group (the requested model).
+    pub primary: String,
+    /// Consecutive failed requests that make the state DOWN.
+    pub down_after: u32,
+    /// Requests kept for the timeline and the recent list.
+    pub history: usize,
+    /// Transitions and markers kept for the events pane.
+    pub events: usize,
+}
+
+impl MonitorConfig {
+    pub fn new(primary: impl Into<String>) -> Self {
+        Self {
+            primary: primary.into(),
+            down_after: 2,
+            history: 1024,
+            events: 256,
+        }
+    }
+}
+
+/// Longest reply or error text kept per record.
+const RECORD_TEXT_CHARS: usize = 300;
+
+/// The single owner of everything the outputs show.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    config: MonitorConfig,
+    serving: Serving,
+    /// When the current serving state began, and the request that showed it.
+    serving_since: Duration,
+    serving_since_seq: u64,
+    last_applied_seq: u64,
+    last_sent_seq: u64,
+    consecutive_errors: u32,
+    errors_since_success: u64,
+    counters: Counters,
+    latency: LatencyStats,
+    primary_latency: LatencyHistogram,
+    fallback_latency: LatencyHistogram,
+    history: Ring<RequestRecord>,
+    transitions: Ring<Transition>,
+    markers: Ring<Marker>,
+    next_marker: u32,
+    pending_marker: Option<Marker>,
+    in_flight: BTreeMap<u64, Duration>,
+    /// When counting (re)started: the run start, or the last reset.
+    counting_since: Duration,
+}
+
+/// What applying one event changed, for outputs that print as they go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    pub transition: Option<Transition>,
+    /// The answer came after a later request had already been applied.
+    pub late: bool,
+}
+
+impl Monitor {
+    pub fn new(config: MonitorConfig) -> Self {
+        Self {
+            serving: Serving::Unknown,
+            serving_since: Duration::ZERO,
+            serving_since_seq: 0,
+            last_applied_seq: 0,
+            last_sent_seq: 0,
+            consecutive_errors: 0,
+            errors_since_success: 0,
+            counters: Counters::default(),
+            latency: LatencyStats::default(),
+            primary_latency: LatencyHistogram::default(),
+            fallback_latency: LatencyHistogram::default(),
+            history: Ring::new(config.history),
+            transitions: Ring::new(config.events),
+            markers: Ring::new(config.events),
+            next_marker: 1,
+            pending_marker: None,
+            in_flight: BTreeMap::new(),
+            counting_since: Duration::ZERO,
+            config,
+        }
+    }
+
+    pub fn apply(&mut self, event: &ProbeEvent) -> Applied {
+        match event {
+            ProbeEvent::Sent { seq, at } => {
+                self.in_flight.insert(*seq, *at);
+                self.last_sent_seq = self.last_sent_seq.max(*seq);
+                Applied::default()
+            }
+            ProbeEvent::Skipped { .. } => {
+                self.counters.skipped += 1;
+                Applied::default()
+            }
+            ProbeEvent::Abandoned { seq, .. } => {
+                self.in_flight.remove(seq);
+                self.counters.abandoned += 1;
+                Applied::default()
+            }
+            ProbeEvent::Answered(outcome) => self.apply_answer(outcome),
+        }
+    }
+
+    fn apply_answer(&mut self, outcome: &ProbeOutcome) -> Applied {
+        self.in_flight.remove(&outcome.seq);
+        let late = outcome.seq < self.last_applied_seq;
+        let record = self.count(outcome, late);
+        self.history.insert_ordered_by(record, |r| r.seq);
+        if late {
+            return Applied {
+                transition: None,
+                late,
+            };
+        }
+        self.last_applied_seq = outcome.seq;
+        let at = outcome.answered_at();
+        let next = match &outcome.report.result {
+            Ok(served) => {
+                self.consecutive_errors = 0;
+                match served.role {
+                    Role::Primary => Serving::Primary {
+                        model: served.model.clone(),
+                    },
+                    Role::Fallback => Serving::Fallback {
+                        model: served.model.clone(),
+                    },
+                }
+            }
+            Err(_) => {
+                self.consecutive_errors = self.consecutive_errors.saturating_add(1);
+                self.errors_since_success += 1;
+                if self.consecutive_errors >= self.config.down_after {
+                    Serving::Down
+                } else {
+                    return Applied::default();
+                }
+            }
+        };
+        let transition = self.move_to(next, at, outcome.seq);
+        if outcome.report.result.is_ok() {
+            self.errors_since_success = 0;
+        }
+        Applied { transition, late }
+    }
+
+    /// Counts an answer and returns its history record.
+    fn count(&mut self, outcome: &ProbeOutcome, late: bool) -> RequestRecord {
+        let report = &outcome.report;
+        let (verdict, model, error_kind, text) = match &report.result {
+            Ok(served) => {
+                self.counters.count_success(served.role, &served.model);
+                self.latency.record(&served.model, outcome.latency());
+                match served.role {
+                    Role::Primary => self.primary_latency.record(outcome.latency()),
+                    Role::Fallback => self.fallback_latency.record(outcome.latency()),
+                }
+                (
+                    Verdict::from(served.role),
+                    Some(served.model.clone()),
+                    None,
+                    &served.reply,
+                )
+            }
+            Err(failure) => {
+                self.counters.count_failure(failure.kind);
+                (Verdict::Error, None, Some(failure.kind), &failure.message)
+            }
+        };
+        RequestRecord {
+            seq: outcome.seq,
+            sent_at: outcome.sent_at,
+            latency: outcome.latency(),
+            ttft: report.ttft,
+            verdict,
+            model,
+            status: report.status,
+            error_kind,
+            text: crate::sanitize::clean(text, RECORD_TEXT_CHARS),
+            late,
+        }
+    }
+
+    fn move_to(&mut self, next: Serving, at: Duration, seq: u64) -> Option<Transition> {
+        let kind = TransitionKind::between(&self.serving, &next);
+        let transition = match (kind, self.serving.kind(), next.kind()) {
+            (Some(kind), Some(from), Some(to)) => {
+                let transition = Transition {
+                    at,
+                    seq,
+                    kind,
+                    from,
+                    to,
+                    from_model: self.serving.model().map(str::to_owned),
+                    to_model: next.model().map(str::to_owned),
+                    previous: at.saturating_sub(self.serving_since),
+                    failed_during: self.errors_since_success,
+                    after_marker: self.pending_marker.take().map(|m| MarkerLag {
+                        marker: m.id,
+                        lag: at.saturating_sub(m.at),
+                    }),
+                };
+                match kind {
+                    TransitionKind::Failover => self.counters.failovers += 1,
+                    TransitionKind::Recovery => self.counters.recoveries += 1,
+                    TransitionKind::Outage => self.counters.outages += 1,
+                    TransitionKind::Restored => self.counters.restorations += 1,
+                }
+                self.transitions.push(transition.clone());
+                Some(transition)
+            }
+            _ => None,
+        };
+        let state_changed = self.serving.kind() != next.kind() || transition.is_some();
+        if state_changed {
+            self.serving_since = at;
+            self.serving_since_seq = seq;
+        }
+        self.serving = next;
+        transition
+    }
+
+    /// Drops a marker ("scaled down now"); the next transition reports how long after it came.
+    pub fn mark(&mut self, at: Duration) -> &Marker {
+        let marker = Marker {
+            id: self.next_marker,
+            at,
+            after_seq: self.last_sent_seq,
+        };
+        self.next_marker += 1;
+        self.pending_marker = Some(marker.clone());
+        self.markers.push(marker);
+        self.markers.last().expect("just pushed")
+    }
+
+    /// Starts the counters and latency statistics afresh; the serving state, the history and
+    /// the transitions are kept.
+    pub fn reset_counters(&mut self, at: Duration) {
+        self.counters = Counters::default();
+        self.latency = LatencyStats::default();
+        self.primary_latency = LatencyHistogram::default();
+        self.fallback_latency = LatencyHistogram::default();
+        self.counting_since = at;
+    }
+
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    pub fn serving(&self) -> &Serving {
+        &self.serving
+    }
+
+    /// When the current serving state began, and the request that showed it.
+    pub fn serving_since(&self) -> (Duration, u64) {
+        (self.serving_since, self.serving_since_seq)
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn latency(&self) -> &LatencyStats {
+        &self.latency
+    }
+
+    pub fn role_latency(&self, role: Role) -> &LatencyHistogram {
+        match role {
+            Role::Primary => &self.primary_latency,
+            Role::Fallback => &self.fallback_latency,
+        }
+    }
+
+    /// Answered requests, ordered by number, oldest first.
+    pub fn history(&self) -> &Ring<RequestRecord> {
+        &self.history
+    }
+
+    pub fn transitions(&self) -> &Ring<Transition> {
+        &self.transitions
+    }
+
+    pub fn markers(&self) -> &Ring<Marker> {
+        &self.markers
+    }
+
+    pub fn pending_marker(&self) -> Option<&Marker> {
+        self.pending_marker.as_ref()
+    }
+
+    /// Unanswered requests: number and when each was sent.
+    pub fn in_flight(&self) -> &BTreeMap<u64, Duration> {
+        &self.in_flight
+    }
+
+    pub fn consecutive_errors(&self) -> u32 {
+        self.consecutive_errors
+    }
+
+    pub fn last_sent_seq(&self) -> u64 {
+        self.last_sent_seq
+    }
+
+    pub fn counting_since(&self) -> Duration {
+        self.counting_since
+    }
+
+    /// The primary answered nothing while the fallback answered: worth explaining, since a
+    /// misconfigured primary (see the README) looks exactly like this.
+    pub fn primary_never_served(&self) -> bool {
+        self.counters.primary == 0 && self.counters.fallback > 0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,358 @@
+//! Table-driven tests of the core over scripted sequences of answers.
+
+use std::time::Duration;
+
+use super::*;
+use crate::probe::{ErrorKind, Evidence, Failure, ProbeReport, Route, Served};
+
+const PRIMARY: &str = "llama-fp8";
+const FALLBACK: &str = "ollama/llama3";
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// An answer to request `seq`, sent at `seq - 1` seconds, answered 20 ms later.
+fn answer(seq: u64, result: &str) -> ProbeEvent {
+    answer_at(seq, secs((seq - 1) as f64), secs(0.02), result)
+}
+
+fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> ProbeEvent {
+    let served = |role, model: &str| {
+        Ok(Served {
+            role,
+            model: model.to_owned(),
+            evidence: Evidence::ModelGroupHeader,
+            reply: "Hi.".to_owned(),
+        })
+    };
+    let result = match result {
+        "P" => served(Role::Primary, PRIMARY),
+        "F" => served(Role::Fallback, FALLBACK),
+        "G" => served(Role::Fallback, "gpt-4o-mini"),
+        "E" => Err(Failure {
+            kind: ErrorKind::Http,
+            message: "litellm.InternalServerError".to_owned(),
+        }),
+        other => panic!("unknown answer {other}"),
+    };
+    ProbeEvent::Answered(ProbeOutcome {
+        seq,
+        sent_at,
+        report: ProbeReport {
+            latency,
+            status: Some(if result.is_ok() { 200 } else { 500 }),
+            route: Route::default(),
+            ttft: None,
+            result,
+        },
+    })
+}
+
+/// Runs a script of answers given as letters, one request a second, in order.
+fn run(script: &str) -> (Monitor, Vec<Transition>) {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut transitions = Vec::new();
+    for (i, letter) in script.split_whitespace().enumerate() {
+        let seq = i as u64 + 1;
+        monitor.apply(&ProbeEvent::Sent {
+            seq,
+            at: secs(i as f64),
+        });
+        if let Some(t) = monitor.apply(&answer(seq, letter)).transition {
+            transitions.push(t);
+        }
+    }
+    (monitor, transitions)
+}
+
+/// (kind, seq, from, to, failed_during)
+type Expected = (TransitionKind, u64, ServingKind, ServingKind, u64);
+
+#[test]
+fn scripted_sequences_give_the_expected_transitions() {
+    use ServingKind::{Down, Fallback as Fb, Primary as Pr};
+    use TransitionKind::*;
+    let cases: &[(&str, &[Expected])] = &[
+        ("P P P P", &[]),
+        (
+            "P P F F F P P",
+            &[(Failover, 3, Pr, Fb, 0), (Recovery, 6, Fb, Pr, 0)],
+        ),
+        (
+            "P E F F P",
+            &[(Failover, 3, Pr, Fb, 1), (Recovery, 5, Fb, Pr, 0)],
+        ),
+        ("P E P", &[]),
+        (
+            "P E E E P",
+            &[(Outage, 3, Pr, Down, 2), (Restored, 5, Down, Pr, 3)],
+        ),
+        (
+            "F F E E F",
+            &[(Outage, 4, Fb, Down, 2), (Restored, 5, Down, Fb, 2)],
+        ),
+        ("E E E P P", &[(Restored, 4, Down, Pr, 3)]),
+        ("F F F", &[]),
+        (
+            "P F G F P",
+            &[
+                (Failover, 2, Pr, Fb, 0),
+                (Failover, 3, Fb, Fb, 0),
+                (Failover, 4, Fb, Fb, 0),
+                (Recovery, 5, Fb, Pr, 0),
+            ],
+        ),
+        (
+            "P E E P E E F",
+            &[
+                (Outage, 3, Pr, Down, 2),
+                (Restored, 4, Down, Pr, 2),
+                (Outage, 6, Pr, Down, 2),
+                (Restored, 7, Down, Fb, 2),
+            ],
+        ),
+    ];
+    for (script, expected) in cases {
+        let (_, transitions) = run(script);
+        let got: Vec<Expected> = transitions
+            .iter()
+            .map(|t| (t.kind, t.seq, t.from, t.to, t.failed_during))
+            .collect();
+        assert_eq!(&got, expected, "script {script:?}");
+    }
+}
+
+#[test]
+fn counters_follow_every_answer() {
+    let (monitor, _) = run("P P F E F G P E");
+    let c = monitor.counters();
+    assert_eq!(
+        (c.total, c.succeeded, c.failed, c.primary, c.fallback),
+        (8, 6, 2, 3, 3)
+    );
+    assert_eq!((c.failovers, c.recoveries, c.outages), (2, 1, 0));
+    assert_eq!(c.by_model.get(PRIMARY), Some(&3));
+    assert_eq!(c.by_model.get(FALLBACK), Some(&2));
+    assert_eq!(c.by_model.get("gpt-4o-mini"), Some(&1));
+    assert_eq!(c.by_error.get(&ErrorKind::Http), Some(&2));
+    assert_eq!(c.availability_percent(), Some(75.0));
+    assert_eq!(monitor.latency().all.percentiles().unwrap().count, 6);
+    assert_eq!(monitor.latency().model(FALLBACK).unwrap().count, 2);
+    assert_eq!(
+        monitor
+            .role_latency(Role::Fallback)
+            .percentiles()
+            .unwrap()
+            .count,
+        3
+    );
+}
+
+#[test]
+fn transitions_carry_times_models_and_previous_duration() {
+    let (monitor, transitions) = run("P P P F F P");
+    let failover = &transitions[0];
+    assert_eq!(failover.from_model.as_deref(), Some(PRIMARY));
+    assert_eq!(failover.to_model.as_deref(), Some(FALLBACK));
+    // Request 4 was sent at 3 s and answered 20 ms later; the primary state began with the
+    // answer to request 1 (0.02 s).
+    assert_eq!(failover.at, secs(3.02));
+    assert_eq!(failover.previous, secs(3.0));
+    let recovery = &transitions[1];
+    assert_eq!(recovery.previous, secs(2.0));
+    assert_eq!(
+        monitor.serving(),
+        &Serving::Primary {
+            model: PRIMARY.into()
+        }
+    );
+    assert_eq!(monitor.serving_since(), (secs(5.02), 6));
+    assert_eq!(monitor.transitions().len(), 2);
+}
+
+#[test]
+fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    for seq in 1..=5 {
+        monitor.apply(&ProbeEvent::Sent {
+            seq,
+            at: secs((seq - 1) as f64),
+        });
+    }
+    assert_eq!(monitor.in_flight().len(), 5);
+    let mut kinds = Vec::new();
+    for event in [
+        answer(1, "P"),
+        answer(3, "F"),
+        answer(2, "P"), // late: answered after request 3 was applied
+        answer(4, "F"),
+        answer(5, "P"),
+    ] {
+        if let Some(t) = monitor.apply(&event).transition {
+            kinds.push((t.kind, t.seq));
+        }
+    }
+    assert_eq!(
+        kinds,
+        [(TransitionKind::Failover, 3), (TransitionKind::Recovery, 5)]
+    );
+    let late: Vec<u64> = monitor
+        .history()
+        .iter()
+        .filter(|r| r.late)
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(late, [2]);
+    let order: Vec<u64> = monitor.history().iter().map(|r| r.seq).collect();
+    assert_eq!(order, [1, 2, 3, 4, 5]);
+    assert_eq!(monitor.counters().primary, 3);
+    assert!(monitor.in_flight().is_empty());
+}
+
+#[test]
+fn a_hung_request_answering_late_does_not_flip_the_state_back() {
+    // Request 2 hangs for 30 s and is then served by the fallback; requests 3..=6 were sent
+    // meanwhile and answered by the primary again.
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut transitions = Vec::new();
+    let mut feed = |m: &mut Monitor, e: ProbeEvent| {
+        if let Some(t) = m.apply(&e).transition {
+            transitions.push(t.kind);
+        }
+    };
+    for seq in 1..=6 {
+        feed(
+            &mut monitor,
+            ProbeEvent::Sent {
+                seq,
+                at: secs((seq - 1) as f64),
+            },
+        );
+    }
+    feed(&mut monitor, answer(1, "P"));
+    for seq in 3..=6 {
+        feed(&mut monitor, answer(seq, "P"));
+    }
+    feed(&mut monitor, answer_at(2, secs(1.0), secs(30.07), "F"));
+    assert!(transitions.is_empty(), "{transitions:?}");
+    assert_eq!(monitor.counters().fallback, 1);
+    assert_eq!(monitor.serving().kind(), Some(ServingKind::Primary));
+}
+
+#[test]
+fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    monitor.apply(&answer(1, "P"));
+    let t = monitor
+        .apply(&answer_at(2, secs(2.0), secs(30.07), "F"))
+        .transition
+        .expect("failover");
+    assert_eq!(t.kind, TransitionKind::Failover);
+    assert_eq!(t.at, secs(32.07));
+}
+
+#[test]
+fn a_marker_is_reported_by_the_next_transition_only() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    monitor.apply(&ProbeEvent::Sent {
+        seq: 1,
+        at: secs(0.0),
+    });
+    monitor.apply(&answer(1, "P"));
+    let marker_id = monitor.mark(secs(0.5)).id;
+    assert_eq!(monitor.markers().last().unwrap().after_seq, 1);
+    assert!(monitor.pending_marker().is_some());
+    let failover = monitor.apply(&answer(2, "F")).transition.unwrap();
+    assert_eq!(
+        failover.after_marker,
+        Some(MarkerLag {
+            marker: marker_id,
+            lag: secs(0.52)
+        })
+    );
+    assert!(monitor.pending_marker().is_none());
+    let recovery = monitor.apply(&answer(3, "P")).transition.unwrap();
+    assert_eq!(recovery.after_marker, None);
+}
+
+#[test]
+fn skips_and_abandoned_probes_are_counted() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    monitor.apply(&ProbeEvent::Sent {
+        seq: 1,
+        at: secs(0.0),
+    });
+    monitor.apply(&ProbeEvent::Skipped {
+        at: secs(1.0),
+        in_flight: 1,
+    });
+    monitor.apply(&ProbeEvent::Abandoned {
+        seq: 1,
+        sent_at: secs(0.0),
+        at: secs(2.0),
+    });
+    let c = monitor.counters();
+    assert_eq!((c.skipped, c.abandoned, c.total), (1, 1, 0));
+    assert!(monitor.in_flight().is_empty());
+}
+
+#[test]
+fn reset_clears_counts_but_keeps_the_story() {
+    let (mut monitor, _) = run("P F F");
+    monitor.reset_counters(secs(10.0));
+    assert_eq!(monitor.counters(), &Counters::default());
+    assert!(monitor.latency().all.percentiles().is_none());
+    assert_eq!(monitor.history().len(), 3);
+    assert_eq!(monitor.transitions().len(), 1);
+    assert_eq!(monitor.serving().kind(), Some(ServingKind::Fallback));
+    assert_eq!(monitor.counting_since(), secs(10.0));
+}
+
+#[test]
+fn the_primary_never_serving_is_noticed() {
+    assert!(run("F F F").0.primary_never_served());
+    assert!(!run("F P F").0.primary_never_served());
+    assert!(!run("E E").0.primary_never_served());
+}
+
+#[test]
+fn a_long_run_stays_bounded() {
+    let mut config = MonitorConfig::new(PRIMARY);
+    config.history = 64;
+    config.events = 8;
+    let mut monitor = Monitor::new(config);
+    for seq in 1..=20_000u64 {
+        let letter = if (seq / 10) % 2 == 0 { "P" } else { "F" };
+        monitor.apply(&ProbeEvent::Sent {
+            seq,
+            at: secs(seq as f64),
+        });
+        monitor.apply(&answer(seq, letter));
+        if seq % 100 == 0 {
+            monitor.mark(secs(seq as f64));
+        }
+    }
+    assert_eq!(monitor.history().len(), 64);
+    assert_eq!(monitor.transitions().len(), 8);
+    assert_eq!(monitor.markers().len(), 8);
+    assert_eq!(monitor.counters().total, 20_000);
+    assert_eq!(monitor.counters().failovers, 1000);
+    assert!(monitor.in_flight().is_empty());
+}
+
+#[test]
+fn untrusted_text_is_cleaned_in_the_record() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut event = answer(1, "P");
+    if let ProbeEvent::Answered(o) = &mut event {
+        if let Ok(served) = &mut o.report.result {
+            served.reply = format!("\u{1b}[2J\u{1b}]0;owned\u{7}Hi{}", "!".repeat(1000));
+        }
+    }
+    monitor.apply(&event);
+    let text = &monitor.history().last().unwrap().text;
+    assert!(text.starts_with("Hi!!!"));
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.chars().count() <= RECORD_TEXT_CHARS);
+}
