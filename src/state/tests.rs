@@ -345,10 +345,10 @@ fn a_long_run_stays_bounded() {
 fn untrusted_text_is_cleaned_in_the_record() {
     let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
     let mut event = answer(1, "P");
-    if let ProbeEvent::Answered(o) = &mut event {
-        if let Ok(served) = &mut o.report.result {
-            served.reply = format!("\u{1b}[2J\u{1b}]0;owned\u{7}Hi{}", "!".repeat(1000));
-        }
+    if let ProbeEvent::Answered(o) = &mut event
+        && let Ok(served) = &mut o.report.result
+    {
+        served.reply = format!("\u{1b}[2J\u{1b}]0;owned\u{7}Hi{}", "!".repeat(1000));
     }
     monitor.apply(&event);
     let text = &monitor.history().last().unwrap().text;

@@ -1,0 +1,287 @@
+//! The binary as a user runs it: usage errors, exit codes, endings, and the key kept secret.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use common::{ReplayServer, capture, refused_addr};
+
+const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
+
+/// A scratch directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("fw-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+    fn log(&self) -> PathBuf {
+        self.0.join("run.log")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary with a clean environment: no key, no colour preference, logs in `scratch`.
+fn command(scratch: &Scratch, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_STATE_HOME", &scratch.0)
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log());
+    command
+}
+
+fn run(scratch: &Scratch, args: &[&str]) -> Output {
+    command(scratch, args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn bad_configuration_exits_2_with_a_one_line_reason() {
+    let scratch = Scratch::new("usage");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--interval", "0"], "more than zero"),
+        (&["--url", "nonsense"], "invalid --url"),
+        (
+            &["--api-key-file", "/nonexistent/key"],
+            "cannot read the API key file",
+        ),
+        (&["--output", "html"], "invalid value 'html'"),
+        (&["--max-in-flight", "0"], "--max-in-flight"),
+        (&["--no-such-flag"], "unexpected argument"),
+    ];
+    for (args, reason) in cases {
+        let out = run(&scratch, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = run(&scratch, &["--url", "ftp://x"]);
+    assert_eq!(
+        text(&out.stderr).lines().count(),
+        1,
+        "one line: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn help_names_every_environment_variable_the_key_sources_and_the_log_location() {
+    let scratch = Scratch::new("help");
+    let out = run(&scratch, &["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for needle in [
+        "FAILOVER_WATCH_URL",
+        "FAILOVER_WATCH_INTERVAL",
+        "FAILOVER_WATCH_OUTPUT",
+        "LITELLM_API_KEY",
+        "OPENAI_API_KEY",
+        "--api-key-file",
+        "--fail-on-error",
+        "mock-upstream",
+        "failover-watch.log",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+}
+
+#[test]
+fn an_unreachable_proxy_is_reported_per_request_and_the_run_still_ends_cleanly() {
+    let scratch = Scratch::new("refused");
+    let url = format!("http://{}", refused_addr());
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "2",
+        "--interval",
+        "100ms",
+        "--output",
+        "jsonl",
+    ];
+    let out = run(&scratch, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let requests: Vec<_> = lines.iter().filter(|l| l["type"] == "request").collect();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(r["result"], "error");
+        assert_eq!(r["error_kind"], "connect");
+        assert!(r["error"].as_str().unwrap().contains("cannot connect"));
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["failed"], 2);
+
+    let mut strict = args.to_vec();
+    strict.push("--fail-on-error");
+    assert_eq!(run(&scratch, &strict).status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_never_printed_nor_logged() {
+    let scratch = Scratch::new("secret");
+    let server = ReplayServer::start(vec![capture("09a-no-auth-header.http")], None).await;
+    let key_file = scratch.0.join("key");
+    std::fs::write(&key_file, "sk-file-secret-42\n").unwrap();
+    let url = server.url();
+    for format in ["text", "jsonl"] {
+        let mut cmd = command(
+            &scratch,
+            &[
+                "--url",
+                &url,
+                "--count",
+                "2",
+                "--interval",
+                "50ms",
+                "--output",
+                format,
+            ],
+        );
+        cmd.env("LITELLM_API_KEY", "sk-env-secret-17")
+            .env("FAILOVER_WATCH_LOG", "trace");
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        let mut file_cmd = command(
+            &scratch,
+            &[
+                "--url",
+                &url,
+                "--count",
+                "1",
+                "--output",
+                format,
+                "--api-key-file",
+            ],
+        );
+        file_cmd.arg(&key_file).env("FAILOVER_WATCH_LOG", "trace");
+        let file_out = file_cmd.output().unwrap();
+        assert!(file_out.status.success());
+        let log = std::fs::read_to_string(scratch.log()).unwrap_or_default();
+        assert!(!log.is_empty(), "trace logging wrote nothing");
+        for shown in [
+            &out.stdout,
+            &out.stderr,
+            &file_out.stdout,
+            &file_out.stderr,
+            log.as_bytes(),
+        ] {
+            let shown = text(shown);
+            assert!(
+                !shown.contains("sk-env-secret-17"),
+                "{format}: the env key leaked"
+            );
+            assert!(
+                !shown.contains("sk-file-secret-42"),
+                "{format}: the file key leaked"
+            );
+        }
+    }
+    // ...though it was sent.
+    let sent: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter_map(|r| r.authorization)
+        .collect();
+    assert!(sent.contains(&"Bearer sk-env-secret-17".to_owned()));
+    assert!(sent.contains(&"Bearer sk-file-secret-42".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
+    let scratch = Scratch::new("story");
+    let server = ReplayServer::start(
+        vec![
+            capture("01b-primary-ok.http"),
+            capture("02a-primary-refused-1st.http"),
+            capture("02a-primary-refused-1st.http"),
+            capture("01b-primary-ok.http"),
+        ],
+        None,
+    )
+    .await;
+    let url = server.url();
+    let out = run(
+        &scratch,
+        &["--url", &url, "--count", "4", "--interval", "50ms"],
+    );
+    assert!(out.status.success());
+    let story = text(&out.stdout);
+    assert!(!story.contains('\u{1b}'), "no colour off a terminal");
+    let expected_in_order = [
+        "LiteLLM Failover Watch",
+        "  Primary Model: llama-fp8",
+        "Request #1: ✓ PRIMARY",
+        "           Model: llama-fp8",
+        "           Response: Hi.",
+        "[!] FAILOVER DETECTED: llama-fp8 → ollama/llama3",
+        "Request #2: ✓ FALLBACK",
+        "           Model: ollama/llama3",
+        "           Response: Hello!",
+        "Request #3: ✓ FALLBACK",
+        "[!] FAILOVER DETECTED: ollama/llama3 → llama-fp8",
+        "Request #4: ✓ PRIMARY",
+        "Demo Summary",
+        "  • Total requests: 4",
+        "  • Successful: 4",
+        "  • Failed: 0",
+        "  • Failover: ✓ Detected and handled",
+    ];
+    let mut rest = story.as_str();
+    for needle in expected_in_order {
+        let at = rest
+            .find(needle)
+            .unwrap_or_else(|| panic!("missing or out of order: {needle:?} in\n{story}"));
+        rest = &rest[at + needle.len()..];
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
+    let scratch = Scratch::new("sigterm");
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let url = server.url();
+    let mut child = command(
+        &scratch,
+        &["--url", &url, "--interval", "100ms", "--output", "jsonl"],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"type\":\"request\""), "{first}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert!(summary["total"].as_u64().unwrap() >= 1);
+}

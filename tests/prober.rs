@@ -1,0 +1,423 @@
+//! The prober against the real proxy's recorded answers, replayed byte for byte, and against
+//! the project's mock upstream in its fault modes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Capture, ReplayServer, capture, refused_addr};
+use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
+use failover_watch::probe::{
+    Endpoint, ErrorKind, Evidence, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
+};
+use failover_watch::secret::ApiKey;
+
+fn settings(url: &str, stream: bool) -> ProbeSettings {
+    ProbeSettings {
+        endpoint: Endpoint::parse(url).unwrap(),
+        key: Some(ApiKey::new("sk-test").unwrap()),
+        primary: "llama-fp8".to_owned(),
+        prompt: "Say hi".to_owned(),
+        max_tokens: 10,
+        stream,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+async fn probe_once(settings: ProbeSettings) -> ProbeReport {
+    HttpProber::new(settings).unwrap().probe().await
+}
+
+fn served(report: &ProbeReport) -> (Role, &str, Evidence, &str) {
+    let s = report
+        .result
+        .as_ref()
+        .unwrap_or_else(|f| panic!("failed: {f:?}"));
+    (s.role, s.model.as_str(), s.evidence, s.reply.as_str())
+}
+
+#[tokio::test]
+async fn primary_answers_are_attributed_by_the_model_group_header() {
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(
+        served(&report),
+        (
+            Role::Primary,
+            "llama-fp8",
+            Evidence::ModelGroupHeader,
+            "Hi."
+        )
+    );
+    assert_eq!(report.status, Some(200));
+    assert_eq!(report.route.model_group.as_deref(), Some("llama-fp8"));
+    assert_eq!(report.route.attempted_fallbacks, Some(0));
+    assert_eq!(
+        report.route.api_base.as_deref(),
+        Some("http://127.0.0.1:18080/v1")
+    );
+    assert!(report.ttft.is_none());
+    assert!(report.latency > Duration::ZERO);
+
+    let sent = &server.received()[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/chat/completions")
+    );
+    assert_eq!(sent.authorization.as_deref(), Some("Bearer sk-test"));
+    let body: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(body["model"], "llama-fp8");
+    assert_eq!(body["messages"][0]["content"], "Say hi");
+    assert_eq!(body["max_tokens"], 10);
+    assert!(body.get("stream").is_none());
+}
+
+#[tokio::test]
+async fn fallback_answers_keep_the_model_as_the_proxy_names_it() {
+    let server = ReplayServer::start(vec![capture("02a-primary-refused-1st.http")], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(
+        served(&report),
+        (
+            Role::Fallback,
+            "ollama/llama3",
+            Evidence::ModelGroupHeader,
+            "Hello!"
+        )
+    );
+    assert_eq!(report.route.attempted_fallbacks, Some(1));
+}
+
+#[tokio::test]
+async fn the_seed_verbatim_config_answers_from_the_fallback_although_the_primary_is_up() {
+    let server = ReplayServer::start(
+        vec![capture("00a-seed-verbatim-no-api-key-primary-up.http")],
+        None,
+    )
+    .await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(served(&report).0, Role::Fallback);
+}
+
+#[tokio::test]
+async fn an_upstream_naming_itself_otherwise_is_still_the_primary() {
+    let server = ReplayServer::start(
+        vec![capture(
+            "01d-primary-upstream-reports-other-model-name.http",
+        )],
+        None,
+    )
+    .await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(served(&report).0, Role::Primary);
+}
+
+#[tokio::test]
+async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_primary() {
+    let server = ReplayServer::start(
+        vec![
+            capture("07a-stream-primary.http"),
+            capture("07b-stream-fallback-refused.http"),
+        ],
+        Some(capture("08d-model-info.http")),
+    )
+    .await;
+    let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
+
+    let first = prober.probe().await;
+    assert_eq!(
+        served(&first),
+        (Role::Primary, "llama-fp8", Evidence::Deployment, "Hi.")
+    );
+    assert!(first.ttft.is_some());
+    assert!(
+        first.route.model_group.is_none(),
+        "streams carry no model group"
+    );
+
+    let second = prober.probe().await;
+    assert_eq!(
+        served(&second),
+        (
+            Role::Fallback,
+            "ollama/llama3",
+            Evidence::Deployment,
+            "Hello!"
+        )
+    );
+    // Two streams, one look-up of the deployments.
+    let info_requests = server
+        .received()
+        .iter()
+        .filter(|r| r.path == "/model/info")
+        .count();
+    assert_eq!(info_requests, 1);
+    let sent: serde_json::Value = serde_json::from_str(&server.received()[0].body).unwrap();
+    assert_eq!(sent["stream"], true);
+}
+
+#[tokio::test]
+async fn without_model_info_a_stream_falls_back_to_the_body_and_says_so() {
+    let server = ReplayServer::start(vec![capture("07b-stream-fallback-refused.http")], None).await;
+    let report = probe_once(settings(&server.url(), true)).await;
+    // The chunks name the primary: the only evidence left, flagged as such.
+    let (_, _, evidence, _) = served(&report);
+    assert_eq!(evidence, Evidence::BodyModel);
+}
+
+#[tokio::test]
+async fn an_empty_stream_from_a_broken_primary_is_an_empty_reply() {
+    let server = ReplayServer::start(
+        vec![capture("07g-stream-garbage.http")],
+        Some(capture("08d-model-info.http")),
+    )
+    .await;
+    let report = probe_once(settings(&server.url(), true)).await;
+    assert_eq!(
+        served(&report),
+        (Role::Primary, "llama-fp8", Evidence::Deployment, "")
+    );
+    assert!(report.ttft.is_none());
+}
+
+#[tokio::test]
+async fn both_upstreams_down_is_an_http_error_with_litellms_message() {
+    for (name, stream) in [
+        ("06a-both-refused.http", false),
+        ("06b-both-refused-stream.http", true),
+    ] {
+        let server = ReplayServer::start(vec![capture(name)], None).await;
+        let report = probe_once(settings(&server.url(), stream)).await;
+        let failure = report.result.as_ref().unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Http, "{name}");
+        assert_eq!(report.status, Some(500));
+        assert!(
+            failure.message.starts_with("litellm.InternalServerError"),
+            "{name}: {}",
+            failure.message
+        );
+        assert!(failure.message.contains("Received Model Group=llama-fp8"));
+        assert!(!failure.message.contains('\n'));
+        // One request per probe: async-openai's own retries are off.
+        assert_eq!(server.chat_requests(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn one_probe_is_one_request_whatever_the_error() {
+    let rate_limited = Capture {
+        status: 429,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("retry-after".into(), "0".into()),
+        ],
+        body: br#"{"error":{"message":"No deployments available for selected model, Try again in 10 seconds","type":"None","param":"None","code":"429"}}"#.to_vec(),
+    };
+    let unavailable = Capture {
+        status: 503,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: b"upstream down".to_vec(),
+    };
+    for capture in [rate_limited, unavailable] {
+        let status = capture.status;
+        let server = ReplayServer::start(vec![capture], None).await;
+        let report = probe_once(settings(&server.url(), false)).await;
+        assert_eq!(report.status, Some(status));
+        assert_eq!(report.result.unwrap_err().kind, ErrorKind::Http);
+        assert_eq!(server.chat_requests(), 1, "status {status}");
+    }
+}
+
+#[tokio::test]
+async fn auth_and_model_errors_come_with_a_hint() {
+    let cases = [
+        ("09a-no-auth-header.http", 401, "LITELLM_API_KEY"),
+        ("09b-wrong-key.http", 400, "rejected the key"),
+        ("09f-unknown-model.http", 400, "check --primary"),
+    ];
+    for (name, status, hint) in cases {
+        let server = ReplayServer::start(vec![capture(name)], None).await;
+        let report = probe_once(settings(&server.url(), false)).await;
+        assert_eq!(report.status, Some(status), "{name}");
+        let failure = report.result.unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Http);
+        assert!(
+            failure.message.contains(hint),
+            "{name}: {}",
+            failure.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
+    for status in [401, 502] {
+        let page = Capture {
+            status,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: format!("<html><head><title>{status} Gateway says no</title></head><body><h1>no</h1></body></html>").into_bytes(),
+        };
+        let server = ReplayServer::start(vec![page], None).await;
+        let report = probe_once(settings(&server.url(), false)).await;
+        assert_eq!(report.status, Some(status));
+        let failure = report.result.unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Http);
+        assert!(
+            failure
+                .message
+                .starts_with(&format!("an HTML page: {status} Gateway says no")),
+            "{}",
+            failure.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn broken_json_in_a_200_is_a_decode_error_with_an_excerpt() {
+    let broken = Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: b"{\"id\": \"chatcmpl-1\", \"choices\": [".to_vec(),
+    };
+    let server = ReplayServer::start(vec![broken], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    let failure = report.result.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Decode);
+    assert!(
+        failure.message.contains("chatcmpl-1"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn a_json_answer_without_choices_is_a_decode_error() {
+    let odd = Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"status":"ok"}"#.to_vec(),
+    };
+    let server = ReplayServer::start(vec![odd], None).await;
+    let failure = probe_once(settings(&server.url(), false))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Decode);
+    assert!(
+        failure.message.contains("no choices"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn escape_sequences_in_a_reply_never_get_through() {
+    let hostile = Capture {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-litellm-model-group".into(), "llama-fp8".into()),
+        ],
+        body: serde_json::to_vec(&serde_json::json!({
+            "id": "x", "object": "chat.completion", "created": 0, "model": "llama-fp8\u{1b}[2J",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+                "content": "\u{1b}]0;pwned\u{7}\u{1b}[31mHi\u{1b}[0m\r\nthere\u{9b}2J"}}],
+        }))
+        .unwrap(),
+    };
+    let server = ReplayServer::start(vec![hostile], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    let (_, model, _, reply) = served(&report);
+    assert_eq!(reply, "Hi there");
+    assert_eq!(model, "llama-fp8");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_connect_error() {
+    let url = format!("http://{}", refused_addr());
+    let failure = probe_once(settings(&url, false)).await.result.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Connect);
+    assert!(
+        failure.message.contains("cannot connect"),
+        "{}",
+        failure.message
+    );
+}
+
+async fn mock(mode: Mode) -> MockServer {
+    let config = MockConfig {
+        api: Api::Openai,
+        model: "llama-fp8".into(),
+        reply: "Hi.".into(),
+        mode,
+    };
+    MockServer::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_hung_answer_is_a_timeout_at_the_limit() {
+    let server = mock(Mode::Hang).await;
+    let mut s = settings(&server.url(), false);
+    s.timeout = Duration::from_millis(300);
+    let report = probe_once(s).await;
+    let failure = report.result.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Timeout, "{}", failure.message);
+    assert!(report.latency >= Duration::from_millis(300));
+    assert!(report.latency < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_a_reset() {
+    let server = mock(Mode::Reset).await;
+    for stream in [false, true] {
+        let failure = probe_once(settings(&server.url(), stream))
+            .await
+            .result
+            .unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Reset, "{}", failure.message);
+    }
+}
+
+#[tokio::test]
+async fn garbage_from_the_upstream_is_a_decode_error() {
+    let server = mock(Mode::Garbage).await;
+    let failure = probe_once(settings(&server.url(), false))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Decode);
+    assert!(failure.message.contains("not JSON"), "{}", failure.message);
+}
+
+#[tokio::test]
+async fn without_a_key_no_authorization_header_is_sent() {
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let mut s = settings(&server.url(), false);
+    s.key = None;
+    probe_once(s).await.result.unwrap();
+    assert_eq!(server.received()[0].authorization, None);
+}
+
+#[tokio::test]
+async fn an_error_event_inside_a_stream_is_a_stream_error() {
+    let stream = Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: b"data: {\"id\":\"1\",\"model\":\"llama-fp8\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream went away\",\"code\":\"500\"}}\n\n".to_vec(),
+    };
+    let server = ReplayServer::start(vec![stream], None).await;
+    let report = probe_once(settings(&server.url(), true)).await;
+    let failure = report.result.as_ref().unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Stream);
+    assert!(
+        failure.message.contains("upstream went away"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        report.ttft.is_some(),
+        "the first token came before the error"
+    );
+}

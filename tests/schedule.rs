@@ -1,0 +1,248 @@
+//! The fixed schedule, with tokio's clock paused: probes leave on time whatever the upstream
+//! does, and nothing sent is ever lost from the record.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use failover_watch::probe::{
+    Evidence, Probe, ProbeEvent, ProbeReport, Role, Route, Schedule, Served, Stop,
+};
+use failover_watch::run::Session;
+use tokio::time::Instant;
+
+/// A prober whose n-th probe (from 1) takes `delay(n)` and then serves from the primary.
+struct Scripted<F> {
+    calls: AtomicU64,
+    delay: F,
+}
+
+impl<F: Fn(u64) -> Duration + Send + Sync + 'static> Probe for Scripted<F> {
+    async fn probe(&self) -> ProbeReport {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let started = Instant::now();
+        tokio::time::sleep((self.delay)(n)).await;
+        ProbeReport {
+            latency: started.elapsed(),
+            status: Some(200),
+            route: Route::default(),
+            ttft: None,
+            result: Ok(Served {
+                role: Role::Primary,
+                model: "llama-fp8".into(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: format!("answer {n}"),
+            }),
+        }
+    }
+}
+
+fn scripted(delay: impl Fn(u64) -> Duration + Send + Sync + 'static) -> Arc<impl Probe> {
+    Arc::new(Scripted {
+        calls: AtomicU64::new(0),
+        delay,
+    })
+}
+
+const HUNG: Duration = Duration::from_secs(3600);
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn schedule(interval: f64) -> Schedule {
+    Schedule {
+        interval: secs(interval),
+        timeout: secs(30.0),
+        max_in_flight: 100,
+        count: None,
+        duration: None,
+        grace: secs(5.0),
+    }
+}
+
+async fn collect(mut session: Session) -> Vec<ProbeEvent> {
+    let mut events = Vec::new();
+    while let Some(event) = session.events.recv().await {
+        events.push(event);
+    }
+    session.finish().await;
+    events
+}
+
+fn sent_times(events: &[ProbeEvent]) -> Vec<(u64, Duration)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ProbeEvent::Sent { seq, at } => Some((*seq, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answered(events: &[ProbeEvent]) -> Vec<(u64, Duration, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ProbeEvent::Answered(o) => Some((o.seq, o.latency(), o.report.result.is_ok())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn probes_leave_on_schedule_while_the_upstream_hangs_and_time_out_at_the_limit() {
+    let mut plan = schedule(1.0);
+    plan.timeout = secs(30.5);
+    plan.duration = Some(secs(40.2));
+    let events = collect(Session::start(scripted(|_| HUNG), plan)).await;
+
+    let sent = sent_times(&events);
+    assert_eq!(sent.len(), 41, "one probe a second for 40.2 s");
+    for (i, (seq, at)) in sent.iter().enumerate() {
+        assert_eq!(*seq, i as u64 + 1);
+        assert_eq!(*at, secs(i as f64), "probe {seq} left late");
+    }
+    // Each hung probe fails at the timeout, in send order, while later ones keep leaving.
+    // The run ends at 40.2 s plus a 5 s grace: probes sent at 0..=14 s time out by then.
+    let answers = answered(&events);
+    assert_eq!(answers.len(), 15);
+    for (i, (seq, latency, ok)) in answers.iter().enumerate() {
+        assert_eq!(*seq, i as u64 + 1);
+        assert_eq!(*latency, secs(30.5));
+        assert!(!ok);
+    }
+    let abandoned = events
+        .iter()
+        .filter(|e| matches!(e, ProbeEvent::Abandoned { .. }))
+        .count();
+    assert_eq!(
+        abandoned,
+        41 - 15,
+        "the rest is reported abandoned, not lost"
+    );
+    // The timeout of probe 1 (at 30.5 s) came after probe 31 left.
+    let first_answer = events
+        .iter()
+        .position(|e| matches!(e, ProbeEvent::Answered(_)))
+        .unwrap();
+    let sent_before: usize = events[..first_answer]
+        .iter()
+        .filter(|e| matches!(e, ProbeEvent::Sent { .. }))
+        .count();
+    assert_eq!(sent_before, 31);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_end_gives_unanswered_probes_a_grace_then_reports_them_abandoned() {
+    let mut plan = schedule(1.0);
+    plan.duration = Some(secs(3.5));
+    plan.grace = secs(2.0);
+    // Probe 2 answers within the grace; the others hang.
+    let events = collect(Session::start(
+        scripted(|n| if n == 2 { secs(4.0) } else { HUNG }),
+        plan,
+    ))
+    .await;
+    assert_eq!(sent_times(&events).len(), 4);
+    assert_eq!(answered(&events), [(2, secs(4.0), true)]);
+    let abandoned: Vec<(u64, Duration)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ProbeEvent::Abandoned { seq, at, .. } => Some((*seq, *at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        abandoned,
+        [(1, secs(5.5)), (3, secs(5.5)), (4, secs(5.5))],
+        "every unanswered probe is accounted for at the end of the grace"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_house_skips_the_tick_and_says_so() {
+    let mut plan = schedule(1.0);
+    plan.max_in_flight = 3;
+    plan.duration = Some(secs(5.5));
+    plan.grace = secs(0.5);
+    let events = collect(Session::start(scripted(|_| HUNG), plan)).await;
+    assert_eq!(sent_times(&events).len(), 3);
+    let skipped: Vec<(Duration, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ProbeEvent::Skipped { at, in_flight } => Some((*at, *in_flight)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, [(secs(3.0), 3), (secs(4.0), 3), (secs(5.0), 3)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_are_reported_in_the_order_they_arrive() {
+    let mut plan = schedule(1.0);
+    plan.count = Some(4);
+    // Probe 2 takes 1.5 s: it answers after probe 3 (sent at 2 s) and before 4 (at 3 s).
+    let events = collect(Session::start(
+        scripted(|n| if n == 2 { secs(1.5) } else { secs(0.01) }),
+        plan,
+    ))
+    .await;
+    let order: Vec<u64> = answered(&events).iter().map(|a| a.0).collect();
+    assert_eq!(order, [1, 3, 2, 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_count_waits_for_its_answers() {
+    let mut plan = schedule(1.0);
+    plan.count = Some(3);
+    plan.grace = secs(1.0);
+    let started = Instant::now();
+    let events = collect(Session::start(scripted(|_| secs(10.0)), plan)).await;
+    assert_eq!(sent_times(&events).len(), 3);
+    assert_eq!(answered(&events).len(), 3);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ProbeEvent::Abandoned { .. }))
+    );
+    assert_eq!(
+        started.elapsed(),
+        secs(12.0),
+        "the last probe left at 2 s and took 10 s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_gracefully_waits_the_grace_and_stopping_now_does_not() {
+    for (how, expected_end) in [(Stop::Graceful, secs(2.5 + 5.0)), (Stop::Now, secs(2.5))] {
+        let session = Session::start(scripted(|_| HUNG), schedule(1.0));
+        let started = Instant::now();
+        tokio::time::sleep(secs(2.5)).await;
+        session.controls.stop(how);
+        let events = collect(session).await;
+        assert_eq!(started.elapsed(), expected_end, "{how:?}");
+        assert_eq!(sent_times(&events).len(), 3, "{how:?}");
+        let abandoned = events
+            .iter()
+            .filter(|e| matches!(e, ProbeEvent::Abandoned { .. }))
+            .count();
+        assert_eq!(abandoned, 3, "{how:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_interval_can_change_while_running() {
+    let mut plan = schedule(1.0);
+    plan.duration = Some(secs(4.2));
+    let session = Session::start(scripted(|_| secs(0.01)), plan);
+    tokio::time::sleep(secs(2.2)).await;
+    session.controls.set_interval(secs(0.5));
+    let events = collect(session).await;
+    let times: Vec<Duration> = sent_times(&events).iter().map(|s| s.1).collect();
+    assert_eq!(
+        times,
+        [0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0].map(secs),
+        "after the change, ticks follow the new interval from the last tick"
+    );
+}
