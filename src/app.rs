@@ -5,14 +5,19 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use ratatui::crossterm::event::EventStream;
+use tokio::sync::mpsc;
+
 use crate::cli::{MockArgs, OutputFormat};
 use crate::config::Plan;
 use crate::mock::{MockConfig, MockServer};
 use crate::output::{JsonLines, Sink, TextStory};
-use crate::probe::HttpProber;
+use crate::probe::{HttpProber, Probe};
 use crate::run::{self, Session};
 use crate::signals;
 use crate::state::Monitor;
+use crate::tui::{self, DemoRequest, Inputs};
+use crate::ui::{Dashboard, DemoStatus};
 
 /// Bad usage or configuration.
 pub const EXIT_USAGE: u8 = 2;
@@ -22,34 +27,70 @@ pub fn usage_error(reason: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-/// Watches the proxy of `plan` until the run ends, printing in the chosen format.
+/// Watches the proxy of `plan` until the run ends, in the chosen output.
 pub async fn watch(plan: Plan) -> ExitCode {
     let prober = match HttpProber::new(plan.probe.clone()) {
         Ok(prober) => Arc::new(prober),
         Err(reason) => return usage_error(&reason),
     };
     tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
+    execute(&plan, prober, None).await
+}
+
+/// The dashboard's link to a simulated gateway: what to show, and where demo keys go.
+pub type DemoLink = (DemoStatus, mpsc::UnboundedSender<DemoRequest>);
+
+/// Runs the schedule of `plan` against `prober`, with its output, to the end of the run.
+pub async fn execute<P: Probe>(plan: &Plan, prober: Arc<P>, demo: Option<DemoLink>) -> ExitCode {
     let mut signals = signals::listen();
     let session = Session::start(prober, plan.schedule.clone());
     let wall = session.clock.wall();
-    let stdout = io::stdout().lock();
-    let mut sink: Box<dyn Sink> = match plan.output {
-        OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
-        OutputFormat::Text | OutputFormat::Tui => {
-            Box::new(TextStory::new(stdout, wall, plan.color))
+    let mut monitor = Monitor::new(plan.monitor.clone());
+    let result = match plan.output {
+        OutputFormat::Tui => dashboard(plan, session, &mut monitor, &mut signals, demo).await,
+        OutputFormat::Jsonl | OutputFormat::Text => {
+            let stdout = io::stdout().lock();
+            let mut sink: Box<dyn Sink> = match plan.output {
+                OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
+                _ => Box::new(TextStory::new(stdout, wall, plan.color)),
+            };
+            run::headless(
+                session,
+                &mut monitor,
+                sink.as_mut(),
+                &plan.info,
+                &mut signals,
+            )
+            .await
         }
     };
-    let mut monitor = Monitor::new(plan.monitor.clone());
-    let result = run::headless(
-        session,
-        &mut monitor,
-        sink.as_mut(),
-        &plan.info,
-        &mut signals,
-    )
-    .await;
-    drop(sink);
-    finish(&plan, &monitor, result)
+    finish(plan, &monitor, result)
+}
+
+/// The dashboard on the real terminal, then, once the screen is restored, the same summary
+/// as the text output.
+async fn dashboard(
+    plan: &Plan,
+    session: Session,
+    monitor: &mut Monitor,
+    signals: &mut mpsc::UnboundedReceiver<&'static str>,
+    demo: Option<DemoLink>,
+) -> io::Result<()> {
+    let wall = session.clock.wall();
+    let (mut terminal, restore) = tui::terminal::enter()?;
+    let mut view = Dashboard::new(plan.info.clone(), plan.theme);
+    let (status, requests) = demo.unzip();
+    view.demo = status;
+    let inputs = Inputs {
+        terminal: EventStream::new(),
+        signals,
+        demo: requests,
+    };
+    let ended = tui::run(&mut terminal, session, monitor, &mut view, inputs).await;
+    drop(terminal);
+    drop(restore);
+    let end = ended?;
+    TextStory::new(io::stdout().lock(), wall, plan.color).end(monitor, end)
 }
 
 /// The exit status of a finished run.

@@ -150,6 +150,10 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_OUTPUT", value_enum)]
     pub output: Option<OutputFormat>,
 
+    /// The dashboard's colours (`t` cycles them live). [default: dark, mono when NO_COLOR is set]
+    #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
+    pub theme: Option<ThemeArg>,
+
     /// Write logs here (they never go to the terminal).
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
     pub log_file: PathBuf,
@@ -157,6 +161,13 @@ pub struct ProbeArgs {
     /// Exit with status 1 when any request failed.
     #[arg(long, env = "FAILOVER_WATCH_FAIL_ON_ERROR")]
     pub fail_on_error: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeArg {
+    Dark,
+    Light,
+    Mono,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

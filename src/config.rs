@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{OutputFormat, ProbeArgs, WatchArgs};
+use crate::cli::{OutputFormat, ProbeArgs, ThemeArg, WatchArgs};
 use crate::output::RunInfo;
 use crate::probe::{Endpoint, ProbeSettings, Schedule};
 use crate::secret::ApiKey;
 use crate::state::MonitorConfig;
+use crate::ui::ThemeName;
 
 /// Everything a run needs, checked.
 #[derive(Clone, Debug)]
@@ -19,6 +20,8 @@ pub struct Plan {
     pub output: OutputFormat,
     /// Colour in the text output.
     pub color: bool,
+    /// The dashboard's first theme.
+    pub theme: ThemeName,
     pub log_file: PathBuf,
     pub fail_on_error: bool,
 }
@@ -64,6 +67,11 @@ impl Plan {
         if args.primary.trim().is_empty() {
             return Err("--primary must name a model group".to_owned());
         }
+        if args.output == Some(OutputFormat::Tui) && !surroundings.stdout_is_terminal {
+            return Err(
+                "the dashboard needs a terminal: use --output text or --output jsonl".to_owned(),
+            );
+        }
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| "--max-in-flight is too large".to_owned())?;
         let schedule = Schedule {
@@ -105,6 +113,13 @@ impl Plan {
             info,
             output,
             color: surroundings.stdout_is_terminal && !surroundings.no_color,
+            theme: match args.theme {
+                Some(ThemeArg::Dark) => ThemeName::Dark,
+                Some(ThemeArg::Light) => ThemeName::Light,
+                Some(ThemeArg::Mono) => ThemeName::Mono,
+                None if surroundings.no_color => ThemeName::Mono,
+                None => ThemeName::Dark,
+            },
             log_file: args.log_file.clone(),
             fail_on_error: args.fail_on_error,
         })

@@ -17,3 +17,5 @@ pub mod sanitize;
 pub mod secret;
 pub mod signals;
 pub mod state;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,111 @@
+//! Transition events and markers, newest first: time, request number, from → to, how long
+//! the previous state lasted, failed requests during the switch, and the lag after a marker.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::View;
+use crate::output::format::span;
+use crate::state::{Marker, ServingKind, Transition, TransitionKind};
+
+enum Entry<'a> {
+    Transition(&'a Transition),
+    Marker(&'a Marker),
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let t = &view.theme;
+    let m = view.monitor;
+    let block = Block::bordered()
+        .title(Span::styled(" Transitions ", t.title))
+        .border_style(t.border);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let mut entries: Vec<(std::time::Duration, Entry)> = m
+        .transitions()
+        .iter()
+        .map(|tr| (tr.at, Entry::Transition(tr)))
+        .chain(m.markers().iter().map(|mk| (mk.at, Entry::Marker(mk))))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    if entries.is_empty() {
+        let hint = Line::from(Span::styled(
+            " No transition yet. m marks a moment (\"scaled down now\").",
+            t.muted,
+        ));
+        frame.render_widget(Paragraph::new(hint), inner);
+        return;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    for (at, entry) in &entries {
+        let time = Span::styled(format!(" {} ", view.wall.hms(*at)), t.muted);
+        match entry {
+            Entry::Marker(mk) => lines.push(Line::from(vec![
+                time,
+                Span::styled(format!("MARKER {}", mk.id), t.marker),
+                Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
+            ])),
+            Entry::Transition(tr) => {
+                let (headline, details) = transition(view, tr);
+                lines.push(Line::from([vec![time], headline].concat()));
+                lines.push(Line::from(details));
+            }
+        }
+        if lines.len() >= inner.height as usize {
+            break;
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A transition's headline and, for the line under it, what it cost.
+fn transition<'a>(view: &View, tr: &'a Transition) -> (Vec<Span<'a>>, Vec<Span<'a>>) {
+    let t = &view.theme;
+    let style = match tr.to {
+        ServingKind::Primary => t.primary,
+        ServingKind::Fallback => t.fallback,
+        ServingKind::Down => t.error,
+    };
+    let word = match tr.kind {
+        TransitionKind::Failover => "FAILOVER",
+        TransitionKind::Recovery => "RECOVERY",
+        TransitionKind::Outage => "OUTAGE",
+        TransitionKind::Restored => "RESTORED",
+    };
+    let from = tr.from_model.as_deref().unwrap_or("nothing");
+    let to = tr.to_model.as_deref().unwrap_or("nothing");
+    let headline = vec![
+        Span::styled(format!("#{:<4} ", tr.seq), t.muted),
+        Span::styled(format!("{word:<8} "), style),
+        Span::styled(format!("{from} → {to}"), t.text),
+    ];
+    let mut spans = vec![Span::styled(
+        format!(
+            "   {} {}",
+            span(tr.previous),
+            tr.from_model
+                .as_deref()
+                .map_or("down".to_owned(), |m| format!("on {m}"))
+        ),
+        t.muted,
+    )];
+    let failed = format!(" · {} failed", tr.failed_during);
+    spans.push(Span::styled(
+        failed,
+        if tr.failed_during > 0 {
+            t.error
+        } else {
+            t.muted
+        },
+    ));
+    if let Some(lag) = tr.after_marker {
+        spans.push(Span::styled(
+            format!(" · {} after marker {}", span(lag.lag), lag.marker),
+            t.marker,
+        ));
+    }
+    (headline, spans)
+}

@@ -1,0 +1,51 @@
+//! The top line: what is watched, how often, LIVE or PAUSED, and the clock.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::View;
+use crate::output::format::interval;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let t = &view.theme;
+    let d = view.dashboard;
+    let mut right = Vec::new();
+    if let Some(message) = d.status(view.now) {
+        right.push(Span::styled(format!("{message}  "), t.marker));
+    }
+    right.push(Span::styled(view.wall.hms(view.now), t.text));
+    right.push(Span::raw(" "));
+    let right = Line::from(right);
+
+    let fallback = d.info.fallback.as_deref().unwrap_or("fallback");
+    let mut left = vec![Span::styled(" failover-watch ", t.title)];
+    if d.info.simulated {
+        left.push(Span::styled(" SIMULATED ", t.simulated));
+        left.push(Span::raw(" "));
+    }
+    match &d.paused {
+        Some(p) => {
+            let new = view.live_answers.saturating_sub(p.monitor.counters().total);
+            left.push(Span::styled(format!(" ❚❚ PAUSED · {new} new "), t.paused));
+        }
+        None => left.push(Span::styled("● LIVE", t.live)),
+    }
+    let details = [
+        format!("  {} → {}", d.info.primary, fallback),
+        format!("  every {}", interval(d.interval)),
+        format!("  {}", d.info.url),
+    ];
+    // Keep what fits beside the clock, most useful first.
+    let mut used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();
+    for detail in details {
+        let width = detail.chars().count();
+        if used + width < area.width as usize {
+            used += width;
+            left.push(Span::styled(detail, t.text));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(left)), area);
+    frame.render_widget(Paragraph::new(right).alignment(Alignment::Right), area);
+}

@@ -1,0 +1,166 @@
+//! The timeline: one cell per request in send order, newest on the right, with a glyph and a
+//! colour per result; transitions (▲) are marked under the request that showed them, markers
+//! (M) under the last request sent before them, and
+//! requests still in flight show with their age.
+//!
+//! ```text
+//! ┌ Timeline · one cell per request, newest right ─────── 2 in flight, oldest 12s ┐
+//! │ ●●●●●●●●◆◆◆◆◆◆◆◆◆◆●●●●●●✗✗●●●◌◌                                               │
+//! │         ▲M         ▲     ▲ ▲                                                  │
+//! │ in flight: #31 12s · #32 9s                                                   │
+//! └───────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::View;
+use crate::output::format::span_compact;
+use crate::state::{ServingKind, Verdict};
+
+pub const PRIMARY_GLYPH: &str = "●";
+pub const FALLBACK_GLYPH: &str = "◆";
+pub const ERROR_GLYPH: &str = "✗";
+pub const IN_FLIGHT_GLYPH: &str = "◌";
+pub const UNKNOWN_GLYPH: &str = "·";
+pub const TRANSITION_GLYPH: &str = "▲";
+pub const MARKER_GLYPH: &str = "M";
+
+/// The glyph and style of each result.
+pub fn glyph(view: &View, verdict: Verdict) -> (&'static str, Style) {
+    let t = &view.theme;
+    match verdict {
+        Verdict::Primary => (PRIMARY_GLYPH, t.primary),
+        Verdict::Fallback => (FALLBACK_GLYPH, t.fallback),
+        Verdict::Error => (ERROR_GLYPH, t.error),
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let t = &view.theme;
+    let m = view.monitor;
+    let in_flight = m.in_flight();
+    let mut title = vec![Span::styled(
+        if area.width >= 80 {
+            " Timeline · one cell per request, newest right "
+        } else {
+            " Timeline "
+        },
+        t.title,
+    )];
+    if let Some(oldest) = in_flight.values().next() {
+        title.push(Span::styled(
+            format!(
+                " {} in flight, oldest {} ",
+                in_flight.len(),
+                span_compact(view.data_now.saturating_sub(*oldest))
+            ),
+            t.in_flight,
+        ));
+    }
+    let block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(t.border);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width < 2 || inner.height == 0 {
+        return;
+    }
+
+    let width = inner.width as usize - 1;
+    let last = m.last_sent_seq();
+    let first = last.saturating_sub(width as u64 - 1).max(1);
+    let answered: BTreeMap<u64, Verdict> = m
+        .history()
+        .iter()
+        .rev()
+        .take_while(|r| r.seq >= first)
+        .map(|r| (r.seq, r.verdict))
+        .collect();
+    let transitions: BTreeMap<u64, ServingKind> = m
+        .transitions()
+        .iter()
+        .filter(|tr| tr.seq >= first)
+        .map(|tr| (tr.seq, tr.to))
+        .collect();
+    // A marker sits under the last request sent before it.
+    let markers: BTreeMap<u64, u32> = m
+        .markers()
+        .iter()
+        .filter(|mk| mk.after_seq >= first)
+        .map(|mk| (mk.after_seq, mk.id))
+        .collect();
+
+    let mut cells = vec![Span::raw(" ")];
+    let mut notes = vec![Span::raw(" ")];
+    if last > 0 {
+        for seq in first..=last {
+            cells.push(match (answered.get(&seq), in_flight.contains_key(&seq)) {
+                (Some(verdict), _) => {
+                    let (g, style) = glyph(view, *verdict);
+                    Span::styled(g, style)
+                }
+                (None, true) => Span::styled(IN_FLIGHT_GLYPH, t.in_flight),
+                (None, false) => Span::styled(UNKNOWN_GLYPH, t.muted),
+            });
+            notes.push(if let Some(to) = transitions.get(&seq) {
+                let style = match to {
+                    ServingKind::Primary => t.primary,
+                    ServingKind::Fallback => t.fallback,
+                    ServingKind::Down => t.error,
+                };
+                Span::styled(TRANSITION_GLYPH, style)
+            } else if markers.contains_key(&seq) {
+                Span::styled(MARKER_GLYPH, t.marker)
+            } else {
+                Span::raw(" ")
+            });
+        }
+    }
+    let mut lines = vec![Line::from(cells), Line::from(notes)];
+    if inner.height >= 3 {
+        lines.push(in_flight_line(view, in_flight));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn in_flight_line<'a>(view: &View, in_flight: &BTreeMap<u64, Duration>) -> Line<'a> {
+    let t = &view.theme;
+    if in_flight.is_empty() {
+        return Line::from(vec![
+            Span::styled(" ", t.muted),
+            Span::styled(PRIMARY_GLYPH, t.primary),
+            Span::styled(" primary  ", t.muted),
+            Span::styled(FALLBACK_GLYPH, t.fallback),
+            Span::styled(" fallback  ", t.muted),
+            Span::styled(ERROR_GLYPH, t.error),
+            Span::styled(" failed  ", t.muted),
+            Span::styled(IN_FLIGHT_GLYPH, t.in_flight),
+            Span::styled(" in flight  ", t.muted),
+            Span::styled(TRANSITION_GLYPH, t.text),
+            Span::styled(" transition  ", t.muted),
+            Span::styled(MARKER_GLYPH, t.marker),
+            Span::styled(" marker", t.muted),
+        ]);
+    }
+    let mut spans = vec![Span::styled(" in flight: ", t.in_flight)];
+    for (i, (seq, sent)) in in_flight.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.muted));
+        }
+        spans.push(Span::styled(
+            format!(
+                "#{seq} {}",
+                span_compact(view.data_now.saturating_sub(*sent))
+            ),
+            t.text,
+        ));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,349 @@
+//! The dashboard drawn into a test backend: snapshots of the key states at three sizes,
+//! direct colour checks (snapshots drop colour), every size from 1×1 to 250×80, and the
+//! whole loop driven by scripted answers and keys with time paused.
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use failover_watch::clock::WallClock;
+use failover_watch::output::RunInfo;
+use failover_watch::probe::{
+    ErrorKind, Evidence, Failure, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+};
+use failover_watch::state::{Monitor, MonitorConfig};
+use failover_watch::ui::{self, Dashboard, ThemeName};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn wall() -> WallClock {
+    let origin = DateTime::parse_from_rfc3339("2026-11-23T14:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    WallClock::new(origin, FixedOffset::east_opt(0).unwrap())
+}
+
+fn info() -> RunInfo {
+    RunInfo {
+        url: "http://127.0.0.1:4000".into(),
+        primary: "llama-fp8".into(),
+        fallback: Some("llama3".into()),
+        interval: secs(1.0),
+        timeout: secs(30.0),
+        stream: false,
+        simulated: false,
+    }
+}
+
+/// Builds a monitor from a story told one request a second.
+struct Story {
+    monitor: Monitor,
+    seq: u64,
+}
+
+impl Story {
+    fn new() -> Self {
+        Self {
+            monitor: Monitor::new(MonitorConfig::new("llama-fp8")),
+            seq: 0,
+        }
+    }
+
+    fn send(&mut self) -> (u64, Duration) {
+        self.seq += 1;
+        let at = secs((self.seq - 1) as f64);
+        self.monitor.apply(&ProbeEvent::Sent { seq: self.seq, at });
+        (self.seq, at)
+    }
+
+    /// Letters: P primary, F fallback, E a LiteLLM 500, T a timeout.
+    fn answers(&mut self, letters: &str) -> &mut Self {
+        for letter in letters.split_whitespace() {
+            let (seq, sent_at) = self.send();
+            let served = |role, model: &str, reply: &str, ms| {
+                (
+                    Ok(Served {
+                        role,
+                        model: model.into(),
+                        evidence: Evidence::ModelGroupHeader,
+                        reply: reply.into(),
+                    }),
+                    Some(200),
+                    ms,
+                )
+            };
+            let (result, status, ms) = match letter {
+                "P" => served(Role::Primary, "llama-fp8", "Hi.", 23.0 + (seq % 7) as f64),
+                "F" => served(Role::Fallback, "ollama/llama3", "Hello!", 48.0 + (seq % 5) as f64),
+                "E" => (
+                    Err(Failure {
+                        kind: ErrorKind::Http,
+                        message: "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.. Received Model Group=llama-fp8".into(),
+                    }),
+                    Some(500),
+                    270.0,
+                ),
+                "T" => (
+                    Err(Failure { kind: ErrorKind::Timeout, message: "no answer within 30s".into() }),
+                    None,
+                    30_000.0,
+                ),
+                other => panic!("{other}"),
+            };
+            self.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
+                seq,
+                sent_at,
+                report: ProbeReport {
+                    latency: secs(ms / 1000.0),
+                    status,
+                    route: Route::default(),
+                    ttft: None,
+                    result,
+                },
+            }));
+        }
+        self
+    }
+
+    fn in_flight(&mut self, n: usize) -> &mut Self {
+        for _ in 0..n {
+            self.send();
+        }
+        self
+    }
+
+    fn mark(&mut self) -> &mut Self {
+        let at = secs(self.seq as f64 - 0.5);
+        self.monitor.mark(at);
+        self
+    }
+
+    /// One second after the last request left.
+    fn now(&self) -> Duration {
+        secs(self.seq as f64)
+    }
+}
+
+fn draw(
+    width: u16,
+    height: u16,
+    monitor: &Monitor,
+    dashboard: &Dashboard,
+    now: Duration,
+) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| ui::draw(frame, monitor, dashboard, wall(), now))
+        .unwrap();
+    terminal
+}
+
+/// What the user did to the dashboard in a state.
+#[derive(Clone, Copy)]
+enum Toggled {
+    Nothing,
+    Paused,
+    Help,
+}
+
+fn states() -> Vec<(&'static str, Story, Toggled)> {
+    let mut all_primary = Story::new();
+    all_primary.answers(&"P ".repeat(20));
+    let mut failed_over = Story::new();
+    failed_over.answers(&"P ".repeat(12)).mark().answers("F F");
+    let mut on_fallback = Story::new();
+    on_fallback
+        .answers(&"P ".repeat(10))
+        .mark()
+        .answers(&format!("E {}", "F ".repeat(14)));
+    let mut recovered = Story::new();
+    recovered
+        .answers(&"P ".repeat(10))
+        .mark()
+        .answers(&"F ".repeat(10))
+        .mark()
+        .answers("P P P P P");
+    let mut down = Story::new();
+    down.answers(&"P ".repeat(8)).answers("E E E E E");
+    let mut hung = Story::new();
+    hung.answers(&"P ".repeat(6)).answers("T").in_flight(4);
+    let mut never = Story::new();
+    never.answers(&"F ".repeat(8));
+    let mut paused = Story::new();
+    paused.answers(&"P ".repeat(10)).answers(&"F ".repeat(4));
+    let mut help = Story::new();
+    help.answers(&"P ".repeat(5));
+    vec![
+        ("all-primary", all_primary, Toggled::Nothing),
+        ("just-failed-over", failed_over, Toggled::Nothing),
+        ("on-fallback-with-events", on_fallback, Toggled::Nothing),
+        ("recovered", recovered, Toggled::Nothing),
+        ("down", down, Toggled::Nothing),
+        ("hung-in-flight", hung, Toggled::Nothing),
+        ("primary-never-served", never, Toggled::Nothing),
+        ("paused", paused, Toggled::Paused),
+        ("help-open", help, Toggled::Help),
+    ]
+}
+
+#[test]
+fn snapshots_of_the_key_states_at_three_sizes() {
+    for (name, story, toggled) in states() {
+        let now = story.now();
+        let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
+        match toggled {
+            Toggled::Nothing => {}
+            Toggled::Paused => dashboard.toggle_pause(&story.monitor, now),
+            Toggled::Help => dashboard.help = true,
+        }
+        for (w, h) in [(120, 40), (80, 24), (50, 14)] {
+            let terminal = draw(w, h, &story.monitor, &dashboard, now + secs(0.4));
+            insta::assert_snapshot!(format!("{name}-{w}x{h}"), terminal.backend());
+        }
+    }
+}
+
+#[test]
+fn a_paused_display_keeps_the_frozen_state_and_counts_what_came_since() {
+    let mut story = Story::new();
+    story.answers("P P P");
+    let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
+    dashboard.toggle_pause(&story.monitor, story.now());
+    story.answers("F F");
+    let terminal = draw(120, 40, &story.monitor, &dashboard, story.now());
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("PAUSED · 2 new"), "{screen}");
+    assert!(
+        !screen.contains("FAILOVER"),
+        "the frozen state has no failover yet"
+    );
+    dashboard.toggle_pause(&story.monitor, story.now());
+    let screen = draw(120, 40, &story.monitor, &dashboard, story.now())
+        .backend()
+        .to_string();
+    assert!(screen.contains("FAILOVER") && screen.contains("LIVE"));
+}
+
+#[test]
+fn too_small_says_so() {
+    let mut story = Story::new();
+    story.answers("P F");
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let terminal = draw(40, 10, &story.monitor, &dashboard, story.now());
+    insta::assert_snapshot!("too-small-40x10", terminal.backend());
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("FALLBACK"));
+    assert!(screen.contains("terminal too small (need 44×12"));
+}
+
+fn find(buffer: &Buffer, symbol: &str) -> Option<(u16, u16)> {
+    let area = buffer.area;
+    (area.top()..area.bottom())
+        .flat_map(|y| (area.left()..area.right()).map(move |x| (x, y)))
+        .find(|&(x, y)| buffer[(x, y)].symbol() == symbol)
+}
+
+#[test]
+fn colours_say_who_served_and_words_and_glyphs_say_it_too() {
+    let mut story = Story::new();
+    story.answers("P P E F F");
+    let now = story.now();
+    for (theme, primary, fallback, error) in [
+        (ThemeName::Dark, Color::Green, Color::Yellow, Color::Red),
+        (ThemeName::Light, Color::Green, Color::Magenta, Color::Red),
+    ] {
+        let dashboard = Dashboard::new(info(), theme);
+        let terminal = draw(120, 40, &story.monitor, &dashboard, now);
+        let buffer = terminal.backend().buffer();
+        for (glyph, colour) in [("●", primary), ("◆", fallback), ("✗", error)] {
+            let at = find(buffer, glyph).unwrap_or_else(|| panic!("no {glyph}"));
+            assert_eq!(buffer[at].fg, colour, "{theme:?} {glyph}");
+        }
+        // The banner's big letters are in the fallback's colour.
+        let block = find(buffer, "█").unwrap();
+        assert_eq!(buffer[block].fg, fallback, "{theme:?} banner");
+    }
+    // Mono: no colour at all, and a failure still stands out.
+    let dashboard = Dashboard::new(info(), ThemeName::Mono);
+    let terminal = draw(120, 40, &story.monitor, &dashboard, now);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+    }
+    let error = find(buffer, "✗").unwrap();
+    assert!(buffer[error].modifier.contains(Modifier::REVERSED));
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("FAILOVER") && screen.contains("◆ FALLBACK"));
+}
+
+#[test]
+fn no_size_from_1x1_to_250x80_panics() {
+    let mut story = Story::new();
+    story
+        .answers(&"P ".repeat(30))
+        .mark()
+        .answers("E E F F F F")
+        .answers("E E E")
+        .answers(&"P ".repeat(5))
+        .in_flight(3);
+    let now = story.now();
+    let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
+    dashboard.demo = Some(ui::DemoStatus {
+        primary: "down".into(),
+        fallback: "up".into(),
+        script: None,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
+    for width in 1..=250u16 {
+        for height in 1..=80u16 {
+            dashboard.help = (width + height) % 7 == 0;
+            terminal.backend_mut().resize(width, height);
+            terminal
+                .resize(ratatui::layout::Rect::new(0, 0, width, height))
+                .unwrap();
+            terminal
+                .draw(|frame| ui::draw(frame, &story.monitor, &dashboard, wall(), now))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn hostile_replies_never_reach_the_screen_as_controls() {
+    let mut story = Story::new();
+    story.answers("P");
+    let (seq, sent_at) = story.send();
+    story.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
+        seq,
+        sent_at,
+        report: ProbeReport {
+            latency: secs(0.02),
+            status: Some(200),
+            route: Route::default(),
+            ttft: None,
+            result: Ok(Served {
+                role: Role::Fallback,
+                model: "ollama/llama3".into(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
+            }),
+        },
+    }));
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let terminal = draw(160, 40, &story.monitor, &dashboard, story.now());
+    for cell in terminal.backend().buffer().content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "control character on screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("evil reply"), "{screen}");
+    assert!(!screen.contains("pwned"), "an OSC title leaked: {screen}");
+}

@@ -1,0 +1,152 @@
+//! A smoke test of the dashboard in a real terminal (tmux): it draws, answers keys, survives
+//! resizing to a tiny size, and gives the terminal back with the summary printed after it.
+//! `.ci/run` installs tmux.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{ReplayServer, capture};
+
+const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
+
+struct Session {
+    name: String,
+    dir: PathBuf,
+}
+
+impl Session {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is needed for this test (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", &self.name])
+    }
+
+    /// Polls the screen until `ready` holds (bounded: the terminal gives no other signal).
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.name];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
+    let server = ReplayServer::start(
+        vec![
+            capture("01b-primary-ok.http"),
+            capture("01b-primary-ok.http"),
+            capture("02a-primary-refused-1st.http"),
+        ],
+        None,
+    )
+    .await;
+    let name = format!("fw-smoke-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let exit_file = dir.join("exit");
+    let command = format!(
+        "env -u NO_COLOR TERM=xterm-256color {BIN} --url {} --interval 200ms --log-file {}; echo $? > {}; sleep 30",
+        server.url(),
+        dir.join("log").display(),
+        exit_file.display()
+    );
+    let session = Session { name, dir };
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+
+    let screen = session.wait_for("the failover on screen", |s| {
+        s.contains("NOW SERVING") && s.contains("FAILOVER")
+    });
+    assert!(screen.contains("failover-watch"), "{screen}");
+    assert_eq!(
+        session
+            .tmux(&["display", "-p", "-t", &session.name, "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+
+    session.keys(&["?"]);
+    session.wait_for("the help", |s| s.contains("Help · ? or Esc to close"));
+    session.keys(&["Escape"]);
+    session.wait_for("the help to close", |s| !s.contains("Help · ? or Esc"));
+
+    session.tmux(&["resize-window", "-t", &session.name, "-x", "30", "-y", "8"]);
+    session.wait_for("the too-small notice", |s| s.contains("too small"));
+    session.tmux(&["resize-window", "-t", &session.name, "-x", "1", "-y", "1"]);
+    session.tmux(&[
+        "resize-window",
+        "-t",
+        &session.name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+    ]);
+    session.wait_for("the full layout again", |s| s.contains("Recent requests"));
+
+    session.keys(&["q"]);
+    let screen = session.wait_for("the summary after quitting", |s| s.contains("Demo Summary"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !exit_file.exists() {
+        assert!(Instant::now() < deadline, "the dashboard did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    // Back on the normal screen, in cooked mode: lines start at the left edge.
+    assert_eq!(
+        session
+            .tmux(&["display", "-p", "-t", &session.name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    assert!(!screen.contains("NOW SERVING"), "{screen}");
+    assert!(screen.lines().any(|l| l == "Demo Summary"), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("  • Failover: ✓ Detected")),
+        "{screen}"
+    );
+}
