@@ -36,6 +36,8 @@ pub enum DemoFault {
     Error,
     /// Never answers.
     Hang,
+    /// Answers, slowly.
+    Slow,
     /// Back to normal.
     Up,
 }
