@@ -1,0 +1,486 @@
+//! LiteLLM's exceptions as its providers, router and proxy word them. Pure.
+//!
+//! The wording was recorded from LiteLLM 1.83.14 on loopback (`captures/06*`, and the same
+//! proxy in front of this crate's mocks for the faults the captures lack). Two facts drive the
+//! router: `ollama/` reports every failure as `litellm.APIConnectionError`, which never starts
+//! a cooldown; `openai/` maps a refused or reset connection to a 500, which does.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::settings::{Deployment, seconds_as_configured, seconds_as_float};
+
+/// What went wrong with one call to one deployment, as the gateway's edge saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallFailure {
+    /// Connection refused: the deployment is down.
+    Refused,
+    /// The connection closed before an answer.
+    Disconnected,
+    /// No answer within the router's timeout.
+    TimedOut { after: Duration },
+    /// A non-2xx answer.
+    Status {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx answer whose body is not JSON.
+    NotJson,
+}
+
+/// The proxy's `error.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorType {
+    /// `null`, for most of LiteLLM's exceptions.
+    Null,
+    /// `"throttling_error"`, for a rate limit.
+    Throttling,
+    /// `"None"` (text), for the router's own "No deployments available".
+    NoneText,
+}
+
+/// An exception on its way through the router, and in the end the proxy's error answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteError {
+    pub status: u16,
+    pub error_type: ErrorType,
+    pub message: String,
+    /// LiteLLM's own exceptions have a `message` that the fallback logic extends; the
+    /// router's "No deployments available" error has none and passes through unchanged.
+    pub extendable: bool,
+    /// The upstream's `Retry-After`, which replaces the cooldown time.
+    pub retry_after: Option<Duration>,
+    /// Retries made before giving up, which Python's `str()` of the exception mentions.
+    pub retried: Option<u32>,
+}
+
+impl RouteError {
+    fn litellm(status: u16, message: String) -> Self {
+        Self {
+            status,
+            error_type: ErrorType::Null,
+            message,
+            extendable: true,
+            retry_after: None,
+            retried: None,
+        }
+    }
+
+    /// The exception as Python's `str()` prints it (nested messages quote it so).
+    pub fn text(&self) -> String {
+        match self.retried {
+            Some(n) if n > 0 => format!(
+                "{} LiteLLM Retried: {n} times, LiteLLM Max Retries: {n}",
+                self.message
+            ),
+            _ => self.message.clone(),
+        }
+    }
+
+    /// `_is_cooldown_required`: not for a connection error of LiteLLM's own, nor for a 4xx
+    /// other than 429, 401, 408 and 404.
+    pub fn needs_cooldown(&self) -> bool {
+        if self.text().contains("APIConnectionError") {
+            return false;
+        }
+        !(400..500).contains(&self.status) || matches!(self.status, 429 | 401 | 408 | 404)
+    }
+
+    /// The proxy's JSON body for this error.
+    pub fn body(&self) -> Value {
+        let (error_type, param) = match self.error_type {
+            ErrorType::Null => (Value::Null, Value::Null),
+            ErrorType::Throttling => (json!("throttling_error"), Value::Null),
+            ErrorType::NoneText => (json!("None"), json!("None")),
+        };
+        json!({"error": {
+            "message": self.message,
+            "type": error_type,
+            "param": param,
+            "code": self.status.to_string(),
+        }})
+    }
+}
+
+/// The exception LiteLLM raises for a failed call to `deployment`.
+pub fn exception(deployment: &Deployment, failure: &CallFailure, timeout: Duration) -> RouteError {
+    if deployment.provider.is_ollama() {
+        ollama_exception(deployment, failure, timeout)
+    } else {
+        openai_exception(deployment, failure, timeout)
+    }
+}
+
+fn openai_exception(
+    deployment: &Deployment,
+    failure: &CallFailure,
+    timeout: Duration,
+) -> RouteError {
+    let named = |status: u16, class: &str, detail: &str| {
+        RouteError::litellm(
+            status,
+            format!("litellm.{class}: {class}: OpenAIException - {detail}"),
+        )
+    };
+    match failure {
+        CallFailure::Refused | CallFailure::Disconnected => {
+            named(500, "InternalServerError", "Connection error.")
+        }
+        CallFailure::NotJson => named(
+            500,
+            "InternalServerError",
+            "Expecting value: line 1 column 1 (char 0)",
+        ),
+        CallFailure::TimedOut { after } => RouteError::litellm(
+            408,
+            format!(
+                "litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed \
+                 out. - timeout value={}, time taken={} seconds\n\nDeployment Info: \
+                 request_timeout: None\ntimeout: {}",
+                seconds_as_float(timeout),
+                python_round(*after, 2),
+                deployment
+                    .timeout
+                    .map_or_else(|| "None".to_owned(), seconds_as_configured),
+            ),
+        ),
+        CallFailure::Status {
+            status,
+            body,
+            retry_after,
+        } => {
+            let class = match status {
+                400 => "BadRequestError",
+                401 => "AuthenticationError",
+                403 => "PermissionDeniedError",
+                404 => "NotFoundError",
+                422 => "UnprocessableEntityError",
+                429 => "RateLimitError",
+                500 => "InternalServerError",
+                503 => "ServiceUnavailableError",
+                _ => "APIError",
+            };
+            let mut error = named(*status, class, &openai_error_message(body));
+            if *status == 429 {
+                error.error_type = ErrorType::Throttling;
+            }
+            error.retry_after = *retry_after;
+            error
+        }
+    }
+}
+
+fn ollama_exception(
+    deployment: &Deployment,
+    failure: &CallFailure,
+    timeout: Duration,
+) -> RouteError {
+    let connection = |detail: String| {
+        RouteError::litellm(
+            500,
+            format!("litellm.APIConnectionError: OllamaException - {detail}"),
+        )
+    };
+    match failure {
+        CallFailure::Refused => {
+            let (host, port) = host_and_port(deployment.api_base.as_deref());
+            connection(format!(
+                "Cannot connect to host {host}:{port} ssl:<ssl.SSLContext object at \
+                 0x7f82c6cab140> [Connect call failed ('{host}', {port})]"
+            ))
+        }
+        CallFailure::Disconnected => connection("Server disconnected".to_owned()),
+        CallFailure::TimedOut { after } => connection(format!(
+            "litellm.Timeout: Connection timed out. Timeout passed={}, time taken={} seconds",
+            seconds_as_float(timeout),
+            python_round(*after, 3)
+        )),
+        CallFailure::Status { body, .. } => connection(body.clone()),
+        CallFailure::NotJson => RouteError::litellm(
+            500,
+            "litellm.APIConnectionError: Expecting value: line 1 column 1 (char 0)".to_owned(),
+        ),
+    }
+}
+
+/// What the OpenAI client quotes of an error body: `error.message`, else the raw text.
+fn openai_error_message(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.to_owned())
+}
+
+/// `api_base`'s host and port as aiohttp names them (Ollama's default when unset).
+fn host_and_port(api_base: Option<&str>) -> (String, u16) {
+    api_base
+        .and_then(|base| reqwest::Url::parse(base).ok())
+        .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?)))
+        .unwrap_or_else(|| ("localhost".to_owned(), 11434))
+}
+
+/// LiteLLM's failure before sending anything: an OpenAI-compatible deployment without a key.
+pub fn missing_api_key() -> RouteError {
+    RouteError::litellm(
+        401,
+        "litellm.AuthenticationError: AuthenticationError: OpenAIException - The api_key client \
+         option must be set either by passing api_key to the client or by setting the \
+         OPENAI_API_KEY environment variable"
+            .to_owned(),
+    )
+}
+
+/// The router's error when every deployment of `group` is cooling down.
+pub fn no_deployments(group: &str, cooldown: Duration, cooldown_list: &[&str]) -> RouteError {
+    RouteError {
+        status: 429,
+        error_type: ErrorType::NoneText,
+        message: format!(
+            "No deployments available for selected model, Try again in {} seconds. Passed \
+             model={group}. pre-call-checks=False, cooldown_list={}",
+            seconds_as_configured(cooldown),
+            python_list(cooldown_list)
+        ),
+        extendable: false,
+        retry_after: None,
+        retried: None,
+    }
+}
+
+/// A group failed and the config has no fallbacks at all.
+pub fn without_fallbacks(mut error: RouteError, group: &str) -> RouteError {
+    if error.extendable {
+        error.message.push_str(&format!(
+            ". Received Model Group={group}\nAvailable Model Group Fallbacks=None"
+        ));
+    }
+    error
+}
+
+/// A group failed and the fallbacks name none for it. `all_fallbacks` is the config's list
+/// as Python prints it.
+pub fn no_fallback_for(mut error: RouteError, group: &str, all_fallbacks: &str) -> RouteError {
+    if !error.extendable {
+        return error;
+    }
+    error.message.push_str(&format!(
+        "No fallback model group found for original model_group={group}. Fallbacks={all_fallbacks}"
+    ));
+    let fallback_error = error.text();
+    after_fallbacks(error, group, "None", &fallback_error)
+}
+
+/// A group failed, and so did its fallbacks (`fallback_error` is the last one's text).
+pub fn after_fallbacks(
+    mut error: RouteError,
+    group: &str,
+    fallbacks: &str,
+    fallback_error: &str,
+) -> RouteError {
+    if error.extendable {
+        error.message.push_str(&format!(
+            ". Received Model Group={group}\nAvailable Model Group Fallbacks={fallbacks}"
+        ));
+        if !fallback_error.is_empty() {
+            error
+                .message
+                .push_str(&format!("\nError doing the fallback: {fallback_error}"));
+        }
+    }
+    error
+}
+
+/// A Python string literal, as `repr()` writes it.
+pub fn python_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// A Python list of strings, as `repr()` writes it: `['llama3']`.
+pub fn python_list<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<String> = items.iter().map(|s| python_repr(s.as_ref())).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Seconds rounded as Python's `round(x, digits)` prints them: `30.0`, `3.01`.
+fn python_round(duration: Duration, digits: usize) -> String {
+    let fixed = format!("{:.*}", digits, duration.as_secs_f64());
+    let trimmed = fixed.trim_end_matches('0');
+    if trimmed.ends_with('.') {
+        format!("{trimmed}0")
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::settings::GatewaySettings;
+
+    fn seed() -> GatewaySettings {
+        GatewaySettings::seed()
+    }
+
+    #[test]
+    fn provider_wording() {
+        let s = seed();
+        let (ollama, openai) = (&s.deployments[0], &s.deployments[1]);
+        let t = Duration::from_secs(30);
+        let refused = exception(openai, &CallFailure::Refused, t);
+        assert_eq!(
+            refused.message,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error."
+        );
+        assert_eq!(refused.status, 500);
+        assert!(refused.needs_cooldown());
+
+        let down = exception(ollama, &CallFailure::Refused, t);
+        assert_eq!(
+            down.message,
+            "litellm.APIConnectionError: OllamaException - Cannot connect to host ollama:11434 \
+             ssl:<ssl.SSLContext object at 0x7f82c6cab140> [Connect call failed ('ollama', 11434)]"
+        );
+        assert!(!down.needs_cooldown(), "Ollama failures never cool down");
+
+        let error500 = CallFailure::Status {
+            status: 500,
+            body: r#"{"error":{"message":"mock upstream: injected internal server error","type":"server_error"}}"#.into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            exception(openai, &error500, t).message,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - mock upstream: injected internal server error"
+        );
+        let ollama500 = CallFailure::Status {
+            status: 500,
+            body: r#"{"error":"mock upstream: injected internal server error"}"#.into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            exception(ollama, &ollama500, t).message,
+            r#"litellm.APIConnectionError: OllamaException - {"error":"mock upstream: injected internal server error"}"#
+        );
+
+        let hang = exception(
+            openai,
+            &CallFailure::TimedOut {
+                after: Duration::from_millis(3010),
+            },
+            Duration::from_secs(3),
+        );
+        assert_eq!(hang.status, 408);
+        assert!(hang.message.starts_with(
+            "litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed out. - timeout value=3.0, time taken=3.01 seconds\n\nDeployment Info: request_timeout: None\ntimeout: None"
+        ));
+        assert!(hang.needs_cooldown(), "a timeout (408) cools down");
+
+        let limited = exception(
+            openai,
+            &CallFailure::Status {
+                status: 429,
+                body: "slow down".into(),
+                retry_after: Some(Duration::from_secs(1)),
+            },
+            t,
+        );
+        assert_eq!(limited.error_type, ErrorType::Throttling);
+        assert_eq!(limited.retry_after, Some(Duration::from_secs(1)));
+        assert_eq!(limited.body()["error"]["type"], json!("throttling_error"));
+    }
+
+    #[test]
+    fn the_recorded_outage_message() {
+        // captures/06a-both-refused.http, with the recording's api_bases.
+        let mut s = seed();
+        s.deployments[0].api_base = Some("http://127.0.0.1:11434".into());
+        let (ollama, openai) = (&s.deployments[0], &s.deployments[1]);
+        let t = Duration::from_secs(30);
+        let fallbacks = "[{'llama-fp8': ['llama3']}]";
+        let inner = no_fallback_for(
+            exception(ollama, &CallFailure::Refused, t),
+            "llama3",
+            fallbacks,
+        );
+        let outer = after_fallbacks(
+            exception(openai, &CallFailure::Refused, t),
+            "llama-fp8",
+            &python_list(&["llama3"]),
+            &inner.text(),
+        );
+        let recorded = "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.. Received Model Group=llama-fp8\nAvailable Model Group Fallbacks=['llama3']\nError doing the fallback: litellm.APIConnectionError: OllamaException - Cannot connect to host 127.0.0.1:11434 ssl:<ssl.SSLContext object at 0x7f82c6cab140> [Connect call failed ('127.0.0.1', 11434)]No fallback model group found for original model_group=llama3. Fallbacks=[{'llama-fp8': ['llama3']}]. Received Model Group=llama3\nAvailable Model Group Fallbacks=None\nError doing the fallback: litellm.APIConnectionError: OllamaException - Cannot connect to host 127.0.0.1:11434 ssl:<ssl.SSLContext object at 0x7f82c6cab140> [Connect call failed ('127.0.0.1', 11434)]No fallback model group found for original model_group=llama3. Fallbacks=[{'llama-fp8': ['llama3']}]";
+        assert_eq!(outer.message, recorded);
+        assert_eq!(
+            outer.body(),
+            json!({"error": {"message": recorded, "type": null, "param": null, "code": "500"}})
+        );
+    }
+
+    #[test]
+    fn the_routers_own_error_passes_through_unchanged() {
+        let e = no_deployments("llama-fp8", Duration::from_secs(10), &["027a"]);
+        assert_eq!(
+            e.message,
+            "No deployments available for selected model, Try again in 10 seconds. Passed model=llama-fp8. pre-call-checks=False, cooldown_list=['027a']"
+        );
+        assert_eq!(
+            after_fallbacks(e.clone(), "llama-fp8", "['llama3']", "x"),
+            e
+        );
+        assert_eq!(no_fallback_for(e.clone(), "llama-fp8", "[]"), e);
+        assert_eq!(without_fallbacks(e.clone(), "llama-fp8"), e);
+        assert_eq!(
+            e.body(),
+            json!({"error": {"message": e.message, "type": "None", "param": "None", "code": "429"}})
+        );
+    }
+
+    #[test]
+    fn retries_show_in_the_text_only() {
+        let mut e = missing_api_key();
+        e.retried = Some(2);
+        assert!(
+            e.text()
+                .ends_with(" LiteLLM Retried: 2 times, LiteLLM Max Retries: 2")
+        );
+        assert!(!e.message.contains("Retried"));
+    }
+
+    #[test]
+    fn python_forms() {
+        assert_eq!(python_repr("a'b"), "\"a'b\"");
+        assert_eq!(python_repr("a\nb\\"), "'a\\nb\\\\'");
+        assert_eq!(python_list(&["x", "y"]), "['x', 'y']");
+        assert_eq!(python_list::<&str>(&[]), "[]");
+        assert_eq!(python_round(Duration::from_millis(30_000), 2), "30.0");
+        assert_eq!(python_round(Duration::from_millis(3_001), 3), "3.001");
+        assert_eq!(python_round(Duration::from_millis(3_100), 2), "3.1");
+    }
+}
