@@ -1,0 +1,467 @@
+//! The simulated gateway's router (the pure core) against the real LiteLLM 1.83.14's recorded
+//! failover timelines (`fixtures/scenarios`, copied from `../shared/litellm/captures`), made
+//! with the proxy config `fixtures/scenarios/config.yaml`: every recorded request must be
+//! served by the same deployment, after as many fallbacks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use failover_watch::demo::config_file;
+use failover_watch::demo::errors::{CallFailure, RouteError};
+use failover_watch::demo::router::{Router, Served, Step, Walk};
+use failover_watch::demo::settings::{GatewaySettings, RouterOverrides};
+use serde_json::Value;
+
+/// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
+/// in the recordings.
+const CALL: Duration = Duration::from_millis(30);
+
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The recording's setup: the seed's config pointed at loopback mocks.
+fn recorded_setup() -> GatewaySettings {
+    config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap()
+}
+
+/// What a deployment does when called.
+#[derive(Clone, Debug)]
+enum Condition {
+    Up,
+    Failing(CallFailure),
+    Hanging,
+}
+
+fn mock_500() -> CallFailure {
+    CallFailure::Status {
+        status: 500,
+        body: r#"{"error":{"message":"mock 500: injected fault"}}"#.into(),
+        retry_after: None,
+    }
+}
+
+/// One request through the router from `at`, the deployments behaving as `condition` says
+/// at each call. Returns the outcome and when it came.
+fn request(
+    router: &mut Router,
+    group: &str,
+    at: Duration,
+    condition: &dyn Fn(&str, Duration) -> Condition,
+) -> (Result<Served, RouteError>, Duration) {
+    let group = router.group_index(group).unwrap();
+    let (mut walk, mut step) = Walk::start(router, group, at);
+    let mut now = at;
+    loop {
+        step = match step {
+            Step::Call {
+                deployment,
+                timeout,
+            } => {
+                let name = router.deployments()[deployment].group.clone();
+                let answer = match condition(&name, now) {
+                    Condition::Up => {
+                        now += CALL;
+                        Ok(())
+                    }
+                    Condition::Failing(failure) => {
+                        now += CALL;
+                        Err(failure)
+                    }
+                    Condition::Hanging => {
+                        now += timeout;
+                        Err(CallFailure::TimedOut { after: timeout })
+                    }
+                };
+                walk.answered(router, now, answer)
+            }
+            Step::Wait(pause) => {
+                now += pause;
+                walk.waited(router, now)
+            }
+            Step::Done(result) => return (result, now),
+        }
+    }
+}
+
+/// A recorded timeline: faults of the primary and requests, in seconds from the start.
+struct Timeline {
+    faults: Vec<(f64, Condition)>,
+    requests: Vec<Recorded>,
+}
+
+struct Recorded {
+    sent: f64,
+    wall: f64,
+    model_id: String,
+    attempted_fallbacks: Option<u32>,
+}
+
+impl Timeline {
+    fn load(name: &str) -> Self {
+        let lines: Vec<Value> = fixture(&format!("scenarios/{name}.jsonl"))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let start = lines[0]["ts"].as_f64().unwrap();
+        let mut faults = Vec::new();
+        let mut requests = Vec::new();
+        for line in &lines {
+            let at = line["ts"].as_f64().unwrap() - start;
+            match line["event"].as_str() {
+                Some("primary-killed") => {
+                    faults.push((at, Condition::Failing(CallFailure::Refused)))
+                }
+                Some("primary-mode-500") => faults.push((at, Condition::Failing(mock_500()))),
+                Some("primary-mode-hang") => faults.push((at, Condition::Hanging)),
+                Some("primary-restarted" | "primary-mode-ok") => faults.push((at, Condition::Up)),
+                Some(_) => {}
+                None => requests.push(Recorded {
+                    sent: at,
+                    wall: line["wall_s"].as_f64().unwrap(),
+                    model_id: line["model_id"].as_str().unwrap().to_owned(),
+                    attempted_fallbacks: line["attempted_fallbacks"]
+                        .as_str()
+                        .map(|n| n.parse().unwrap()),
+                }),
+            }
+        }
+        faults.sort_by(|a, b| a.0.total_cmp(&b.0));
+        requests.sort_by(|a, b| a.sent.total_cmp(&b.sent));
+        Self { faults, requests }
+    }
+
+    fn primary_at(&self, at: Duration) -> Condition {
+        self.faults
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= at.as_secs_f64())
+            .map_or(Condition::Up, |(_, c)| c.clone())
+    }
+
+    /// Replays the requests through the simulated router; every one must match.
+    fn replay(&self, name: &str) -> Vec<(Served, Duration)> {
+        let mut router = Router::new(recorded_setup());
+        let condition = |group: &str, at: Duration| match group {
+            "llama-fp8" => self.primary_at(at),
+            _ => Condition::Up,
+        };
+        let mut results = Vec::new();
+        for (i, recorded) in self.requests.iter().enumerate() {
+            let at = Duration::from_secs_f64(recorded.sent);
+            let (result, end) = request(&mut router, "llama-fp8", at, &condition);
+            let served = result.unwrap_or_else(|e| panic!("{name} #{i}: {}", e.message));
+            let deployment = &router.deployments()[served.deployment];
+            assert_eq!(
+                deployment.id, recorded.model_id,
+                "{name} #{i} sent at {:.2}s: served by {}, recorded otherwise",
+                recorded.sent, deployment.group
+            );
+            if let Some(n) = recorded.attempted_fallbacks {
+                assert_eq!(served.attempted_fallbacks, n, "{name} #{i}");
+            }
+            let took = (end - at).as_secs_f64();
+            assert!(
+                (took - recorded.wall).abs() < 0.25,
+                "{name} #{i}: took {took:.2}s, recorded {:.2}s",
+                recorded.wall
+            );
+            results.push((served, at));
+        }
+        results
+    }
+}
+
+const PRIMARY: usize = 1;
+
+/// The send times of the first fallback answer and of the first primary answer after it.
+fn failover_and_recovery(results: &[(Served, Duration)]) -> (f64, f64) {
+    let failover = results
+        .iter()
+        .position(|(s, _)| s.deployment != PRIMARY)
+        .expect("a failover");
+    let recovery = results[failover..]
+        .iter()
+        .find(|(s, _)| s.deployment == PRIMARY)
+        .expect("a recovery");
+    (results[failover].1.as_secs_f64(), recovery.1.as_secs_f64())
+}
+
+#[test]
+fn killed_primary_fails_over_at_once_and_recovers_only_after_the_cooldown() {
+    for name in ["03a-scenario-kill", "03d-scenario-kill-stream"] {
+        let timeline = Timeline::load(name);
+        let results = timeline.replay(name);
+        let killed = timeline.faults[0].0;
+        let restored = timeline.faults[1].0;
+        let (failover, recovery) = failover_and_recovery(&results);
+        // The first request after the kill is already served by the fallback.
+        assert!(failover > killed && failover - killed < 1.0, "{name}");
+        // Restored at ~20 s, but the primary was cooling down (10 s) from its last failure
+        // at ~18 s: back 8-9 s after the restore, not at once.
+        assert!(
+            recovery - restored > 8.0,
+            "{name}: back {:.1}s after",
+            recovery - restored
+        );
+    }
+}
+
+#[test]
+fn a_primary_answering_500_is_treated_like_a_dead_one() {
+    Timeline::load("03b-scenario-500").replay("03b-scenario-500");
+}
+
+#[test]
+fn a_primary_back_while_not_cooling_down_serves_the_next_request() {
+    let name = "03e-scenario-kill-restore-after-12s";
+    let timeline = Timeline::load(name);
+    let results = timeline.replay(name);
+    let (_, recovery) = failover_and_recovery(&results);
+    assert!(recovery - timeline.faults[1].0 < 1.0);
+}
+
+#[test]
+fn a_hanging_primary_polled_one_at_a_time_costs_the_router_timeout_every_time() {
+    let name = "03c-scenario-hang";
+    let results = Timeline::load(name).replay(name);
+    // Two requests each waited 30 s for the timeout, then the fallback served them; their
+    // failures came 30 s apart, so the count (kept 10 s) never reached a cooldown.
+    let hung: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| s.deployment != PRIMARY)
+        .collect();
+    assert_eq!(hung.len(), 2);
+}
+
+#[test]
+fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
+    let mut router = Router::new(recorded_setup());
+    let group = router.group_index("llama-fp8").unwrap();
+    // Three requests at once, all stuck on the hanging primary.
+    let mut walks = Vec::new();
+    for i in 0..3u64 {
+        let (walk, step) = Walk::start(&mut router, group, Duration::from_millis(100 * i));
+        assert!(
+            matches!(step, Step::Call { deployment: PRIMARY, timeout } if timeout == Duration::from_secs(30))
+        );
+        walks.push(walk);
+    }
+    // Their timeouts come in turn; each then falls back.
+    for (i, walk) in walks.iter_mut().enumerate() {
+        let now = Duration::from_millis(30_000 + 100 * i as u64);
+        let step = walk.answered(
+            &mut router,
+            now,
+            Err(CallFailure::TimedOut {
+                after: Duration::from_secs(30),
+            }),
+        );
+        assert!(matches!(step, Step::Call { deployment: 0, .. }), "{step:?}");
+        let done = walk.answered(&mut router, now + CALL, Ok(()));
+        assert!(matches!(
+            done,
+            Step::Done(Ok(Served {
+                deployment: 0,
+                attempted_fallbacks: 1,
+                ..
+            }))
+        ));
+    }
+    assert!(router.in_cooldown(PRIMARY, Duration::from_secs(31)));
+    // Now a request goes straight to the fallback, without waiting.
+    let (served, end) = request(
+        &mut router,
+        "llama-fp8",
+        Duration::from_secs(31),
+        &|g, _| {
+            if g == "llama-fp8" {
+                Condition::Hanging
+            } else {
+                Condition::Up
+            }
+        },
+    );
+    assert_eq!(served.unwrap().deployment, 0);
+    assert_eq!(end - Duration::from_secs(31), CALL);
+}
+
+#[test]
+fn a_rate_limit_cools_down_for_retry_after_not_cooldown_time() {
+    let mut router = Router::new(recorded_setup());
+    let primary = |g: &str, at: Duration| match (g, at < Duration::from_secs(5)) {
+        ("llama-fp8", true) => Condition::Failing(CallFailure::Status {
+            status: 429,
+            body: "{\"error\":{\"message\":\"slow down\"}}".into(),
+            retry_after: Some(Duration::from_secs(1)),
+        }),
+        _ => Condition::Up,
+    };
+    // Rate limited until 5 s; a request every 500 ms.
+    let mut served = Vec::new();
+    for i in 0..16u64 {
+        let at = Duration::from_millis(3000 + 500 * i);
+        let (result, _) = request(&mut router, "llama-fp8", at, &primary);
+        served.push((at, result.unwrap().deployment));
+    }
+    // 3.0 s and 3.5 s reach the primary (the second starts a 1 s cooldown), 4.0 and 4.5 are
+    // in cooldown, 5.0 is served by the primary again: 1.5 s after the cooldown began, where
+    // cooldown_time (10 s) would have kept it away until 13.5 s.
+    let first_back = served
+        .iter()
+        .find(|(at, d)| *at > Duration::from_secs(3) && *d == PRIMARY)
+        .unwrap()
+        .0;
+    assert_eq!(first_back, Duration::from_secs(5));
+    assert!(served[..4].iter().all(|(_, d)| *d == 0));
+}
+
+#[test]
+fn both_down_gives_litellms_500_twice_then_its_429() {
+    // captures/06a, 06a2, 06a3: three requests 0.35 s apart with both upstreams refused.
+    let mut router = Router::new(recorded_setup());
+    let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
+    let bodies: Vec<Value> = [0, 356, 712]
+        .into_iter()
+        .map(|ms| {
+            let (result, _) = request(&mut router, "llama-fp8", Duration::from_millis(ms), &down);
+            result.unwrap_err().body()
+        })
+        .collect();
+    let recorded = |name: &str| -> Value {
+        let text = fixture(&format!("captures/{name}"));
+        let json = text.lines().find(|l| l.starts_with('{')).unwrap();
+        serde_json::from_str(json).unwrap()
+    };
+    assert_eq!(bodies[0], recorded("06a-both-refused.http"));
+    assert_eq!(bodies[1], recorded("06a-both-refused.http"));
+    assert_eq!(bodies[2], recorded("06a3-both-refused-third.http"));
+}
+
+#[test]
+fn without_fallbacks_the_primarys_error_says_so() {
+    // captures/12b-nofallback-primary-refused.http
+    let mut setup = recorded_setup();
+    setup.router.fallbacks = None;
+    let mut router = Router::new(setup);
+    let (result, _) = request(&mut router, "llama-fp8", Duration::ZERO, &|_, _| {
+        Condition::Failing(CallFailure::Refused)
+    });
+    assert_eq!(
+        result.unwrap_err().message,
+        "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.. \
+         Received Model Group=llama-fp8\nAvailable Model Group Fallbacks=None"
+    );
+}
+
+#[test]
+fn retries_wait_a_growing_back_off_then_fall_back() {
+    let mut setup = recorded_setup();
+    setup.apply(RouterOverrides {
+        num_retries: Some(2),
+        allowed_fails: Some(5),
+        ..RouterOverrides::default()
+    });
+    let mut router = Router::new(setup);
+    let group = router.group_index("llama-fp8").unwrap();
+    let (mut walk, mut step) = Walk::start(&mut router, group, Duration::ZERO);
+    let mut now = Duration::ZERO;
+    let mut trace = Vec::new();
+    loop {
+        step = match step {
+            Step::Call { deployment, .. } => {
+                trace.push(format!("call {}", router.deployments()[deployment].group));
+                now += CALL;
+                let answer = if deployment == PRIMARY {
+                    Err(mock_500())
+                } else {
+                    Ok(())
+                };
+                walk.answered(&mut router, now, answer)
+            }
+            Step::Wait(pause) => {
+                trace.push(format!("wait {pause:?}"));
+                now += pause;
+                walk.waited(&mut router, now)
+            }
+            Step::Done(result) => {
+                let served = result.unwrap();
+                assert_eq!((served.deployment, served.attempted_fallbacks), (0, 1));
+                break;
+            }
+        };
+    }
+    // LiteLLM sleeps after the last retry too before giving up (jitter left out).
+    assert_eq!(
+        trace,
+        [
+            "call llama-fp8",
+            "wait 500ms",
+            "call llama-fp8",
+            "wait 1s",
+            "call llama-fp8",
+            "wait 2s",
+            "call llama3"
+        ]
+    );
+}
+
+#[test]
+fn an_ollama_fallback_never_cools_down_but_an_openai_one_does() {
+    let mut router = Router::new(recorded_setup());
+    let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
+    for i in 0..5u64 {
+        let (result, _) = request(
+            &mut router,
+            "llama-fp8",
+            Duration::from_millis(100 * i),
+            &down,
+        );
+        assert!(result.is_err(), "both are down");
+    }
+    assert!(router.in_cooldown(PRIMARY, Duration::from_millis(500)));
+    assert!(!router.in_cooldown(0, Duration::from_millis(500)));
+}
+
+#[test]
+fn the_default_failure_rate_policy_never_cools_a_lone_deployment_down() {
+    let mut setup = recorded_setup();
+    setup.apply(RouterOverrides {
+        allowed_fails: Some(3),
+        ..RouterOverrides::default()
+    });
+    let mut router = Router::new(setup);
+    let down = |g: &str, _: Duration| match g {
+        "llama-fp8" => Condition::Failing(CallFailure::Refused),
+        _ => Condition::Up,
+    };
+    for i in 0..50u64 {
+        let (result, _) = request(
+            &mut router,
+            "llama-fp8",
+            Duration::from_millis(100 * i),
+            &down,
+        );
+        assert_eq!(result.unwrap().deployment, 0);
+        assert!(!router.in_cooldown(PRIMARY, Duration::from_millis(100 * i + 50)));
+    }
+}
+
+#[test]
+fn a_verbatim_seed_never_reaches_the_primary() {
+    // captures/00a: no api_key on an openai/ deployment, and no OPENAI_API_KEY around.
+    let config = fixture("scenarios/config.yaml").replace("api_key: \"none\"", "");
+    let mut router = Router::new(config_file::parse(&config, false).unwrap());
+    let mut calls = Vec::new();
+    for i in 0..3u64 {
+        let (result, _) = request(&mut router, "llama-fp8", Duration::from_secs(i), &|g, _| {
+            assert_ne!(g, "llama-fp8", "the primary must never be called");
+            Condition::Up
+        });
+        calls.push(result.unwrap().deployment);
+    }
+    assert_eq!(calls, [0, 0, 0]);
+}
