@@ -10,14 +10,16 @@ use tokio::sync::mpsc;
 
 use crate::cli::{MockArgs, OutputFormat};
 use crate::config::Plan;
+use crate::demo::DemoArgs;
 use crate::mock::{MockConfig, MockServer};
 use crate::output::{JsonLines, Sink, TextStory};
 use crate::probe::{HttpProber, Probe};
 use crate::run::{self, Session};
 use crate::signals;
 use crate::state::Monitor;
-use crate::tui::{self, DemoRequest, Inputs};
-use crate::ui::{Dashboard, DemoStatus};
+pub use crate::tui::DemoLink;
+use crate::tui::{self, Inputs};
+use crate::ui::Dashboard;
 
 /// Bad usage or configuration.
 pub const EXIT_USAGE: u8 = 2;
@@ -36,9 +38,6 @@ pub async fn watch(plan: Plan) -> ExitCode {
     tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
     execute(&plan, prober, None).await
 }
-
-/// The dashboard's link to a simulated gateway: what to show, and where demo keys go.
-pub type DemoLink = (DemoStatus, mpsc::UnboundedSender<DemoRequest>);
 
 /// Runs the schedule of `plan` against `prober`, with its output, to the end of the run.
 pub async fn execute<P: Probe>(plan: &Plan, prober: Arc<P>, demo: Option<DemoLink>) -> ExitCode {
@@ -79,12 +78,11 @@ async fn dashboard(
     let wall = session.clock.wall();
     let (mut terminal, restore) = tui::terminal::enter()?;
     let mut view = Dashboard::new(plan.info.clone(), plan.theme);
-    let (status, requests) = demo.unzip();
-    view.demo = status;
+    view.demo = demo.as_ref().map(|link| link.status.borrow().clone());
     let inputs = Inputs {
         terminal: EventStream::new(),
         signals,
-        demo: requests,
+        demo,
     };
     let ended = tui::run(&mut terminal, session, monitor, &mut view, inputs).await;
     drop(terminal);
@@ -119,6 +117,11 @@ fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Runs the dashboard (or a headless output) against the simulated gateway of `demo`.
+pub async fn demo(args: DemoArgs) -> ExitCode {
+    crate::demo::run(args).await
 }
 
 /// Serves a mock upstream until SIGINT, SIGTERM or SIGHUP.

@@ -42,6 +42,11 @@ pub enum Command {
     /// while it runs, for tests and rehearsals behind a real LiteLLM proxy.
     #[command(after_help = MOCK_HELP)]
     MockUpstream(MockArgs),
+
+    /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
+    /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
+    #[command(after_help = crate::demo::DEMO_HELP)]
+    Demo(crate::demo::DemoArgs),
 }
 
 const MOCK_HELP: &str = "\

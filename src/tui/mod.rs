@@ -11,13 +11,13 @@ use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::Event;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::output::format::interval;
 use crate::run::Session;
 use crate::state::Monitor;
-use crate::ui::{self, Action, Dashboard, DemoFault, DemoTarget, step_interval};
+use crate::ui::{self, Action, Dashboard, DemoFault, DemoStatus, DemoTarget, step_interval};
 
 pub const MAX_FPS: u32 = 15;
 /// Clocks and ages move once a second.
@@ -39,13 +39,21 @@ impl Screen for Terminal<TestBackend> {
 /// A demo key's request to the simulated gateway.
 pub type DemoRequest = (DemoTarget, DemoFault);
 
+/// The dashboard's link to a simulated gateway: where demo keys go, and the simulated
+/// deployments' condition as it changes (keys and scripts change it).
+#[derive(Debug)]
+pub struct DemoLink {
+    pub requests: mpsc::UnboundedSender<DemoRequest>,
+    pub status: watch::Receiver<DemoStatus>,
+}
+
 /// Where the loop's inputs come from.
 pub struct Inputs<'a, E> {
     /// The terminal's events (keys, resizes).
     pub terminal: E,
     pub signals: &'a mut mpsc::UnboundedReceiver<&'static str>,
-    /// Demo keys go here, in demo mode.
-    pub demo: Option<mpsc::UnboundedSender<DemoRequest>>,
+    /// The simulated gateway, in demo mode.
+    pub demo: Option<DemoLink>,
 }
 
 /// Runs the dashboard until the run ends (quit key, signal, `--count`, `--duration`).
@@ -68,6 +76,7 @@ where
     let mut stops = 0;
     let mut terminal_open = true;
     let wall = session.clock.wall();
+    let (demo_requests, mut demo_status) = inputs.demo.map(|d| (d.requests, d.status)).unzip();
 
     loop {
         let now = Instant::now();
@@ -96,7 +105,7 @@ where
                         stops += 1;
                         stop(&session, dashboard, monitor, stops, now);
                     } else {
-                        act(action, &session, monitor, dashboard, inputs.demo.as_ref(), now);
+                        act(action, &session, monitor, dashboard, demo_requests.as_ref(), now);
                     }
                     dirty = true;
                 }
@@ -111,6 +120,10 @@ where
                 stop(&session, dashboard, monitor, stops, session.clock.now());
                 dirty = true;
             }
+            Some(status) = demo_changed(demo_status.as_mut()) => {
+                dashboard.demo = Some(status);
+                dirty = true;
+            }
             _ = tick.tick() => dirty = true,
             () = sleep_until(next_frame), if dirty => {}
         }
@@ -118,6 +131,14 @@ where
     let end = session.clock.now();
     session.finish().await;
     Ok(end)
+}
+
+/// The simulated deployments' condition once it changes; `None` outside demo mode or once
+/// the gateway is gone (the branch then waits for the next loop).
+async fn demo_changed(status: Option<&mut watch::Receiver<DemoStatus>>) -> Option<DemoStatus> {
+    let status = status?;
+    status.changed().await.ok()?;
+    Some(status.borrow_and_update().clone())
 }
 
 /// The first quit stops sending and waits a short grace for answers in flight; the second

@@ -35,12 +35,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let mut spans = vec![Span::raw(" ")];
     spans.extend(KEYS.iter().flat_map(|(k, w)| key(k, w)));
     if let Some(demo) = &view.dashboard.demo {
+        // The condition before the demo keys: on a narrow screen it is what must show.
+        let mut condition = format!("│ primary {} · fallback {}", demo.primary, demo.fallback);
+        if let Some(script) = &demo.script {
+            condition.push_str(&format!(" · script: {script}"));
+        }
+        spans.push(Span::styled(condition + "  ", t.muted));
         spans.push(Span::styled("│ demo: ", t.muted));
         spans.extend(DEMO_KEYS.iter().flat_map(|(k, w)| key(k, w)));
-        spans.push(Span::styled(
-            format!("│ primary {} · fallback {}", demo.primary, demo.fallback),
-            t.muted,
-        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
