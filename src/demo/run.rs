@@ -14,7 +14,7 @@ use super::config_file;
 use super::gateway::Gateway;
 use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
-use super::stage::{Cast, Direction, direct, progress};
+use super::stage::{Cast, Direction, Director, progress};
 use crate::app::{self, DemoLink, usage_error};
 use crate::cli::{OutputFormat, ProbeArgs};
 use crate::config::{Plan, Surroundings};
@@ -185,12 +185,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         pass,
         narrate: !setup.dashboard,
     };
-    let director = tokio::spawn(direct(
-        cast,
-        direction,
-        setup.dashboard.then_some(keys),
-        status,
-    ));
+    let director = Director::open(cast, direction, status).await;
+    let director = tokio::spawn(director.run(setup.dashboard.then_some(keys)));
     let link = setup.dashboard.then_some(DemoLink {
         requests,
         status: status_seen,
@@ -255,4 +251,129 @@ fn read_config(path: &Path) -> Result<String, String> {
 fn failure(reason: &str) -> ExitCode {
     eprintln!("failover-watch: error: {reason}");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::demo::Chosen;
+
+    /// `failover-watch demo ARGS` resolved, as the binary does it.
+    fn setup(args: &[&str], config: Option<&str>, terminal: bool) -> Result<Setup, String> {
+        let argv = ["failover-watch", "demo"]
+            .into_iter()
+            .chain(args.iter().copied());
+        let matches = Cli::command()
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
+        let Ok(Cli {
+            command: Some(Command::Demo(mut demo)),
+            ..
+        }) = Cli::from_arg_matches(&matches)
+        else {
+            return Err("not a demo command".to_owned());
+        };
+        if let Some(sub) = matches.subcommand_matches("demo") {
+            demo.chosen = Chosen::from_matches(sub);
+        }
+        Setup::new(&demo, config, false, terminal)
+    }
+
+    const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn headless_without_a_script_plays_the_built_in_story_once() {
+        let s = setup(&["--output", "text"], None, true).unwrap();
+        assert!(!s.dashboard);
+        assert_eq!(s.script.as_ref().unwrap().to_string(), script::BUILT_IN);
+        // 20 s to the last cue, 10 s of cooldown, two 3 s intervals.
+        assert_eq!(s.pass, Some(SECS(36)));
+        assert_eq!(s.probe.duration, Some(SECS(36)));
+        assert_eq!(s.primary, "llama-fp8");
+        assert_eq!(s.probe.fallback.as_deref(), Some("llama3"));
+        // The router's timeout (30 s) and a margin.
+        assert_eq!(s.probe.timeout, SECS(35));
+        // Without a terminal, text is the default output: the same story.
+        assert_eq!(
+            setup(&[], None, false).unwrap().probe.duration,
+            Some(SECS(36))
+        );
+    }
+
+    #[test]
+    fn the_user_s_choices_stand() {
+        let s = setup(
+            &["--output", "jsonl", "--count", "5", "--timeout", "9s"],
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.probe.duration, None);
+        assert_eq!(s.probe.timeout, SECS(9));
+        let s = setup(
+            &[
+                "--output",
+                "jsonl",
+                "--duration",
+                "1m",
+                "--script",
+                "primary-error@2s",
+            ],
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(s.probe.duration, Some(SECS(60)));
+        assert_eq!(s.script.unwrap().to_string(), "primary-error@2s");
+        let s = setup(&["--router-timeout", "2s", "--cooldown", "1s"], None, false).unwrap();
+        assert_eq!(s.probe.timeout, SECS(7));
+        assert_eq!(s.settings.router.cooldown, SECS(1));
+        assert_eq!(s.pass, Some(SECS(27)));
+    }
+
+    #[test]
+    fn the_dashboard_waits_for_keys_unless_a_script_or_loop_is_asked_for() {
+        let s = setup(&[], None, true).unwrap();
+        assert!(s.dashboard);
+        assert_eq!((s.script, s.probe.duration), (None, None));
+        let s = setup(&["--loop"], None, true).unwrap();
+        assert_eq!(s.script.unwrap().to_string(), script::BUILT_IN);
+        assert_eq!(s.probe.duration, None);
+        // A looping headless run goes on until stopped.
+        let s = setup(&["--loop", "--output", "jsonl"], None, false).unwrap();
+        assert!(s.repeat);
+        assert_eq!(s.probe.duration, None);
+    }
+
+    #[test]
+    fn the_primary_is_the_config_s_group_with_a_fallback_unless_named() {
+        let config = "model_list:\n  - {model_name: solo, litellm_params: {model: openai/solo, api_key: x}}\n  - {model_name: main, litellm_params: {model: openai/main, api_key: x}}\n  - {model_name: spare, litellm_params: {model: ollama/spare}}\nrouter_settings: {fallbacks: [{main: [spare]}]}\n";
+        let with = |args: &[&str]| {
+            let args: Vec<&str> = ["--config", "x.yaml"].iter().chain(args).copied().collect();
+            setup(&args, Some(config), false)
+        };
+        let s = with(&[]).unwrap();
+        assert_eq!(
+            (s.primary.as_str(), s.fallback.as_deref()),
+            ("main", Some("spare"))
+        );
+        assert_eq!(s.probe.primary, "main");
+        let s = with(&["--primary", "solo"]).unwrap();
+        assert_eq!((s.primary.as_str(), s.fallback), ("solo", None));
+        assert!(
+            with(&["--primary", "llama-fp8"])
+                .unwrap_err()
+                .contains("(it has: solo, main, spare)")
+        );
+        let error = with(&["--primary", "solo", "--script", "fallback-down@1s"]).unwrap_err();
+        assert!(
+            error.contains("aims at the fallback, but solo has no fallbacks"),
+            "{error}"
+        );
+        let error = setup(&["--config", "x.yaml"], Some("model_list: 3"), false).unwrap_err();
+        assert_eq!(error, "--config x.yaml: model_list must be a list");
+    }
 }

@@ -176,45 +176,108 @@ pub struct Direction {
     pub narrate: bool,
 }
 
-/// Plays the script and applies demo keys until aborted; every switch updates `status`.
-pub async fn direct(
-    mut cast: Cast,
+/// Plays the script and applies demo keys; every switch updates the status it sends.
+pub struct Director {
+    cast: Cast,
     direction: Direction,
-    mut keys: Option<mpsc::UnboundedReceiver<DemoRequest>>,
     status: watch::Sender<DemoStatus>,
-) {
-    let cues = direction.script.as_ref().map_or(&[][..], Script::cues);
-    let mut pass_start = Instant::now();
-    let mut next = 0;
-    loop {
-        let due = match cues.get(next) {
-            Some(cue) => Some(pass_start + cue.at),
-            None => direction.pass.map(|pass| pass_start + pass),
+    /// When the current pass of the script began.
+    pass_start: Instant,
+    /// The next cue of the pass.
+    next: usize,
+}
+
+impl Director {
+    /// Takes over `cast`, applying the cues due at once (`@0s`) before the run starts.
+    pub async fn open(cast: Cast, direction: Direction, status: watch::Sender<DemoStatus>) -> Self {
+        let mut director = Self {
+            cast,
+            direction,
+            status,
+            pass_start: Instant::now(),
+            next: 0,
         };
-        tokio::select! {
-            () = sleep_until(due.unwrap_or(pass_start)), if due.is_some() => {
-                if let Some(cue) = cues.get(next) {
-                    switch(&mut cast, cue.target, cue.fault, By::Script, direction.narrate).await;
-                    next += 1;
-                } else {
-                    for target in [DemoTarget::Primary, DemoTarget::Fallback] {
-                        switch(&mut cast, target, DemoFault::Up, By::Loop, direction.narrate).await;
+        while let Some(cue) = director.cues().get(director.next).copied()
+            && cue.at.is_zero()
+        {
+            director.switch(cue.target, cue.fault, By::Script).await;
+            director.next += 1;
+        }
+        director.report();
+        director
+    }
+
+    fn cues(&self) -> &[super::script::Cue] {
+        self.direction.script.as_ref().map_or(&[][..], Script::cues)
+    }
+
+    /// Plays the rest of the script and applies `keys` until aborted.
+    pub async fn run(mut self, mut keys: Option<mpsc::UnboundedReceiver<DemoRequest>>) {
+        loop {
+            let due = match self.cues().get(self.next) {
+                Some(cue) => Some(self.pass_start + cue.at),
+                None => self.direction.pass.map(|pass| self.pass_start + pass),
+            };
+            tokio::select! {
+                () = sleep_until(due.unwrap_or(self.pass_start)), if due.is_some() => {
+                    if let Some(cue) = self.cues().get(self.next).copied() {
+                        self.switch(cue.target, cue.fault, By::Script).await;
+                        self.next += 1;
+                    } else {
+                        for target in [DemoTarget::Primary, DemoTarget::Fallback] {
+                            self.switch(target, DemoFault::Up, By::Loop).await;
+                        }
+                        self.pass_start += self.direction.pass.unwrap_or_default();
+                        self.next = 0;
                     }
-                    pass_start += direction.pass.unwrap_or_default();
-                    next = 0;
+                }
+                request = recv(keys.as_mut()), if keys.is_some() => match request {
+                    Some((target, fault)) => self.switch(target, fault, By::Key).await,
+                    None => keys = None,
+                },
+                else => std::future::pending::<()>().await,
+            }
+            self.report();
+        }
+    }
+
+    fn report(&self) {
+        let progress = self.direction.script.as_ref().map(|_| {
+            let next = self.cues().get(self.next).map(ToString::to_string);
+            progress(next, self.direction.pass)
+        });
+        self.status.send_replace(self.cast.status(progress));
+    }
+
+    /// Applies one switch, unless a new pass finds the target up already, and tells it.
+    async fn switch(&mut self, target: DemoTarget, fault: DemoFault, by: By) {
+        let current = match target {
+            DemoTarget::Primary => self.cast.primary_fault,
+            DemoTarget::Fallback => self.cast.fallback_fault,
+        };
+        if by == By::Loop && current == DemoFault::Up {
+            return;
+        }
+        let result = self.cast.apply(target, fault).await;
+        let (target_text, by) = (target_name(target), by.as_str());
+        match &result {
+            Ok(()) => tracing::info!(
+                target = target_text,
+                fault = fault_name(fault),
+                by,
+                "demo switch"
+            ),
+            Err(error) => tracing::warn!(%error, target = target_text, "demo switch failed"),
+        }
+        if self.direction.narrate {
+            let time = chrono::Local::now().format("%H:%M:%S");
+            match result {
+                Ok(()) => eprintln!("[{time}] demo: {target_text} {} ({by})", what(fault)),
+                Err(error) => {
+                    eprintln!("[{time}] demo: cannot bring the {target_text} back: {error}")
                 }
             }
-            request = recv(keys.as_mut()), if keys.is_some() => match request {
-                Some((target, fault)) => switch(&mut cast, target, fault, By::Key, direction.narrate).await,
-                None => keys = None,
-            },
-            else => std::future::pending::<()>().await,
         }
-        let progress = direction
-            .script
-            .as_ref()
-            .map(|_| progress(cues.get(next).map(ToString::to_string), direction.pass));
-        status.send_replace(cast.status(progress));
     }
 }
 
@@ -230,35 +293,6 @@ pub fn progress(next: Option<String>, pass: Option<Duration>) -> String {
 
 async fn recv(keys: Option<&mut mpsc::UnboundedReceiver<DemoRequest>>) -> Option<DemoRequest> {
     keys?.recv().await
-}
-
-/// Applies one switch, unless it changes nothing, and tells it.
-async fn switch(cast: &mut Cast, target: DemoTarget, fault: DemoFault, by: By, narrate: bool) {
-    let current = match target {
-        DemoTarget::Primary => cast.primary_fault,
-        DemoTarget::Fallback => cast.fallback_fault,
-    };
-    if by == By::Loop && current == DemoFault::Up {
-        return;
-    }
-    let result = cast.apply(target, fault).await;
-    let (target_text, by) = (target_name(target), by.as_str());
-    match &result {
-        Ok(()) => tracing::info!(
-            target = target_text,
-            fault = fault_name(fault),
-            by,
-            "demo switch"
-        ),
-        Err(error) => tracing::warn!(%error, target = target_text, "demo switch failed"),
-    }
-    if narrate {
-        let time = chrono::Local::now().format("%H:%M:%S");
-        match result {
-            Ok(()) => eprintln!("[{time}] demo: {target_text} {} ({by})", what(fault)),
-            Err(error) => eprintln!("[{time}] demo: cannot bring the {target_text} back: {error}"),
-        }
-    }
 }
 
 #[cfg(test)]

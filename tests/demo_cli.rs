@@ -1,0 +1,418 @@
+//! `failover-watch demo` as a user (or CI) runs it without a terminal: the whole story from
+//! start to summary, against the built-in simulated gateway. Each run is bounded in time.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
+/// The longest any run here may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A scratch directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("fw-demo-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Run {
+    /// The JSON lines of the output.
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        self.of_type("request")
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l["type"] == kind)
+            .collect()
+    }
+}
+
+/// Runs `demo ARGS` with a clean environment and no terminal, to its end (or kills it at
+/// [`LIMIT`] and fails).
+fn demo(scratch: &Scratch, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .arg("demo")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.0.join("run.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = read_in_background(&mut child, true);
+    let stderr = read_in_background(&mut child, false);
+    let stdout = match stdout.recv_timeout(LIMIT) {
+        Ok(text) => text,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("demo {args:?} still running after {LIMIT:?}");
+        }
+    };
+    let code = child.wait().unwrap().code();
+    Run {
+        code,
+        stdout,
+        stderr: stderr.recv_timeout(LIMIT).unwrap_or_default(),
+        took: started.elapsed(),
+    }
+}
+
+/// Arguments written as one line (none of them has a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Reads stdout (or stderr) to its end on a thread: the end comes when the process exits.
+fn read_in_background(child: &mut Child, stdout: bool) -> mpsc::Receiver<String> {
+    let mut pipe: Box<dyn Read + Send> = if stdout {
+        Box::new(child.stdout.take().unwrap())
+    } else {
+        Box::new(child.stderr.take().unwrap())
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    rx
+}
+
+fn transitions(run: &Run) -> Vec<String> {
+    run.of_type("transition")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_scripted_demo_fails_over_recovers_and_ends_with_no_failed_request() {
+    let scratch = Scratch::new("scripted");
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
+        ),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // One pass: the last step (2 s) + the cooldown (1 s) + two intervals, rounded up: 4 s.
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    assert_eq!(
+        transitions(&run),
+        ["failover", "recovery"],
+        "{}",
+        run.stdout
+    );
+    let requests = run.requests();
+    assert!(
+        requests.iter().all(|r| r["result"] != "error"),
+        "{}",
+        run.stdout
+    );
+    let fallback: Vec<_> = requests
+        .iter()
+        .filter(|r| r["result"] == "fallback")
+        .collect();
+    assert!(!fallback.is_empty());
+    for r in &fallback {
+        assert_eq!(r["model"], "ollama/llama3");
+        assert_eq!(r["model_group"], "llama3");
+        assert_eq!(r["attempted_fallbacks"], 1);
+        assert_eq!(r["api_base"], "http://ollama:11434");
+        assert_eq!(r["evidence"], "model_group_header");
+    }
+    assert_eq!(requests.last().unwrap()["result"], "primary");
+    let summary = &run.of_type("summary")[0];
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["failovers"], 1);
+    assert_eq!(summary["recoveries"], 1);
+    // The script's switches are told on stderr.
+    assert!(
+        run.stderr
+            .contains("demo: primary down (connection refused) (script)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("demo: primary up (script)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
+    let scratch = Scratch::new("stream");
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --stream --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
+        ),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        transitions(&run),
+        ["failover", "recovery"],
+        "{}",
+        run.stdout
+    );
+    let requests = run.requests();
+    let fallback: Vec<_> = requests
+        .iter()
+        .filter(|r| r["result"] == "fallback")
+        .collect();
+    assert!(!fallback.is_empty(), "{}", run.stdout);
+    for r in fallback {
+        // Streams carry no model group; the deployment map tells.
+        assert_eq!(r["model_group"], Value::Null);
+        assert_eq!(r["evidence"], "deployment");
+        assert_eq!(r["model"], "ollama/llama3");
+        assert_eq!(r["reply"], "Hello!");
+        assert!(r["ttft_ms"].is_number());
+    }
+}
+
+#[test]
+fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
+    let scratch = Scratch::new("outage");
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 200ms --count 12 --fail-on-error --script fallback-down@0s,primary-down@1s",
+        ),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let requests = run.requests();
+    assert_eq!(requests[0]["result"], "primary", "{}", run.stdout);
+    let errors: Vec<_> = requests.iter().filter(|r| r["result"] == "error").collect();
+    assert!(errors.len() >= 4, "{}", run.stdout);
+    // The first two failures reach both deployments: LiteLLM's 500, the fallback's error in it.
+    for first in &errors[..2] {
+        assert_eq!(first["status"], 500);
+        let message = first["error"].as_str().unwrap();
+        for part in [
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
+            "Received Model Group=llama-fp8",
+            "Available Model Group Fallbacks=['llama3']",
+            "Error doing the fallback: litellm.APIConnectionError: OllamaException - Cannot connect to host ollama:11434",
+            "No fallback model group found for original model_group=llama3",
+        ] {
+            assert!(message.contains(part), "{part:?} not in {message}");
+        }
+    }
+    // Then the primary cools down: the router's own 429.
+    let later = errors[2];
+    assert_eq!(later["status"], 429);
+    let message = later["error"].as_str().unwrap();
+    assert!(
+        message.starts_with("No deployments available for selected model, Try again in 10 seconds. Passed model=llama-fp8"),
+        "{message}"
+    );
+    assert_eq!(transitions(&run), ["outage"]);
+}
+
+const PLAIN_CONFIG: &str = r#"
+model_list:
+  - model_name: big
+    litellm_params:
+      model: openai/big-model
+      api_base: http://gpu-1:8000/v1
+      api_key: "none"
+  - model_name: small
+    litellm_params:
+      model: ollama_chat/small-model
+      api_base: http://cpu-1:11434
+router_settings:
+  num_retries: 0
+  timeout: 30
+  allowed_fails: 1
+  cooldown_time: 1
+litellm_settings:
+  fallbacks:
+    - "big": ["small"]
+"#;
+
+#[test]
+fn a_config_file_plain_or_helm_style_is_what_gets_simulated() {
+    let scratch = Scratch::new("config");
+    let helm = format!(
+        "litellm:\n  config:\n{}",
+        PLAIN_CONFIG
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    for (name, text) in [
+        ("plain.yaml", PLAIN_CONFIG.to_owned()),
+        ("values.yaml", helm),
+    ] {
+        let config = scratch.file(name, &text);
+        let run = demo(
+            &scratch,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--output",
+                "jsonl",
+                "--interval",
+                "200ms",
+                "--script",
+                "primary-down@1s,primary-up@2s",
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
+        // --primary defaults to the group with fallbacks.
+        let requests = run.requests();
+        let first = &requests[0];
+        assert_eq!(first["result"], "primary", "{name}");
+        assert_eq!(first["model"], "big");
+        assert_eq!(first["api_base"], "http://gpu-1:8000/v1");
+        let fallback = requests
+            .iter()
+            .find(|r| r["result"] == "fallback")
+            .expect(name);
+        assert_eq!(fallback["model"], "ollama_chat/small-model");
+        assert_eq!(fallback["model_group"], "small");
+        assert_eq!(fallback["api_base"], "http://cpu-1:11434");
+        assert_eq!(transitions(&run), ["failover", "recovery"], "{name}");
+        assert!(run.stderr.contains("big → small"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn bad_scripts_and_configs_exit_2_with_a_one_line_reason() {
+    let scratch = Scratch::new("usage");
+    let broken = scratch.file("broken.yaml", "model_list: [{model_name: a}]\n");
+    let broken = broken.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--script", "primary-sideways@3s"],
+            "unknown action \"sideways\"",
+        ),
+        (&["--script", "primary-down"], "no time"),
+        (&["--script", ","], "no steps"),
+        (&["--config", "/nonexistent/litellm.yaml"], "cannot read it"),
+        (&["--config", broken], "model_list[0]: a: no litellm_params"),
+        (
+            &["--primary", "nope"],
+            "\"nope\" is not a model group of the config (it has: llama3, llama-fp8)",
+        ),
+        (
+            &["--primary", "llama3", "--script", "fallback-down@1s"],
+            "aims at the fallback, but llama3 has no fallbacks",
+        ),
+        (&["--output", "tui"], "the dashboard needs a terminal"),
+    ];
+    for (args, reason) in cases {
+        let run = demo(&scratch, args);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(reason), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends() {
+    let scratch = Scratch::new("default");
+    // The built-in script: primary down at 5 s, up at 20 s; one pass then the end.
+    let run = demo(
+        &scratch,
+        &words("--output text --interval 500ms --cooldown 1s"),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(40), "took {:?}", run.took);
+    let text = &run.stdout;
+    assert!(text.starts_with(&"=".repeat(70)), "{text}");
+    assert!(text.contains("LiteLLM Failover Demo (simulated gateway)"));
+    assert!(
+        text.contains("[!] FAILOVER DETECTED: llama-fp8 → ollama/llama3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[!] FAILOVER DETECTED: ollama/llama3 → llama-fp8"),
+        "{text}"
+    );
+    assert!(text.contains("  • Failed: 0"), "{text}");
+    assert!(
+        text.contains("  • Failover: ✓ Detected and handled"),
+        "{text}"
+    );
+    assert!(
+        run.stderr
+            .contains("script primary-down@5s,primary-up@20s, ending after 22s"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_looping_script_tells_the_story_again_every_pass() {
+    let scratch = Scratch::new("loop");
+    // A pass: 1 s to the last cue + 1 s cooldown + two 200 ms intervals, rounded up: 3 s.
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 200ms --cooldown 1s --loop --duration 8.8s --script primary-down@0.5s,primary-up@1s",
+        ),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let kinds = transitions(&run);
+    // Passes start at 0, 3 and 6 s: three failovers, each followed by its recovery.
+    assert_eq!(
+        kinds,
+        [
+            "failover", "recovery", "failover", "recovery", "failover", "recovery"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(looping)"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("demo: primary down").count(),
+        3,
+        "{}",
+        run.stderr
+    );
+}
