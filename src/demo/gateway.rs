@@ -84,9 +84,11 @@ impl Gateway {
         // reqwest is built without a default TLS provider; plain HTTP still needs one set.
         // Another part of the process may have installed one already; either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        // Loopback only: no proxy from the environment.
+        // Loopback only: no proxy from the environment. A fresh connection per call, so that
+        // a deployment just taken down refuses it instead of breaking a pooled one.
         let http = reqwest::Client::builder()
             .no_proxy()
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(std::io::Error::other)?;
         let upstreams = settings

@@ -13,11 +13,10 @@ pub mod errors;
 pub mod gateway;
 pub mod router;
 mod run;
-pub mod script;
+mod script;
 pub mod settings;
 mod stage;
-pub mod upstream;
+mod upstream;
 
 pub use args::{Chosen, DEMO_HELP, DemoArgs};
-pub use run::{Setup, run};
-pub use stage::Cast;
+pub use run::run;
