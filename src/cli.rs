@@ -110,11 +110,11 @@ pub struct ProbeArgs {
 
     /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
     /// this schedule whether or not earlier ones have answered.
-    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = positive_duration)]
     pub interval: Duration,
 
     /// Limit for one request, from sending to the complete answer.
-    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = positive_duration)]
     pub timeout: Duration,
 
     /// The prompt of every request.
@@ -134,7 +134,7 @@ pub struct ProbeArgs {
     pub count: Option<u64>,
 
     /// End after this long (`10m`, `2h`).
-    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_name = "DURATION", value_parser = positive_duration)]
     pub duration: Option<Duration>,
 
     /// Unanswered probes allowed at once; a tick that finds this many is skipped and reported.
