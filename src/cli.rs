@@ -113,7 +113,8 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = positive_duration)]
     pub interval: Duration,
 
-    /// Limit for one request, from sending to the complete answer.
+    /// Limit for one request, from sending to the complete answer. Above the proxy's router
+    /// timeout, a hung primary's requests show as slow fallbacks rather than timeouts.
     #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = positive_duration)]
     pub timeout: Duration,
 
@@ -153,6 +154,11 @@ pub struct ProbeArgs {
     /// The dashboard's colours (`t` cycles them live). [default: dark, mono when NO_COLOR is set]
     #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
     pub theme: Option<ThemeArg>,
+
+    /// Also append the run as JSON lines to this file, whatever the output (a record of a
+    /// dashboard session).
+    #[arg(long, env = "FAILOVER_WATCH_RECORD", value_name = "PATH")]
+    pub record: Option<PathBuf>,
 
     /// Write logs here (they never go to the terminal).
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]

@@ -14,6 +14,7 @@ use ratatui::crossterm::event::Event;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
+use crate::output::Recorder;
 use crate::output::format::interval;
 use crate::run::Session;
 use crate::state::Monitor;
@@ -55,6 +56,7 @@ pub async fn run<S, E>(
     monitor: &mut Monitor,
     dashboard: &mut Dashboard,
     mut inputs: Inputs<'_, E>,
+    recorder: &mut Recorder,
 ) -> io::Result<Duration>
 where
     S: Screen,
@@ -68,6 +70,7 @@ where
     let mut stops = 0;
     let mut terminal_open = true;
     let wall = session.clock.wall();
+    recorder.begin(&dashboard.info);
 
     loop {
         let now = Instant::now();
@@ -81,7 +84,8 @@ where
         tokio::select! {
             event = session.events.recv() => match event {
                 Some(event) => {
-                    monitor.apply(&event);
+                    let applied = monitor.apply(&event);
+                    recorder.event(&event, &applied, monitor);
                     dirty = true;
                 }
                 None => break,
@@ -117,6 +121,7 @@ where
     }
     let end = session.clock.now();
     session.finish().await;
+    recorder.end(monitor, end);
     Ok(end)
 }
 
