@@ -156,7 +156,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     for expected in [
         "RECOVERY",
         "FAILOVER",
-        "3.5 s after marker 1",
+        "3.5 s after M1",
         "every 2s",
         "requests      13",
     ] {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# A long run compressed: probes every 10 ms against a mock upstream, the dashboard in a real
+# A long run compressed: probes every 10 ms (SOAK_INTERVAL) against a mock upstream, the dashboard in a real
 # terminal (tmux), resident memory sampled as the requests pile up. A bounded state keeps the
 # memory flat however long it runs.
 # Usage: bash tests/bench/soak.sh [SECONDS]   (needs tmux; builds the release binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-300}
+interval=${SOAK_INTERVAL:-10ms}
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/failover-watch
 work=$(mktemp -d)
@@ -24,7 +25,7 @@ for _ in $(seq 1 100); do grep -q listening "$work/mock.out" 2>/dev/null && brea
 url=$(sed -n 's/^listening on //p' "$work/mock.out")
 
 tmux new-session -d -s "$session" -x 120 -y 40 \
-  "$bin --url $url --interval 10ms --log-file $work/log; sleep 60"
+  "$bin --url $url --interval $interval --log-file $work/log; sleep 60"
 pid=""
 for _ in $(seq 1 100); do
   pid=$(pgrep -f "^$bin --url $url" | head -1 || true)
