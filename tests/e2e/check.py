@@ -263,6 +263,7 @@ def attribution_evidence(run, c, stream):
 def failover_story(run, c, args, down_event, up_event, stream=False, reach_primary=True):
     """Primary, then the fallback from the fault on, then the primary again after the
     cooldown. Returns (first fallback request, recovery request) or None."""
+    attribution_evidence(run, c, stream)
     down, up = run.marker(down_event), run.marker(up_event)
     pattern = run.pattern()
     if not c.check(
@@ -325,7 +326,6 @@ def failover_story(run, c, args, down_event, up_event, stream=False, reach_prima
         "summary: 1 failover, 1 recovery, no outage, no failure, primary served",
         json.dumps({k: s[k] for k in ("failovers", "recoveries", "outages", "failed", "primary_never_served")}),
     )
-    attribution_evidence(run, c, stream)
     return first_f, back
 
 

@@ -108,8 +108,12 @@ stop_all() {
 on_exit() {
   local rc=$?
   trap - EXIT INT TERM ERR
+  # The reader of our output may be gone (a Ctrl-C also ends `| tee`): a failed write must
+  # not stop the cleanup.
+  trap '' PIPE
   set +e
   local n=${#PROC_PID[@]}
+  [[ -n $SIGNALLED ]] && say "$SIGNALLED: stopping the $n processes started here"
   if ! stop_all; then rc=1; fi
   ((n)) && say "stopped the $n processes still running"
   exit "$rc"
@@ -117,9 +121,10 @@ on_exit() {
 on_err() {
   say "ERROR: '$2' failed (status $1) at line $3 of run.sh" >&2
 }
+SIGNALLED=
 trap on_exit EXIT
-trap 'say "interrupted"; exit 130' INT
-trap 'say "terminated"; exit 143' TERM
+trap 'trap "" PIPE; SIGNALLED=interrupted; exit 130' INT
+trap 'trap "" PIPE; SIGNALLED=terminated; exit 143' TERM
 trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
 
 pause() { # SECONDS: lets real time pass, interruptible by a signal
@@ -366,8 +371,7 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
   local name=$1 start=$2 rc=$WATCH_RC
   local verdict=pass
   if ((rc != 0)); then
-    say "watcher exited with status $rc (stderr: $SDIR/watch.err)"
-    tail -n 20 "$SDIR/watch.err" | sed 's/^/  | /'
+    echo "  FAIL the watcher exited with status $rc"
     verdict=fail
   fi
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
@@ -380,6 +384,10 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
   else
     FAILED+=("$name")
     cat "$SDIR/check.log"
+    if [[ -s $SDIR/watch.err ]]; then
+      echo "  the watcher's stderr ($SDIR/watch.err), last 20 lines:"
+      tail -n 20 "$SDIR/watch.err" | sed 's/^/  | /'
+    fi
     echo "  proxy log ($WORK/logs/$PROXY.log) during the scenario, last 30 lines:"
     tail -c +$((PROXY_LOG_OFFSET + 1)) "$WORK/logs/$PROXY.log" | tail -n 30 | sed 's/^/  | /'
     echo "FAIL $name ($(secs_since "$start") s): evidence above, files in $SDIR"
