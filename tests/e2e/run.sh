@@ -127,6 +127,14 @@ trap 'trap "" PIPE; SIGNALLED=interrupted; exit 130' INT
 trap 'trap "" PIPE; SIGNALLED=terminated; exit 143' TERM
 trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
 
+run_in_session() { # NAME STDOUT STDERR CMD...: runs CMD like spawn and waits for it; its status
+  local name=$1 rc=0
+  spawn "$@"
+  wait "${PROC_PID[$name]}" || rc=$?
+  unset "PROC_PID[$name]"
+  return "$rc"
+}
+
 pause() { # SECONDS: lets real time pass, interruptible by a signal
   sleep "$1" &
   SLEEP_PID=$!
@@ -147,40 +155,55 @@ venv_python_ok() {
   "$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
 }
 
-install_venv() {
-  local want have lock_sha stamp=$VENV/.e2e-lock.sha256 start
+# The install runs in the background while the binary builds (pip mostly waits for the network
+# and the disk, cargo for the CPU): start_venv, then finish_venv.
+VENV_PID= VENV_START= LOCK_SHA=
+
+start_venv() {
+  local want have stamp=$VENV/.e2e-lock.sha256
   want=$(sed -n 's/^# python_version: //p' "$LOCK")
   have=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   [[ $have == "$want" ]] ||
     die "requirements.lock was made for Python $want, $PYTHON is $have (its wheels' hashes would not match): run tests/e2e/lock.sh with that Python, or set E2E_PYTHON"
-  lock_sha=$(sha256sum "$LOCK" | cut -d' ' -f1)
-  if [[ -f $stamp && $(<"$stamp") == "$lock_sha" ]] && [[ $(venv_python_ok) == "$want" ]]; then
-    say "venv: $VENV already holds requirements.lock ($lock_sha), reused"
-  else
-    start=$(now_us)
-    say "venv: installing requirements.lock into $VENV (takes 1-3 min)"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    if ! "$VENV/bin/python" -m pip install --no-input --disable-pip-version-check --progress-bar off \
-      --require-hashes --no-deps --only-binary=:all: -r "$LOCK" >"$WORK/logs/pip-install.log" 2>&1; then
+  LOCK_SHA=$(sha256sum "$LOCK" | cut -d' ' -f1)
+  if [[ -f $stamp && $(<"$stamp") == "$LOCK_SHA" ]] && [[ $(venv_python_ok) == "$want" ]]; then
+    say "venv: $VENV already holds requirements.lock ($LOCK_SHA), reused"
+    return 0
+  fi
+  VENV_START=$(now_us)
+  say "venv: installing requirements.lock into $VENV (takes 1-3 min; log: $WORK/logs/pip-install.log)"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  spawn pip "$WORK/logs/pip-install.log" "$WORK/logs/pip-install.log" \
+    "$VENV/bin/python" -m pip install --no-input --disable-pip-version-check --progress-bar off \
+    --require-hashes --no-deps --only-binary=:all: -r "$LOCK"
+  VENV_PID=${PROC_PID[pip]}
+}
+
+finish_venv() {
+  if [[ -n $VENV_PID ]]; then
+    local rc=0
+    wait "$VENV_PID" || rc=$?
+    unset "PROC_PID[pip]"
+    VENV_PID=
+    if ((rc != 0)); then
       tail -n 40 "$WORK/logs/pip-install.log" >&2
       rm -rf "$VENV"
-      die "pip could not install requirements.lock (whole log: $WORK/logs/pip-install.log)"
+      die "pip could not install requirements.lock (status $rc; whole log: $WORK/logs/pip-install.log)"
     fi
     if ! "$VENV/bin/python" -m pip check >"$WORK/logs/pip-check.log" 2>&1; then
       cat "$WORK/logs/pip-check.log" >&2
       rm -rf "$VENV"
       die "pip check: requirements.lock misses or breaks a dependency"
     fi
-    echo "$lock_sha" >"$stamp"
-    say "venv: installed $(grep -c '^[A-Za-z]' "$LOCK") packages in $(secs_since "$start") s"
+    echo "$LOCK_SHA" >"$VENV/.e2e-lock.sha256"
+    say "venv: installed $(grep -c '^[A-Za-z]' "$LOCK") packages in $(secs_since "$VENV_START") s"
   fi
   # A .pth file runs code at every interpreter start: the malicious 1.82.7/1.82.8 used one.
-  local pth
+  local pth version
   pth=$(find "$VENV" -name '*.pth' -printf '%f\n' | sort | tr '\n' ' ')
   [[ $pth == "distutils-precedence.pth " ]] ||
     die "unexpected .pth files in the venv: '$pth' (only distutils-precedence.pth belongs there); remove $VENV and look at the lock"
-  local version
   version=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')
   [[ $version == "$LITELLM_VERSION" ]] || die "the venv holds litellm $version, not $LITELLM_VERSION"
   say "venv: litellm $version, .pth files: ${pth% }"
@@ -197,8 +220,9 @@ locate_binary() {
   fi
   local start target
   start=$(now_us)
-  (cd "$ROOT" && cargo build --quiet --bin failover-watch) || die "cargo build failed"
-  target=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  run_in_session cargo /dev/stderr /dev/stderr cargo build --quiet --bin failover-watch \
+    --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
+  target=$(cargo metadata --format-version 1 --no-deps |
     "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   BIN=$target/debug/failover-watch
   [[ -x $BIN ]] || die "cargo build left no $BIN"
@@ -517,11 +541,13 @@ main() {
     if [[ $s == seed-verbatim ]]; then want_seed=1; else want_main=1; fi
   done
 
+  cd "$ROOT"
   rm -rf "$WORK"
   mkdir -p "$WORK/logs"
   say "work dir: $WORK"
-  install_venv
+  start_venv
   locate_binary
+  finish_venv
 
   if [[ -n $want_main ]]; then
     new_mock primary openai llama-fp8 Hi.
