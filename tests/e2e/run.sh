@@ -161,6 +161,7 @@ VENV_PID= VENV_START= LOCK_SHA=
 
 start_venv() {
   local want have stamp=$VENV/.e2e-lock.sha256
+  command -v "$PYTHON" >/dev/null || die "no $PYTHON on PATH (E2E_PYTHON names the Python that creates the venv)"
   want=$(sed -n 's/^# python_version: //p' "$LOCK")
   have=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   [[ $have == "$want" ]] ||
