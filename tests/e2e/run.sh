@@ -90,7 +90,7 @@ stop_proc() { # NAME [SIGNAL]: signals the group, waits (bounded) for the sessio
 
 stop_all() {
   local name pid left=()
-  [[ -n $SLEEP_PID ]] && kill "$SLEEP_PID" 2>/dev/null || true
+  if [[ -n $SLEEP_PID ]]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
   ((${#PROC_PID[@]})) || return 0
   # Signal every group first, so they stop in parallel, then wait for each.
   for name in "${!PROC_PID[@]}"; do kill -TERM -- -"${PROC_PID[$name]}" 2>/dev/null || true; done
@@ -112,10 +112,10 @@ on_exit() {
   # not stop the cleanup.
   trap '' PIPE
   set +e
-  local n=${#PROC_PID[@]}
-  [[ -n $SIGNALLED ]] && say "$SIGNALLED: stopping the $n processes started here"
+  local names=${!PROC_PID[*]}
+  [[ -n $SIGNALLED ]] && say "$SIGNALLED: stopping what runs: ${names:-nothing}"
   if ! stop_all; then rc=1; fi
-  ((n)) && say "stopped the $n processes still running"
+  [[ -n $names ]] && say "stopped: $names"
   exit "$rc"
 }
 on_err() {
@@ -143,8 +143,8 @@ pause() { # SECONDS: lets real time pass, interruptible by a signal
 }
 
 sleep_until() { # EPOCH_US
-  local left=$(($1 - $(now_us)))
-  ((left > 0)) && pause "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))"
+  local wait_us=$(($1 - $(now_us)))
+  ((wait_us > 0)) && pause "$(printf '%d.%06d' $((wait_us / 1000000)) $((wait_us % 1000000)))"
   return 0
 }
 
@@ -157,7 +157,7 @@ venv_python_ok() {
 
 # The install runs in the background while the binary builds (pip mostly waits for the network
 # and the disk, cargo for the CPU): start_venv, then finish_venv.
-VENV_PID= VENV_START= LOCK_SHA=
+VENV_PID='' VENV_START='' LOCK_SHA=''
 
 start_venv() {
   local want have stamp=$VENV/.e2e-lock.sha256
@@ -242,13 +242,14 @@ start_mock() { # NAME API MODEL REPLY [PORT]: waits for its "listening on" line
     "$BIN" mock-upstream --api "$api" --listen "127.0.0.1:$port" --model "$model" --reply "$reply"
   pid=${PROC_PID[$name]}
   # The mock prints `listening on http://127.0.0.1:PORT` once it accepts connections.
+  local pattern='^listening on http://127\.0\.0\.1:([0-9]+)$'
   for ((i = 0; i < 200; i++)); do
     line=$(head -n 1 "$log.stdout")
-    [[ -n $line ]] && break
+    [[ $line =~ $pattern ]] && break
     alive "$pid" || break
     sleep 0.05
   done
-  [[ $line =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]] || {
+  [[ $line =~ $pattern ]] || {
     cat "$log" >&2
     die "mock $name did not say it was listening within 10 s (it printed '$line')"
   }
@@ -273,8 +274,13 @@ mock_mode() { # NAME MODE
   [[ $answer == *"\"mode\":\"$2\""* ]] || die "mock $1 answered '$answer' to mode $2"
 }
 
-free_port() {
-  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() { # a port free now on 127.0.0.1, not already given to another proxy
+  local port
+  while :; do
+    port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    [[ " ${PROXY_PORT[*]} " == *" $port "* ]] || break
+  done
+  echo "$port"
 }
 
 declare -A PROXY_PORT=() PROXY_STARTED=()
@@ -292,14 +298,16 @@ start_proxy() { # NAME TEMPLATE PRIMARY_MOCK FALLBACK_MOCK: starts it, does not 
   mkdir -p "$WORK/home"
   # A clean environment: no OPENAI_API_KEY (the seed-verbatim scenario depends on it), no
   # proxy variables, nothing of the caller's LiteLLM settings.
-  spawn "$name" "$WORK/logs/$name.log" "$WORK/logs/$name.log" env -i PATH="$PATH" HOME="$WORK/home" LANG=C.UTF-8 \
+  spawn "$name" "$WORK/logs/$name.log" "$WORK/logs/$name.log" \
+    env -i PATH="$PATH" HOME="$WORK/home" LANG=C.UTF-8 \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost LITELLM_LOCAL_MODEL_COST_MAP=True \
     "$VENV/bin/litellm" --config "$config" --host 127.0.0.1 --port "$port" --telemetry False
 }
 
 wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at most
-  local name=$1 port=${PROXY_PORT[$1]} pid=${PROC_PID[$1]} i version
-  for ((i = 0; i < 480; i++)); do
+  local name=$1 port=${PROXY_PORT[$1]} pid=${PROC_PID[$1]} version deadline
+  deadline=$((${PROXY_STARTED[$1]} + 120 * 1000000))
+  while (($(now_us) < deadline)); do
     if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/health/liveliness" 2>/dev/null; then
       version=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/health/readiness" |
         "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin).get("litellm_version"))')
@@ -314,7 +322,7 @@ wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at mo
     sleep 0.25
   done
   tail -n 40 "$WORK/logs/$name.log" >&2
-  die "proxy $name not ready after 120 s"
+  die "proxy $name not ready 120 s after its start"
 }
 
 chat() { # PORT MODEL: one non-streaming request; prints the response headers
@@ -325,7 +333,7 @@ chat() { # PORT MODEL: one non-streaming request; prints the response headers
 }
 
 settle() { # PROXY: waits (30 s at most) until the primary serves and the fallback is out of cooldown
-  local port=${PROXY_PORT[$1]} i start headers p_ok= f_ok=
+  local port=${PROXY_PORT[$1]} i start headers p_ok='' f_ok=''
   start=$(now_us)
   for ((i = 0; i < 60; i++)); do
     if [[ -z $p_ok ]]; then
@@ -359,7 +367,7 @@ check_loopback_only() { # every socket our processes listen on is on 127.0.0.1
 # ---------------------------------------------------------------------------------------------
 # Scenarios. Each: settle, note the mocks' counters, start the watcher, act on a schedule
 # relative to its start (at half intervals, between two probes), then check its output.
-SDIR= T0= MARKERS= PROXY=
+SDIR='' T0='' MARKERS='' PROXY=''
 
 marker() { # EVENT: when the runner did something
   printf '{"event": "%s", "at": %s}\n' "$1" "${EPOCHREALTIME/,/.}" >>"$MARKERS"
@@ -423,7 +431,9 @@ run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.js
   local duration=$1
   shift
   T0=$(now_us)
-  spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 30)) env -i PATH="$PATH" HOME="$WORK/home" LITELLM_API_KEY=sk-test \
+  # A clean environment here too: only the key, and no FAILOVER_WATCH_* of the caller's.
+  spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 30)) \
+    env -i PATH="$PATH" HOME="$WORK/home" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
@@ -450,13 +460,15 @@ scenario_seed_verbatim() {
   local start
   start=$(now_us)
   begin_scenario seed-verbatim seed-proxy
+  # The point of this scenario: the proxy has no OPENAI_API_KEY to fall back on.
+  ! tr '\0' '\n' <"/proc/${PROC_PID[seed-proxy]}/environ" | grep -q '^OPENAI_API_KEY=' ||
+    die "the seed-verbatim proxy has OPENAI_API_KEY in its environment"
   stats seed-primary before
   stats seed-fallback before
   run_watch 8
   finish_watch_then_stats seed-primary seed-fallback
   finish_scenario seed-verbatim "$start"
 }
-
 
 # The kill/restart story, plain or streaming.
 scenario_killed() { # NAME [--stream]
@@ -537,7 +549,7 @@ main() {
     for k in "${ALL_SCENARIOS[@]}"; do [[ $s == "$k" ]] && known=1; done
     [[ -n $known ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
   done
-  local want_seed= want_main=
+  local want_seed='' want_main=''
   for s in "${scenarios[@]}"; do
     if [[ $s == seed-verbatim ]]; then want_seed=1; else want_main=1; fi
   done
