@@ -12,8 +12,8 @@ use crate::cli::{MockArgs, OutputFormat};
 use crate::config::Plan;
 use crate::demo::DemoArgs;
 use crate::mock::{MockConfig, MockServer};
-use crate::output::{JsonLines, Sink, TextStory};
-use crate::probe::{HttpProber, Probe};
+use crate::output::{JsonLines, Recorder, Sink, TextStory};
+use crate::probe::{HttpProber, Probe, Stop};
 use crate::run::{self, Session};
 use crate::signals;
 use crate::state::Monitor;
@@ -45,8 +45,31 @@ pub async fn execute<P: Probe>(plan: &Plan, prober: Arc<P>, demo: Option<DemoLin
     let session = Session::start(prober, plan.schedule.clone());
     let wall = session.clock.wall();
     let mut monitor = Monitor::new(plan.monitor.clone());
+    let mut recorder = match &plan.record {
+        Some(path) => match Recorder::to_file(path, wall) {
+            Ok(recorder) => recorder,
+            Err(error) => {
+                session.controls.stop(Stop::Now);
+                return usage_error(&format!(
+                    "cannot write --record {}: {error}",
+                    path.display()
+                ));
+            }
+        },
+        None => Recorder::off(),
+    };
     let result = match plan.output {
-        OutputFormat::Tui => dashboard(plan, session, &mut monitor, &mut signals, demo).await,
+        OutputFormat::Tui => {
+            dashboard(
+                plan,
+                session,
+                &mut monitor,
+                &mut recorder,
+                &mut signals,
+                demo,
+            )
+            .await
+        }
         OutputFormat::Jsonl | OutputFormat::Text => {
             let stdout = io::stdout().lock();
             let mut sink: Box<dyn Sink> = match plan.output {
@@ -57,6 +80,7 @@ pub async fn execute<P: Probe>(plan: &Plan, prober: Arc<P>, demo: Option<DemoLin
                 session,
                 &mut monitor,
                 sink.as_mut(),
+                &mut recorder,
                 &plan.info,
                 &mut signals,
             )
@@ -72,6 +96,7 @@ async fn dashboard(
     plan: &Plan,
     session: Session,
     monitor: &mut Monitor,
+    recorder: &mut Recorder,
     signals: &mut mpsc::UnboundedReceiver<&'static str>,
     demo: Option<DemoLink>,
 ) -> io::Result<()> {
@@ -84,7 +109,7 @@ async fn dashboard(
         signals,
         demo,
     };
-    let ended = tui::run(&mut terminal, session, monitor, &mut view, inputs).await;
+    let ended = tui::run(&mut terminal, session, monitor, &mut view, inputs, recorder).await;
     drop(terminal);
     drop(restore);
     let end = ended?;

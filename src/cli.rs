@@ -46,7 +46,7 @@ pub enum Command {
     /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
     /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
     #[command(after_help = crate::demo::DEMO_HELP)]
-    Demo(crate::demo::DemoArgs),
+    Demo(Box<crate::demo::DemoArgs>),
 }
 
 const MOCK_HELP: &str = "\
@@ -115,11 +115,12 @@ pub struct ProbeArgs {
 
     /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
     /// this schedule whether or not earlier ones have answered.
-    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = positive_duration)]
     pub interval: Duration,
 
-    /// Limit for one request, from sending to the complete answer.
-    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    /// Limit for one request, from sending to the complete answer. Above the proxy's router
+    /// timeout, a hung primary's requests show as slow fallbacks rather than timeouts.
+    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = positive_duration)]
     pub timeout: Duration,
 
     /// The prompt of every request.
@@ -139,7 +140,7 @@ pub struct ProbeArgs {
     pub count: Option<u64>,
 
     /// End after this long (`10m`, `2h`).
-    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_name = "DURATION", value_parser = positive_duration)]
     pub duration: Option<Duration>,
 
     /// Unanswered probes allowed at once; a tick that finds this many is skipped and reported.
@@ -158,6 +159,11 @@ pub struct ProbeArgs {
     /// The dashboard's colours (`t` cycles them live). [default: dark, mono when NO_COLOR is set]
     #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
     pub theme: Option<ThemeArg>,
+
+    /// Also append the run as JSON lines to this file, whatever the output (a record of a
+    /// dashboard session).
+    #[arg(long, env = "FAILOVER_WATCH_RECORD", value_name = "PATH")]
+    pub record: Option<PathBuf>,
 
     /// Write logs here (they never go to the terminal).
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]

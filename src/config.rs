@@ -23,6 +23,8 @@ pub struct Plan {
     /// The dashboard's first theme.
     pub theme: ThemeName,
     pub log_file: PathBuf,
+    /// A JSON lines copy of the run (`--record`).
+    pub record: Option<PathBuf>,
     pub fail_on_error: bool,
 }
 
@@ -121,6 +123,7 @@ impl Plan {
                 None => ThemeName::Dark,
             },
             log_file: args.log_file.clone(),
+            record: args.record.clone(),
             fail_on_error: args.fail_on_error,
         })
     }

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
                 args.chosen = Chosen::from_matches(demo);
             }
             let _log_guard = start_logging(&args.probe.log_file);
-            runtime.block_on(app::demo(args))
+            runtime.block_on(app::demo(*args))
         }
         None => {
             let env = |name: &str| std::env::var(name).ok();

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::clock::RunClock;
-use crate::output::{RunInfo, Sink};
+use crate::output::{Recorder, RunInfo, Sink};
 use crate::probe::{Controls, Probe, ProbeEvent, Schedule, Stop, schedule};
 use crate::state::Monitor;
 
@@ -52,16 +52,19 @@ pub async fn headless(
     mut session: Session,
     monitor: &mut Monitor,
     sink: &mut dyn Sink,
+    recorder: &mut Recorder,
     info: &RunInfo,
     signals: &mut mpsc::UnboundedReceiver<&'static str>,
 ) -> io::Result<()> {
     sink.begin(info)?;
+    recorder.begin(info);
     let mut stops = 0;
     loop {
         tokio::select! {
             event = session.events.recv() => {
                 let Some(event) = event else { break };
                 let applied = monitor.apply(&event);
+                recorder.event(&event, &applied, monitor);
                 if let Err(error) = sink.event(&event, &applied, monitor) {
                     session.controls.stop(Stop::Now);
                     return Err(error);
@@ -76,5 +79,6 @@ pub async fn headless(
     }
     let now = session.clock.now();
     session.finish().await;
+    recorder.end(monitor, now);
     sink.end(monitor, now)
 }

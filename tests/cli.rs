@@ -285,3 +285,60 @@ async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
     assert_eq!(summary["type"], "summary");
     assert!(summary["total"].as_u64().unwrap() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_keeps_the_json_lines_whatever_the_output() {
+    let scratch = Scratch::new("record");
+    let server = ReplayServer::start(
+        vec![
+            capture("01b-primary-ok.http"),
+            capture("02a-primary-refused-1st.http"),
+        ],
+        None,
+    )
+    .await;
+    let record = scratch.0.join("run.jsonl");
+    let url = server.url();
+    let record_arg = record.to_str().unwrap();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "3",
+        "--interval",
+        "50ms",
+        "--record",
+        record_arg,
+    ];
+    let out = run(&scratch, &args);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("Demo Summary"),
+        "the text output is unchanged"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["request", "request", "transition", "request", "summary"]
+    );
+    assert_eq!(lines[2]["kind"], "failover");
+
+    let out = run(
+        &scratch,
+        &[
+            "--url",
+            &url,
+            "--count",
+            "1",
+            "--record",
+            "/nonexistent/dir/x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot write --record /nonexistent/dir/x"));
+}

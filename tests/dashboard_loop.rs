@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failover_watch::output::RunInfo;
+use failover_watch::output::{Recorder, RunInfo};
 use failover_watch::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
 use failover_watch::run::Session;
 use failover_watch::state::{Monitor, MonitorConfig, TransitionKind};
@@ -113,9 +113,17 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         signals: &mut signals,
         demo: None,
     };
-    let end = tui::run(&mut screen, session, &mut monitor, &mut dashboard, inputs)
-        .await
-        .unwrap();
+    let mut recorder = Recorder::off();
+    let end = tui::run(
+        &mut screen,
+        session,
+        &mut monitor,
+        &mut dashboard,
+        inputs,
+        &mut recorder,
+    )
+    .await
+    .unwrap();
 
     // q at 20.5 s with nothing in flight ends at once.
     assert_eq!(end, Duration::from_millis(20_500));
@@ -148,7 +156,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     for expected in [
         "RECOVERY",
         "FAILOVER",
-        "3.5 s after marker 1",
+        "3.5 s after M1",
         "every 2s",
         "requests      13",
     ] {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use failover_watch::output::RunInfo;
+use failover_watch::output::{Recorder, RunInfo};
 use failover_watch::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
 use failover_watch::run::Session;
 use failover_watch::state::{Monitor, MonitorConfig};
@@ -106,9 +106,17 @@ async fn demo_keys_reach_the_gateway_and_its_condition_shows_live() {
             status: seen,
         }),
     };
-    let end = tui::run(&mut terminal, session, &mut monitor, &mut dashboard, inputs)
-        .await
-        .unwrap();
+    let mut recorder = Recorder::off();
+    let end = tui::run(
+        &mut terminal,
+        session,
+        &mut monitor,
+        &mut dashboard,
+        inputs,
+        &mut recorder,
+    )
+    .await
+    .unwrap();
     assert_eq!(end, Duration::from_millis(3500));
 
     // The keys went to the gateway, lowercase for the primary, capitals for the fallback.

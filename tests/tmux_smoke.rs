@@ -53,6 +53,19 @@ impl Session {
     }
 }
 
+/// The exit status the shell wrote after the dashboard ended (bounded wait).
+fn exit_status(file: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = std::fs::read_to_string(file).unwrap_or_default();
+        if !status.trim().is_empty() {
+            return status.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the dashboard did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -128,12 +141,7 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
 
     session.keys(&["q"]);
     let screen = session.wait_for("the summary after quitting", |s| s.contains("Demo Summary"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !exit_file.exists() {
-        assert!(Instant::now() < deadline, "the dashboard did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    assert_eq!(exit_status(&exit_file), "0");
     // Back on the normal screen, in cooked mode: lines start at the left edge.
     assert_eq!(
         session
@@ -148,5 +156,57 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
             .lines()
             .any(|l| l.starts_with("  • Failover: ✓ Detected")),
         "{screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_restores_the_terminal_and_prints_the_summary() {
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let name = format!("fw-sigterm-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid_file = dir.join("pid");
+    let exit_file = dir.join("exit");
+    let command = format!(
+        "sh -c 'echo $$ > {pid}; exec {BIN} --url {url} --interval 200ms --log-file {log}'; echo $? > {exit}; sleep 30",
+        pid = pid_file.display(),
+        url = server.url(),
+        log = dir.join("log").display(),
+        exit = exit_file.display(),
+    );
+    let session = Session { name, dir };
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    session.wait_for("the dashboard", |s| {
+        s.contains("NOW SERVING") && s.contains("PRIMARY")
+    });
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let screen = session.wait_for("the summary after SIGTERM", |s| s.contains("Demo Summary"));
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("  • Total requests: ")),
+        "{screen}"
+    );
+    assert_eq!(exit_status(&exit_file), "0");
+    assert_eq!(
+        session
+            .tmux(&["display", "-p", "-t", &session.name, "#{alternate_on}"])
+            .trim(),
+        "0"
     );
 }

@@ -69,9 +69,10 @@ impl Shared {
 /// Request counts, for tests and the control endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
-    /// Every request but control requests.
+    /// Requests to the model endpoints, whatever the mode did with them (control requests
+    /// are not counted).
     pub requests: u64,
-    /// Chat and generate requests.
+    /// Chat and generate requests answered normally (not failed, hung or reset by the mode).
     pub completions: u64,
 }
 

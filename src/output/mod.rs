@@ -3,6 +3,7 @@
 
 pub mod format;
 mod jsonl;
+mod recorder;
 pub mod records;
 mod text;
 
@@ -10,6 +11,7 @@ use std::io;
 use std::time::Duration;
 
 pub use jsonl::JsonLines;
+pub use recorder::Recorder;
 pub use text::TextStory;
 
 use crate::probe::ProbeEvent;

@@ -14,6 +14,7 @@ use ratatui::crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
+use crate::output::Recorder;
 use crate::output::format::interval;
 use crate::run::Session;
 use crate::state::Monitor;
@@ -63,6 +64,7 @@ pub async fn run<S, E>(
     monitor: &mut Monitor,
     dashboard: &mut Dashboard,
     mut inputs: Inputs<'_, E>,
+    recorder: &mut Recorder,
 ) -> io::Result<Duration>
 where
     S: Screen,
@@ -77,6 +79,7 @@ where
     let mut terminal_open = true;
     let wall = session.clock.wall();
     let (demo_requests, mut demo_status) = inputs.demo.map(|d| (d.requests, d.status)).unzip();
+    recorder.begin(&dashboard.info);
 
     loop {
         let now = Instant::now();
@@ -90,7 +93,8 @@ where
         tokio::select! {
             event = session.events.recv() => match event {
                 Some(event) => {
-                    monitor.apply(&event);
+                    let applied = monitor.apply(&event);
+                    recorder.event(&event, &applied, monitor);
                     dirty = true;
                 }
                 None => break,
@@ -130,6 +134,7 @@ where
     }
     let end = session.clock.now();
     session.finish().await;
+    recorder.end(monitor, end);
     Ok(end)
 }
 

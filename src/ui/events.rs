@@ -45,7 +45,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         match entry {
             Entry::Marker(mk) => lines.push(Line::from(vec![
                 time,
-                Span::styled(format!("MARKER {}", mk.id), t.marker),
+                Span::styled(format!("MARKER M{}", mk.id), t.marker),
                 Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
             ])),
             Entry::Transition(tr) => {
@@ -103,7 +103,7 @@ fn transition<'a>(view: &View, tr: &'a Transition) -> (Vec<Span<'a>>, Vec<Span<'
     ));
     if let Some(lag) = tr.after_marker {
         spans.push(Span::styled(
-            format!(" · {} after marker {}", span(lag.lag), lag.marker),
+            format!(" · {} after M{}", span(lag.lag), lag.marker),
             t.marker,
         ));
     }

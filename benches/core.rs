@@ -1,0 +1,114 @@
+//! How fast the pure core and the drawing are, and that the state does not grow: run with
+//! `cargo bench --bench core`. Figures go into BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use failover_watch::clock::WallClock;
+use failover_watch::output::RunInfo;
+use failover_watch::probe::{Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
+use failover_watch::state::{Monitor, MonitorConfig};
+use failover_watch::ui::{self, Dashboard, ThemeName};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The events of request `seq`: sent, then answered (primary, with a fallback stretch every
+/// 1000 requests so transitions happen).
+fn events(seq: u64) -> [ProbeEvent; 2] {
+    let at = Duration::from_millis(seq * 3000);
+    let fallback = (seq / 1000) % 2 == 1;
+    let (role, model) = if fallback {
+        (Role::Fallback, "ollama/llama3")
+    } else {
+        (Role::Primary, "llama-fp8")
+    };
+    [
+        ProbeEvent::Sent { seq, at },
+        ProbeEvent::Answered(ProbeOutcome {
+            seq,
+            sent_at: at,
+            report: ProbeReport {
+                latency: Duration::from_micros(20_000 + (seq % 97) * 300),
+                status: Some(200),
+                route: Route::default(),
+                ttft: None,
+                result: Ok(Served {
+                    role,
+                    model: model.into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "Hi.".into(),
+                }),
+            },
+        }),
+    ]
+}
+
+fn main() {
+    // The state: a week at the default 3 s interval is ~200,000 requests; apply a million.
+    let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
+    let n = 1_000_000u64;
+    let prepared: Vec<[ProbeEvent; 2]> = (1..=10_000).map(events).collect();
+    let started = Instant::now();
+    for seq in 1..=n {
+        let [sent, answered] = if seq <= 10_000 {
+            prepared[seq as usize - 1].clone()
+        } else {
+            events(seq)
+        };
+        black_box(monitor.apply(&sent));
+        black_box(monitor.apply(&answered));
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "state: {n} requests applied in {:.2} s ({:.0} ns per request, event building included)",
+        elapsed.as_secs_f64(),
+        elapsed.as_nanos() as f64 / n as f64
+    );
+    println!(
+        "state: history {} of {} kept, transitions {} kept of {} seen",
+        monitor.history().len(),
+        monitor.history().capacity(),
+        monitor.transitions().len(),
+        monitor.counters().failovers + monitor.counters().recoveries
+    );
+
+    // Drawing: one full frame at three sizes.
+    let wall = WallClock::new(
+        DateTime::parse_from_rfc3339("2026-11-23T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+        FixedOffset::east_opt(0).unwrap(),
+    );
+    let info = RunInfo {
+        url: "http://127.0.0.1:4000".into(),
+        primary: "llama-fp8".into(),
+        fallback: Some("llama3".into()),
+        interval: Duration::from_secs(3),
+        timeout: Duration::from_secs(30),
+        stream: false,
+        simulated: false,
+    };
+    let dashboard = Dashboard::new(info, ThemeName::Dark);
+    let now = Duration::from_millis(n * 3000);
+    for (w, h) in [(80, 24), (120, 40), (250, 80)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let frames = 2000;
+        let started = Instant::now();
+        for i in 0..frames {
+            terminal
+                .draw(|frame| {
+                    ui::draw(
+                        frame,
+                        &monitor,
+                        &dashboard,
+                        wall,
+                        now + Duration::from_secs(i),
+                    )
+                })
+                .unwrap();
+        }
+        let per_frame = started.elapsed() / frames as u32;
+        println!("draw: {w}x{h} frame in {} µs", per_frame.as_micros());
+    }
+}

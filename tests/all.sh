@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The one test command: the Rust tests, then the end-to-end tests against the real LiteLLM
+# proxy (tests/e2e/run.sh). Fails when either fails; prints how long each part took and, last,
+# how many tests passed and failed in all.
+#
+#   bash tests/all.sh            (CI runs it the same way, with CI=true)
+#
+# E2E_SCENARIOS="primary-500 both-down" runs only those end-to-end scenarios.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+now() { date +%s; }
+start=$(now)
+status=0
+
+echo "== cargo test --all-targets"
+t=$(now)
+rust=pass
+cargo test --all-targets 2>&1 | tee "$logs/rust.log" || { rust=FAIL; status=1; }
+rust_secs=$(($(now) - t))
+
+echo "== tests/e2e/run.sh ${E2E_SCENARIOS:-}"
+t=$(now)
+e2e=pass
+# shellcheck disable=SC2086 # a list of scenario names
+bash tests/e2e/run.sh ${E2E_SCENARIOS:-} 2>&1 | tee "$logs/e2e.log" || { e2e=FAIL; status=1; }
+e2e_secs=$(($(now) - t))
+
+# `test result: ok. 49 passed; 0 failed; ...` per test binary, `e2e: 6 passed, 0 failed` last.
+read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i < NF; i++) {
+  if ($(i + 1) ~ /^passed;/) p += $i; if ($(i + 1) ~ /^failed;/) f += $i } }
+  END { print p + 0, f + 0 }' "$logs/rust.log")
+read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/e2e.log" | tail -n 1 | grep . || echo 0 0)
+
+echo "== times"
+echo "rust tests (cargo test --all-targets): $rust, $rust_passed passed, $rust_failed failed ($rust_secs s)"
+echo "end-to-end (tests/e2e/run.sh): $e2e, $e2e_passed passed, $e2e_failed failed ($e2e_secs s)"
+echo "all: $([[ $status == 0 ]] && echo pass || echo FAIL) ($(($(now) - start)) s)"
+echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"
+exit "$status"

@@ -1,0 +1,599 @@
+#!/usr/bin/env python3
+"""Checks what `failover-watch --output jsonl` printed during one end-to-end scenario.
+
+Usage: check.py SCENARIO DIR [--interval S] [--router-timeout S] [--cooldown S]
+
+DIR holds:
+  watch.jsonl    the watcher's standard output, one JSON object per line;
+  markers.jsonl  what tests/e2e/run.sh did and when (`{"event": "primary-down", "at": EPOCH}`),
+                 and the mocks' own counters (`{"event": "stats", "mock": "primary",
+                 "label": "before", "at": EPOCH, "stats": {"requests": N, "completions": N}}`;
+                 `requests` counts every model request a mock received, `completions` those it
+                 answered normally).
+
+Prints one line per check (`ok` or `FAIL`) and, when a check failed, the evidence: the
+timeline of requests, transitions and markers. Exits 1 when a check failed, 2 on bad usage.
+Standard library only.
+"""
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+PRIMARY = "llama-fp8"
+FALLBACK_MODEL = "ollama/llama3"
+FALLBACK_GROUP = "llama3"
+# How far from a marker a request may have been sent and still be counted on either side of it.
+# The runner acts half an interval after a probe leaves, so real requests are ~0.5 s away.
+EPS = 0.25
+LETTER = {"primary": "P", "fallback": "F", "error": "E"}
+
+
+def epoch(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Run:
+    """The watcher's output and the runner's markers, parsed."""
+
+    def __init__(self, directory):
+        self.lines = []
+        self.bad_lines = []
+        path = Path(directory, "watch.jsonl")
+        for number, raw in enumerate(path.read_text().splitlines(), 1):
+            if not raw.strip():
+                continue
+            try:
+                self.lines.append(json.loads(raw))
+            except json.JSONDecodeError as error:
+                self.bad_lines.append(f"line {number}: {error}: {raw[:120]!r}")
+        self.requests = sorted(
+            (x for x in self.lines if x.get("type") == "request"), key=lambda r: r["seq"]
+        )
+        for r in self.requests:
+            r["t_sent"] = epoch(r["sent_at"])
+        self.transitions = [x for x in self.lines if x.get("type") == "transition"]
+        for t in self.transitions:
+            t["t_at"] = epoch(t["at"])
+        self.skips = [x for x in self.lines if x.get("type") == "skip"]
+        self.abandoned = [x for x in self.lines if x.get("type") == "abandoned"]
+        summaries = [x for x in self.lines if x.get("type") == "summary"]
+        self.summary = summaries[-1] if summaries else None
+        self.summary_is_last = bool(self.lines) and self.lines[-1].get("type") == "summary"
+        self.markers = []
+        self.stats = {}
+        markers = Path(directory, "markers.jsonl")
+        if markers.exists():
+            for raw in markers.read_text().splitlines():
+                if raw.strip():
+                    m = json.loads(raw)
+                    if m["event"] == "stats":
+                        self.stats[(m["mock"], m["label"])] = m["stats"]
+                    self.markers.append(m)
+        self.origin = self.requests[0]["t_sent"] if self.requests else 0.0
+
+    def marker(self, name):
+        for m in self.markers:
+            if m["event"] == name:
+                return m["at"]
+        raise KeyError(f"the runner recorded no marker {name!r}")
+
+    def pattern(self, requests=None):
+        return "".join(LETTER.get(r["result"], "?") for r in (requests or self.requests))
+
+    def sent_between(self, start, end):
+        return [r for r in self.requests if start <= r["t_sent"] < end]
+
+    def by_seq(self, seq):
+        return next((r for r in self.requests if r["seq"] == seq), None)
+
+    def rel(self, t):
+        return t - self.origin
+
+    def timeline(self):
+        """The evidence: every request, transition and marker in time order."""
+        rows = []
+        for r in self.requests:
+            detail = (
+                f"model={r.get('model')} group={r.get('model_group')} "
+                f"fallbacks={r.get('attempted_fallbacks')} evidence={r.get('evidence')} "
+                f"reply={r.get('reply')!r}"
+                if r["result"] != "error"
+                else f"status={r.get('status')} kind={r.get('error_kind')} "
+                f"error={(r.get('error') or '')[:110]!r}"
+            )
+            late = " late" if r.get("late") else ""
+            rows.append(
+                (
+                    r["t_sent"],
+                    f"  #{r['seq']:<3} sent {self.rel(r['t_sent']):6.2f}s "
+                    f"{r['result']:<8} {r['latency_ms']:8.0f} ms{late}  {detail}",
+                )
+            )
+        for t in self.transitions:
+            rows.append(
+                (
+                    t["t_at"],
+                    f"  ---- {self.rel(t['t_at']):6.2f}s TRANSITION {t['kind']} (seq {t['seq']}): "
+                    f"{t['from']} {t.get('from_model')} -> {t['to']} {t.get('to_model')}, "
+                    f"failed_during={t.get('failed_during')}",
+                )
+            )
+        for m in self.markers:
+            what = m["event"] if m["event"] != "stats" else f"stats {m['mock']} {m['label']} {m['stats']}"
+            rows.append((m["at"], f"  ==== {self.rel(m['at']):6.2f}s RUNNER {what}"))
+        rows.sort(key=lambda row: row[0])
+        lines = [row for _, row in rows]
+        lines += [f"  skip: {json.dumps(s)}" for s in self.skips]
+        lines += [f"  abandoned: {json.dumps(a)}" for a in self.abandoned]
+        lines += [f"  unparsable: {b}" for b in self.bad_lines]
+        lines.append(f"  summary: {json.dumps(self.summary)}")
+        return "\n".join(lines)
+
+
+class Checks:
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.failed = 0
+        self.passed = 0
+
+    def check(self, condition, what, evidence=""):
+        if condition:
+            self.passed += 1
+            print(f"  ok   {what}")
+        else:
+            self.failed += 1
+            print(f"  FAIL {what}" + (f": {evidence}" if evidence else ""))
+        return condition
+
+
+def seqs(requests):
+    return [r["seq"] for r in requests]
+
+
+def delta(run, mock, before, after, field):
+    return run.stats[(mock, after)][field] - run.stats[(mock, before)][field]
+
+
+def common(run, c, args, allow_errors=False):
+    """What every scenario must show, whatever its story."""
+    c.check(not run.bad_lines, "every output line is JSON", "; ".join(run.bad_lines[:3]))
+    c.check(run.summary is not None and run.summary_is_last, "the last line is the summary")
+    if run.summary is None:
+        return False
+    s = run.summary
+    numbers = seqs(run.requests)
+    c.check(len(run.requests) >= 5, f"at least 5 answered requests ({len(run.requests)})")
+    c.check(
+        numbers == list(range(1, len(numbers) + 1)),
+        "requests are numbered 1..N without gap or duplicate",
+        f"seqs {numbers}",
+    )
+    c.check(not run.skips, "no probe was skipped", f"{len(run.skips)} skip lines")
+    c.check(not run.abandoned, "no probe was abandoned", f"{len(run.abandoned)} abandoned lines")
+    count = {k: sum(1 for r in run.requests if r["result"] == k) for k in LETTER}
+    c.check(
+        (s["total"], s["primary"], s["fallback"], s["failed"], s["succeeded"])
+        == (
+            len(run.requests),
+            count["primary"],
+            count["fallback"],
+            count["error"],
+            count["primary"] + count["fallback"],
+        ),
+        "the summary's counts match the request lines",
+        f"summary total/primary/fallback/failed/succeeded = {s['total']}/{s['primary']}/"
+        f"{s['fallback']}/{s['failed']}/{s['succeeded']}, lines give {len(run.requests)}/"
+        f"{count['primary']}/{count['fallback']}/{count['error']}",
+    )
+    kinds = [t["kind"] for t in run.transitions]
+    c.check(
+        (s["failovers"], s["recoveries"], s["outages"], s["restorations"])
+        == tuple(kinds.count(k) for k in ("failover", "recovery", "outage", "restored")),
+        "the summary's transition counts match the transition lines",
+        f"summary {s['failovers']}/{s['recoveries']}/{s['outages']}/{s['restorations']}, lines {kinds}",
+    )
+    # The schedule: a probe leaves every interval, whatever the earlier ones are doing.
+    gaps = [b["t_sent"] - a["t_sent"] for a, b in zip(run.requests, run.requests[1:])]
+    odd = [
+        (run.requests[i + 1]["seq"], round(g, 3))
+        for i, g in enumerate(gaps)
+        if abs(g - args.interval) > EPS
+    ]
+    c.check(not odd, f"probes left every {args.interval:g} s (±{EPS} s)", f"(seq, gap) {odd}")
+    if not allow_errors:
+        errors = [r for r in run.requests if r["result"] == "error"]
+        c.check(
+            not errors,
+            "no request failed",
+            "; ".join(f"#{r['seq']} {r.get('status')} {(r.get('error') or '')[:80]}" for r in errors),
+        )
+    for result, model, reply in (("primary", PRIMARY, "Hi."), ("fallback", FALLBACK_MODEL, "Hello!")):
+        wrong = [
+            f"#{r['seq']} model={r.get('model')!r} reply={r.get('reply')!r}"
+            for r in run.requests
+            if r["result"] == result and (r.get("model") != model or r.get("reply") != reply)
+        ]
+        c.check(
+            not wrong,
+            f"every answer attributed to the {result} names {model} and carries the {result} "
+            f"mock's reply {reply!r}",
+            "; ".join(wrong[:5]),
+        )
+    return True
+
+
+def attribution_evidence(run, c, stream):
+    """Normal answers carry the model-group headers; streams only the deployment's id."""
+    served = [r for r in run.requests if r["result"] != "error"]
+    if stream:
+        bad = [
+            r["seq"]
+            for r in served
+            if r.get("evidence") != "deployment" or r.get("model_group") is not None
+        ]
+        c.check(
+            not bad,
+            "every stream answer is attributed by its deployment (no model-group header on streams)",
+            f"seqs {bad}",
+        )
+        c.check(
+            all(r.get("ttft_ms") is not None for r in served),
+            "every stream answer has a time to first token",
+        )
+    else:
+        bad = [
+            r["seq"]
+            for r in served
+            if r.get("evidence") != "model_group_header"
+            or r.get("model_group") != (PRIMARY if r["result"] == "primary" else FALLBACK_GROUP)
+            or r.get("attempted_fallbacks") != (0 if r["result"] == "primary" else 1)
+        ]
+        c.check(
+            not bad,
+            "every answer is attributed by x-litellm-model-group, with attempted fallbacks 0 "
+            "(primary) or 1 (fallback)",
+            f"seqs {bad}",
+        )
+
+
+def failover_story(run, c, args, down_event, up_event, stream=False, failures_lag=0.0):
+    """Primary, then the fallback from the fault on, then the primary again after the
+    cooldown. `failures_lag`: how long after the fault's end its last failures can still
+    reach the router (and start or extend the cooldown). Returns (first fallback request,
+    recovery request) or None."""
+    attribution_evidence(run, c, stream)
+    down, up = run.marker(down_event), run.marker(up_event)
+    pattern = run.pattern()
+    if not c.check(
+        re.fullmatch(r"P+F+P+", pattern) is not None,
+        "results by seq: primary, then fallback, then primary again (P+F+P+)",
+        pattern,
+    ):
+        return None
+    first_f = next(r for r in run.requests if r["result"] == "fallback")
+    back = next(r for r in run.requests if r["seq"] > first_f["seq"] and r["result"] == "primary")
+    before = [r for r in run.requests if r["t_sent"] < down - EPS]
+    c.check(
+        before and all(r["result"] == "primary" for r in before),
+        f"every request sent before '{down_event}' was served by the primary",
+        run.pattern(before),
+    )
+    c.check(
+        down - EPS <= first_f["t_sent"] <= down + args.interval + EPS,
+        f"the first request sent after '{down_event}' was already served by the fallback",
+        f"first fallback #{first_f['seq']} sent {first_f['t_sent'] - down:+.2f} s from the fault",
+    )
+    during = run.sent_between(down + EPS, up - EPS)
+    c.check(
+        len(during) >= 3 and all(r["result"] == "fallback" for r in during),
+        f"every request sent between '{down_event}' and '{up_event}' was served by the fallback",
+        run.pattern(during),
+    )
+    wait = back["t_sent"] - up
+    c.check(
+        -EPS <= wait <= failures_lag + args.cooldown + 2 * args.interval + 1.0,
+        f"traffic returned to the primary after '{up_event}', within the cooldown "
+        f"({args.cooldown:g} s)" + (f" after the last failures ({failures_lag:g} s)" if failures_lag else "")
+        + " plus two intervals",
+        f"#{back['seq']} sent {wait:+.2f} s after it",
+    )
+    kinds = [(t["kind"], t["from"], t["to"], t.get("to_model")) for t in run.transitions]
+    c.check(
+        kinds
+        == [("failover", "primary", "fallback", FALLBACK_MODEL), ("recovery", "fallback", "primary", PRIMARY)],
+        f"transitions: one failover to {FALLBACK_MODEL}, then one recovery to {PRIMARY}",
+        f"{kinds}",
+    )
+    if len(run.transitions) == 2:
+        failover, recovery = run.transitions
+        c.check(
+            failover["seq"] == first_f["seq"] and recovery["seq"] == back["seq"],
+            "the failover is reported at the first fallback answer and the recovery at the first "
+            "primary answer after it",
+            f"failover at #{failover['seq']} (first fallback #{first_f['seq']}), recovery at "
+            f"#{recovery['seq']} (first primary again #{back['seq']})",
+        )
+        c.check(
+            failover.get("from_model") == PRIMARY and recovery.get("from_model") == FALLBACK_MODEL,
+            "the transitions name the models they leave",
+            f"failover from {failover.get('from_model')!r}, recovery from {recovery.get('from_model')!r}",
+        )
+    s = run.summary
+    c.check(
+        (s["failovers"], s["recoveries"], s["outages"], s["failed"], s["primary_never_served"])
+        == (1, 1, 0, 0, False),
+        "summary: 1 failover, 1 recovery, no outage, no failure, primary served",
+        json.dumps({k: s[k] for k in ("failovers", "recoveries", "outages", "failed", "primary_never_served")}),
+    )
+    return first_f, back
+
+
+def count(requests, result):
+    return sum(1 for r in requests if r["result"] == result)
+
+
+def scenario_killed(run, c, args, stream=False):
+    story = failover_story(run, c, args, "primary-down", "primary-up", stream=stream)
+    if story is None:
+        return
+    down, up = run.marker("primary-down"), run.marker("primary-up")
+    before = [r for r in run.requests if r["t_sent"] < down]
+    after_up = [r for r in run.requests if r["t_sent"] >= up]
+    # The mocks' own counters: who really answered.
+    c.check(
+        delta(run, "primary", "before", "before-kill", "completions") == count(before, "primary"),
+        "the primary mock answered exactly the requests attributed to it before the kill",
+        f"mock {delta(run, 'primary', 'before', 'before-kill', 'completions')}, "
+        f"watcher {count(before, 'primary')}",
+    )
+    restarted = run.stats[("primary", "after")]
+    c.check(
+        restarted["completions"] == count(after_up, "primary")
+        and restarted["requests"] == restarted["completions"],
+        "the restarted primary mock answered exactly the requests attributed to it after the restart",
+        f"mock {restarted}, watcher {count(after_up, 'primary')}",
+    )
+    c.check(
+        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
+        "the fallback mock answered exactly the requests attributed to the fallback",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
+        f"watcher {count(run.requests, 'fallback')}",
+    )
+
+
+def scenario_500(run, c, args):
+    if failover_story(run, c, args, "primary-500", "primary-ok") is None:
+        return
+    answered = delta(run, "primary", "before", "after", "completions")
+    refused = delta(run, "primary", "before", "after", "requests") - answered
+    c.check(
+        answered == count(run.requests, "primary"),
+        "the primary mock answered exactly the requests attributed to the primary",
+        f"mock {answered}, watcher {count(run.requests, 'primary')}",
+    )
+    c.check(
+        refused >= 1,
+        "the failover followed 500s that really reached the primary",
+        f"the primary mock answered {refused} requests with 500",
+    )
+    c.check(
+        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
+        "the fallback mock answered exactly the requests attributed to the fallback",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
+        f"watcher {count(run.requests, 'fallback')}",
+    )
+
+
+def scenario_hang(run, c, args):
+    hang, ok = run.marker("primary-hang"), run.marker("primary-ok")
+    # Requests held when the primary comes back fail only at the router timeout.
+    story = failover_story(run, c, args, "primary-hang", "primary-ok", failures_lag=args.router_timeout)
+    if story is None:
+        return
+    first_f, _ = story
+    limit_ms = args.router_timeout * 1000
+    c.check(
+        limit_ms - 50 <= first_f["latency_ms"] <= limit_ms + 2500,
+        f"the first request sent into the hang answered from the fallback after the router "
+        f"timeout ({args.router_timeout:g} s)",
+        f"#{first_f['seq']} took {first_f['latency_ms']:.0f} ms",
+    )
+    during = run.sent_between(hang, ok)
+    expected = (ok - hang) / args.interval
+    c.check(
+        abs(len(during) - expected) <= 1,
+        "the number of requests sent during the hang matches its length",
+        f"{len(during)} requests in {ok - hang:.2f} s at {args.interval:g} s",
+    )
+    overlapping = [
+        b["seq"]
+        for a, b in zip(run.requests, run.requests[1:])
+        if b["t_sent"] < a["t_sent"] + a["latency_ms"] / 1000.0
+    ]
+    c.check(
+        len(overlapping) >= 2,
+        "probes kept leaving while earlier ones were still unanswered",
+        f"requests sent before the previous one answered: {overlapping}",
+    )
+    slow = [r for r in run.requests if r["result"] == "fallback" and r["latency_ms"] >= limit_ms - 50]
+    answered = delta(run, "primary", "before", "after", "completions")
+    held = delta(run, "primary", "before", "after", "requests") - answered
+    c.check(
+        held == len(slow) and held >= 1,
+        "every request the hanging primary held is a fallback answer that waited for the router "
+        "timeout",
+        f"the primary mock held {held} requests; slow fallback answers: {seqs(slow)}",
+    )
+    c.check(
+        answered == count(run.requests, "primary"),
+        "the primary mock answered exactly the requests attributed to the primary",
+        f"mock {answered}, watcher {count(run.requests, 'primary')}",
+    )
+    c.check(
+        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
+        "the fallback mock answered exactly the requests attributed to the fallback",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
+        f"watcher {count(run.requests, 'fallback')}",
+    )
+
+
+def scenario_both_down(run, c, args):
+    down, up = run.marker("both-down"), run.marker("both-up")
+    pattern = run.pattern()
+    c.check(
+        re.fullmatch(r"P+E{2,}F*P+", pattern) is not None,
+        "results by seq: primary, failures, (fallback,) primary again (P+E{2,}F*P+)",
+        pattern,
+    )
+    errors = [r for r in run.requests if r["result"] == "error"]
+    if not errors:
+        return
+    before = [r for r in run.requests if r["t_sent"] < down - EPS]
+    c.check(
+        before and all(r["result"] == "primary" for r in before),
+        "every request sent before both upstreams went down was served by the primary",
+        run.pattern(before),
+    )
+    first = errors[0]
+    c.check(
+        down - EPS <= first["t_sent"] <= down + args.interval + EPS,
+        "the first request sent after both went down failed",
+        f"#{first['seq']} sent {first['t_sent'] - down:+.2f} s from it",
+    )
+    c.check(
+        first.get("status") == 500 and "Received Model Group=llama-fp8" in (first.get("error") or ""),
+        "the first failure is LiteLLM's 500 naming the model group",
+        f"status={first.get('status')} error={(first.get('error') or '')[:200]!r}",
+    )
+    odd = [
+        (r["seq"], r.get("status"), (r.get("error") or "")[:80])
+        for r in errors
+        if not r.get("error_kind")
+        or not (
+            (r.get("status") == 500 and "Received Model Group=llama-fp8" in (r.get("error") or ""))
+            or (r.get("status") == 429 and "No deployments available" in (r.get("error") or ""))
+        )
+    ]
+    c.check(
+        not odd,
+        "every failure is LiteLLM's 500 (upstreams refused) or 429 (all in cooldown), with its message",
+        f"{odd}",
+    )
+    last = errors[-1]
+    c.check(
+        last["t_sent"] <= up + args.cooldown + 2 * args.interval + 1.0,
+        "failures stop within the cooldown after both came back",
+        f"last failure #{last['seq']} sent {last['t_sent'] - up:+.2f} s after both came back",
+    )
+    kinds = [(t["kind"], t["from"], t["to"]) for t in run.transitions]
+    ok_kinds = kinds in (
+        [("outage", "primary", "down"), ("restored", "down", "primary")],
+        [("outage", "primary", "down"), ("restored", "down", "fallback"), ("recovery", "fallback", "primary")],
+    )
+    c.check(ok_kinds, "transitions: an outage, then restored (then a recovery to the primary)", f"{kinds}")
+    if ok_kinds:
+        outage, restored = run.transitions[0], run.transitions[1]
+        c.check(
+            outage["seq"] == errors[1]["seq"],
+            "the outage is reported at the second consecutive failure",
+            f"outage at #{outage['seq']}, failures {seqs(errors)}",
+        )
+        first_ok = next(r for r in run.requests if r["seq"] > last["seq"])
+        c.check(
+            restored["seq"] == first_ok["seq"] and restored.get("failed_during") == len(errors),
+            "restored is reported at the first answer after the failures and counts them",
+            f"restored at #{restored['seq']} failed_during={restored.get('failed_during')}; "
+            f"first answer #{first_ok['seq']}, {len(errors)} failures",
+        )
+    s = run.summary
+    c.check(
+        (s["outages"], s["restorations"], s["failed"], s["failovers"]) == (1, 1, len(errors), 0),
+        "summary: 1 outage, 1 restoration, the failures counted, no failover",
+        json.dumps({k: s[k] for k in ("outages", "restorations", "failed", "failovers")}),
+    )
+    after_up = [r for r in run.requests if r["t_sent"] >= up]
+    p = run.stats[("primary", "after")]
+    f = run.stats[("fallback", "after")]
+    c.check(
+        p["completions"] == count(after_up, "primary") and f["completions"] == count(after_up, "fallback"),
+        "the restarted mocks answered exactly the requests attributed to each",
+        f"primary mock {p}, fallback mock {f}; watcher after restart: "
+        f"{count(after_up, 'primary')} primary, {count(after_up, 'fallback')} fallback",
+    )
+    attribution_evidence(run, c, stream=False)
+
+
+def scenario_seed_verbatim(run, c, args):
+    pattern = run.pattern()
+    c.check(re.fullmatch(r"F+", pattern) is not None, "every request was served by the fallback", pattern)
+    s = run.summary
+    c.check(
+        s["primary_never_served"] is True and s["primary"] == 0,
+        "summary: primary_never_served is true",
+        json.dumps({k: s[k] for k in ("primary", "fallback", "primary_never_served")}),
+    )
+    c.check(
+        not any(t["kind"] in ("recovery", "outage") for t in run.transitions),
+        "no recovery and no outage reported",
+        f"{[t['kind'] for t in run.transitions]}",
+    )
+    p = run.stats[("primary", "after")]
+    c.check(
+        p["requests"] == 0 and p["completions"] == 0,
+        "the primary mock received no completion request at all",
+        f"primary mock {p}",
+    )
+    c.check(
+        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
+        "the fallback mock answered exactly the requests attributed to the fallback",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
+        f"watcher {count(run.requests, 'fallback')}",
+    )
+    attribution_evidence(run, c, stream=False)
+
+
+SCENARIOS = {
+    "primary-killed": (scenario_killed, False),
+    "primary-500": (scenario_500, False),
+    "primary-hang": (scenario_hang, False),
+    "both-down": (scenario_both_down, True),
+    "stream-primary-killed": (lambda run, c, args: scenario_killed(run, c, args, stream=True), False),
+    "seed-verbatim": (scenario_seed_verbatim, False),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("directory")
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--router-timeout", type=float, default=3.0)
+    parser.add_argument("--cooldown", type=float, default=10.0)
+    args = parser.parse_args()
+    check, allow_errors = SCENARIOS[args.scenario]
+    c = Checks(args.scenario)
+    try:
+        run = Run(args.directory)
+    except (OSError, KeyError, ValueError) as error:
+        print(f"  FAIL cannot read the run in {args.directory}: {error}")
+        return 1
+    try:
+        if common(run, c, args, allow_errors=allow_errors):
+            check(run, c, args)
+    except (KeyError, StopIteration, TypeError) as error:
+        c.check(False, "the output has the fields and records the checks need", repr(error))
+    if c.failed:
+        print(f"  evidence for {args.scenario} (times from the first request):")
+        print(run.timeline())
+        print(f"  {args.scenario}: {c.passed} checks passed, {c.failed} failed")
+        return 1
+    print(f"  {args.scenario}: {c.passed} checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
