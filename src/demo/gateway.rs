@@ -210,10 +210,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                 let result =
                     upstream::call(&shared.http, &shared.upstreams[deployment], &ask, timeout)
                         .await;
-                let reported = result.as_ref().map(|_| ()).map_err(Clone::clone);
-                if let Ok(a) = result {
-                    answer = Some((a, started.elapsed()));
-                }
+                let reported = result.map(|served| answer = Some((served, started.elapsed())));
                 walk.answered(&mut shared.router(), shared.now(), reported)
             }
             Step::Wait(pause) => {

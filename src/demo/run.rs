@@ -19,8 +19,12 @@ use crate::app::{self, DemoLink, usage_error};
 use crate::cli::{OutputFormat, ProbeArgs};
 use crate::config::{Plan, Surroundings};
 use crate::probe::{Endpoint, HttpProber};
+use crate::sanitize::clean;
 use crate::ui::DemoTarget;
 
+/// Longest refusal printed, and longest name from the config in the introduction.
+const REASON_CHARS: usize = 500;
+const NAME_CHARS: usize = 100;
 /// Largest config file read.
 const CONFIG_LIMIT: u64 = 4 << 20;
 /// How much longer than the router's timeout the client waits, unless `--timeout` is given:
@@ -148,7 +152,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         surroundings.stdout_is_terminal,
     ) {
         Ok(setup) => setup,
-        Err(reason) => return usage_error(&reason),
+        // The reason may quote the config file: no controls reach the terminal.
+        Err(reason) => return usage_error(&clean(&reason, REASON_CHARS)),
     };
     let cast = match Cast::start(&setup.settings, &setup.primary, setup.fallback.as_deref()).await {
         Ok(cast) => cast,
@@ -197,14 +202,16 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     code
 }
 
-/// Says on stderr what is simulated and what will happen, for a headless run.
+/// Says on stderr what is simulated and what will happen, for a headless run. Names from
+/// the config are cleaned of controls.
 fn introduce(setup: &Setup, url: &str) {
+    let name = |text: &str| clean(text, NAME_CHARS);
     let r = &setup.settings.router;
     eprintln!(
         "demo: simulated LiteLLM gateway on {url}: {} → {}; num_retries {}, timeout {}, {}, \
          cooldown_time {}",
-        setup.primary,
-        setup.fallback.as_deref().unwrap_or("no fallback"),
+        name(&setup.primary),
+        name(setup.fallback.as_deref().unwrap_or("no fallback")),
         r.num_retries,
         humantime::format_duration(r.timeout),
         match r.policy {
@@ -230,7 +237,8 @@ fn introduce(setup: &Setup, url: &str) {
         eprintln!(
             "demo: warning: {} ({}) has no api_key: LiteLLM fails it before sending anything, \
              so every request falls back (give it api_key: \"none\")",
-            d.group, d.model
+            name(&d.group),
+            name(&d.model)
         );
     }
 }
