@@ -132,7 +132,11 @@ async fn demo_keys_reach_the_gateway_and_its_condition_shows_live() {
     assert_eq!(dashboard.demo, Some(status("down", "hang")));
     let screen = terminal.backend().to_string();
     assert!(
-        screen.contains("│ primary down · fallback hang · script: next primary-up@20s"),
-        "{screen}"
+        screen.contains(" primary down · fallback hang  │ q quit"),
+        "the footer leads with the deployments' condition: {screen}"
+    );
+    assert!(
+        screen.contains("simulated primary down · fallback hang · next primary-up@20s"),
+        "the banner tells the whole stage: {screen}"
     );
 }

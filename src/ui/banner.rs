@@ -60,6 +60,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     {
         lines.push(Line::from(Span::styled(format!("⚠ {warning}"), t.fallback)));
     }
+    if let Some(demo) = &view.dashboard.demo
+        && (inner.height as usize) > lines.len()
+    {
+        let mut stage = format!(
+            "simulated primary {} · fallback {}",
+            demo.primary, demo.fallback
+        );
+        if let Some(script) = &demo.script {
+            stage.push_str(&format!(" · {script}"));
+        }
+        lines.push(Line::from(Span::styled(stage, t.marker)));
+    }
     frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), inner);
 }
 

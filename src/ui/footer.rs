@@ -17,6 +17,14 @@ pub const KEYS: [(&str, &str); 7] = [
     ("?", "help"),
 ];
 
+/// In demo mode the footer makes room for the demo keys: the others are in the help.
+const KEYS_IN_DEMO: [(&str, &str); 4] = [
+    ("q", "quit"),
+    ("space", "pause"),
+    ("m", "marker"),
+    ("?", "help"),
+];
+
 pub const DEMO_KEYS: [(&str, &str); 4] = [
     ("k/K", "down"),
     ("e/E", "500"),
@@ -33,16 +41,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         ]
     };
     let mut spans = vec![Span::raw(" ")];
-    spans.extend(KEYS.iter().flat_map(|(k, w)| key(k, w)));
-    if let Some(demo) = &view.dashboard.demo {
-        // The condition before the demo keys: on a narrow screen it is what must show.
-        let mut condition = format!("│ primary {} · fallback {}", demo.primary, demo.fallback);
-        if let Some(script) = &demo.script {
-            condition.push_str(&format!(" · script: {script}"));
+    match &view.dashboard.demo {
+        None => spans.extend(KEYS.iter().flat_map(|(k, w)| key(k, w))),
+        Some(demo) => {
+            // The deployments' condition first: on a narrow screen it is what must show.
+            spans.push(Span::styled(
+                format!("primary {} · fallback {}  │ ", demo.primary, demo.fallback),
+                t.marker,
+            ));
+            spans.extend(KEYS_IN_DEMO.iter().flat_map(|(k, w)| key(k, w)));
+            spans.push(Span::styled("│ demo: ", t.muted));
+            spans.extend(DEMO_KEYS.iter().flat_map(|(k, w)| key(k, w)));
         }
-        spans.push(Span::styled(condition + "  ", t.muted));
-        spans.push(Span::styled("│ demo: ", t.muted));
-        spans.extend(DEMO_KEYS.iter().flat_map(|(k, w)| key(k, w)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
