@@ -342,3 +342,24 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot write --record /nonexistent/dir/x"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() {
+    let scratch = Scratch::new("http-proxy");
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let dead_proxy = format!("http://{}", refused_addr());
+    let url = server.url();
+    let out = command(
+        &scratch,
+        &["--url", &url, "--count", "1", "--output", "jsonl"],
+    )
+    .env("HTTP_PROXY", &dead_proxy)
+    .env("http_proxy", &dead_proxy)
+    .env("ALL_PROXY", &dead_proxy)
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let first: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["result"], "primary", "{first}");
+}

@@ -160,8 +160,13 @@ impl<W: Write> Sink for TextStory<W> {
             "LiteLLM Failover Watch"
         };
         let fallback = match &info.fallback {
-            Some(model) => format!("{model} (configured in router_settings)"),
+            Some(model) => format!("{model} (expected, from the proxy's fallbacks)"),
             None => "whatever the proxy's fallbacks route to".to_owned(),
+        };
+        let how_to_test = if info.simulated {
+            "[*] To test failover: the demo's script, or its keys on the dashboard, take the primary down"
+        } else {
+            "[*] To test failover: scale the primary down in another terminal"
         };
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "{title}")?;
@@ -179,10 +184,7 @@ impl<W: Write> Sink for TextStory<W> {
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out)?;
         writeln!(self.out, "[*] Sending requests to primary model...")?;
-        writeln!(
-            self.out,
-            "[*] To test failover: scale the primary down in another terminal"
-        )?;
+        writeln!(self.out, "{how_to_test}")?;
         writeln!(self.out, "[*] Press Ctrl+C to stop")?;
         writeln!(self.out)?;
         writeln!(self.out, "{DASHES}")?;

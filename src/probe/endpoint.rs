@@ -32,6 +32,18 @@ impl Endpoint {
         Ok(Self { root })
     }
 
+    /// On this machine: `localhost`, 127.0.0.0/8 or `::1`.
+    pub fn is_loopback(&self) -> bool {
+        let Ok(url) = Url::parse(&self.root) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or("");
+        match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
     pub fn root(&self) -> &str {
         &self.root
     }
@@ -66,6 +78,25 @@ mod tests {
         }
         let e = Endpoint::parse("https://gw.example.com/litellm/v1").unwrap();
         assert_eq!(e.api_base(), "https://gw.example.com/litellm/v1");
+    }
+
+    #[test]
+    fn knows_a_proxy_on_this_machine() {
+        for url in [
+            "http://127.0.0.1:4000",
+            "http://localhost:4000/v1",
+            "http://[::1]:4000",
+            "http://127.8.0.1",
+        ] {
+            assert!(Endpoint::parse(url).unwrap().is_loopback(), "{url}");
+        }
+        for url in [
+            "http://litellm:4000",
+            "https://10.0.0.1",
+            "http://[2001:db8::1]:4000",
+        ] {
+            assert!(!Endpoint::parse(url).unwrap().is_loopback(), "{url}");
+        }
     }
 
     #[test]

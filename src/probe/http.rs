@@ -89,24 +89,29 @@ pub struct HttpProber {
     deployments: Mutex<DeploymentCache>,
 }
 
-/// A reqwest client that applies our timeouts; async-openai applies none.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// A reqwest client that applies our timeouts; async-openai applies none. HTTP proxies from
+/// the environment (`HTTP_PROXY`...) are used, except for a proxy on this machine.
+pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Client, String> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Another part of the process may have installed one already; either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .read_timeout(timeout)
-        .user_agent(concat!("failover-watch/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("failover-watch/", env!("CARGO_PKG_VERSION")));
+    if endpoint.is_loopback() {
+        builder = builder.no_proxy();
+    }
+    builder
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
 impl HttpProber {
     pub fn new(settings: ProbeSettings) -> Result<Self, String> {
-        let http = http_client(settings.timeout)?;
+        let http = http_client(settings.timeout, &settings.endpoint)?;
         let config = ProxyConfig {
             api_base: settings.endpoint.api_base(),
             key: settings.key.clone(),
