@@ -59,11 +59,16 @@ async fn setup(config: &str, primary_mode: Mode) -> Setup {
     let gateway = Gateway::start(settings, vec![fallback.url(), primary.url()])
         .await
         .unwrap();
+    let gateway_url = gateway.url();
     Setup {
         gateway,
         fallback,
         primary,
-        http: http_client(Duration::from_secs(10)).unwrap(),
+        http: http_client(
+            Duration::from_secs(10),
+            &Endpoint::parse(&gateway_url).unwrap(),
+        )
+        .unwrap(),
     }
 }
 
