@@ -35,8 +35,13 @@ impl RunClock {
         self.start + offset
     }
 
+    /// The wall clock, with the local UTC offset as it is now (it changes with daylight
+    /// saving time during a long run).
     pub fn wall(&self) -> WallClock {
-        self.wall
+        WallClock {
+            local_offset: *Local::now().offset(),
+            ..self.wall
+        }
     }
 }
 

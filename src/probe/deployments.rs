@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use crate::sanitize::clean;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deployment {
     /// `model_info.id`, the value of `x-litellm-model-id`.
@@ -48,18 +50,17 @@ impl Deployments {
             id: Option<String>,
         }
         let body: Body = serde_json::from_slice(body)?;
+        // Names shown on screen come from the proxy: made safe like every other text from it.
+        let safe = |text: &str| clean(text, 200);
         Ok(Self::new(
             body.data
                 .into_iter()
                 .filter_map(|e| {
                     Some(Deployment {
                         id: e.model_info.id?,
-                        model: e
-                            .litellm_params
-                            .model
-                            .unwrap_or_else(|| e.model_name.clone()),
-                        model_name: e.model_name,
-                        api_base: e.litellm_params.api_base,
+                        model: safe(e.litellm_params.model.as_deref().unwrap_or(&e.model_name)),
+                        model_name: safe(&e.model_name),
+                        api_base: e.litellm_params.api_base.as_deref().map(safe),
                     })
                 })
                 .collect(),
@@ -111,6 +112,15 @@ mod tests {
             "def"
         );
         assert!(d.by_id("zzz").is_none());
+    }
+
+    #[test]
+    fn names_from_the_proxy_are_made_safe() {
+        let body = br#"{"data":[{"model_name":"llama3\u001b[2J","litellm_params":{"model":"ollama/\u001b]0;x\u0007llama3"},"model_info":{"id":"abc"}}]}"#;
+        let d = Deployments::from_model_info(body).unwrap();
+        let deployment = d.by_id("abc").unwrap();
+        assert_eq!(deployment.model_name, "llama3");
+        assert_eq!(deployment.model, "ollama/llama3");
     }
 
     #[test]

@@ -77,7 +77,6 @@ where
     let mut last_frame: Option<Instant> = None;
     let mut stops = 0;
     let mut terminal_open = true;
-    let wall = session.clock.wall();
     let (demo_requests, mut demo_status) = inputs.demo.map(|d| (d.requests, d.status)).unzip();
     recorder.begin(&dashboard.info);
 
@@ -86,6 +85,7 @@ where
         let next_frame = last_frame.map_or(now, |at| at + frame_gap);
         if dirty && next_frame <= now {
             let at = session.clock.now();
+            let wall = session.clock.wall();
             screen.show(&mut |frame| ui::draw(frame, monitor, dashboard, wall, at))?;
             last_frame = Some(now);
             dirty = false;
