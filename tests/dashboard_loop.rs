@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failover_watch::output::{Recorder, RunInfo};
-use failover_watch::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
+mod common;
+
+use failover_watch::output::Recorder;
+use failover_watch::probe::{Probe, ProbeReport, Role};
 use failover_watch::run::Session;
 use failover_watch::state::{Monitor, MonitorConfig, TransitionKind};
 use failover_watch::tui::{self, Inputs, Screen};
@@ -29,18 +31,7 @@ impl Probe for Scripted {
         } else {
             (Role::Primary, "llama-fp8")
         };
-        ProbeReport {
-            latency: Duration::from_millis(10),
-            status: Some(200),
-            route: Route::default(),
-            ttft: None,
-            result: Ok(Served {
-                role,
-                model: model.into(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "Hi.".into(),
-            }),
-        }
+        common::served(role, model, "Hi.", Duration::from_millis(10))
     }
 }
 
@@ -63,23 +54,8 @@ fn key(code: KeyCode) -> Event {
 
 #[tokio::test(start_paused = true)]
 async fn scripted_answers_and_keys_tell_the_story_on_screen() {
-    let info = RunInfo {
-        url: "http://127.0.0.1:4000".into(),
-        primary: "llama-fp8".into(),
-        fallback: Some("llama3".into()),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(30),
-        stream: false,
-        simulated: false,
-    };
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(30),
-        max_in_flight: 10,
-        count: None,
-        duration: None,
-        grace: Duration::from_secs(1),
-    };
+    let info = common::run_info(false);
+    let schedule = common::schedule(Duration::from_secs(1));
     let session = Session::start(Arc::new(Scripted(AtomicU64::new(0))), schedule);
     let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
     let mut dashboard = Dashboard::new(info, ThemeName::Dark);

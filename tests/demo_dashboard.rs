@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use failover_watch::output::{Recorder, RunInfo};
-use failover_watch::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
+mod common;
+
+use failover_watch::output::Recorder;
+use failover_watch::probe::{Probe, ProbeReport, Role};
 use failover_watch::run::Session;
 use failover_watch::state::{Monitor, MonitorConfig};
 use failover_watch::tui::{self, DemoLink, Inputs};
@@ -20,18 +22,7 @@ struct AlwaysPrimary;
 
 impl Probe for AlwaysPrimary {
     async fn probe(&self) -> ProbeReport {
-        ProbeReport {
-            latency: Duration::from_millis(5),
-            status: Some(200),
-            route: Route::default(),
-            ttft: None,
-            result: Ok(Served {
-                role: Role::Primary,
-                model: "llama-fp8".into(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "Hi.".into(),
-            }),
-        }
+        common::served(Role::Primary, "llama-fp8", "Hi.", Duration::from_millis(5))
     }
 }
 
@@ -49,23 +40,8 @@ fn key(c: char) -> Event {
 
 #[tokio::test(start_paused = true)]
 async fn demo_keys_reach_the_gateway_and_its_condition_shows_live() {
-    let info = RunInfo {
-        url: "http://127.0.0.1:4000".into(),
-        primary: "llama-fp8".into(),
-        fallback: Some("llama3".into()),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(30),
-        stream: false,
-        simulated: true,
-    };
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(30),
-        max_in_flight: 10,
-        count: None,
-        duration: None,
-        grace: Duration::from_secs(1),
-    };
+    let info = common::run_info(true);
+    let schedule = common::schedule(Duration::from_secs(1));
     let session = Session::start(Arc::new(AlwaysPrimary), schedule);
     let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
     let mut dashboard = Dashboard::new(info, ThemeName::Mono);

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failover_watch::probe::{
-    Evidence, Probe, ProbeEvent, ProbeReport, Role, Route, Schedule, Served, Stop,
-};
+mod common;
+
+use failover_watch::probe::{Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
 use failover_watch::run::Session;
 use tokio::time::Instant;
 
@@ -22,18 +22,12 @@ impl<F: Fn(u64) -> Duration + Send + Sync + 'static> Probe for Scripted<F> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let started = Instant::now();
         tokio::time::sleep((self.delay)(n)).await;
-        ProbeReport {
-            latency: started.elapsed(),
-            status: Some(200),
-            route: Route::default(),
-            ttft: None,
-            result: Ok(Served {
-                role: Role::Primary,
-                model: "llama-fp8".into(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: format!("answer {n}"),
-            }),
-        }
+        common::served(
+            Role::Primary,
+            "llama-fp8",
+            &format!("answer {n}"),
+            started.elapsed(),
+        )
     }
 }
 
@@ -52,12 +46,9 @@ fn secs(s: f64) -> Duration {
 
 fn schedule(interval: f64) -> Schedule {
     Schedule {
-        interval: secs(interval),
-        timeout: secs(30.0),
         max_in_flight: 100,
-        count: None,
-        duration: None,
         grace: secs(5.0),
+        ..common::schedule(secs(interval))
     }
 }
 

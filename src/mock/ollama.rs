@@ -74,26 +74,7 @@ async fn generate(
     kill: Option<Extension<KillSwitch>>,
     body: Bytes,
 ) -> Response {
-    let streamed = match admit(&shared, kill.as_deref(), &body).await {
-        Ok(streamed) => streamed,
-        Err(response) => return response,
-    };
-    let model = &shared.config.model;
-    let reply = &shared.config.reply;
-    if !streamed {
-        let mut answer = json!({"model": model, "created_at": created_at(), "response": reply, "context": [1, 2, 3]});
-        done_fields(&mut answer);
-        return Json(answer).into_response();
-    }
-    let mut lines: Vec<Value> = pieces(reply)
-        .into_iter()
-        .map(|piece| json!({"model": model, "created_at": created_at(), "response": piece, "done": false}))
-        .collect();
-    let mut last =
-        json!({"model": model, "created_at": created_at(), "response": "", "context": [1, 2, 3]});
-    done_fields(&mut last);
-    lines.push(last);
-    ndjson(lines)
+    complete(&shared, kill.as_deref(), &body, |text| json!({ "response": text })).await
 }
 
 async fn chat(
@@ -101,29 +82,46 @@ async fn chat(
     kill: Option<Extension<KillSwitch>>,
     body: Bytes,
 ) -> Response {
-    let streamed = match admit(&shared, kill.as_deref(), &body).await {
+    complete(&shared, kill.as_deref(), &body, |text| {
+        json!({ "message": {"role": "assistant", "content": text} })
+    })
+    .await
+}
+
+/// Answers `/api/generate` or `/api/chat`, which differ only in where the text goes
+/// (`carry`): one JSON answer, or NDJSON pieces closed by a `done` line.
+async fn complete(
+    shared: &Shared,
+    kill: Option<&KillSwitch>,
+    body: &[u8],
+    carry: fn(&str) -> Value,
+) -> Response {
+    let streamed = match admit(shared, kill, body).await {
         Ok(streamed) => streamed,
         Err(response) => return response,
     };
-    let model = &shared.config.model;
+    let line = |text: &str| {
+        let mut line = json!({"model": shared.config.model, "created_at": created_at()});
+        if let (Some(line), Value::Object(text)) = (line.as_object_mut(), carry(text)) {
+            line.extend(text);
+        }
+        line
+    };
     let reply = &shared.config.reply;
     if !streamed {
-        let mut answer = json!({
-            "model": model, "created_at": created_at(),
-            "message": {"role": "assistant", "content": reply},
-        });
+        let mut answer = line(reply);
         done_fields(&mut answer);
         return Json(answer).into_response();
     }
     let mut lines: Vec<Value> = pieces(reply)
-        .into_iter()
+        .iter()
         .map(|piece| {
-            json!({"model": model, "created_at": created_at(),
-                   "message": {"role": "assistant", "content": piece}, "done": false})
+            let mut part = line(piece);
+            part["done"] = Value::Bool(false);
+            part
         })
         .collect();
-    let mut last = json!({"model": model, "created_at": created_at(),
-                          "message": {"role": "assistant", "content": ""}});
+    let mut last = line("");
     done_fields(&mut last);
     lines.push(last);
     ndjson(lines)

@@ -179,3 +179,51 @@ pub fn refused_addr() -> SocketAddr {
     drop(listener);
     addr
 }
+
+/// A report of an answer served by `role` as `model`, after `latency`.
+pub fn served(
+    role: failover_watch::probe::Role,
+    model: &str,
+    reply: &str,
+    latency: std::time::Duration,
+) -> failover_watch::probe::ProbeReport {
+    use failover_watch::probe::{Evidence, ProbeReport, Route, Served};
+    ProbeReport {
+        latency,
+        status: Some(200),
+        route: Route::default(),
+        ttft: None,
+        result: Ok(Served {
+            role,
+            model: model.into(),
+            evidence: Evidence::ModelGroupHeader,
+            reply: reply.into(),
+        }),
+    }
+}
+
+/// The seed's proxy on its default port, probed every second.
+pub fn run_info(simulated: bool) -> failover_watch::output::RunInfo {
+    failover_watch::output::RunInfo {
+        url: "http://127.0.0.1:4000".into(),
+        primary: "llama-fp8".into(),
+        fallback: Some("llama3".into()),
+        interval: std::time::Duration::from_secs(1),
+        timeout: std::time::Duration::from_secs(30),
+        stream: false,
+        simulated,
+    }
+}
+
+/// A schedule every `interval`, with the defaults' timeout and in-flight limit, no end and a
+/// one-second grace.
+pub fn schedule(interval: std::time::Duration) -> failover_watch::probe::Schedule {
+    failover_watch::probe::Schedule {
+        interval,
+        timeout: std::time::Duration::from_secs(30),
+        max_in_flight: 10,
+        count: None,
+        duration: None,
+        grace: std::time::Duration::from_secs(1),
+    }
+}
