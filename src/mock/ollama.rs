@@ -74,7 +74,13 @@ async fn generate(
     kill: Option<Extension<KillSwitch>>,
     body: Bytes,
 ) -> Response {
-    complete(&shared, kill.as_deref(), &body, |text| json!({ "response": text })).await
+    complete(
+        &shared,
+        kill.as_deref(),
+        &body,
+        |text| json!({ "response": text }),
+    )
+    .await
 }
 
 async fn chat(
@@ -82,9 +88,12 @@ async fn chat(
     kill: Option<Extension<KillSwitch>>,
     body: Bytes,
 ) -> Response {
-    complete(&shared, kill.as_deref(), &body, |text| {
-        json!({ "message": {"role": "assistant", "content": text} })
-    })
+    complete(
+        &shared,
+        kill.as_deref(),
+        &body,
+        |text| json!({ "message": {"role": "assistant", "content": text} }),
+    )
     .await
 }
 
