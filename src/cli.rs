@@ -188,11 +188,17 @@ pub enum OutputFormat {
     Jsonl,
 }
 
-/// A duration above zero: `3s`, `500ms`, `1m 30s`, or a bare number of seconds.
+/// The longest duration any option takes: beyond it, deadlines would overflow the clock.
+pub const LONGEST_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// A duration above zero and at most ten years: `3s`, `500ms`, `1m 30s`, or a bare number of
+/// seconds.
 pub fn positive_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let duration = match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(secs) if secs >= 0.0 => {
+            Duration::try_from_secs_f64(secs).map_err(|_| "is too long (at most 10 years)")?
+        }
         Ok(_) => return Err("must be a positive duration".to_owned()),
         Err(_) => {
             humantime::parse_duration(text).map_err(|e| format!("{e} (try 3s, 500ms or 1m)"))?
@@ -200,6 +206,9 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
     };
     if duration.is_zero() {
         return Err("must be more than zero".to_owned());
+    }
+    if duration > LONGEST_DURATION {
+        return Err("is too long (at most 10 years)".to_owned());
     }
     Ok(duration)
 }
@@ -226,6 +235,14 @@ mod tests {
         );
         assert!(positive_duration("-1").is_err());
         assert!(positive_duration("soon").is_err());
+        // Beyond what a clock can add: refused, not a panic or an overflowed deadline.
+        for huge in ["1e20", "inf", "NaN", "10000000000000000000s", "11years"] {
+            assert!(positive_duration(huge).is_err(), "{huge}");
+        }
+        assert_eq!(
+            positive_duration("7days"),
+            Ok(Duration::from_secs(7 * 24 * 3600))
+        );
     }
 
     #[test]

@@ -88,12 +88,25 @@ impl Script {
         self.cues.iter().any(|c| c.target == target)
     }
 
-    /// How long one pass of the script takes: to its last cue, then the cooldown (LiteLLM
-    /// only tries a recovered primary once it is over) and two intervals (for the next
-    /// probe to see it), rounded up to a whole second. A looping demo starts over after it.
-    pub fn pass(&self, cooldown: Duration, interval: Duration) -> Duration {
+    /// How long one pass of the script takes: to its last cue, then, when a cue hangs a
+    /// deployment, the router timeout (requests hung until the last cue fail only then), the
+    /// cooldown (LiteLLM only tries a recovered primary once it is over) and two intervals
+    /// (for the next probe to see it), rounded up to a whole second. A looping demo starts
+    /// over after it.
+    pub fn pass(
+        &self,
+        cooldown: Duration,
+        interval: Duration,
+        router_timeout: Duration,
+    ) -> Duration {
         let last = self.cues.last().map_or(Duration::ZERO, |c| c.at);
+        let hung = if self.cues.iter().any(|c| c.fault == DemoFault::Hang) {
+            router_timeout
+        } else {
+            Duration::ZERO
+        };
         let pass = last
+            .saturating_add(hung)
             .saturating_add(cooldown)
             .saturating_add(interval.saturating_mul(2));
         let whole = pass.as_secs() + u64::from(pass.subsec_nanos() > 0);
@@ -150,7 +163,10 @@ fn offset(text: &str) -> Result<Duration, String> {
             Ok(Duration::from_secs_f64(secs))
         }
         Ok(_) => Err(bad()),
-        Err(_) => humantime::parse_duration(text).map_err(|_| bad()),
+        Err(_) => humantime::parse_duration(text)
+            .ok()
+            .filter(|at| *at <= crate::cli::LONGEST_DURATION)
+            .ok_or_else(bad),
     }
 }
 
@@ -215,9 +231,18 @@ mod tests {
     fn a_pass_lasts_until_the_recovery_can_be_seen() {
         let s = Script::parse(BUILT_IN).unwrap();
         let secs = Duration::from_secs;
-        assert_eq!(s.pass(secs(10), secs(3)), secs(36));
-        assert_eq!(s.pass(secs(1), Duration::from_millis(200)), secs(22));
+        assert_eq!(s.pass(secs(10), secs(3), secs(30)), secs(36));
+        assert_eq!(
+            s.pass(secs(1), Duration::from_millis(200), secs(30)),
+            secs(22)
+        );
         let short = Script::parse("primary-down@1s,primary-up@3s").unwrap();
-        assert_eq!(short.pass(secs(1), Duration::from_millis(200)), secs(5));
+        assert_eq!(
+            short.pass(secs(1), Duration::from_millis(200), secs(30)),
+            secs(5)
+        );
+        // A request hung just before the last cue fails a router timeout later.
+        let hang = Script::parse("primary-hang@5s,primary-up@20s").unwrap();
+        assert_eq!(hang.pass(secs(10), secs(3), secs(30)), secs(66));
     }
 }
