@@ -182,6 +182,46 @@ fn a_scripted_demo_fails_over_recovers_and_ends_with_no_failed_request() {
 }
 
 #[test]
+fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
+    let scratch = Scratch::new("hang");
+    // A pass: 3 s to the last cue + the 2 s router timeout + 1 s cooldown + two 200 ms
+    // intervals, rounded up: 7 s. The requests hung until 3 s come back from the fallback
+    // by 5 s; the cooldown their failures started is over by 6 s.
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 200ms --cooldown 1s --router-timeout 2s --script primary-hang@1s,primary-up@3s",
+        ),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("ending after 7s"), "{}", run.stderr);
+    let kinds = transitions(&run);
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("failover"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("recovery"),
+        "{}",
+        run.stdout
+    );
+    let summary = &run.of_type("summary")[0];
+    assert_eq!(summary["failed"], 0, "{}", run.stdout);
+    assert_eq!(summary["abandoned"], 0, "{}", run.stdout);
+    // The hung requests were answered by the fallback after the router timeout.
+    assert!(
+        run.requests()
+            .iter()
+            .any(|r| r["result"] == "fallback" && r["latency_ms"].as_f64().unwrap() >= 2000.0),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
     let scratch = Scratch::new("stream");
     let run = demo(

@@ -23,13 +23,14 @@ Scripts:
 Defaults without a terminal (--output text or jsonl):
   Without --script the built-in one runs: primary-down@5s,primary-up@20s. Without --duration
   or --count (and without --loop) the run ends after one pass of the script: its last step,
-  then the cooldown and two intervals for the recovery to show (36 s with the seed's
-  settings).
+  then the router timeout if a step hangs, the cooldown and two intervals for the recovery
+  to show (36 s with the seed's settings).
 
 --loop:
   The script (the built-in one if none is given) starts over after each pass, with every
-  deployment brought back up first. A pass lasts the last step's time plus the router's
-  cooldown plus two probe intervals, rounded up to a whole second.
+  deployment brought back up first. A pass lasts the last step's time plus the router
+  timeout (if a step hangs), the cooldown and two probe intervals, rounded up to a whole
+  second.
 
 Simulated gateway:
   LiteLLM 1.83.14's proxy on 127.0.0.1 (a free port), its router's rules (fallbacks,

@@ -101,9 +101,21 @@ impl Setup {
                 "--script aims at the fallback, but {primary} has no fallbacks in the config"
             ));
         }
-        let pass = script
-            .as_ref()
-            .map(|s| s.pass(settings.router.cooldown, args.probe.interval));
+        let router_timeout = settings
+            .deployments
+            .iter()
+            .filter(|d| d.group == primary)
+            .filter_map(|d| d.timeout)
+            .chain([settings.router.timeout])
+            .max()
+            .unwrap_or(settings.router.timeout);
+        let pass = script.as_ref().map(|s| {
+            s.pass(
+                settings.router.cooldown,
+                args.probe.interval,
+                router_timeout,
+            )
+        });
 
         let mut probe = args.probe.clone();
         probe.primary.clone_from(&primary);
@@ -111,14 +123,6 @@ impl Setup {
             probe.fallback.clone_from(&fallback);
         }
         if !args.chosen.timeout {
-            let router_timeout = settings
-                .deployments
-                .iter()
-                .filter(|d| d.group == primary)
-                .filter_map(|d| d.timeout)
-                .chain([settings.router.timeout])
-                .max()
-                .unwrap_or(settings.router.timeout);
             probe.timeout = router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN);
         }
         if !dashboard && !args.repeat && probe.duration.is_none() && probe.count.is_none() {
