@@ -92,7 +92,10 @@ impl Cast {
             .filter(|(_, g)| **g == group)
         {
             match fault {
-                DemoFault::Down => mock.stop(),
+                DemoFault::Down => {
+                    mock.stop();
+                    mock.stopped().await;
+                }
                 other => {
                     mock.restart().await?;
                     mock.set_mode(match other {

@@ -85,6 +85,8 @@ pub struct MockServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
+    /// The accept task being stopped, until it is gone.
+    stopping: Option<JoinHandle<()>>,
 }
 
 impl MockServer {
@@ -103,6 +105,7 @@ impl MockServer {
             addr,
             shared,
             accept: Some(accept),
+            stopping: None,
         })
     }
 
@@ -130,10 +133,19 @@ impl MockServer {
         self.accept.is_some()
     }
 
-    /// Stops listening and drops every open connection: clients get "connection refused".
+    /// Stops listening and drops every open connection: clients get "connection refused"
+    /// once [`stopped`](Self::stopped) returns.
     pub fn stop(&mut self) {
         if let Some(accept) = self.accept.take() {
             accept.abort();
+            self.stopping = Some(accept);
+        }
+    }
+
+    /// Waits until a [`stop`](Self::stop) has taken effect: the listener is closed.
+    pub async fn stopped(&mut self) {
+        if let Some(accept) = self.stopping.take() {
+            let _ = accept.await;
         }
     }
 
@@ -142,6 +154,7 @@ impl MockServer {
         if self.accept.is_some() {
             return Ok(());
         }
+        self.stopped().await;
         let listener = TcpListener::bind(self.addr).await?;
         self.accept = Some(tokio::spawn(accept_loop(listener, self.shared.clone())));
         Ok(())
