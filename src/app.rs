@@ -137,7 +137,7 @@ fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if plan.fail_on_error && counters.failed > 0 {
+    if plan.fail_on_error && monitor.any_failed() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

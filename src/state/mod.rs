@@ -118,6 +118,8 @@ pub struct Monitor {
     in_flight: BTreeMap<u64, Duration>,
     /// When counting (re)started: the run start, or the last reset.
     counting_since: Duration,
+    /// Whether any request failed since the run began; a reset does not clear it.
+    any_failed: bool,
 }
 
 /// What applying one event changed, for outputs that print as they go.
@@ -149,6 +151,7 @@ impl Monitor {
             pending_marker: None,
             in_flight: BTreeMap::new(),
             counting_since: Duration::ZERO,
+            any_failed: false,
             config,
         }
     }
@@ -235,6 +238,7 @@ impl Monitor {
             }
             Err(failure) => {
                 self.counters.count_failure(failure.kind);
+                self.any_failed = true;
                 (Verdict::Error, None, Some(failure.kind), &failure.message)
             }
         };
@@ -329,6 +333,12 @@ impl Monitor {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Whether any request failed since the run began, counter resets notwithstanding
+    /// (`--fail-on-error` asks about the whole run).
+    pub fn any_failed(&self) -> bool {
+        self.any_failed
     }
 
     pub fn latency(&self) -> &LatencyStats {

@@ -310,6 +310,15 @@ fn reset_clears_counts_but_keeps_the_story() {
 }
 
 #[test]
+fn a_reset_does_not_forget_that_a_request_failed() {
+    assert!(!run("P F").0.any_failed());
+    let (mut monitor, _) = run("P E F");
+    monitor.reset_counters(secs(10.0));
+    assert_eq!(monitor.counters().failed, 0);
+    assert!(monitor.any_failed());
+}
+
+#[test]
 fn the_primary_never_serving_is_noticed() {
     assert!(run("F F F").0.primary_never_served());
     assert!(!run("F P F").0.primary_never_served());
