@@ -12,6 +12,14 @@ impl Endpoint {
     pub fn parse(url: &str) -> Result<Self, String> {
         let trimmed = url.trim();
         let parsed = Url::parse(trimmed).map_err(|e| format!("invalid --url {trimmed:?}: {e}"))?;
+        // Not echoed: the URL would show the password on screen, in the log and in `ps`.
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(
+                "invalid --url: no user or password in it, please; the key goes in \
+                 LITELLM_API_KEY or --api-key-file"
+                    .to_owned(),
+            );
+        }
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!(
                 "invalid --url {trimmed:?}: the scheme must be http or https"
@@ -61,6 +69,15 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_credentials_in_the_url_without_repeating_them() {
+        for url in ["http://user:s3cret@gw:4000", "http://s3cret@gw:4000"] {
+            let error = Endpoint::parse(url).unwrap_err();
+            assert!(!error.contains("s3cret"), "{error}");
+            assert!(error.contains("--api-key-file"), "{error}");
+        }
+    }
 
     #[test]
     fn accepts_every_spelling_of_the_same_proxy() {
