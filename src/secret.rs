@@ -56,7 +56,8 @@ impl ApiKey {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
-            return Self::new(&text)
+            let first_line = text.lines().next().unwrap_or_default();
+            return Self::new(first_line)
                 .map(Some)
                 .map_err(|e| format!("{e} (in {})", path.display()));
         }
@@ -108,6 +109,10 @@ mod tests {
         std::fs::write(&file, "sk-from-file\n").unwrap();
         let key = ApiKey::load(Some(&file), env(&vars)).unwrap().unwrap();
         assert_eq!(key.secret().expose_secret(), "sk-from-file");
+        // Only the first line is the key: a comment below it is not.
+        std::fs::write(&file, "  sk-first-line \r\n# the proxy's master key\n").unwrap();
+        let key = ApiKey::load(Some(&file), env(&vars)).unwrap().unwrap();
+        assert_eq!(key.secret().expose_secret(), "sk-first-line");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
