@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
+/// Our own life and transitions, other crates' warnings; not async-openai's, which repeats
+/// the whole error body of every failed request (a week of outage would fill the disk).
+const DEFAULT_FILTER: &str = "warn,async_openai=error,failover_watch=info";
+
 /// `$XDG_STATE_HOME/failover-watch/failover-watch.log`, else
 /// `~/.local/state/failover-watch/failover-watch.log`, else the temporary directory.
 pub fn default_log_file() -> PathBuf {
@@ -38,7 +42,7 @@ pub fn init(path: &Path) -> Result<WorkerGuard, String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_from_env("FAILOVER_WATCH_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("failover_watch=info,warn"));
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

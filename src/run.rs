@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::clock::RunClock;
 use crate::output::{Recorder, RunInfo, Sink};
 use crate::probe::{Controls, Probe, ProbeEvent, Schedule, Stop, schedule};
-use crate::state::Monitor;
+use crate::state::{Applied, Monitor};
 
 /// Probe events in flight between the schedule and the owner; a slow owner slows the
 /// probes' reporting, never grows memory.
@@ -63,8 +63,7 @@ pub async fn headless(
         tokio::select! {
             event = session.events.recv() => {
                 let Some(event) = event else { break };
-                let applied = monitor.apply(&event);
-                recorder.event(&event, &applied, monitor);
+                let applied = apply(monitor, recorder, &event);
                 if let Err(error) = sink.event(&event, &applied, monitor) {
                     session.controls.stop(Stop::Now);
                     return Err(error);
@@ -81,4 +80,23 @@ pub async fn headless(
     session.finish().await;
     recorder.end(monitor, now);
     sink.end(monitor, now)
+}
+
+/// Applies one probe event to the state, records it, and logs a transition (the log's
+/// story of a long run).
+pub fn apply(monitor: &mut Monitor, recorder: &mut Recorder, event: &ProbeEvent) -> Applied {
+    let applied = monitor.apply(event);
+    recorder.event(event, &applied, monitor);
+    if let Some(t) = &applied.transition {
+        tracing::info!(
+            kind = t.kind.as_str(),
+            seq = t.seq,
+            from = t.from_model.as_deref().unwrap_or(t.from.as_str()),
+            to = t.to_model.as_deref().unwrap_or(t.to.as_str()),
+            previous_secs = t.previous.as_secs_f64(),
+            failed_during = t.failed_during,
+            "transition"
+        );
+    }
+    applied
 }

@@ -27,6 +27,9 @@ use crate::secret::ApiKey;
 const REPLY_CHARS: usize = 1000;
 /// `/model/info` is asked again for an unknown deployment at most this often.
 const DEPLOYMENTS_REFRESH: Duration = Duration::from_secs(10);
+/// The most a `/model/info` look-up may take: it holds back the attribution of an answer
+/// that has already arrived, under the probe's own timeout.
+const DEPLOYMENTS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What to ask and how.
 #[derive(Clone, Debug)]
@@ -281,7 +284,7 @@ impl HttpProber {
         let mut request = self
             .http
             .get(self.settings.endpoint.model_info())
-            .timeout(self.settings.timeout);
+            .timeout(self.settings.timeout.min(DEPLOYMENTS_TIMEOUT));
         if let Some(key) = &self.settings.key {
             request = request.header(AUTHORIZATION, key.bearer());
         }

@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::output::Recorder;
 use crate::output::format::interval;
-use crate::run::Session;
+use crate::run::{self, Session};
 use crate::state::Monitor;
 use crate::ui::{self, Action, Dashboard, DemoFault, DemoStatus, DemoTarget, step_interval};
 
@@ -93,8 +93,7 @@ where
         tokio::select! {
             event = session.events.recv() => match event {
                 Some(event) => {
-                    let applied = monitor.apply(&event);
-                    recorder.event(&event, &applied, monitor);
+                    run::apply(monitor, recorder, &event);
                     dirty = true;
                 }
                 None => break,
