@@ -31,11 +31,20 @@ pub fn restore() {
 }
 
 /// Takes over the terminal. The returned guard gives it back.
+///
+/// A panic on this thread (the dashboard's) restores the terminal before it is reported. One
+/// in a spawned task is caught by tokio and the dashboard goes on, so it only goes to the log:
+/// restoring or printing would wreck the screen still in use.
 pub fn enter() -> io::Result<(RealTerminal, Restore)> {
     let previous = std::panic::take_hook();
+    let owner = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
-        previous(info);
+        if std::thread::current().id() == owner {
+            restore();
+            previous(info);
+        } else {
+            tracing::error!(panic = %info, "a task panicked");
+        }
     }));
     enable_raw_mode()?;
     let guard = Restore;
