@@ -117,6 +117,16 @@ impl Story {
         self
     }
 
+    /// A tick skipped because too many probes were in flight.
+    fn skip(&mut self) -> &mut Self {
+        let in_flight = self.monitor.in_flight().len();
+        self.monitor.apply(&ProbeEvent::Skipped {
+            at: self.now(),
+            in_flight,
+        });
+        self
+    }
+
     fn mark(&mut self) -> &mut Self {
         let at = secs(self.seq as f64 - 0.5);
         self.monitor.mark(at);
@@ -171,7 +181,10 @@ fn states() -> Vec<(&'static str, Story, Toggled)> {
     let mut down = Story::new();
     down.answers(&"P ".repeat(8)).answers("E E E E E");
     let mut hung = Story::new();
-    hung.answers(&"P ".repeat(6)).answers("T").in_flight(4);
+    hung.answers(&"P ".repeat(6))
+        .answers("T")
+        .in_flight(4)
+        .skip();
     let mut never = Story::new();
     never.answers(&"F ".repeat(8));
     let mut paused = Story::new();
@@ -227,6 +240,22 @@ fn a_paused_display_keeps_the_frozen_state_and_counts_what_came_since() {
         .backend()
         .to_string();
     assert!(screen.contains("FAILOVER") && screen.contains("LIVE"));
+}
+
+#[test]
+fn skipped_ticks_are_told_in_the_timeline() {
+    let mut story = Story::new();
+    story.answers("P P").in_flight(3);
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let screen = draw(120, 40, &story.monitor, &dashboard, story.now())
+        .backend()
+        .to_string();
+    assert!(!screen.contains("skipped"), "{screen}");
+    story.skip().skip();
+    let screen = draw(120, 40, &story.monitor, &dashboard, story.now())
+        .backend()
+        .to_string();
+    assert!(screen.contains("2 skipped: too many in flight"), "{screen}");
 }
 
 #[test]

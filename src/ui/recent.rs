@@ -19,9 +19,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = inner.height as usize;
-    // The send time only where the reply still gets room beside it.
+    // The send time where a short reply ("Hi.", "Hello!") still fits beside it.
     let time = |at| {
-        if inner.width >= 72 {
+        if inner.width >= 54 {
             format!("{} ", view.wall.hms(at))
         } else {
             String::new()

@@ -64,6 +64,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             t.in_flight,
         ));
     }
+    // Ticks skipped at --max-in-flight leave no cell: say so, or they would pass unseen.
+    let skipped = m.counters().skipped;
+    if skipped > 0 {
+        title.push(Span::styled(
+            format!(" {skipped} skipped: too many in flight "),
+            t.error,
+        ));
+    }
     let block = Block::bordered()
         .title(Line::from(title))
         .border_style(t.border);
