@@ -382,7 +382,7 @@ stats() { # MOCK LABEL: the mock's own counters, recorded under its role (primar
     "${1##*-}" "$2" "$at" "${BASH_REMATCH[1]}" >>"$MARKERS"
 }
 
-at() { # SECONDS (may be fractional, one decimal): sleeps until that long after the watcher started
+at() { # SECONDS (may be fractional, one decimal): sleeps until that long after the first probe left
   local tenths=${1/./}
   [[ $1 == *.* ]] || tenths=$((10#$1 * 10))
   sleep_until $((T0 + 10#$tenths * 100000))
@@ -427,10 +427,21 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
   fi
 }
 
+set_t0_from() { # FILE: T0 = the epoch µs the watcher's first answered probe left, from FILE
+  # Probes leave every interval from then on: the faults are timed from it, half an interval
+  # away from any probe, however long the watcher took to start.
+  local deadline=$(($(now_us) + 15000000)) sent=''
+  while (($(now_us) < deadline)); do
+    sent=$(grep -m1 -o '"sent_at":"[^"]*"' "$1" 2>/dev/null) && break
+    pause 0.02
+  done
+  [[ $sent =~ \"sent_at\":\"([^\"]+)\" ]] || die "the watcher printed no request within 15 s"
+  T0=$(date -d "${BASH_REMATCH[1]}" +%s%6N) || die "cannot read the time ${BASH_REMATCH[1]}"
+}
+
 run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.jsonl
   local duration=$1
   shift
-  T0=$(now_us)
   # A clean environment here too: only the key, and no FAILOVER_WATCH_* of the caller's.
   spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 30)) \
     env -i PATH="$PATH" HOME="$WORK/home" LITELLM_API_KEY=sk-test \
@@ -438,6 +449,7 @@ run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.js
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
     --log-file "$SDIR/failover-watch.log" "$@"
+  set_t0_from "$SDIR/watch.jsonl"
 }
 
 finish_watch_then_stats() { # PRIMARY_MOCK FALLBACK_MOCK: waits for the watcher, notes counters
