@@ -83,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         ]));
     }
     let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 84.min(area.width);
+    let width = 96.min(area.width);
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
