@@ -351,17 +351,31 @@ settle() { # PROXY: waits (30 s at most) until the primary serves and the fallba
   die "proxy $1: the primary and the fallback did not both serve within 30 s (primary ok: ${p_ok:-no}, fallback ok: ${f_ok:-no})"
 }
 
+our_pids() { # the live processes started here, each session whole
+  local name
+  for name in "${!PROC_PID[@]}"; do session_members "${PROC_PID[$name]}"; done
+}
+
+our_sockets() { # SS_FLAGS: `ss -H SS_FLAGS -p` lines of the processes started here
+  # Netid State Recv-Q Send-Q Local:Port Peer:Port users:(("name",pid=N,fd=M))
+  local pids
+  pids=$(our_pids | paste -sd '|')
+  [[ -n $pids ]] || return 0
+  ss -H "$1" -p | grep -E "pid=($pids)," || true
+}
+
 check_loopback_only() { # every socket our processes listen on is on 127.0.0.1
-  local name pids=() listening bad
-  for name in "${!PROC_PID[@]}"; do
-    mapfile -t -O "${#pids[@]}" pids < <(session_members "${PROC_PID[$name]}")
-  done
-  # `ss -H -ltunp`: Netid State Recv-Q Send-Q Local:Port Peer:Port users:(("name",pid=N,fd=M))
-  listening=$(ss -H -ltunp | grep -E "pid=($(IFS='|'; echo "${pids[*]}")),") || true
+  local listening bad
+  listening=$(our_sockets -ltun)
   [[ -n $listening ]] || die "ss shows no listening socket of ours: cannot check where we listen"
   bad=$(awk '$5 !~ /^127\.0\.0\.1:/' <<<"$listening")
   [[ -z $bad ]] || die "listening beyond 127.0.0.1: $bad"
-  say "sockets: the $(wc -l <<<"$listening") listening sockets of the ${#pids[@]} processes started here are all on 127.0.0.1"
+  say "sockets: the $(wc -l <<<"$listening") listening sockets of the $(our_pids | wc -l) processes started here are all on 127.0.0.1"
+}
+
+foreign_peers() { # prints every socket of ours connected (or connecting) beyond loopback
+  our_sockets -tuan | awk '$6 !~ /^(127\.[0-9.]+|\[::1\]|\[::ffff:127\.[0-9.]+\]):[0-9]+$/ &&
+    $6 !~ /^(0\.0\.0\.0|\*|\[::\]):\*$/'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -402,9 +416,16 @@ PASSED=() FAILED=()
 
 finish_scenario() { # NAME START_US: checks the watcher's output (after finish_watch)
   local name=$1 start=$2 rc=$WATCH_RC
-  local verdict=pass
+  local verdict=pass foreign
   if ((rc != 0)); then
     echo "  FAIL the watcher exited with status $rc"
+    verdict=fail
+  fi
+  # Nothing leaves 127.0.0.1: a sample of every connection of the proxy and the mocks.
+  foreign=$(foreign_peers)
+  if [[ -n $foreign ]]; then
+    echo "  FAIL connections beyond 127.0.0.1:"
+    sed 's/^/  | /' <<<"$foreign"
     verdict=fail
   fi
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
