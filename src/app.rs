@@ -137,7 +137,8 @@ fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if plan.fail_on_error && monitor.any_failed() {
+    // A probe never answered is no better than a failed one.
+    if plan.fail_on_error && (counters.failed > 0 || counters.abandoned > 0) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

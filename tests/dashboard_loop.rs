@@ -73,6 +73,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         (16.5, key(KeyCode::Char('?'))),
         (17.0, key(KeyCode::Esc)),
         (17.5, key(KeyCode::Char('t'))),
+        (18.5, key(KeyCode::Char('r'))),
         (20.5, key(KeyCode::Char('q'))),
     ];
     let (keys, pressed) = futures::channel::mpsc::unbounded();
@@ -106,6 +107,9 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     // '+' made the interval 2 s from the tick at 4 s: probes at 0..=4, then 6, 8, ... 20.
     assert_eq!(dashboard.interval, Duration::from_secs(2));
     assert_eq!(monitor.last_sent_seq(), 13);
+    // 'r' at 18.5 s: the dashboard counts afresh (the probe of 20 s), the run does not.
+    assert_eq!(monitor.counters().total, 13);
+    assert_eq!(monitor.since_reset().counters.total, 1);
     let transitions: Vec<_> = monitor.transitions().iter().collect();
     assert_eq!(transitions.len(), 2);
     assert_eq!(
@@ -134,7 +138,8 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         "FAILOVER",
         "3.5 s after M1",
         "every 2s",
-        "requests      13",
+        "Counters · since ",
+        "requests       1",
     ] {
         assert!(
             screen_text.contains(expected),
@@ -142,7 +147,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         );
     }
     // Drawn when something changed and once a second, not continuously: 13 answers, 13
-    // sends, 8 keys and 21 ticks over 20.5 s.
+    // sends, 9 keys and 21 ticks over 20.5 s.
     assert!(
         (20..=70).contains(&screen.frames),
         "{} frames in 20.5 s",

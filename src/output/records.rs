@@ -180,7 +180,8 @@ pub struct SummaryLine {
 }
 
 impl SummaryLine {
-    /// `now` is the end of the run; the duration counts from the last counter reset.
+    /// `now` is the end of the run, counted from its start: a summary covers the whole run,
+    /// whatever the dashboard's `r` reset.
     pub fn new(monitor: &Monitor, now: Duration) -> Self {
         let c = monitor.counters();
         Self {
@@ -193,7 +194,7 @@ impl SummaryLine {
             recoveries: c.recoveries,
             outages: c.outages,
             skipped: c.skipped,
-            duration_secs: seconds(now.saturating_sub(monitor.counting_since())),
+            duration_secs: seconds(now),
             latency_ms: monitor.latency().all.percentiles().into(),
             restorations: c.restorations,
             abandoned: c.abandoned,

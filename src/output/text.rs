@@ -282,11 +282,7 @@ impl<W: Write> Sink for TextStory<W> {
         if c.abandoned > 0 {
             writeln!(self.out, "  • Unanswered at exit: {}", c.abandoned)?;
         }
-        writeln!(
-            self.out,
-            "  • Duration: {}",
-            span(now.saturating_sub(monitor.counting_since()))
-        )?;
+        writeln!(self.out, "  • Duration: {}", span(now))?;
         writeln!(self.out, "{RULE}")?;
         if monitor.primary_never_served() {
             writeln!(self.out)?;

@@ -106,20 +106,25 @@ pub struct Monitor {
     last_sent_seq: u64,
     consecutive_errors: u32,
     errors_since_success: u64,
-    counters: Counters,
-    latency: LatencyStats,
-    primary_latency: LatencyHistogram,
-    fallback_latency: LatencyHistogram,
+    /// The whole run: what the summaries and the exit status tell.
+    run: Tally,
+    /// Since the last reset (`r`): what the dashboard's counters show.
+    shown: Tally,
     history: Ring<RequestRecord>,
     transitions: Ring<Transition>,
     markers: Ring<Marker>,
     next_marker: u32,
     pending_marker: Option<Marker>,
     in_flight: BTreeMap<u64, Duration>,
-    /// When counting (re)started: the run start, or the last reset.
-    counting_since: Duration,
-    /// Whether any request failed since the run began; a reset does not clear it.
-    any_failed: bool,
+}
+
+/// Counts and latency statistics from `since` on.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub counters: Counters,
+    pub latency: LatencyStats,
+    /// The run's start, or the last reset.
+    pub since: Duration,
 }
 
 /// What applying one event changed, for outputs that print as they go.
@@ -140,18 +145,14 @@ impl Monitor {
             last_sent_seq: 0,
             consecutive_errors: 0,
             errors_since_success: 0,
-            counters: Counters::default(),
-            latency: LatencyStats::default(),
-            primary_latency: LatencyHistogram::default(),
-            fallback_latency: LatencyHistogram::default(),
+            run: Tally::default(),
+            shown: Tally::default(),
             history: Ring::new(config.history),
             transitions: Ring::new(config.events),
             markers: Ring::new(config.events),
             next_marker: 1,
             pending_marker: None,
             in_flight: BTreeMap::new(),
-            counting_since: Duration::ZERO,
-            any_failed: false,
             config,
         }
     }
@@ -164,12 +165,12 @@ impl Monitor {
                 Applied::default()
             }
             ProbeEvent::Skipped { .. } => {
-                self.counters.skipped += 1;
+                self.tallies().for_each(|t| t.counters.skipped += 1);
                 Applied::default()
             }
             ProbeEvent::Abandoned { seq, .. } => {
                 self.in_flight.remove(seq);
-                self.counters.abandoned += 1;
+                self.tallies().for_each(|t| t.counters.abandoned += 1);
                 Applied::default()
             }
             ProbeEvent::Answered(outcome) => self.apply_answer(outcome),
@@ -223,12 +224,10 @@ impl Monitor {
         let report = &outcome.report;
         let (verdict, model, error_kind, text) = match &report.result {
             Ok(served) => {
-                self.counters.count_success(served.role, &served.model);
-                self.latency.record(&served.model, outcome.latency());
-                match served.role {
-                    Role::Primary => self.primary_latency.record(outcome.latency()),
-                    Role::Fallback => self.fallback_latency.record(outcome.latency()),
-                }
+                self.tallies().for_each(|t| {
+                    t.counters.count_success(served.role, &served.model);
+                    t.latency.record(&served.model, outcome.latency());
+                });
                 (
                     Verdict::from(served.role),
                     Some(served.model.clone()),
@@ -237,8 +236,8 @@ impl Monitor {
                 )
             }
             Err(failure) => {
-                self.counters.count_failure(failure.kind);
-                self.any_failed = true;
+                self.tallies()
+                    .for_each(|t| t.counters.count_failure(failure.kind));
                 (Verdict::Error, None, Some(failure.kind), &failure.message)
             }
         };
@@ -275,14 +274,23 @@ impl Monitor {
                         lag: at.saturating_sub(m.at),
                     }),
                 };
-                match kind {
-                    TransitionKind::Failover => self.counters.failovers += 1,
-                    TransitionKind::Recovery => self.counters.recoveries += 1,
-                    TransitionKind::Outage => self.counters.outages += 1,
-                    TransitionKind::Restored => self.counters.restorations += 1,
-                }
+                self.tallies().for_each(|t| {
+                    let c = &mut t.counters;
+                    match kind {
+                        TransitionKind::Failover => c.failovers += 1,
+                        TransitionKind::Recovery => c.recoveries += 1,
+                        TransitionKind::Outage => c.outages += 1,
+                        TransitionKind::Restored => c.restorations += 1,
+                    }
+                });
                 self.transitions.push(transition.clone());
                 Some(transition)
+            }
+            // A run that starts DOWN has no state before to tell a transition from, but it is
+            // an outage all the same.
+            (None, None, Some(ServingKind::Down)) => {
+                self.tallies().for_each(|t| t.counters.outages += 1);
+                None
             }
             _ => None,
         };
@@ -308,14 +316,17 @@ impl Monitor {
         self.markers.last().expect("just pushed")
     }
 
-    /// Starts the counters and latency statistics afresh; the serving state, the history and
-    /// the transitions are kept.
+    /// Starts the dashboard's counters and latency statistics afresh; the whole run's, the
+    /// serving state, the history and the transitions are kept.
     pub fn reset_counters(&mut self, at: Duration) {
-        self.counters = Counters::default();
-        self.latency = LatencyStats::default();
-        self.primary_latency = LatencyHistogram::default();
-        self.fallback_latency = LatencyHistogram::default();
-        self.counting_since = at;
+        self.shown = Tally {
+            since: at,
+            ..Tally::default()
+        };
+    }
+
+    fn tallies(&mut self) -> impl Iterator<Item = &mut Tally> {
+        [&mut self.run, &mut self.shown].into_iter()
     }
 
     pub fn config(&self) -> &MonitorConfig {
@@ -331,25 +342,19 @@ impl Monitor {
         (self.serving_since, self.serving_since_seq)
     }
 
+    /// The whole run's counts.
     pub fn counters(&self) -> &Counters {
-        &self.counters
+        &self.run.counters
     }
 
-    /// Whether any request failed since the run began, counter resets notwithstanding
-    /// (`--fail-on-error` asks about the whole run).
-    pub fn any_failed(&self) -> bool {
-        self.any_failed
-    }
-
+    /// The whole run's latencies.
     pub fn latency(&self) -> &LatencyStats {
-        &self.latency
+        &self.run.latency
     }
 
-    pub fn role_latency(&self, role: Role) -> &LatencyHistogram {
-        match role {
-            Role::Primary => &self.primary_latency,
-            Role::Fallback => &self.fallback_latency,
-        }
+    /// Counts and latencies since the last reset, for the dashboard.
+    pub fn since_reset(&self) -> &Tally {
+        &self.shown
     }
 
     /// Answered requests, ordered by number, oldest first.
@@ -382,14 +387,11 @@ impl Monitor {
         self.last_sent_seq
     }
 
-    pub fn counting_since(&self) -> Duration {
-        self.counting_since
-    }
-
     /// The primary answered nothing while the fallback answered: worth explaining, since a
     /// misconfigured primary (see the README) looks exactly like this.
     pub fn primary_never_served(&self) -> bool {
-        self.counters.primary == 0 && self.counters.fallback > 0
+        let c = &self.run.counters;
+        c.primary == 0 && c.fallback > 0
     }
 }
 

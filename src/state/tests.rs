@@ -139,14 +139,6 @@ fn counters_follow_every_answer() {
     assert_eq!(c.availability_percent(), Some(75.0));
     assert_eq!(monitor.latency().all.percentiles().unwrap().count, 6);
     assert_eq!(monitor.latency().model(FALLBACK).unwrap().count, 2);
-    assert_eq!(
-        monitor
-            .role_latency(Role::Fallback)
-            .percentiles()
-            .unwrap()
-            .count,
-        3
-    );
 }
 
 #[test]
@@ -298,24 +290,31 @@ fn skips_and_abandoned_probes_are_counted() {
 }
 
 #[test]
-fn reset_clears_counts_but_keeps_the_story() {
-    let (mut monitor, _) = run("P F F");
+fn reset_clears_the_shown_counts_but_keeps_the_story_and_the_whole_run() {
+    let (mut monitor, _) = run("P E F F");
+    let whole = monitor.counters().clone();
     monitor.reset_counters(secs(10.0));
-    assert_eq!(monitor.counters(), &Counters::default());
-    assert!(monitor.latency().all.percentiles().is_none());
-    assert_eq!(monitor.history().len(), 3);
+    let shown = monitor.since_reset();
+    assert_eq!(shown.counters, Counters::default());
+    assert!(shown.latency.all.percentiles().is_none());
+    assert_eq!(shown.since, secs(10.0));
+    // The summaries and --fail-on-error still see the whole run.
+    assert_eq!(monitor.counters(), &whole);
+    assert_eq!((whole.total, whole.failed, whole.failovers), (4, 1, 1));
+    assert_eq!(monitor.latency().all.percentiles().unwrap().count, 3);
+    assert!(!monitor.primary_never_served());
+    assert_eq!(monitor.history().len(), 4);
     assert_eq!(monitor.transitions().len(), 1);
     assert_eq!(monitor.serving().kind(), Some(ServingKind::Fallback));
-    assert_eq!(monitor.counting_since(), secs(10.0));
-}
-
-#[test]
-fn a_reset_does_not_forget_that_a_request_failed() {
-    assert!(!run("P F").0.any_failed());
-    let (mut monitor, _) = run("P E F");
+    // Counting goes on in both.
+    let (mut monitor, _) = run("P F");
     monitor.reset_counters(secs(10.0));
-    assert_eq!(monitor.counters().failed, 0);
-    assert!(monitor.any_failed());
+    monitor.apply(&ProbeEvent::Skipped {
+        at: secs(11.0),
+        in_flight: 10,
+    });
+    assert_eq!(monitor.since_reset().counters.skipped, 1);
+    assert_eq!(monitor.counters().skipped, 1);
 }
 
 #[test]
@@ -364,4 +363,17 @@ fn untrusted_text_is_cleaned_in_the_record() {
     assert!(text.starts_with("Hi!!!"));
     assert!(!text.contains('\u{1b}'));
     assert!(text.chars().count() <= RECORD_TEXT_CHARS);
+}
+
+#[test]
+fn a_run_that_starts_down_counts_an_outage() {
+    let (monitor, transitions) = run("E E E P");
+    let kinds: Vec<_> = transitions.iter().map(|t| t.kind).collect();
+    // No state before DOWN to tell an outage transition from, but the outage is counted.
+    assert_eq!(kinds, [TransitionKind::Restored]);
+    let c = monitor.counters();
+    assert_eq!((c.outages, c.restorations), (1, 1));
+    // Staying down is one outage, not one per failed request.
+    assert_eq!(run("E E E E").0.counters().outages, 1);
+    assert_eq!(run("E").0.counters().outages, 0);
 }

@@ -16,14 +16,20 @@ const MIN_CELL: usize = 18;
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
     let m = view.monitor;
-    let c = m.counters();
+    let shown = m.since_reset();
+    let c = &shown.counters;
+    let title = if shown.since.is_zero() {
+        " Counters ".to_owned()
+    } else {
+        format!(" Counters · since {} ", view.wall.hms(shown.since))
+    };
     let block = Block::bordered()
-        .title(Span::styled(" Counters ", t.title))
+        .title(Span::styled(title, t.title))
         .border_style(t.border);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let p = m.latency().all.percentiles();
+    let p = shown.latency.all.percentiles();
     let ms = |d: Option<std::time::Duration>| d.map_or("–".to_owned(), latency);
     let availability = c
         .availability_percent()

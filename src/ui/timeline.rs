@@ -65,7 +65,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         ));
     }
     // Ticks skipped at --max-in-flight leave no cell: say so, or they would pass unseen.
-    let skipped = m.counters().skipped;
+    let skipped = m.since_reset().counters.skipped;
     if skipped > 0 {
         title.push(Span::styled(
             format!(" {skipped} skipped: too many in flight "),
