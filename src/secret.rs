@@ -9,6 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 /// Where a key is looked for, in order, when no `--api-key-file` is given.
 pub const KEY_ENV_VARS: [&str; 2] = ["LITELLM_API_KEY", "OPENAI_API_KEY"];
 
+/// What stands where a server echoed the key.
+pub const REDACTED: &str = "[API key]";
+
 #[derive(Clone)]
 pub struct ApiKey(SecretString);
 
@@ -41,6 +44,15 @@ impl ApiKey {
                 .expect("validated as header-safe when created");
         value.set_sensitive(true);
         value
+    }
+
+    /// `text` with every copy of the key blanked out: a server may echo what it was sent
+    /// (the Authorization header in an error page, say).
+    pub fn redact(&self, text: &mut String) {
+        let key = self.0.expose_secret();
+        if text.contains(key) {
+            *text = text.replace(key, REDACTED);
+        }
     }
 
     pub fn secret(&self) -> &SecretString {
@@ -114,6 +126,14 @@ mod tests {
         let key = ApiKey::load(Some(&file), env(&vars)).unwrap().unwrap();
         assert_eq!(key.secret().expose_secret(), "sk-first-line");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_echoed_key_is_blanked_out() {
+        let key = ApiKey::new("sk-echoed-123").unwrap();
+        let mut text = "invalid header: Bearer sk-echoed-123 (sk-echoed-123)".to_owned();
+        key.redact(&mut text);
+        assert_eq!(text, "invalid header: Bearer [API key] ([API key])");
     }
 
     #[test]

@@ -231,13 +231,28 @@ async fn one_probe_is_one_request_whatever_the_error() {
 #[tokio::test]
 async fn auth_and_model_errors_come_with_a_hint() {
     let cases = [
-        ("09a-no-auth-header.http", 401, "LITELLM_API_KEY"),
-        ("09b-wrong-key.http", 400, "rejected the key"),
-        ("09f-unknown-model.http", 400, "check --primary"),
+        (
+            "09a-no-auth-header.http",
+            false,
+            401,
+            "the proxy wants a key",
+        ),
+        (
+            "09a-no-auth-header.http",
+            true,
+            401,
+            "the proxy refused the key",
+        ),
+        ("09b-wrong-key.http", true, 400, "rejected the key"),
+        ("09f-unknown-model.http", true, 400, "check --primary"),
     ];
-    for (name, status, hint) in cases {
+    for (name, with_key, status, hint) in cases {
         let server = ReplayServer::start(vec![capture(name)], None).await;
-        let report = probe_once(settings(&server.url(), false)).await;
+        let mut settings = settings(&server.url(), false);
+        if !with_key {
+            settings.key = None;
+        }
+        let report = probe_once(settings).await;
         assert_eq!(report.status, Some(status), "{name}");
         let failure = report.result.unwrap_err();
         assert_eq!(failure.kind, ErrorKind::Http);
@@ -265,7 +280,7 @@ async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
         assert!(
             failure
                 .message
-                .starts_with(&format!("an HTML page: {status} Gateway says no")),
+                .contains(&format!("an HTML page: {status} Gateway says no")),
             "{}",
             failure.message
         );
@@ -420,4 +435,130 @@ async fn an_error_event_inside_a_stream_is_a_stream_error() {
         report.ttft.is_some(),
         "the first token came before the error"
     );
+}
+
+/// A `text/event-stream` answer with this body.
+fn event_stream(body: &str) -> Capture {
+    Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_is_not_one_or_is_cut_short_is_a_stream_error() {
+    let chunk =
+        r#"data: {"id":"1","model":"llama-fp8","choices":[{"index":0,"delta":{"content":"Hi"}}]}"#;
+    let cases = [
+        // Not an event stream at all: a plain completion, garbage, or only the end mark.
+        (
+            Capture {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: br#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#.to_vec(),
+            },
+            "no event stream",
+        ),
+        (event_stream("this is not JSON"), "no event stream"),
+        (event_stream("data: [DONE]\n\n"), "no event stream"),
+        // Chunks, then the connection ends without the last one.
+        (
+            event_stream(&format!("{chunk}\n\n{chunk}\n\n")),
+            "ended after 2 chunks without a finish_reason",
+        ),
+    ];
+    for (answer, expected) in cases {
+        let server = ReplayServer::start(vec![answer], None).await;
+        let failure = probe_once(settings(&server.url(), true))
+            .await
+            .result
+            .unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Stream, "{}", failure.message);
+        assert!(failure.message.contains(expected), "{}", failure.message);
+    }
+}
+
+#[tokio::test]
+async fn garbage_in_streaming_mode_is_no_success() {
+    let server = mock(Mode::Garbage).await;
+    let failure = probe_once(settings(&server.url(), true))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Stream, "{}", failure.message);
+}
+
+#[tokio::test]
+async fn an_answer_that_names_nobody_is_not_a_fallback() {
+    let anonymous = Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"id":"x","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#.to_vec(),
+    };
+    let server = ReplayServer::start(vec![anonymous], None).await;
+    let failure = probe_once(settings(&server.url(), false))
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Decode);
+    assert!(
+        failure.message.contains("does not say who served it"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn a_key_echoed_by_the_server_is_never_shown() {
+    let echo_in_error = Capture {
+        status: 401,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"error":{"message":"bad Authorization: Bearer sk-test","type":"auth_error","param":null,"code":"401"}}"#.to_vec(),
+    };
+    let echo_in_reply = Capture {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-litellm-model-group".into(), "llama-fp8".into()),
+        ],
+        body: br#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"you sent sk-test"}}]}"#.to_vec(),
+    };
+    let server = ReplayServer::start(vec![echo_in_error], None).await;
+    let failure = probe_once(settings(&server.url(), false))
+        .await
+        .result
+        .unwrap_err();
+    assert!(!failure.message.contains("sk-test"), "{}", failure.message);
+    assert!(
+        failure.message.contains("Bearer [API key]"),
+        "{}",
+        failure.message
+    );
+    let server = ReplayServer::start(vec![echo_in_reply], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(served(&report).3, "you sent [API key]");
+}
+
+#[tokio::test]
+async fn a_redirect_is_reported_not_followed() {
+    let moved = Capture {
+        status: 302,
+        headers: vec![(
+            "location".into(),
+            format!("http://{}/v1/chat/completions", common::refused_addr()),
+        )],
+        body: Vec::new(),
+    };
+    let server = ReplayServer::start(vec![moved], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(report.status, Some(302));
+    let failure = report.result.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Http);
+    assert!(
+        failure.message.contains("check --url"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(server.chat_requests(), 1);
 }

@@ -17,7 +17,8 @@ pub struct Attribution {
     pub evidence: Evidence,
 }
 
-/// Attributes an answer. `body_model` is the body's (or first chunk's) `model`.
+/// Attributes an answer. `body_model` is the body's (or first chunk's) `model`. `None` when
+/// nothing tells who served: no LiteLLM header, no known deployment, no `model` in the body.
 ///
 /// The served model is named as LiteLLM names it in a normal answer: the requested alias when
 /// the primary served (`llama-fp8`), the deployment's model string after a fallback
@@ -27,7 +28,7 @@ pub fn attribute(
     route: &Route,
     body_model: Option<&str>,
     deployments: &Deployments,
-) -> Attribution {
+) -> Option<Attribution> {
     let fell_back = route.attempted_fallbacks.is_some_and(|n| n > 0);
     let deployment = route
         .model_id
@@ -54,11 +55,11 @@ pub fn attribute(
                 _ => deployment.map_or(group, |d| d.model.as_str()).to_owned(),
             },
         };
-        return Attribution {
+        return Some(Attribution {
             role,
             model,
             evidence: Evidence::ModelGroupHeader,
-        };
+        });
     }
 
     if let Some(deployment) = deployment {
@@ -71,24 +72,24 @@ pub fn attribute(
             Role::Primary => primary.to_owned(),
             Role::Fallback => deployment.model.clone(),
         };
-        return Attribution {
+        return Some(Attribution {
             role,
             model,
             evidence: Evidence::Deployment,
-        };
+        });
     }
 
-    let model = body_model.unwrap_or("").to_owned();
+    let model = body_model.filter(|m| !m.is_empty())?.to_owned();
     let role = if model == primary && !fell_back {
         Role::Primary
     } else {
         Role::Fallback
     };
-    Attribution {
+    Some(Attribution {
         role,
         model,
         evidence: Evidence::BodyModel,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -134,7 +135,8 @@ mod tests {
             &route(Some("llama-fp8"), Some(PRIMARY_ID), Some(0)),
             Some("llama-fp8"),
             &d,
-        );
+        )
+        .unwrap();
         assert_eq!(
             (a.role, a.model.as_str(), a.evidence),
             (Role::Primary, "llama-fp8", Evidence::ModelGroupHeader)
@@ -144,7 +146,8 @@ mod tests {
             &route(Some("llama3"), Some(FALLBACK_ID), Some(1)),
             Some("ollama/llama3"),
             &Deployments::default(),
-        );
+        )
+        .unwrap();
         assert_eq!(
             (a.role, a.model.as_str()),
             (Role::Fallback, "ollama/llama3")
@@ -159,7 +162,8 @@ mod tests {
             &route(None, Some(FALLBACK_ID), None),
             Some("llama-fp8"),
             &d,
-        );
+        )
+        .unwrap();
         assert_eq!(
             (a.role, a.model.as_str(), a.evidence),
             (Role::Fallback, "ollama/llama3", Evidence::Deployment)
@@ -169,7 +173,8 @@ mod tests {
             &route(None, Some(PRIMARY_ID), None),
             Some("llama-fp8"),
             &d,
-        );
+        )
+        .unwrap();
         assert_eq!(
             (a.role, a.model.as_str(), a.evidence),
             (Role::Primary, "llama-fp8", Evidence::Deployment)
@@ -180,17 +185,25 @@ mod tests {
     fn the_api_base_identifies_a_deployment_when_the_id_is_unknown() {
         let mut r = route(None, Some("unknown-id"), None);
         r.api_base = Some("http://127.0.0.1:11434".into());
-        let a = attribute("llama-fp8", &r, Some("llama-fp8"), &deployments());
+        let a = attribute("llama-fp8", &r, Some("llama-fp8"), &deployments()).unwrap();
         assert_eq!((a.role, a.evidence), (Role::Fallback, Evidence::Deployment));
     }
 
     #[test]
     fn without_litellm_headers_the_body_model_decides() {
+        let nothing = Route::default();
+        for silent in [None, Some("")] {
+            assert_eq!(
+                attribute("gpt-4o", &nothing, silent, &Deployments::default()),
+                None,
+                "no evidence at all is not a fallback"
+            );
+        }
         let none = Route::default();
         let d = Deployments::default();
-        let a = attribute("gpt-4o", &none, Some("gpt-4o"), &d);
+        let a = attribute("gpt-4o", &none, Some("gpt-4o"), &d).unwrap();
         assert_eq!((a.role, a.evidence), (Role::Primary, Evidence::BodyModel));
-        let a = attribute("gpt-4o", &none, Some("claude-3-haiku"), &d);
+        let a = attribute("gpt-4o", &none, Some("claude-3-haiku"), &d).unwrap();
         assert_eq!(
             (a.role, a.model.as_str()),
             (Role::Fallback, "claude-3-haiku")
@@ -204,7 +217,8 @@ mod tests {
             &route(None, None, Some(1)),
             Some("llama-fp8"),
             &Deployments::default(),
-        );
+        )
+        .unwrap();
         assert_eq!(a.role, Role::Fallback);
     }
 }

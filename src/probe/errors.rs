@@ -14,8 +14,9 @@ pub const MESSAGE_CHARS: usize = 1000;
 /// Longest excerpt of a body that is not what was expected.
 const EXCERPT_CHARS: usize = 120;
 
-/// Sorts an async-openai error, knowing the status the service saw (if any answer came).
-pub fn classify(error: &OpenAIError, status: Option<u16>) -> Failure {
+/// Sorts an async-openai error, knowing the status the service saw (if any answer came) and
+/// whether a key went with the request.
+pub fn classify(error: &OpenAIError, status: Option<u16>, key_sent: bool) -> Failure {
     let non_2xx = status.filter(|s| !(200..300).contains(s));
     if let Some(status) = non_2xx {
         let message = match error {
@@ -25,7 +26,7 @@ pub fn classify(error: &OpenAIError, status: Option<u16>) -> Failure {
             OpenAIError::JSONDeserialize(_, body) => body_message(body),
             other => transport_message(other),
         };
-        return http_failure(status, &message);
+        return http_failure(status, &message, key_sent);
     }
     match error {
         OpenAIError::Reqwest(e) => transport_failure(e),
@@ -48,9 +49,11 @@ pub fn classify(error: &OpenAIError, status: Option<u16>) -> Failure {
     }
 }
 
-/// A failure for a non-2xx status, with a hint for the statuses people meet first.
-pub fn http_failure(status: u16, message: &str) -> Failure {
+/// A failure for a non-2xx status, with a hint for the statuses people meet first, put first
+/// so that a cut message still shows it.
+pub fn http_failure(status: u16, message: &str, key_sent: bool) -> Failure {
     let hint = match status {
+        401 if key_sent => Some("the proxy refused the key"),
         401 => Some("the proxy wants a key: set LITELLM_API_KEY or use --api-key-file"),
         403 => Some("the key may not use this model"),
         400 if message.contains("No connected db") => Some(
@@ -60,10 +63,11 @@ pub fn http_failure(status: u16, message: &str) -> Failure {
             Some("the proxy has no such model group: check --primary")
         }
         404 => Some("check --url: is this a LiteLLM proxy?"),
+        300..=399 => Some("a redirect, not followed: check --url"),
         _ => None,
     };
     let message = match hint {
-        Some(hint) => format!("{message} ({hint})"),
+        Some(hint) => format!("{hint}. {message}"),
         None => message.to_owned(),
     };
     Failure {
@@ -205,12 +209,28 @@ mod tests {
 
     #[test]
     fn hints_for_the_usual_mistakes() {
-        let f = http_failure(401, "Authentication Error, No api key passed in.");
+        let f = http_failure(401, "Authentication Error, No api key passed in.", false);
         assert_eq!(f.kind, ErrorKind::Http);
-        assert!(f.message.contains("LITELLM_API_KEY"), "{}", f.message);
-        let f = http_failure(400, "No connected db.");
+        assert!(
+            f.message
+                .starts_with("the proxy wants a key: set LITELLM_API_KEY"),
+            "{}",
+            f.message
+        );
+        let f = http_failure(
+            401,
+            "Authentication Error, Invalid proxy server token.",
+            true,
+        );
+        assert!(
+            f.message
+                .starts_with("the proxy refused the key. Authentication"),
+            "{}",
+            f.message
+        );
+        let f = http_failure(400, "No connected db.", true);
         assert!(f.message.contains("rejected the key"), "{}", f.message);
-        let f = http_failure(500, "boom");
+        let f = http_failure(500, "boom", true);
         assert_eq!(f.message, "boom");
     }
 

@@ -103,6 +103,8 @@ pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Cl
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .read_timeout(timeout)
+        // A redirect is reported, not followed: the probe must tell what the proxy answered.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("failover-watch/", env!("CARGO_PKG_VERSION")));
     if endpoint.is_loopback() {
         builder = builder.no_proxy();
@@ -150,7 +152,7 @@ impl HttpProber {
         let body = match result {
             Ok(body) => body,
             Err(error) => {
-                let failure = errors::classify(&error, heard.status);
+                let failure = errors::classify(&error, heard.status, self.settings.key.is_some());
                 return heard.failed(failure);
             }
         };
@@ -171,18 +173,20 @@ impl HttpProber {
         let mut stream = match result {
             Ok(stream) => stream,
             Err(error) => {
-                let failure = errors::classify(&error, status);
+                let failure = errors::classify(&error, status, self.settings.key.is_some());
                 return Heard::new(started, captured, None).failed(failure);
             }
         };
         let mut reply = String::new();
         let mut model: Option<String> = None;
         let mut ttft = None;
+        let mut chunks = 0u64;
+        let mut finished = false;
         while let Some(item) = stream.next().await {
             let chunk = match item {
                 Ok(chunk) => chunk,
                 Err(error) => {
-                    let mut failure = errors::classify(&error, status);
+                    let mut failure = errors::classify(&error, status, self.settings.key.is_some());
                     if failure.kind == ErrorKind::Decode {
                         failure.kind = ErrorKind::Stream;
                     }
@@ -200,6 +204,10 @@ impl HttpProber {
                 };
                 return Heard::new(started, captured, ttft).failed(failure);
             }
+            chunks += 1;
+            finished |= chunk
+                .pointer("/choices/0/finish_reason")
+                .is_some_and(|reason| !reason.is_null());
             if model.is_none() {
                 model = chunk
                     .get("model")
@@ -218,6 +226,18 @@ impl HttpProber {
             }
         }
         let heard = Heard::new(started, captured, ttft);
+        // A stream ends with a chunk that gives its finish_reason (LiteLLM's always do, even
+        // around an upstream's garbage): without one, the answer was cut or was no stream.
+        if !finished {
+            return heard.failed(Failure {
+                kind: ErrorKind::Stream,
+                message: if chunks == 0 {
+                    "no event stream came back (no chunk before the answer ended)".to_owned()
+                } else {
+                    format!("the stream ended after {chunks} chunks without a finish_reason")
+                },
+            });
+        }
         self.served(heard, model.as_deref(), &reply).await
     }
 
@@ -233,12 +253,19 @@ impl HttpProber {
             Arc::new(Deployments::default())
         };
         let body_model = body_model.map(|m| clean(m, 200));
-        let who = attribute(
+        let Some(who) = attribute(
             &self.settings.primary,
             route,
             body_model.as_deref(),
             &deployments,
-        );
+        ) else {
+            return heard.failed(Failure {
+                kind: ErrorKind::Decode,
+                message: "the answer does not say who served it: no x-litellm headers and no \
+                          model in the body"
+                    .to_owned(),
+            });
+        };
         ProbeReport {
             latency: heard.latency,
             status: heard.status,
@@ -304,11 +331,37 @@ impl HttpProber {
 impl Probe for HttpProber {
     async fn probe(&self) -> ProbeReport {
         let started = Instant::now();
-        if self.settings.stream {
+        let mut report = if self.settings.stream {
             self.probe_stream(started).await
         } else {
             self.probe_once(started).await
+        };
+        if let Some(key) = &self.settings.key {
+            redact(&mut report, key);
         }
+        report
+    }
+}
+
+/// Blanks out the key wherever the server echoed it into what gets shown and recorded.
+fn redact(report: &mut ProbeReport, key: &ApiKey) {
+    let route = &mut report.route;
+    for text in [
+        &mut route.model_group,
+        &mut route.model_id,
+        &mut route.api_base,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        key.redact(text);
+    }
+    match &mut report.result {
+        Ok(served) => {
+            key.redact(&mut served.model);
+            key.redact(&mut served.reply);
+        }
+        Err(failure) => key.redact(&mut failure.message),
     }
 }
 
