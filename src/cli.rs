@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use std::net::SocketAddr;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::mock::{Api, MODES_HELP, Mode};
@@ -17,7 +18,10 @@ API key:
 
 Exit status:
   0 when the run ends (Ctrl-C, SIGTERM, --count, --duration); 1 with --fail-on-error when a
-  request failed; 2 for bad usage or configuration.";
+  request failed or was never answered; 2 for bad usage or configuration.
+
+Environment:
+  Every option can come from the variable shown; switches take 1/0, true/false, yes/no, on/off.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,7 +119,7 @@ pub struct ProbeArgs {
 
     /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
     /// this schedule whether or not earlier ones have answered.
-    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = probe_interval)]
     pub interval: Duration,
 
     /// Limit for one request, from sending to the complete answer. Above the proxy's router
@@ -132,7 +136,7 @@ pub struct ProbeArgs {
     pub max_tokens: u32,
 
     /// Stream the answers (SSE) and measure the time to the first token.
-    #[arg(long, env = "FAILOVER_WATCH_STREAM")]
+    #[arg(long, env = "FAILOVER_WATCH_STREAM", value_parser = BoolishValueParser::new())]
     pub stream: bool,
 
     /// Send this many probes, wait for their answers, then end.
@@ -169,8 +173,8 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
     pub log_file: PathBuf,
 
-    /// Exit with status 1 when any request failed.
-    #[arg(long, env = "FAILOVER_WATCH_FAIL_ON_ERROR")]
+    /// Exit with status 1 when any request failed or was never answered.
+    #[arg(long, env = "FAILOVER_WATCH_FAIL_ON_ERROR", value_parser = BoolishValueParser::new())]
     pub fail_on_error: bool,
 }
 
@@ -186,6 +190,18 @@ pub enum OutputFormat {
     Tui,
     Text,
     Jsonl,
+}
+
+/// The shortest interval between probes: below it the schedule would only flood the proxy.
+pub const SHORTEST_INTERVAL: Duration = Duration::from_millis(1);
+
+/// An interval between probes: a [`positive_duration`] of at least a millisecond.
+pub fn probe_interval(text: &str) -> Result<Duration, String> {
+    let interval = positive_duration(text)?;
+    if interval < SHORTEST_INTERVAL {
+        return Err("must be at least 1ms".to_owned());
+    }
+    Ok(interval)
 }
 
 /// The longest duration any option takes: beyond it, deadlines would overflow the clock.
@@ -243,6 +259,9 @@ mod tests {
             positive_duration("7days"),
             Ok(Duration::from_secs(7 * 24 * 3600))
         );
+        assert_eq!(probe_interval("1ms"), Ok(Duration::from_millis(1)));
+        assert!(probe_interval("1us").is_err());
+        assert!(probe_interval("0.0001").is_err());
     }
 
     #[test]

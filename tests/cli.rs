@@ -63,6 +63,13 @@ fn bad_configuration_exits_2_with_a_one_line_reason() {
         ),
         (&["--output", "html"], "invalid value 'html'"),
         (&["--max-in-flight", "0"], "--max-in-flight"),
+        (&["--interval", "1us"], "at least 1ms"),
+        (&["--duration", "11years"], "too long"),
+        (
+            &["--url", "http://me:pw@127.0.0.1:4000"],
+            "no user or password",
+        ),
+        (&["--stream", "--url", "ftp://x"], "invalid --url"),
         (&["--no-such-flag"], "unexpected argument"),
     ];
     for (args, reason) in cases {
@@ -79,6 +86,48 @@ fn bad_configuration_exits_2_with_a_one_line_reason() {
         "one line: {}",
         text(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_answered_probes_fail_a_strict_run() {
+    use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
+    let scratch = Scratch::new("hung");
+    let config = MockConfig {
+        api: Api::Openai,
+        model: "llama-fp8".into(),
+        reply: "Hi.".into(),
+        mode: Mode::Hang,
+    };
+    let hung = MockServer::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let url = hung.url();
+    let args = [
+        "--url",
+        &url,
+        "--duration",
+        "1s",
+        "--interval",
+        "300ms",
+        // Longer than the 5 s grace: the probes end the run unanswered, not timed out.
+        "--timeout",
+        "10s",
+        "--output",
+        "jsonl",
+    ];
+    let out = tokio::task::spawn_blocking({
+        let mut strict = command(&scratch, &args);
+        // A switch from the environment, written as people write them.
+        strict.env("FAILOVER_WATCH_FAIL_ON_ERROR", "yes");
+        move || strict.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["failed"], 0, "{}", text(&out.stdout));
+    assert!(summary["abandoned"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
 
 #[test]

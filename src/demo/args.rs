@@ -55,7 +55,7 @@ pub struct DemoArgs {
     pub script: Option<String>,
 
     /// Play the script over and over, for a kiosk (see below).
-    #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP")]
+    #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP", value_parser = clap::builder::BoolishValueParser::new())]
     pub repeat: bool,
 
     /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
