@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use unicode_width::UnicodeWidthChar;
+
 /// A latency: `23 ms`, `1.25 s`, `30.1 s`.
 pub fn latency(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
@@ -47,6 +49,23 @@ pub fn interval(d: Duration) -> String {
     humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
 }
 
+/// `text` cut or padded to exactly `columns` terminal columns: a wide character (CJK, emoji)
+/// takes two, so counting characters would push what follows out of line.
+pub fn fit_columns(text: &str, columns: usize) -> String {
+    let mut fitted = String::with_capacity(columns);
+    let mut used = 0;
+    for ch in text.chars() {
+        let width = UnicodeWidthChar::width(ch).unwrap_or(0);
+        if used + width > columns {
+            break;
+        }
+        fitted.push(ch);
+        used += width;
+    }
+    fitted.extend(std::iter::repeat_n(' ', columns - used));
+    fitted
+}
+
 /// Milliseconds with three decimals, for JSON.
 pub fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
@@ -59,6 +78,15 @@ pub fn seconds(d: Duration) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fitting_counts_columns_not_characters() {
+        assert_eq!(super::fit_columns("llama", 7), "llama  ");
+        assert_eq!(super::fit_columns("ollama/llama3", 6), "ollama");
+        // Two columns each: three fit in 7, and one space fills the odd column.
+        assert_eq!(super::fit_columns("模型模型", 7), "模型模 ");
+        assert_eq!(super::fit_columns("", 2), "  ");
+    }
+
     use super::*;
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
 use super::timeline::{IN_FLIGHT_GLYPH, glyph};
-use crate::output::format::{latency, span_compact};
+use crate::output::format::{fit_columns, latency, span_compact};
 use crate::state::Verdict;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
@@ -63,7 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         let line = Line::from(vec![
             Span::styled(format!(" #{:<4} {}", r.seq, time(r.sent_at)), t.muted),
             Span::styled(format!("{g} {word} "), style),
-            Span::styled(format!("{what:<13.13} "), t.text),
+            Span::styled(format!("{} ", fit_columns(&what, 13)), t.text),
             Span::styled(format!("{:>7}{late} ", latency(r.latency)), t.muted),
             Span::styled(
                 r.text.clone(),
