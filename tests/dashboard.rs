@@ -297,6 +297,31 @@ fn colours_say_who_served_and_words_and_glyphs_say_it_too() {
         let block = find(buffer, "█").unwrap();
         assert_eq!(buffer[block].fg, fallback, "{theme:?} banner");
     }
+    // Light: its own paper under everything, help included, whatever the terminal's colours.
+    let mut dashboard = Dashboard::new(info(), ThemeName::Light);
+    for help in [false, true] {
+        dashboard.help = help;
+        let terminal = draw(120, 40, &story.monitor, &dashboard, now);
+        let buffer = terminal.backend().buffer();
+        let bare = buffer
+            .content()
+            .iter()
+            .filter(|cell| cell.bg == Color::Reset)
+            .count();
+        assert_eq!(
+            bare, 0,
+            "help {help}: cells on the terminal's own background"
+        );
+        // Pane borders (the banner's takes the state's colour) readable on white.
+        let corners: Vec<_> = buffer
+            .content()
+            .iter()
+            .filter(|cell| cell.symbol() == "┌")
+            .map(|cell| cell.fg)
+            .collect();
+        assert!(corners.contains(&Color::DarkGray), "{corners:?}");
+        assert!(!corners.contains(&Color::Gray), "{corners:?}");
+    }
     // Mono: no colour at all, and a failure still stands out.
     let dashboard = Dashboard::new(info(), ThemeName::Mono);
     let terminal = draw(120, 40, &story.monitor, &dashboard, now);

@@ -11,6 +11,9 @@
 //! │ llama-fp8 · for 3m 12s · since #57 at 14:01:02      │
 //! └─────────────────────────────────────────────────────┘
 //! ```
+//!
+//! Where the big letters do not fit, one line (`▶ DOWN  3 failed in a row · for 8.0 s · since
+//! #12 at 14:01:02`) with the last error under it.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -40,21 +43,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(block, area);
 
     let big = inner.height as usize > font::HEIGHT && inner.width as usize >= font::width(word) + 2;
-    // The one-line headline already names the model.
-    let detail = detail_line(view, if big { model } else { None });
+    let detail = detail_line(view, model);
     let mut lines: Vec<Line> = Vec::new();
     if big {
         for row in font::render(word) {
             lines.push(Line::from(Span::styled(row, style)));
         }
+        lines.push(detail);
     } else {
-        let mut headline = vec![Span::styled(format!("▶ {word} "), style)];
-        if let Some(model) = model {
-            headline.push(Span::styled(format!(" {model}"), t.text));
-        }
-        lines.push(Line::from(headline));
+        // One line for the state, so a small banner still has room for why it is DOWN.
+        let headline = Span::styled(format!("▶ {word}  "), style);
+        lines.push(Line::from([vec![headline], detail.spans].concat()));
     }
-    lines.push(detail);
     if let Some(warning) = warning(view)
         && (inner.height as usize) > lines.len()
     {

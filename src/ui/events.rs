@@ -49,9 +49,21 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
                 Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
             ])),
             Entry::Transition(tr) => {
-                let (headline, details) = transition(view, tr);
+                let (headline, details, lag) = transition(view, tr);
                 lines.push(Line::from([vec![time], headline].concat()));
-                lines.push(Line::from(details));
+                let details = Line::from(details);
+                // The lag after the marker on a line of its own rather than cut off.
+                match lag {
+                    Some(lag) if details.width() + 3 + lag.width() > inner.width as usize => {
+                        lines.push(details);
+                        lines.push(Line::from(vec![Span::raw("  "), lag]));
+                    }
+                    Some(lag) => {
+                        let separator = Span::styled(" · ", lag.style);
+                        lines.push(Line::from([details.spans, vec![separator, lag]].concat()));
+                    }
+                    None => lines.push(details),
+                }
             }
         }
         if lines.len() >= inner.height as usize {
@@ -61,8 +73,12 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// A transition's headline and, for the line under it, what it cost.
-fn transition<'a>(view: &View, tr: &'a Transition) -> (Vec<Span<'a>>, Vec<Span<'a>>) {
+/// A transition's headline, what it cost (for the line under it), and how long after a marker
+/// it came.
+fn transition<'a>(
+    view: &View,
+    tr: &'a Transition,
+) -> (Vec<Span<'a>>, Vec<Span<'a>>, Option<Span<'a>>) {
     let t = &view.theme;
     let style = match tr.to {
         ServingKind::Primary => t.primary,
@@ -78,13 +94,13 @@ fn transition<'a>(view: &View, tr: &'a Transition) -> (Vec<Span<'a>>, Vec<Span<'
     let from = tr.from_model.as_deref().unwrap_or("nothing");
     let to = tr.to_model.as_deref().unwrap_or("nothing");
     let headline = vec![
-        Span::styled(format!("#{:<4} ", tr.seq), t.muted),
+        Span::styled(format!("#{} ", tr.seq), t.muted),
         Span::styled(format!("{word:<8} "), style),
         Span::styled(format!("{from} → {to}"), t.text),
     ];
     let mut spans = vec![Span::styled(
         format!(
-            "   {} {}",
+            "  {} {}",
             span(tr.previous),
             tr.from_model
                 .as_deref()
@@ -101,11 +117,8 @@ fn transition<'a>(view: &View, tr: &'a Transition) -> (Vec<Span<'a>>, Vec<Span<'
             t.muted
         },
     ));
-    if let Some(lag) = tr.after_marker {
-        spans.push(Span::styled(
-            format!(" · {} after M{}", span(lag.lag), lag.marker),
-            t.marker,
-        ));
-    }
-    (headline, spans)
+    let lag = tr
+        .after_marker
+        .map(|lag| Span::styled(format!("{} after M{}", span(lag.lag), lag.marker), t.marker));
+    (headline, spans, lag)
 }

@@ -10,25 +10,19 @@ use super::timeline::{
     ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
 };
 
-const KEYS: [(&str, &str); 9] = [
+/// Each text fits beside its key in an 80-column terminal.
+const KEYS: [(&str, &str); 8] = [
     (
         "q  Esc  Ctrl-C",
         "quit and print the summary (Esc closes this help first)",
     ),
     ("space", "pause the display; probing and counting go on"),
     ("+  -", "longer / shorter interval between probes"),
-    ("r", "reset the counters and latency statistics"),
-    (
-        "m",
-        "drop a marker (\"scaled down now\"); the next transition says how long after",
-    ),
+    ("r", "reset the counters and latency statistics shown"),
+    ("m", "drop a marker (\"scaled down now\"): the next"),
+    ("", "transition says how long after the marker it came"),
     ("t", "next theme: dark, light, mono"),
     ("?", "open or close this help"),
-    ("", ""),
-    (
-        "",
-        "Probes keep leaving on schedule even while earlier ones hang.",
-    ),
 ];
 
 const DEMO_KEYS: [(&str, &str); 4] = [
@@ -68,7 +62,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             t.error,
             "failed (and a full-height bar in the latency chart)",
         ),
-        (IN_FLIGHT_GLYPH, t.in_flight, "sent, no answer yet"),
+        (
+            IN_FLIGHT_GLYPH,
+            t.in_flight,
+            "sent, no answer yet (probes leave on schedule anyway)",
+        ),
         (
             TRANSITION_GLYPH,
             t.text,
@@ -94,5 +92,5 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .title(Span::styled(" Help · ? or Esc to close ", t.title))
         .border_style(t.title);
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    frame.render_widget(Paragraph::new(lines).block(block).style(t.base), popup);
 }

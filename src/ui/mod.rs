@@ -45,6 +45,7 @@ use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::widgets::Block;
 
 pub use dashboard::{
     Action, Dashboard, DemoFault, DemoStatus, DemoTarget, INTERVAL_STEPS, Paused, action_for,
@@ -96,6 +97,7 @@ pub fn draw(
         live_answers: live.counters().total,
     };
     let area = frame.area();
+    frame.render_widget(Block::new().style(view.theme.base), area);
     let Some(areas) = layout::areas(area) else {
         too_small::render(frame, area, &view);
         return;

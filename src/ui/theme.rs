@@ -34,6 +34,9 @@ impl ThemeName {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
     pub name: ThemeName,
+    /// Under everything: the terminal's own colours, or the light theme's paper, so that it
+    /// reads the same on a dark terminal.
+    pub base: Style,
     pub text: Style,
     pub muted: Style,
     pub border: Style,
@@ -56,6 +59,7 @@ impl Theme {
         match name {
             ThemeName::Dark => Self {
                 name,
+                base: plain,
                 text: plain,
                 muted: Style::new().fg(Color::DarkGray),
                 border: Style::new().fg(Color::DarkGray),
@@ -70,11 +74,13 @@ impl Theme {
                 simulated: bold.fg(Color::Black).bg(Color::Magenta),
                 key: bold.fg(Color::Cyan),
             },
+            // Black on bright white; grey labels dark enough for a washed-out projector.
             ThemeName::Light => Self {
                 name,
+                base: Style::new().fg(Color::Black).bg(Color::White),
                 text: Style::new().fg(Color::Black),
-                muted: Style::new().fg(Color::Gray),
-                border: Style::new().fg(Color::Gray),
+                muted: Style::new().fg(Color::DarkGray),
+                border: Style::new().fg(Color::DarkGray),
                 title: bold.fg(Color::Blue),
                 primary: bold.fg(Color::Green),
                 fallback: bold.fg(Color::Magenta),
@@ -88,6 +94,7 @@ impl Theme {
             },
             ThemeName::Mono => Self {
                 name,
+                base: plain,
                 text: plain,
                 muted: Style::new().add_modifier(Modifier::DIM),
                 border: plain,
