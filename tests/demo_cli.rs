@@ -290,6 +290,23 @@ fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
         "{message}"
     );
     assert_eq!(transitions(&run), ["outage"]);
+
+    // The text summary tells an outage, not a failover.
+    let run = demo(
+        &scratch,
+        &words(
+            "--output text --interval 200ms --count 8 --script fallback-down@0s,primary-down@0.5s",
+        ),
+    );
+    let text = &run.stdout;
+    assert!(
+        text.contains("  • Failover: – Not observed: the service went down instead"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  • Failovers: 0, recoveries: 0, outages: 1, restored: 0"),
+        "{text}"
+    );
 }
 
 const PLAIN_CONFIG: &str = r#"

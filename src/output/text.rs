@@ -235,9 +235,14 @@ impl<W: Write> Sink for TextStory<W> {
         let failover = if c.failovers > 0 && c.failed == 0 {
             p.green("✓ Detected and handled")
         } else if c.failovers > 0 {
-            p.yellow(&format!("✓ Detected ({} requests failed)", c.failed))
+            p.yellow(&format!(
+                "✓ Detected ({} requests failed in the run)",
+                c.failed
+            ))
         } else if monitor.primary_never_served() {
             p.yellow("⚠ The primary never served: every answer came from the fallback")
+        } else if c.outages > 0 {
+            p.yellow("– Not observed: the service went down instead")
         } else {
             "– Not observed".to_owned()
         };
@@ -259,8 +264,8 @@ impl<W: Write> Sink for TextStory<W> {
         }
         writeln!(
             self.out,
-            "  • Failovers: {}, recoveries: {}, outages: {}",
-            c.failovers, c.recoveries, c.outages
+            "  • Failovers: {}, recoveries: {}, outages: {}, restored: {}",
+            c.failovers, c.recoveries, c.outages, c.restorations
         )?;
         if let Some(l) = monitor.latency().all.percentiles() {
             writeln!(
