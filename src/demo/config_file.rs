@@ -165,7 +165,9 @@ fn deployment(entry: &Value, openai_key_in_env: bool) -> Result<Deployment, Stri
             .transpose()
     };
     Ok(Deployment {
-        missing_api_key: provider == Provider::OpenaiCompatible && !has_key && !openai_key_in_env,
+        // Recorded for LiteLLM's openai/ provider only; other providers find their
+        // credentials elsewhere.
+        missing_api_key: model.starts_with("openai/") && !has_key && !openai_key_in_env,
         cooldown: optional_seconds("cooldown_time")?,
         timeout: optional_seconds("timeout")?.filter(|t| !t.is_zero()),
         group,
@@ -333,6 +335,16 @@ litellm_settings:
             !parse(
                 "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a}\n",
                 true
+            )
+            .unwrap()
+            .deployments[0]
+                .missing_api_key
+        );
+        // Recorded for openai/ only: other providers are not failed for it.
+        assert!(
+            !parse(
+                "model_list:\n  - model_name: b\n    litellm_params: {model: bedrock/b}\n",
+                false
             )
             .unwrap()
             .deployments[0]

@@ -238,9 +238,14 @@ fn introduce(setup: &Setup, url: &str) {
         .iter()
         .filter(|d| d.missing_api_key)
     {
+        let consequence = if d.group == setup.primary {
+            "so every request falls back"
+        } else {
+            "so a fallback to it fails"
+        };
         eprintln!(
             "demo: warning: {} ({}) has no api_key: LiteLLM fails it before sending anything, \
-             so every request falls back (give it api_key: \"none\")",
+             {consequence} (give it api_key: \"none\")",
             name(&d.group),
             name(&d.model)
         );
