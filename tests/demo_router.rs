@@ -1,7 +1,8 @@
 //! The simulated gateway's router (the pure core) against the real LiteLLM 1.83.14's recorded
-//! failover timelines (`fixtures/scenarios`, copied from `../shared/litellm/captures`), made
-//! with the proxy config `fixtures/scenarios/config.yaml`: every recorded request must be
-//! served by the same deployment, after as many fallbacks.
+//! failover timelines (`fixtures/scenarios`, copied from `../shared/litellm/captures`, and one
+//! recorded with this project's watcher), made with the proxy config
+//! `fixtures/scenarios/config.yaml`: every recorded request must be served by the same
+//! deployment, after as many fallbacks.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -464,4 +465,59 @@ fn a_verbatim_seed_never_reaches_the_primary() {
         calls.push(result.unwrap().deployment);
     }
     assert_eq!(calls, [0, 0, 0]);
+}
+
+/// Recorded with `failover-watch --output jsonl` against the real proxy (the e2e runner's
+/// config: the seed's, router timeout 30 s, cooldown 10 s), probing every second: both
+/// upstreams killed 2.43 s after the first probe, the fallback restarted at 5.44 s, the
+/// primary at 20.44 s.
+#[test]
+fn both_down_then_the_fallback_back_first_matches_the_recording() {
+    let lines: Vec<Value> = fixture("scenarios/both-down-fallback-back-first.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l["type"] == "request")
+        .collect();
+    let sent = |l: &Value| {
+        chrono::DateTime::parse_from_rfc3339(l["sent_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros() as f64
+            / 1e6
+    };
+    let start = sent(&lines[0]);
+    let mut router = Router::new(recorded_setup());
+    let condition = |group: &str, at: Duration| {
+        let at = at.as_secs_f64();
+        let back = if group == "llama-fp8" { 20.44 } else { 5.44 };
+        if (2.43..back).contains(&at) {
+            Condition::Failing(CallFailure::Refused)
+        } else {
+            Condition::Up
+        }
+    };
+    let mut story = Vec::new();
+    for line in &lines {
+        let at = Duration::from_secs_f64(sent(line) - start);
+        let (result, _) = request(&mut router, "llama-fp8", at, &condition);
+        let simulated = match result {
+            Ok(served) if served.deployment == PRIMARY => "primary".to_owned(),
+            Ok(_) => "fallback".to_owned(),
+            Err(error) => format!("error {}", error.status),
+        };
+        let recorded = match line["result"].as_str().unwrap() {
+            "error" => format!("error {}", line["status"]),
+            result => result.to_owned(),
+        };
+        story.push((line["seq"].as_u64().unwrap(), recorded, simulated));
+    }
+    for (seq, recorded, simulated) in &story {
+        assert_eq!(recorded, simulated, "#{seq}: {story:?}");
+    }
+    // What the recording shows: two 500s, LiteLLM's own 429 while the primary cools down and
+    // the fallback is still down, the fallback at once when it is back (it was never put in
+    // cooldown), the primary once its cooldown is over.
+    let recorded: Vec<&str> = story.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(recorded[3..6], ["error 500", "error 500", "error 429"]);
+    assert_eq!(recorded[6], "fallback");
+    assert_eq!(recorded.last(), Some(&"primary"));
 }
