@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Capture, ReplayServer, capture, refused_addr};
 use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
 use failover_watch::probe::{
-    Endpoint, ErrorKind, Evidence, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
+    Endpoint, ErrorKind, Evidence, Failure, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
 };
 use failover_watch::secret::ApiKey;
 
@@ -26,6 +26,38 @@ fn settings(url: &str, stream: bool) -> ProbeSettings {
 
 async fn probe_once(settings: ProbeSettings) -> ProbeReport {
     HttpProber::new(settings).unwrap().probe().await
+}
+
+/// The report of one probe of a server that gives `answer`.
+async fn probe_answer(answer: Capture, stream: bool) -> ProbeReport {
+    let server = ReplayServer::start(vec![answer], None).await;
+    probe_once(settings(&server.url(), stream)).await
+}
+
+/// The failure one probe reports for `answer`.
+async fn failure_for(answer: Capture, stream: bool) -> Failure {
+    probe_answer(answer, stream)
+        .await
+        .result
+        .expect_err("the probe should fail")
+}
+
+/// An `application/json` answer.
+fn json_answer(status: u16, body: &str) -> Capture {
+    Capture {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// A `text/event-stream` answer with this body.
+fn event_stream(body: &str) -> Capture {
+    Capture {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn served(report: &ProbeReport) -> (Role, &str, Evidence, &str) {
@@ -272,8 +304,7 @@ async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
             headers: vec![("content-type".into(), "text/html".into())],
             body: format!("<html><head><title>{status} Gateway says no</title></head><body><h1>no</h1></body></html>").into_bytes(),
         };
-        let server = ReplayServer::start(vec![page], None).await;
-        let report = probe_once(settings(&server.url(), false)).await;
+        let report = probe_answer(page, false).await;
         assert_eq!(report.status, Some(status));
         let failure = report.result.unwrap_err();
         assert_eq!(failure.kind, ErrorKind::Http);
@@ -289,14 +320,8 @@ async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
 
 #[tokio::test]
 async fn broken_json_in_a_200_is_a_decode_error_with_an_excerpt() {
-    let broken = Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: b"{\"id\": \"chatcmpl-1\", \"choices\": [".to_vec(),
-    };
-    let server = ReplayServer::start(vec![broken], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
-    let failure = report.result.unwrap_err();
+    let broken = json_answer(200, "{\"id\": \"chatcmpl-1\", \"choices\": [");
+    let failure = failure_for(broken, false).await;
     assert_eq!(failure.kind, ErrorKind::Decode);
     assert!(
         failure.message.contains("chatcmpl-1"),
@@ -307,16 +332,7 @@ async fn broken_json_in_a_200_is_a_decode_error_with_an_excerpt() {
 
 #[tokio::test]
 async fn a_json_answer_without_choices_is_a_decode_error() {
-    let odd = Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"status":"ok"}"#.to_vec(),
-    };
-    let server = ReplayServer::start(vec![odd], None).await;
-    let failure = probe_once(settings(&server.url(), false))
-        .await
-        .result
-        .unwrap_err();
+    let failure = failure_for(json_answer(200, r#"{"status":"ok"}"#), false).await;
     assert_eq!(failure.kind, ErrorKind::Decode);
     assert!(
         failure.message.contains("no choices"),
@@ -417,13 +433,10 @@ async fn without_a_key_no_authorization_header_is_sent() {
 
 #[tokio::test]
 async fn an_error_event_inside_a_stream_is_a_stream_error() {
-    let stream = Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: b"data: {\"id\":\"1\",\"model\":\"llama-fp8\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream went away\",\"code\":\"500\"}}\n\n".to_vec(),
-    };
-    let server = ReplayServer::start(vec![stream], None).await;
-    let report = probe_once(settings(&server.url(), true)).await;
+    let stream = event_stream(
+        "data: {\"id\":\"1\",\"model\":\"llama-fp8\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream went away\",\"code\":\"500\"}}\n\n",
+    );
+    let report = probe_answer(stream, true).await;
     let failure = report.result.as_ref().unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Stream);
     assert!(
@@ -437,15 +450,6 @@ async fn an_error_event_inside_a_stream_is_a_stream_error() {
     );
 }
 
-/// A `text/event-stream` answer with this body.
-fn event_stream(body: &str) -> Capture {
-    Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: body.as_bytes().to_vec(),
-    }
-}
-
 #[tokio::test]
 async fn a_stream_that_is_not_one_or_is_cut_short_is_a_stream_error() {
     let chunk =
@@ -453,11 +457,10 @@ async fn a_stream_that_is_not_one_or_is_cut_short_is_a_stream_error() {
     let cases = [
         // Not an event stream at all: a plain completion, garbage, or only the end mark.
         (
-            Capture {
-                status: 200,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: br#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#.to_vec(),
-            },
+            json_answer(
+                200,
+                r#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#,
+            ),
             "no event stream",
         ),
         (event_stream("this is not JSON"), "no event stream"),
@@ -469,11 +472,7 @@ async fn a_stream_that_is_not_one_or_is_cut_short_is_a_stream_error() {
         ),
     ];
     for (answer, expected) in cases {
-        let server = ReplayServer::start(vec![answer], None).await;
-        let failure = probe_once(settings(&server.url(), true))
-            .await
-            .result
-            .unwrap_err();
+        let failure = failure_for(answer, true).await;
         assert_eq!(failure.kind, ErrorKind::Stream, "{}", failure.message);
         assert!(failure.message.contains(expected), "{}", failure.message);
     }
@@ -491,16 +490,11 @@ async fn garbage_in_streaming_mode_is_no_success() {
 
 #[tokio::test]
 async fn an_answer_that_names_nobody_is_not_a_fallback() {
-    let anonymous = Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"id":"x","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#.to_vec(),
-    };
-    let server = ReplayServer::start(vec![anonymous], None).await;
-    let failure = probe_once(settings(&server.url(), false))
-        .await
-        .result
-        .unwrap_err();
+    let anonymous = json_answer(
+        200,
+        r#"{"id":"x","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#,
+    );
+    let failure = failure_for(anonymous, false).await;
     assert_eq!(failure.kind, ErrorKind::Decode);
     assert!(
         failure.message.contains("does not say who served it"),
@@ -511,11 +505,10 @@ async fn an_answer_that_names_nobody_is_not_a_fallback() {
 
 #[tokio::test]
 async fn a_key_echoed_by_the_server_is_never_shown() {
-    let echo_in_error = Capture {
-        status: 401,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"error":{"message":"bad Authorization: Bearer sk-test","type":"auth_error","param":null,"code":"401"}}"#.to_vec(),
-    };
+    let echo_in_error = json_answer(
+        401,
+        r#"{"error":{"message":"bad Authorization: Bearer sk-test","type":"auth_error","param":null,"code":"401"}}"#,
+    );
     let echo_in_reply = Capture {
         status: 200,
         headers: vec![
@@ -524,19 +517,14 @@ async fn a_key_echoed_by_the_server_is_never_shown() {
         ],
         body: br#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"you sent sk-test"}}]}"#.to_vec(),
     };
-    let server = ReplayServer::start(vec![echo_in_error], None).await;
-    let failure = probe_once(settings(&server.url(), false))
-        .await
-        .result
-        .unwrap_err();
+    let failure = failure_for(echo_in_error, false).await;
     assert!(!failure.message.contains("sk-test"), "{}", failure.message);
     assert!(
         failure.message.contains("Bearer [API key]"),
         "{}",
         failure.message
     );
-    let server = ReplayServer::start(vec![echo_in_reply], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let report = probe_answer(echo_in_reply, false).await;
     assert_eq!(served(&report).3, "you sent [API key]");
 }
 
