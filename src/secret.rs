@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const KEY_ENV_VARS: [&str; 2] = ["LITELLM_API_KEY", "OPENAI_API_KEY"];
 
 /// What stands where a server echoed the key.
-pub const REDACTED: &str = "[API key]";
+const REDACTED: &str = "[API key]";
 
 #[derive(Clone)]
 pub struct ApiKey(SecretString);

@@ -54,13 +54,15 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
                 let details = Line::from(details);
                 // The lag after the marker on a line of its own rather than cut off.
                 match lag {
-                    Some(lag) if details.width() + 3 + lag.width() > inner.width as usize => {
-                        lines.push(details);
-                        lines.push(Line::from(vec![Span::raw("  "), lag]));
-                    }
                     Some(lag) => {
                         let separator = Span::styled(" · ", lag.style);
-                        lines.push(Line::from([details.spans, vec![separator, lag]].concat()));
+                        let joined = details.width() + separator.width() + lag.width();
+                        if joined > inner.width as usize {
+                            lines.push(details);
+                            lines.push(Line::from(vec![Span::raw("  "), lag]));
+                        } else {
+                            lines.push(Line::from([details.spans, vec![separator, lag]].concat()));
+                        }
                     }
                     None => lines.push(details),
                 }
