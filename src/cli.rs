@@ -193,7 +193,7 @@ pub enum OutputFormat {
 }
 
 /// The shortest interval between probes: below it the schedule would only flood the proxy.
-pub const SHORTEST_INTERVAL: Duration = Duration::from_millis(1);
+const SHORTEST_INTERVAL: Duration = Duration::from_millis(1);
 
 /// An interval between probes: a [`positive_duration`] of at least a millisecond.
 pub fn probe_interval(text: &str) -> Result<Duration, String> {
