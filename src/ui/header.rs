@@ -40,10 +40,12 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     // Keep what fits beside the clock, most useful first.
     let mut used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();
     for detail in details {
-        let width = detail.chars().count();
+        // Terminal columns, not characters: a wide character in a model name takes two.
+        let detail = Span::styled(detail, t.text);
+        let width = detail.width();
         if used + width < area.width as usize {
             used += width;
-            left.push(Span::styled(detail, t.text));
+            left.push(detail);
         }
     }
     frame.render_widget(Paragraph::new(Line::from(left)), area);
