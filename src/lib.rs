@@ -20,3 +20,6 @@ pub mod signals;
 pub mod state;
 pub mod tui;
 pub mod ui;
+
+#[cfg(test)]
+mod tests;

@@ -7,10 +7,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use failover_watch::demo::config_file;
-use failover_watch::demo::gateway::Gateway;
-use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
-use failover_watch::probe::{
+use crate::demo::config_file;
+use crate::demo::gateway::Gateway;
+use crate::mock::{Api, MockConfig, MockServer, Mode};
+use crate::probe::{
     Deployments, Endpoint, Evidence, HttpProber, Probe, ProbeSettings, Role, http_client,
 };
 use serde_json::{Value, json};

@@ -1,16 +1,15 @@
 //! The prober against the real proxy's recorded answers, replayed byte for byte, and against
 //! the project's mock upstream in its fault modes.
 
-mod common;
 
 use std::time::Duration;
 
-use common::{Capture, ReplayServer, capture, refused_addr};
-use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
-use failover_watch::probe::{
+use super::{Capture, ReplayServer, capture, refused_addr};
+use crate::mock::{Api, MockConfig, MockServer, Mode};
+use crate::probe::{
     Endpoint, ErrorKind, Evidence, Failure, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
 };
-use failover_watch::secret::ApiKey;
+use crate::secret::ApiKey;
 
 fn settings(url: &str, stream: bool) -> ProbeSettings {
     ProbeSettings {
@@ -534,7 +533,7 @@ async fn a_redirect_is_reported_not_followed() {
         status: 302,
         headers: vec![(
             "location".into(),
-            format!("http://{}/v1/chat/completions", common::refused_addr()),
+            format!("http://{}/v1/chat/completions", super::refused_addr()),
         )],
         body: Vec::new(),
     };

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-mod common;
 
-use failover_watch::output::Recorder;
-use failover_watch::probe::{Probe, ProbeReport, Role};
-use failover_watch::run::Session;
-use failover_watch::state::{Monitor, MonitorConfig, TransitionKind};
-use failover_watch::tui::{self, Inputs, Screen};
-use failover_watch::ui::{Dashboard, ThemeName};
+use crate::output::Recorder;
+use crate::probe::{Probe, ProbeReport, Role};
+use crate::run::Session;
+use crate::state::{Monitor, MonitorConfig, TransitionKind};
+use crate::tui::{self, Inputs, Screen};
+use crate::ui::{Dashboard, ThemeName};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -31,7 +30,7 @@ impl Probe for Scripted {
         } else {
             (Role::Primary, "llama-fp8")
         };
-        common::served(role, model, "Hi.", Duration::from_millis(10))
+        super::served(role, model, "Hi.", Duration::from_millis(10))
     }
 }
 
@@ -54,8 +53,8 @@ fn key(code: KeyCode) -> Event {
 
 #[tokio::test(start_paused = true)]
 async fn scripted_answers_and_keys_tell_the_story_on_screen() {
-    let info = common::run_info(false);
-    let schedule = common::schedule(Duration::from_secs(1));
+    let info = super::run_info(false);
+    let schedule = super::schedule(Duration::from_secs(1));
     let session = Session::start(Arc::new(Scripted(AtomicU64::new(0))), schedule);
     let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
     let mut dashboard = Dashboard::new(info, ThemeName::Dark);

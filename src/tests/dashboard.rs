@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use failover_watch::clock::WallClock;
-use failover_watch::output::RunInfo;
-use failover_watch::probe::{
+use crate::clock::WallClock;
+use crate::output::RunInfo;
+use crate::probe::{
     ErrorKind, Evidence, Failure, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
-use failover_watch::state::{Monitor, MonitorConfig};
-use failover_watch::ui::{self, Dashboard, ThemeName};
+use crate::state::{Monitor, MonitorConfig};
+use crate::ui::{self, Dashboard, ThemeName};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

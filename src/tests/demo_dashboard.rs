@@ -4,14 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
 
-use failover_watch::output::Recorder;
-use failover_watch::probe::{Probe, ProbeReport, Role};
-use failover_watch::run::Session;
-use failover_watch::state::{Monitor, MonitorConfig};
-use failover_watch::tui::{self, DemoLink, Inputs};
-use failover_watch::ui::{Dashboard, DemoFault, DemoStatus, DemoTarget, ThemeName};
+use crate::output::Recorder;
+use crate::probe::{Probe, ProbeReport, Role};
+use crate::run::Session;
+use crate::state::{Monitor, MonitorConfig};
+use crate::tui::{self, DemoLink, Inputs};
+use crate::ui::{Dashboard, DemoFault, DemoStatus, DemoTarget, ThemeName};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -22,7 +21,7 @@ struct AlwaysPrimary;
 
 impl Probe for AlwaysPrimary {
     async fn probe(&self) -> ProbeReport {
-        common::served(Role::Primary, "llama-fp8", "Hi.", Duration::from_millis(5))
+        super::served(Role::Primary, "llama-fp8", "Hi.", Duration::from_millis(5))
     }
 }
 
@@ -40,8 +39,8 @@ fn key(c: char) -> Event {
 
 #[tokio::test(start_paused = true)]
 async fn demo_keys_reach_the_gateway_and_its_condition_shows_live() {
-    let info = common::run_info(true);
-    let schedule = common::schedule(Duration::from_secs(1));
+    let info = super::run_info(true);
+    let schedule = super::schedule(Duration::from_secs(1));
     let session = Session::start(Arc::new(AlwaysPrimary), schedule);
     let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
     let mut dashboard = Dashboard::new(info, ThemeName::Mono);

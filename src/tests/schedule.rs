@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-mod common;
 
-use failover_watch::probe::{Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
-use failover_watch::run::Session;
+use crate::probe::{Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
+use crate::run::Session;
 use tokio::time::Instant;
 
 /// A prober whose n-th probe (from 1) takes `delay(n)` and then serves from the primary.
@@ -22,7 +21,7 @@ impl<F: Fn(u64) -> Duration + Send + Sync + 'static> Probe for Scripted<F> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let started = Instant::now();
         tokio::time::sleep((self.delay)(n)).await;
-        common::served(
+        super::served(
             Role::Primary,
             "llama-fp8",
             &format!("answer {n}"),
@@ -48,7 +47,7 @@ fn schedule(interval: f64) -> Schedule {
     Schedule {
         max_in_flight: 100,
         grace: secs(5.0),
-        ..common::schedule(secs(interval))
+        ..super::schedule(secs(interval))
     }
 }
 

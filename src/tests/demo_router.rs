@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use failover_watch::demo::config_file;
-use failover_watch::demo::errors::{CallFailure, RouteError};
-use failover_watch::demo::router::{Router, Served, Step, Walk};
-use failover_watch::demo::settings::{GatewaySettings, RouterOverrides};
+use crate::demo::config_file;
+use crate::demo::errors::{CallFailure, RouteError};
+use crate::demo::router::{Router, Served, Step, Walk};
+use crate::demo::settings::{GatewaySettings, RouterOverrides};
 use serde_json::Value;
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
