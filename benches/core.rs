@@ -5,11 +5,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use failover_watch::clock::WallClock;
-use failover_watch::output::RunInfo;
-use failover_watch::probe::{Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
-use failover_watch::state::{Monitor, MonitorConfig};
-use failover_watch::ui::{self, Dashboard, ThemeName};
+use failover_watch::{
+    Dashboard, Evidence, Monitor, MonitorConfig, ProbeEvent, ProbeOutcome, ProbeReport, Role,
+    Route, RunInfo, Served, ThemeName, WallClock, draw,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -98,7 +97,7 @@ fn main() {
         for i in 0..frames {
             terminal
                 .draw(|frame| {
-                    ui::draw(
+                    draw(
                         frame,
                         &monitor,
                         &dashboard,

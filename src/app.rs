@@ -1,172 +1,238 @@
-//! The commands, as the binary dispatches them: each sets up its edges (prober, outputs,
-//! signals) around the shared run loop and returns the exit status.
+//! The commands, as the binary dispatches them: each resolves its options, sets up its edges
+//! (prober, simulated gateway, mock server) and hands the run to [`crate::run`]. Errors come
+//! back as reports; [`crate::exit`] turns them into the exit status.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use ratatui::crossterm::event::EventStream;
-use tokio::sync::mpsc;
+use color_eyre::eyre::{Result, WrapErr};
 
-use crate::cli::{MockArgs, OutputFormat};
-use crate::config::Plan;
-use crate::demo::DemoArgs;
+use crate::cli::{Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
+use crate::config::{self, Plan, Surroundings};
+use crate::demo::{self, Given, Setup};
+use crate::exit::{Ended, usage};
 use crate::mock::{MockConfig, MockServer};
-use crate::output::{JsonLines, Recorder, Sink, TextStory};
-use crate::probe::{HttpProber, Probe, Stop};
-use crate::run::{self, Session};
-use crate::signals;
-use crate::state::Monitor;
-pub use crate::tui::DemoLink;
-use crate::tui::{self, Inputs};
-use crate::ui::Dashboard;
+use crate::probe::{Endpoint, HttpProber};
+use crate::{run, signals};
 
-/// Bad usage or configuration.
-pub const EXIT_USAGE: u8 = 2;
-
-pub fn usage_error(reason: &str) -> ExitCode {
-    eprintln!("failover-watch: error: {reason}");
-    ExitCode::from(EXIT_USAGE)
+/// The command line, the demo's help (its keys come from its key table) included.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_subcommand("demo", |demo| demo.after_help(demo::help()))
 }
 
-/// Watches the proxy of `plan` until the run ends, in the chosen output.
-pub async fn watch(plan: Plan) -> ExitCode {
-    let prober = match HttpProber::new(plan.probe.clone()) {
-        Ok(prober) => Arc::new(prober),
-        Err(reason) => return usage_error(&reason),
-    };
+/// Watches the proxy `args` name until the run ends, in the chosen output.
+pub async fn watch(args: WatchArgs) -> Result<Ended> {
+    let env = |name: &str| std::env::var(name).ok();
+    let plan = Plan::watch(&args, env, Surroundings::detect())?;
+    let prober = HttpProber::new(plan.probe.clone())?;
     tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
-    execute(&plan, prober, None).await
+    run::execute(&plan, Arc::new(prober), None).await
 }
 
-/// Runs the schedule of `plan` against `prober`, with its output, to the end of the run.
-pub async fn execute<P: Probe>(plan: &Plan, prober: Arc<P>, demo: Option<DemoLink>) -> ExitCode {
-    let mut signals = signals::listen();
-    let session = Session::start(prober, plan.schedule.clone());
-    let wall = session.clock.wall();
-    let mut monitor = Monitor::new(plan.monitor.clone());
-    let mut recorder = match &plan.record {
-        Some(path) => match Recorder::to_file(path, wall) {
-            Ok(recorder) => recorder,
-            Err(error) => {
-                session.controls.stop(Stop::Now);
-                return usage_error(&format!(
-                    "cannot write --record {}: {error}",
-                    path.display()
-                ));
-            }
-        },
-        None => Recorder::off(),
+/// Runs the dashboard (or a headless output) against the simulated gateway `args` describe.
+pub async fn demo(args: DemoCommand) -> Result<Ended> {
+    let surroundings = Surroundings::detect();
+    let openai_key_in_env = std::env::var_os("OPENAI_API_KEY").is_some_and(|v| !v.is_empty());
+    let settings = demo::read_settings(args.demo.config.as_deref(), openai_key_in_env)?;
+    let setup = demo_setup(&args, settings, surroundings)?;
+    let mut running = demo::Running::start(&setup).await?;
+    let plan = demo_plan(&args, &setup, &running.url(), surroundings)?;
+    let prober = HttpProber::new(plan.probe.clone())?;
+    let ends_after = plan
+        .schedule
+        .duration
+        .filter(|_| plan.schedule.count.is_none());
+    let mode = running.direct(&setup, ends_after);
+    run::execute(&plan, Arc::new(prober), mode).await
+}
+
+/// The demo resolved over `settings` from what the user gave.
+fn demo_setup(
+    args: &DemoCommand,
+    settings: demo::GatewaySettings,
+    surroundings: Surroundings,
+) -> Result<Setup> {
+    let probe = &args.probe;
+    let given = Given {
+        primary: probe.primary.as_deref(),
+        interval: probe.interval,
+        dashboard: config::output(probe, surroundings) == OutputFormat::Tui,
+        ends: probe.duration.is_some() || probe.count.is_some(),
     };
-    let result = match plan.output {
-        OutputFormat::Tui => {
-            dashboard(
-                plan,
-                session,
-                &mut monitor,
-                &mut recorder,
-                &mut signals,
-                demo,
-            )
-            .await
-        }
-        OutputFormat::Jsonl | OutputFormat::Text => {
-            let stdout = io::stdout().lock();
-            let mut sink: Box<dyn Sink> = match plan.output {
-                OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
-                _ => Box::new(TextStory::new(stdout, wall, plan.color)),
-            };
-            run::headless(
-                session,
-                &mut monitor,
-                sink.as_mut(),
-                &mut recorder,
-                &plan.info,
-                &mut signals,
-            )
-            .await
-        }
-    };
-    finish(plan, &monitor, result)
+    Setup::new(&args.demo, settings, given).map_err(usage)
 }
 
-/// The dashboard on the real terminal, then, once the screen is restored, the same summary
-/// as the text output.
-async fn dashboard(
-    plan: &Plan,
-    session: Session,
-    monitor: &mut Monitor,
-    recorder: &mut Recorder,
-    signals: &mut mpsc::UnboundedReceiver<&'static str>,
-    demo: Option<DemoLink>,
-) -> io::Result<()> {
-    let wall = session.clock.wall();
-    let (mut terminal, restore) = tui::terminal::enter()?;
-    let mut view = Dashboard::new(plan.info.clone(), plan.theme);
-    view.demo = demo.as_ref().map(|link| link.status.borrow().clone());
-    let inputs = Inputs {
-        terminal: EventStream::new(),
-        signals,
-        demo,
-    };
-    let ended = tui::run(&mut terminal, session, monitor, &mut view, inputs, recorder).await;
-    drop(terminal);
-    drop(restore);
-    let end = ended?;
-    TextStory::new(io::stdout().lock(), wall, plan.color).end(monitor, end)
-}
-
-/// The exit status of a finished run.
-fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> ExitCode {
-    let counters = monitor.counters();
-    tracing::info!(
-        total = counters.total,
-        failed = counters.failed,
-        failovers = counters.failovers,
-        "run ended"
-    );
-    match result {
-        Ok(()) => {}
-        // The reader went away (`| head`): nothing left to tell.
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(error) => {
-            let _ = writeln!(
-                io::stderr(),
-                "failover-watch: cannot write the output: {error}"
-            );
-            return ExitCode::FAILURE;
-        }
-    }
-    // A probe never answered is no better than a failed one.
-    if plan.fail_on_error && (counters.failed > 0 || counters.abandoned > 0) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Runs the dashboard (or a headless output) against the simulated gateway of `demo`.
-pub async fn demo(args: DemoArgs) -> ExitCode {
-    crate::demo::run(args).await
+/// The plan of a demo run against the gateway at `url`: the demo's defaults under the user's.
+fn demo_plan(
+    args: &DemoCommand,
+    setup: &Setup,
+    url: &str,
+    surroundings: Surroundings,
+) -> Result<Plan> {
+    let endpoint = Endpoint::parse(url).map_err(usage)?;
+    Plan::new(
+        &args.probe,
+        endpoint,
+        None,
+        &setup.layer,
+        true,
+        surroundings,
+    )
 }
 
 /// Serves a mock upstream until SIGINT, SIGTERM or SIGHUP.
-pub async fn mock_upstream(args: MockArgs) -> ExitCode {
+pub async fn mock_upstream(args: MockArgs) -> Result<Ended> {
     let config = MockConfig {
         api: args.api,
         model: args.model,
         reply: args.reply,
         mode: args.mode,
     };
-    let server = match MockServer::start(args.listen, config).await {
-        Ok(server) => server,
-        Err(error) => return usage_error(&format!("cannot listen on {}: {error}", args.listen)),
-    };
+    let server = MockServer::start(args.listen, config)
+        .await
+        .map_err(|error| usage(format!("cannot listen on {}: {error}", args.listen)))?;
     let mut signals = signals::listen();
     let mut stdout = io::stdout().lock();
-    let _ = writeln!(stdout, "listening on {}", server.url());
-    let _ = stdout.flush();
+    writeln!(stdout, "listening on {}", server.url())
+        .and_then(|()| stdout.flush())
+        .wrap_err("cannot write to stdout")?;
     drop(stdout);
     signals.recv().await;
-    ExitCode::SUCCESS
+    Ok(Ended::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    const SECS: fn(u64) -> Duration = Duration::from_secs;
+    const BUILT_IN: &str = "primary-down@5s,primary-up@20s";
+
+    /// `failover-watch demo ARGS` resolved as the binary does it, `config` written to a file
+    /// for `--config`.
+    fn resolve(args: &[&str], config: Option<&str>, terminal: bool) -> Result<(Setup, Plan)> {
+        let dir = std::env::temp_dir().join(format!("fw-app-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!(
+            "{:x}.yaml",
+            args.len() * 31 + config.map_or(0, str::len)
+        ));
+        let mut argv = vec!["failover-watch", "demo"];
+        argv.extend(args);
+        let path_text = path.display().to_string();
+        if let Some(config) = config {
+            std::fs::write(&path, config)?;
+            argv.extend(["--config", &path_text]);
+        }
+        let Some(Command::Demo(demo)) = Cli::try_parse_from(argv)?.command else {
+            unreachable!("a demo command");
+        };
+        let surroundings = Surroundings {
+            stdout_is_terminal: terminal,
+            no_color: false,
+        };
+        let settings = demo::read_settings(demo.demo.config.as_deref(), false)?;
+        let setup = demo_setup(&demo, settings, surroundings)?;
+        let plan = demo_plan(&demo, &setup, "http://127.0.0.1:1", surroundings)?;
+        Ok((setup, plan))
+    }
+
+    fn script(setup: &Setup) -> Option<String> {
+        setup.script.as_ref().map(ToString::to_string)
+    }
+
+    #[test]
+    fn headless_without_a_script_plays_the_built_in_story_once() {
+        let (s, plan) = resolve(&["--output", "text"], None, true).unwrap();
+        assert!(!s.dashboard);
+        assert_eq!(script(&s).as_deref(), Some(BUILT_IN));
+        // 20 s to the last cue, 10 s of cooldown, two 3 s intervals.
+        assert_eq!(s.pass, Some(SECS(36)));
+        assert_eq!(plan.schedule.duration, Some(SECS(36)));
+        assert_eq!(plan.probe.primary, "llama-fp8");
+        assert_eq!(plan.info.fallback.as_deref(), Some("llama3"));
+        // The router's timeout (30 s) and a margin.
+        assert_eq!(plan.schedule.timeout, SECS(35));
+        assert!(plan.info.simulated);
+        // Without a terminal, text is the default output: the same story.
+        let (_, plan) = resolve(&[], None, false).unwrap();
+        assert_eq!(plan.schedule.duration, Some(SECS(36)));
+    }
+
+    #[test]
+    fn the_user_s_choices_stand() {
+        let args = ["--output", "jsonl", "--count", "5", "--timeout", "9s"];
+        let (_, plan) = resolve(&args, None, false).unwrap();
+        assert_eq!(plan.schedule.duration, None);
+        assert_eq!(plan.schedule.timeout, SECS(9));
+        let args = [
+            "--output",
+            "jsonl",
+            "--duration",
+            "1m",
+            "--script",
+            "primary-error@2s",
+        ];
+        let (s, plan) = resolve(&args, None, false).unwrap();
+        assert_eq!(plan.schedule.duration, Some(SECS(60)));
+        assert_eq!(script(&s).as_deref(), Some("primary-error@2s"));
+        let args = ["--router-timeout", "2s", "--cooldown", "1s"];
+        let (s, plan) = resolve(&args, None, false).unwrap();
+        assert_eq!(plan.schedule.timeout, SECS(7));
+        assert_eq!(s.settings.router.cooldown, SECS(1));
+        assert_eq!(s.pass, Some(SECS(27)));
+        let args = ["--primary", "llama3", "--fallback", "other"];
+        let (_, plan) = resolve(&args, None, false).unwrap();
+        assert_eq!(plan.probe.primary, "llama3");
+        assert_eq!(plan.info.fallback.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn the_dashboard_waits_for_keys_unless_a_script_or_loop_is_asked_for() {
+        let (s, plan) = resolve(&[], None, true).unwrap();
+        assert!(s.dashboard);
+        assert_eq!((script(&s), plan.schedule.duration), (None, None));
+        let (s, plan) = resolve(&["--loop"], None, true).unwrap();
+        assert_eq!(script(&s).as_deref(), Some(BUILT_IN));
+        assert_eq!(plan.schedule.duration, None);
+        // A looping headless run goes on until stopped.
+        let (s, plan) = resolve(&["--loop", "--output", "jsonl"], None, false).unwrap();
+        assert!(s.repeat);
+        assert_eq!(plan.schedule.duration, None);
+    }
+
+    #[test]
+    fn the_primary_is_the_config_s_group_with_a_fallback_unless_named() {
+        let config = "model_list:\n  - {model_name: solo, litellm_params: {model: openai/solo, api_key: x}}\n  - {model_name: main, litellm_params: {model: openai/main, api_key: x}}\n  - {model_name: spare, litellm_params: {model: ollama/spare}}\nrouter_settings: {fallbacks: [{main: [spare]}]}\n";
+        let with = |args: &[&str]| resolve(args, Some(config), false).map_err(|e| e.to_string());
+        let (s, plan) = with(&[]).unwrap();
+        assert_eq!(
+            (s.primary.as_str(), s.fallback.as_deref()),
+            ("main", Some("spare"))
+        );
+        assert_eq!(plan.probe.primary, "main");
+        let (s, _) = with(&["--primary", "solo"]).unwrap();
+        assert_eq!((s.primary.as_str(), s.fallback), ("solo", None));
+        let error = with(&["--primary", "llama-fp8"]).unwrap_err();
+        assert!(error.contains("(it has: solo, main, spare)"), "{error}");
+        let error = with(&["--primary", "solo", "--script", "fallback-down@1s"]).unwrap_err();
+        assert!(
+            error.contains("aims at the fallback, but solo has no fallbacks"),
+            "{error}"
+        );
+        let error = resolve(&[], Some("model_list: 3"), false).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with(".yaml: model_list must be a list"),
+            "{error}"
+        );
+        assert!(error.chain().any(|e| e.is::<crate::exit::Usage>()));
+    }
 }

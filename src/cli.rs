@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::duration;
 use crate::mock::{Api, MODES_HELP, Mode};
 
 const KEYS_HELP: &str = "\
@@ -49,8 +50,17 @@ pub enum Command {
 
     /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
     /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
-    #[command(after_help = crate::demo::DEMO_HELP)]
-    Demo(Box<crate::demo::DemoArgs>),
+    Demo(Box<DemoCommand>),
+}
+
+/// `demo`: what to simulate, and how to watch it.
+#[derive(Debug, Clone, Args)]
+pub struct DemoCommand {
+    #[command(flatten)]
+    pub demo: DemoArgs,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 const MOCK_HELP: &str = "\
@@ -61,8 +71,8 @@ For \"connection refused\", stop the process.";
 
 #[derive(Debug, Clone, Args)]
 pub struct MockArgs {
-    /// The API to speak.
-    #[arg(long, value_enum, env = "MOCK_UPSTREAM_API")]
+    /// The API to speak: openai or ollama.
+    #[arg(long, env = "MOCK_UPSTREAM_API")]
     pub api: Api,
 
     /// Address to listen on (port 0 picks a free one; the address is printed once ready).
@@ -80,6 +90,41 @@ pub struct MockArgs {
     /// The fault to start with.
     #[arg(long, env = "MOCK_UPSTREAM_MODE", default_value = "ok", help = format!("The fault to start with: {MODES_HELP}"))]
     pub mode: Mode,
+}
+
+/// What the demo simulates, and how its faults are switched.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// A LiteLLM config to simulate: a proxy config file, or a Helm values.yaml with it under
+    /// litellm.config. [default: the seed's: llama-fp8 (openai/) falling back to llama3
+    /// (ollama/), num_retries 0, timeout 30, allowed_fails 1, cooldown_time 10]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Faults at times from the start, e.g. "primary-down@10s,primary-up@40s" (see below).
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_SCRIPT", value_name = "STEPS")]
+    pub script: Option<String>,
+
+    /// Play the script over and over, for a kiosk (see below).
+    #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP", value_parser = clap::builder::BoolishValueParser::new())]
+    pub repeat: bool,
+
+    /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::duration::positive)]
+    pub cooldown: Option<Duration>,
+
+    /// The router's allowed_fails: failures within a cooldown_time before a cooldown (3,
+    /// LiteLLM's default, means its failure-rate policy instead).
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_ALLOWED_FAILS", value_name = "N")]
+    pub allowed_fails: Option<u32>,
+
+    /// The router's num_retries: retries in the same group before its fallbacks.
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_NUM_RETRIES", value_name = "N")]
+    pub num_retries: Option<u32>,
+
+    /// The router's timeout: the limit of one call to one deployment.
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::duration::positive)]
+    pub router_timeout: Option<Duration>,
 }
 
 /// Where the proxy is and how to reach it.
@@ -104,14 +149,9 @@ pub struct WatchArgs {
 /// How to probe and what to print; shared by watching a proxy and the demo.
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
-    /// The primary model group: the `model` of every request.
-    #[arg(
-        long,
-        env = "FAILOVER_WATCH_PRIMARY",
-        default_value = "llama-fp8",
-        value_name = "MODEL"
-    )]
-    pub primary: String,
+    /// The primary model group: the `model` of every request. [default: llama-fp8]
+    #[arg(long, env = "FAILOVER_WATCH_PRIMARY", value_name = "MODEL")]
+    pub primary: Option<String>,
 
     /// The fallback model group you expect, for display.
     #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
@@ -124,8 +164,9 @@ pub struct ProbeArgs {
 
     /// Limit for one request, from sending to the complete answer. Above the proxy's router
     /// timeout, a hung primary's requests show as slow fallbacks rather than timeouts.
-    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = positive_duration)]
-    pub timeout: Duration,
+    /// [default: 30s]
+    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", value_name = "DURATION", value_parser = duration::positive)]
+    pub timeout: Option<Duration>,
 
     /// The prompt of every request.
     #[arg(long, env = "FAILOVER_WATCH_PROMPT", default_value = "Say hi")]
@@ -144,7 +185,7 @@ pub struct ProbeArgs {
     pub count: Option<u64>,
 
     /// End after this long (`10m`, `2h`).
-    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, env = "FAILOVER_WATCH_DURATION", value_name = "DURATION", value_parser = duration::positive)]
     pub duration: Option<Duration>,
 
     /// Unanswered probes allowed at once; a tick that finds this many is skipped and reported.
@@ -195,38 +236,13 @@ pub enum OutputFormat {
 /// The shortest interval between probes: below it the schedule would only flood the proxy.
 const SHORTEST_INTERVAL: Duration = Duration::from_millis(1);
 
-/// An interval between probes: a [`positive_duration`] of at least a millisecond.
-pub fn probe_interval(text: &str) -> Result<Duration, String> {
-    let interval = positive_duration(text)?;
+/// An interval between probes: a positive duration of at least a millisecond.
+fn probe_interval(text: &str) -> Result<Duration, String> {
+    let interval = duration::positive(text)?;
     if interval < SHORTEST_INTERVAL {
         return Err("must be at least 1ms".to_owned());
     }
     Ok(interval)
-}
-
-/// The longest duration any option takes: beyond it, deadlines would overflow the clock.
-pub const LONGEST_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
-/// A duration above zero and at most ten years: `3s`, `500ms`, `1m 30s`, or a bare number of
-/// seconds.
-pub fn positive_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let duration = match text.parse::<f64>() {
-        Ok(secs) if secs >= 0.0 => {
-            Duration::try_from_secs_f64(secs).map_err(|_| "is too long (at most 10 years)")?
-        }
-        Ok(_) => return Err("must be a positive duration".to_owned()),
-        Err(_) => {
-            humantime::parse_duration(text).map_err(|e| format!("{e} (try 3s, 500ms or 1m)"))?
-        }
-    };
-    if duration.is_zero() {
-        return Err("must be more than zero".to_owned());
-    }
-    if duration > LONGEST_DURATION {
-        return Err("is too long (at most 10 years)".to_owned());
-    }
-    Ok(duration)
 }
 
 #[cfg(test)]
@@ -234,39 +250,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_in_human_form_or_bare_seconds() {
-        assert_eq!(positive_duration("3s"), Ok(Duration::from_secs(3)));
-        assert_eq!(positive_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(positive_duration("1m 30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(positive_duration("2.5"), Ok(Duration::from_millis(2500)));
-        assert!(
-            positive_duration("0")
-                .unwrap_err()
-                .contains("more than zero")
-        );
-        assert!(
-            positive_duration("0s")
-                .unwrap_err()
-                .contains("more than zero")
-        );
-        assert!(positive_duration("-1").is_err());
-        assert!(positive_duration("soon").is_err());
-        // Beyond what a clock can add: refused, not a panic or an overflowed deadline.
-        for huge in ["1e20", "inf", "NaN", "10000000000000000000s", "11years"] {
-            assert!(positive_duration(huge).is_err(), "{huge}");
-        }
-        assert_eq!(
-            positive_duration("7days"),
-            Ok(Duration::from_secs(7 * 24 * 3600))
-        );
+    fn an_interval_is_at_least_a_millisecond() {
         assert_eq!(probe_interval("1ms"), Ok(Duration::from_millis(1)));
         assert!(probe_interval("1us").is_err());
         assert!(probe_interval("0.0001").is_err());
+        assert!(probe_interval("0").unwrap_err().contains("more than zero"));
     }
 
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        crate::app::command().debug_assert();
     }
 }

@@ -13,6 +13,9 @@ use chrono::{DateTime, FixedOffset, Local, SecondsFormat, Utc};
 pub struct RunClock {
     start: tokio::time::Instant,
     wall: WallClock,
+    /// Follow the local UTC offset as it changes (the real clock), or keep the one given
+    /// (tests that pin whole runs).
+    follows_local_offset: bool,
 }
 
 impl RunClock {
@@ -22,6 +25,18 @@ impl RunClock {
         Self {
             start: tokio::time::Instant::now(),
             wall: WallClock::new(now.with_timezone(&Utc), *now.offset()),
+            follows_local_offset: true,
+        }
+    }
+
+    /// Starts the run now on the monotonic clock, at the wall-clock time `wall` gives, which
+    /// never changes its offset: whole runs pinned in tests.
+    #[cfg(test)]
+    pub fn starting_at(wall: WallClock) -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+            wall,
+            follows_local_offset: false,
         }
     }
 
@@ -38,6 +53,9 @@ impl RunClock {
     /// The wall clock, with the local UTC offset as it is now (it changes with daylight
     /// saving time during a long run).
     pub fn wall(&self) -> WallClock {
+        if !self.follows_local_offset {
+            return self.wall;
+        }
         WallClock {
             local_offset: *Local::now().offset(),
             ..self.wall

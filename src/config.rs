@@ -1,14 +1,34 @@
-//! The command line resolved and checked into what a run needs. Every refusal is a one-line
-//! reason; the caller exits with status 2.
+//! The options resolved and checked into what a run needs, in one order: the built-in
+//! defaults, then a configuration file's values (a [`Layer`]: the demo's LiteLLM config), then
+//! the environment, then the command line (clap reads those two). Every refusal is a usage
+//! error with a one-line reason.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
 
 use crate::cli::{OutputFormat, ProbeArgs, ThemeArg, WatchArgs};
+use crate::exit::usage;
 use crate::output::RunInfo;
 use crate::probe::{Endpoint, ProbeSettings, Schedule};
 use crate::secret::ApiKey;
 use crate::state::MonitorConfig;
 use crate::ui::ThemeName;
+
+/// The primary model group when none is named.
+pub const DEFAULT_PRIMARY: &str = "llama-fp8";
+/// The limit of one request when none is given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Values a configuration file supplies for the options the user left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layer {
+    pub primary: Option<String>,
+    pub fallback: Option<String>,
+    pub timeout: Option<Duration>,
+    pub duration: Option<Duration>,
+}
 
 /// Everything a run needs, checked.
 #[derive(Clone, Debug)]
@@ -22,7 +42,6 @@ pub struct Plan {
     pub color: bool,
     /// The dashboard's first theme.
     pub theme: ThemeName,
-    pub log_file: PathBuf,
     /// A JSON lines copy of the run (`--record`).
     pub record: Option<PathBuf>,
     pub fail_on_error: bool,
@@ -52,68 +71,84 @@ impl Plan {
         args: &WatchArgs,
         env: impl Fn(&str) -> Option<String>,
         surroundings: Surroundings,
-    ) -> Result<Self, String> {
-        let endpoint = Endpoint::parse(&args.url)?;
-        let key = ApiKey::load(args.api_key_file.as_deref(), env)?;
-        Self::new(&args.probe, endpoint, key, false, surroundings)
+    ) -> Result<Self> {
+        let endpoint = Endpoint::parse(&args.url).map_err(usage)?;
+        let key = ApiKey::load(args.api_key_file.as_deref(), env).map_err(usage)?;
+        Self::new(
+            &args.probe,
+            endpoint,
+            key,
+            &Layer::default(),
+            false,
+            surroundings,
+        )
     }
 
-    /// A plan for any endpoint, the simulated gateway included.
+    /// A plan for any endpoint, the simulated gateway included, over the values of `layer`.
     pub fn new(
         args: &ProbeArgs,
         endpoint: Endpoint,
         key: Option<ApiKey>,
+        layer: &Layer,
         simulated: bool,
         surroundings: Surroundings,
-    ) -> Result<Self, String> {
-        if args.primary.trim().is_empty() {
-            return Err("--primary must name a model group".to_owned());
+    ) -> Result<Self> {
+        let primary = args
+            .primary
+            .clone()
+            .or_else(|| layer.primary.clone())
+            .unwrap_or_else(|| DEFAULT_PRIMARY.to_owned())
+            .trim()
+            .to_owned();
+        if primary.is_empty() {
+            return Err(usage("--primary must name a model group"));
         }
         if args.output == Some(OutputFormat::Tui) && !surroundings.stdout_is_terminal {
-            return Err(
-                "the dashboard needs a terminal: use --output text or --output jsonl".to_owned(),
-            );
+            return Err(usage(
+                "the dashboard needs a terminal: use --output text or --output jsonl",
+            ));
         }
+        let fallback = args
+            .fallback
+            .clone()
+            .or_else(|| layer.fallback.clone())
+            .filter(|f| !f.trim().is_empty());
+        let timeout = args.timeout.or(layer.timeout).unwrap_or(DEFAULT_TIMEOUT);
         let max_in_flight = usize::try_from(args.max_in_flight)
-            .map_err(|_| "--max-in-flight is too large".to_owned())?;
+            .map_err(|_| usage("--max-in-flight is too large"))?;
         let schedule = Schedule {
             interval: args.interval,
-            timeout: args.timeout,
+            timeout,
             max_in_flight,
             count: args.count,
-            duration: args.duration,
-            grace: Schedule::default_grace(args.timeout),
+            duration: args.duration.or(layer.duration),
+            grace: Schedule::default_grace(timeout),
         };
-        let mut monitor = MonitorConfig::new(args.primary.trim());
+        let mut monitor = MonitorConfig::new(&primary);
         monitor.down_after = args.down_after;
         let info = RunInfo {
             url: endpoint.root().to_owned(),
-            primary: args.primary.trim().to_owned(),
-            fallback: args.fallback.clone().filter(|f| !f.trim().is_empty()),
+            primary: primary.clone(),
+            fallback,
             interval: args.interval,
-            timeout: args.timeout,
+            timeout,
             stream: args.stream,
             simulated,
         };
-        let output = args.output.unwrap_or(if surroundings.stdout_is_terminal {
-            OutputFormat::Tui
-        } else {
-            OutputFormat::Text
-        });
         Ok(Self {
             probe: ProbeSettings {
                 endpoint,
                 key,
-                primary: args.primary.trim().to_owned(),
+                primary,
                 prompt: args.prompt.clone(),
                 max_tokens: args.max_tokens,
                 stream: args.stream,
-                timeout: args.timeout,
+                timeout,
             },
             schedule,
             monitor,
             info,
-            output,
+            output: output(args, surroundings),
             color: surroundings.stdout_is_terminal && !surroundings.no_color,
             theme: match args.theme {
                 Some(ThemeArg::Dark) => ThemeName::Dark,
@@ -122,11 +157,19 @@ impl Plan {
                 None if surroundings.no_color => ThemeName::Mono,
                 None => ThemeName::Dark,
             },
-            log_file: args.log_file.clone(),
             record: args.record.clone(),
             fail_on_error: args.fail_on_error,
         })
     }
+}
+
+/// The output chosen, else the dashboard on a terminal and the text story elsewhere.
+pub fn output(args: &ProbeArgs, surroundings: Surroundings) -> OutputFormat {
+    args.output.unwrap_or(if surroundings.stdout_is_terminal {
+        OutputFormat::Tui
+    } else {
+        OutputFormat::Text
+    })
 }
 
 #[cfg(test)]
@@ -140,14 +183,15 @@ mod tests {
         let cli =
             Cli::try_parse_from(std::iter::once("failover-watch").chain(args.iter().copied()))
                 .map_err(|e| e.to_string())?;
-        Plan::watch(
+        let plan = Plan::watch(
             &cli.watch,
             |_| None,
             Surroundings {
                 stdout_is_terminal: tty,
                 no_color: false,
             },
-        )
+        );
+        plan.map_err(|e| e.to_string())
     }
 
     #[test]

@@ -1,25 +1,37 @@
 //! failover-watch: who really serves the requests sent through a LiteLLM proxy.
 //!
-//! Outcomes flow one way: the [`probe`] schedule sends requests and streams [`probe::ProbeEvent`]s
-//! over a channel to the single owner of the [`state::Monitor`], a pure state machine; outputs
-//! ([`output`]) only read that state.
+//! Outcomes flow one way: the schedule (`probe`) sends requests and streams [`ProbeEvent`]s
+//! over a channel to the single owner of the [`Monitor`], a pure state machine; the dashboard
+//! ([`draw`]) and the other outputs only read that state.
+//!
+//! The public surface is what the binary dispatches to (`cli`, `app`, `exit`, `logging`) and
+//! the pure core, for the benchmarks: events in, state, frames out. Everything else is the
+//! crate's own.
 
 pub mod app;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod demo;
+mod clock;
+mod config;
+mod demo;
+mod duration;
+pub mod exit;
 pub mod logging;
-pub mod mock;
-pub mod output;
-pub mod probe;
-pub mod run;
-pub mod sanitize;
-pub mod secret;
-pub mod signals;
-pub mod state;
-pub mod tui;
-pub mod ui;
+mod mock;
+mod output;
+mod probe;
+mod run;
+mod sanitize;
+mod secret;
+mod signals;
+mod state;
+mod tui;
+mod ui;
+
+pub use clock::WallClock;
+pub use output::RunInfo;
+pub use probe::{Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
+pub use state::{Monitor, MonitorConfig};
+pub use ui::{Dashboard, ThemeName, draw};
 
 #[cfg(test)]
 mod tests;

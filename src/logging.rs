@@ -6,6 +6,7 @@
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
@@ -30,16 +31,16 @@ pub fn default_log_file() -> PathBuf {
 
 /// Starts logging to `path` (appending). Keep the guard alive until the end of `main`: it
 /// flushes the last lines.
-pub fn init(path: &Path) -> Result<WorkerGuard, String> {
+pub fn init(path: &Path) -> Result<WorkerGuard> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
     }
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_from_env("FAILOVER_WATCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -49,6 +50,6 @@ pub fn init(path: &Path) -> Result<WorkerGuard, String> {
         .with_ansi(false)
         .with_target(false)
         .try_init()
-        .map_err(|e| format!("cannot start logging: {e}"))?;
+        .map_err(|e| eyre!("cannot start logging: {e}"))?;
     Ok(guard)
 }

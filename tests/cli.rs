@@ -3,33 +3,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::{ReplayServer, capture, refused_addr};
+use common::{Hung, ReplayServer, Scratch, capture, refused_addr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
-
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fw-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-    fn log(&self) -> PathBuf {
-        self.0.join("run.log")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The binary with a clean environment: no key, no colour preference, logs in `scratch`.
 fn command(scratch: &Scratch, args: &[&str]) -> Command {
@@ -53,7 +31,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn bad_configuration_exits_2_with_a_one_line_reason() {
-    let scratch = Scratch::new("usage");
+    let scratch = Scratch::new("cli-usage");
     let cases: &[(&[&str], &str)] = &[
         (&["--interval", "0"], "more than zero"),
         (&["--url", "nonsense"], "invalid --url"),
@@ -90,17 +68,8 @@ fn bad_configuration_exits_2_with_a_one_line_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_answered_probes_fail_a_strict_run() {
-    use failover_watch::mock::{Api, MockConfig, MockServer, Mode};
-    let scratch = Scratch::new("hung");
-    let config = MockConfig {
-        api: Api::Openai,
-        model: "llama-fp8".into(),
-        reply: "Hi.".into(),
-        mode: Mode::Hang,
-    };
-    let hung = MockServer::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap();
+    let scratch = Scratch::new("cli-hung");
+    let hung = Hung::start();
     let url = hung.url();
     let args = [
         "--url",
@@ -132,7 +101,7 @@ async fn never_answered_probes_fail_a_strict_run() {
 
 #[test]
 fn help_names_every_environment_variable_the_key_sources_and_the_log_location() {
-    let scratch = Scratch::new("help");
+    let scratch = Scratch::new("cli-help");
     let out = run(&scratch, &["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
@@ -153,7 +122,7 @@ fn help_names_every_environment_variable_the_key_sources_and_the_log_location() 
 
 #[test]
 fn an_unreachable_proxy_is_reported_per_request_and_the_run_still_ends_cleanly() {
-    let scratch = Scratch::new("refused");
+    let scratch = Scratch::new("cli-refused");
     let url = format!("http://{}", refused_addr());
     let args = [
         "--url",
@@ -189,7 +158,7 @@ fn an_unreachable_proxy_is_reported_per_request_and_the_run_still_ends_cleanly()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_is_never_printed_nor_logged() {
-    let scratch = Scratch::new("secret");
+    let scratch = Scratch::new("cli-secret");
     let server = ReplayServer::start(vec![capture("09a-no-auth-header.http")], None).await;
     let key_file = scratch.0.join("key");
     std::fs::write(&key_file, "sk-file-secret-42\n").unwrap();
@@ -259,7 +228,7 @@ async fn the_key_is_never_printed_nor_logged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
-    let scratch = Scratch::new("story");
+    let scratch = Scratch::new("cli-story");
     let server = ReplayServer::start(
         vec![
             capture("01b-primary-ok.http"),
@@ -308,7 +277,7 @@ async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
-    let scratch = Scratch::new("sigterm");
+    let scratch = Scratch::new("cli-sigterm");
     let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
     let url = server.url();
     let mut child = command(
@@ -337,7 +306,7 @@ async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_keeps_the_json_lines_whatever_the_output() {
-    let scratch = Scratch::new("record");
+    let scratch = Scratch::new("cli-record");
     let server = ReplayServer::start(
         vec![
             capture("01b-primary-ok.http"),
@@ -394,7 +363,7 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() {
-    let scratch = Scratch::new("http-proxy");
+    let scratch = Scratch::new("cli-http-proxy");
     let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
     let dead_proxy = format!("http://{}", refused_addr());
     let url = server.url();

@@ -2,40 +2,19 @@
 //! start to summary, against the built-in simulated gateway. Each run is bounded in time.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
+use common::Scratch;
+
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 /// The longest any run here may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fw-demo-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Run {
     code: Option<i32>,
@@ -128,7 +107,7 @@ fn transitions(run: &Run) -> Vec<String> {
 
 #[test]
 fn a_scripted_demo_fails_over_recovers_and_ends_with_no_failed_request() {
-    let scratch = Scratch::new("scripted");
+    let scratch = Scratch::new("demo-scripted");
     let run = demo(
         &scratch,
         &words(
@@ -183,7 +162,7 @@ fn a_scripted_demo_fails_over_recovers_and_ends_with_no_failed_request() {
 
 #[test]
 fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
-    let scratch = Scratch::new("hang");
+    let scratch = Scratch::new("demo-hang");
     // A pass: 3 s to the last cue + the 2 s router timeout + 1 s cooldown + two 200 ms
     // intervals, rounded up: 7 s. The requests hung until 3 s come back from the fallback
     // by 5 s; the cooldown their failures started is over by 6 s.
@@ -223,7 +202,7 @@ fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
 
 #[test]
 fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
-    let scratch = Scratch::new("stream");
+    let scratch = Scratch::new("demo-stream");
     let run = demo(
         &scratch,
         &words(
@@ -255,7 +234,7 @@ fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
 
 #[test]
 fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
-    let scratch = Scratch::new("outage");
+    let scratch = Scratch::new("demo-outage");
     let run = demo(
         &scratch,
         &words(
@@ -332,7 +311,7 @@ litellm_settings:
 
 #[test]
 fn a_config_file_plain_or_helm_style_is_what_gets_simulated() {
-    let scratch = Scratch::new("config");
+    let scratch = Scratch::new("demo-config");
     let helm = format!(
         "litellm:\n  config:\n{}",
         PLAIN_CONFIG
@@ -379,7 +358,7 @@ fn a_config_file_plain_or_helm_style_is_what_gets_simulated() {
 
 #[test]
 fn bad_scripts_and_configs_exit_2_with_a_one_line_reason() {
-    let scratch = Scratch::new("usage");
+    let scratch = Scratch::new("demo-usage");
     let broken = scratch.file("broken.yaml", "model_list: [{model_name: a}]\n");
     let broken = broken.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
@@ -412,7 +391,7 @@ fn bad_scripts_and_configs_exit_2_with_a_one_line_reason() {
 
 #[test]
 fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends() {
-    let scratch = Scratch::new("default");
+    let scratch = Scratch::new("demo-default");
     // The built-in script: primary down at 5 s, up at 20 s; one pass then the end.
     let run = demo(
         &scratch,
@@ -446,7 +425,7 @@ fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends(
 
 #[test]
 fn a_looping_script_tells_the_story_again_every_pass() {
-    let scratch = Scratch::new("loop");
+    let scratch = Scratch::new("demo-loop");
     // A pass: 1 s to the last cue + 1 s cooldown + two 200 ms intervals, rounded up: 3 s.
     let run = demo(
         &scratch,

@@ -17,6 +17,39 @@ use super::settings::{
     deployment_id,
 };
 
+/// The seed's Helm `values.yaml`, with the one change the recordings needed: an `api_key` on
+/// the primary (without one LiteLLM never calls an `openai/` deployment).
+pub const SEED_CONFIG: &str = r#"
+litellm:
+  config:
+    model_list:
+      - model_name: llama3
+        litellm_params:
+          model: ollama/llama3
+          api_base: http://ollama:11434
+      - model_name: llama-fp8
+        litellm_params:
+          model: openai/llama-fp8
+          api_base: http://llama-fp8-predictor:8080/v1
+          api_key: "none"
+    router_settings:
+      fallbacks:
+        - "llama-fp8": ["llama3"]
+      num_retries: 0
+      timeout: 30
+      allowed_fails: 1
+      cooldown_time: 10
+"#;
+
+/// The seed's configuration.
+pub fn seed() -> GatewaySettings {
+    match parse(SEED_CONFIG, false) {
+        Ok(settings) => settings,
+        // The constant is checked by a unit test.
+        Err(reason) => unreachable!("the seed's configuration is invalid: {reason}"),
+    }
+}
+
 /// Parses a config. `openai_key_in_env`: whether the proxy would find `OPENAI_API_KEY`, which
 /// stands in for a missing `api_key`.
 pub fn parse(text: &str, openai_key_in_env: bool) -> Result<GatewaySettings, String> {
@@ -243,8 +276,7 @@ fn seconds(value: &Value, name: &str) -> Result<Duration, String> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     };
-    secs.filter(|s| s.is_finite() && (0.0..=1e9).contains(s))
-        .map(Duration::from_secs_f64)
+    secs.and_then(crate::duration::from_secs)
         .ok_or_else(|| format!("{name} must be a number of seconds"))
 }
 
@@ -303,6 +335,21 @@ litellm_settings:
   fallbacks:
     - "llama-fp8": ["llama3"]
 "#;
+
+    #[test]
+    fn the_seed_parses_into_the_recorded_setup() {
+        let seed = seed();
+        assert_eq!(seed.groups(), ["llama3", "llama-fp8"]);
+        assert_eq!(seed.default_primary(), Some("llama-fp8"));
+        assert_eq!(seed.first_fallback("llama-fp8"), Some("llama3"));
+        let r = &seed.router;
+        assert_eq!(r.num_retries, 0);
+        assert_eq!(r.timeout, Duration::from_secs(30));
+        assert_eq!(r.policy, FailurePolicy::AllowedFails(1));
+        assert_eq!(r.cooldown, Duration::from_secs(10));
+        assert_eq!(seed.deployments[0].provider, Provider::Ollama);
+        assert!(!seed.deployments[1].missing_api_key);
+    }
 
     #[test]
     fn a_plain_config_with_fallbacks_under_litellm_settings() {

@@ -1,43 +1,34 @@
-//! LiteLLM's exceptions as its providers, router and proxy word them. Pure.
+//! LiteLLM's exceptions as its providers, router and proxy word them, for the faults the demo
+//! can play. Pure.
 //!
-//! The wording was recorded from LiteLLM 1.83.14 on loopback (`captures/06*`, and the same
-//! proxy in front of this crate's mocks for the faults the captures lack). Two facts drive the
-//! router: `ollama/` reports every failure as `litellm.APIConnectionError`, which never starts
-//! a cooldown; `openai/` maps a refused or reset connection to a 500, which does.
+//! The wording was recorded from LiteLLM 1.83.14 on loopback. Two facts drive the router:
+//! `ollama/` reports every failure as `litellm.APIConnectionError`, which never starts a
+//! cooldown; `openai/` maps a refused or reset connection to a 500, which does.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::settings::{Deployment, seconds_as_configured, seconds_as_float};
+use super::settings::{Deployment, Provider, seconds_as_configured, seconds_as_float};
 
-/// What went wrong with one call to one deployment, as the gateway's edge saw it.
+/// What went wrong with one call to one deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallFailure {
     /// Connection refused: the deployment is down.
     Refused,
-    /// The connection closed before an answer.
+    /// The connection closed before an answer (taken down while it hung).
     Disconnected,
     /// No answer within the router's timeout.
     TimedOut { after: Duration },
-    /// A non-2xx answer.
-    Status {
-        status: u16,
-        body: String,
-        retry_after: Option<Duration>,
-    },
-    /// A 2xx answer whose body is not JSON.
-    NotJson,
+    /// An HTTP 500 with this body.
+    ServerError { body: String },
 }
 
-/// The proxy's `error.type`.
+/// The proxy's `error.type`: `null` for LiteLLM's exceptions, the text `"None"` for the
+/// router's own "No deployments available".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorType {
-    /// `null`, for most of LiteLLM's exceptions.
     Null,
-    /// `"throttling_error"`, for a rate limit.
-    Throttling,
-    /// `"None"` (text), for the router's own "No deployments available".
     NoneText,
 }
 
@@ -50,8 +41,6 @@ pub struct RouteError {
     /// LiteLLM's own exceptions have a `message` that the fallback logic extends; the
     /// router's "No deployments available" error has none and passes through unchanged.
     pub extendable: bool,
-    /// The upstream's `Retry-After`, which replaces the cooldown time.
-    pub retry_after: Option<Duration>,
     /// Retries made before giving up, which Python's `str()` of the exception mentions.
     pub retried: Option<u32>,
 }
@@ -63,7 +52,6 @@ impl RouteError {
             error_type: ErrorType::Null,
             message,
             extendable: true,
-            retry_after: None,
             retried: None,
         }
     }
@@ -92,7 +80,6 @@ impl RouteError {
     pub fn body(&self) -> Value {
         let (error_type, param) = match self.error_type {
             ErrorType::Null => (Value::Null, Value::Null),
-            ErrorType::Throttling => (json!("throttling_error"), Value::Null),
             ErrorType::NoneText => (json!("None"), json!("None")),
         };
         json!({"error": {
@@ -106,10 +93,9 @@ impl RouteError {
 
 /// The exception LiteLLM raises for a failed call to `deployment`.
 pub fn exception(deployment: &Deployment, failure: &CallFailure, timeout: Duration) -> RouteError {
-    if deployment.provider.is_ollama() {
-        ollama_exception(deployment, failure, timeout)
-    } else {
-        openai_exception(deployment, failure, timeout)
+    match deployment.provider {
+        Provider::Ollama => ollama_exception(deployment, failure, timeout),
+        Provider::OpenaiCompatible => openai_exception(deployment, failure, timeout),
     }
 }
 
@@ -118,21 +104,14 @@ fn openai_exception(
     failure: &CallFailure,
     timeout: Duration,
 ) -> RouteError {
-    let named = |status: u16, class: &str, detail: &str| {
+    let server_error = |detail: &str| {
         RouteError::litellm(
-            status,
-            format!("litellm.{class}: {class}: OpenAIException - {detail}"),
+            500,
+            format!("litellm.InternalServerError: InternalServerError: OpenAIException - {detail}"),
         )
     };
     match failure {
-        CallFailure::Refused | CallFailure::Disconnected => {
-            named(500, "InternalServerError", "Connection error.")
-        }
-        CallFailure::NotJson => named(
-            500,
-            "InternalServerError",
-            "Expecting value: line 1 column 1 (char 0)",
-        ),
+        CallFailure::Refused | CallFailure::Disconnected => server_error("Connection error."),
         CallFailure::TimedOut { after } => RouteError::litellm(
             408,
             format!(
@@ -146,28 +125,12 @@ fn openai_exception(
                     .map_or_else(|| "None".to_owned(), seconds_as_configured),
             ),
         ),
-        CallFailure::Status {
-            status,
-            body,
-            retry_after,
-        } => {
-            let class = match status {
-                400 => "BadRequestError",
-                401 => "AuthenticationError",
-                403 => "PermissionDeniedError",
-                404 => "NotFoundError",
-                422 => "UnprocessableEntityError",
-                429 => "RateLimitError",
-                500 => "InternalServerError",
-                503 => "ServiceUnavailableError",
-                _ => "APIError",
-            };
-            let mut error = named(*status, class, &openai_error_message(body));
-            if *status == 429 {
-                error.error_type = ErrorType::Throttling;
-            }
-            error.retry_after = *retry_after;
-            error
+        // The OpenAI client quotes an error body's `error.message`, else the raw text.
+        CallFailure::ServerError { body } => {
+            let message = serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned));
+            server_error(message.as_deref().unwrap_or(body))
         }
     }
 }
@@ -177,44 +140,26 @@ fn ollama_exception(
     failure: &CallFailure,
     timeout: Duration,
 ) -> RouteError {
-    let connection = |detail: String| {
-        RouteError::litellm(
-            500,
-            format!("litellm.APIConnectionError: OllamaException - {detail}"),
-        )
-    };
-    match failure {
+    let detail = match failure {
         CallFailure::Refused => {
             let (host, port) = host_and_port(deployment.api_base.as_deref());
-            connection(format!(
+            format!(
                 "Cannot connect to host {host}:{port} ssl:<ssl.SSLContext object at \
                  0x7f82c6cab140> [Connect call failed ('{host}', {port})]"
-            ))
+            )
         }
-        CallFailure::Disconnected => connection("Server disconnected".to_owned()),
-        CallFailure::TimedOut { after } => connection(format!(
+        CallFailure::Disconnected => "Server disconnected".to_owned(),
+        CallFailure::TimedOut { after } => format!(
             "litellm.Timeout: Connection timed out. Timeout passed={}, time taken={} seconds",
             seconds_as_float(timeout),
             python_round(*after, 3)
-        )),
-        CallFailure::Status { body, .. } => connection(body.clone()),
-        CallFailure::NotJson => RouteError::litellm(
-            500,
-            "litellm.APIConnectionError: Expecting value: line 1 column 1 (char 0)".to_owned(),
         ),
-    }
-}
-
-/// What the OpenAI client quotes of an error body: `error.message`, else the raw text.
-fn openai_error_message(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| body.to_owned())
+        CallFailure::ServerError { body } => body.clone(),
+    };
+    RouteError::litellm(
+        500,
+        format!("litellm.APIConnectionError: OllamaException - {detail}"),
+    )
 }
 
 /// `api_base`'s host and port as aiohttp names them (Ollama's default when unset).
@@ -223,6 +168,17 @@ fn host_and_port(api_base: Option<&str>) -> (String, u16) {
         .and_then(|base| reqwest::Url::parse(base).ok())
         .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?)))
         .unwrap_or_else(|| ("localhost".to_owned(), 11434))
+}
+
+/// The error for a success without an answer, which a walk's contract rules out.
+pub fn lost_answer() -> RouteError {
+    RouteError {
+        extendable: false,
+        ..RouteError::litellm(
+            500,
+            "the simulated gateway lost the answer it was given".to_owned(),
+        )
+    }
 }
 
 /// LiteLLM's failure before sending anything: an OpenAI-compatible deployment without a key.
@@ -248,7 +204,6 @@ pub fn no_deployments(group: &str, cooldown: Duration, cooldown_list: &[&str]) -
             python_list(cooldown_list)
         ),
         extendable: false,
-        retry_after: None,
         retried: None,
     }
 }
@@ -296,36 +251,10 @@ pub fn after_fallbacks(
     error
 }
 
-/// A Python string literal, as `repr()` writes it.
-pub fn python_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// A Python list of strings, as `repr()` writes it: `['llama3']`.
+/// A Python list of names, as `repr()` writes it: `['llama3']` (names with quotes or
+/// controls in them are not quoted as Python would).
 pub fn python_list<S: AsRef<str>>(items: &[S]) -> String {
-    let items: Vec<String> = items.iter().map(|s| python_repr(s.as_ref())).collect();
+    let items: Vec<String> = items.iter().map(|s| format!("'{}'", s.as_ref())).collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -343,11 +272,7 @@ fn python_round(duration: Duration, digits: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::settings::GatewaySettings;
-
-    fn seed() -> GatewaySettings {
-        GatewaySettings::seed()
-    }
+    use crate::demo::config_file::seed;
 
     #[test]
     fn provider_wording() {
@@ -370,23 +295,20 @@ mod tests {
         );
         assert!(!down.needs_cooldown(), "Ollama failures never cool down");
 
-        let error500 = CallFailure::Status {
-            status: 500,
-            body: r#"{"error":{"message":"mock upstream: injected internal server error","type":"server_error"}}"#.into(),
-            retry_after: None,
+        let openai500 = CallFailure::ServerError {
+            body: r#"{"error":{"message":"injected internal server error","type":"server_error"}}"#
+                .into(),
         };
         assert_eq!(
-            exception(openai, &error500, t).message,
-            "litellm.InternalServerError: InternalServerError: OpenAIException - mock upstream: injected internal server error"
+            exception(openai, &openai500, t).message,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - injected internal server error"
         );
-        let ollama500 = CallFailure::Status {
-            status: 500,
-            body: r#"{"error":"mock upstream: injected internal server error"}"#.into(),
-            retry_after: None,
+        let ollama500 = CallFailure::ServerError {
+            body: r#"{"error":"injected internal server error"}"#.into(),
         };
         assert_eq!(
             exception(ollama, &ollama500, t).message,
-            r#"litellm.APIConnectionError: OllamaException - {"error":"mock upstream: injected internal server error"}"#
+            r#"litellm.APIConnectionError: OllamaException - {"error":"injected internal server error"}"#
         );
 
         let hang = exception(
@@ -401,24 +323,11 @@ mod tests {
             "litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed out. - timeout value=3.0, time taken=3.01 seconds\n\nDeployment Info: request_timeout: None\ntimeout: None"
         ));
         assert!(hang.needs_cooldown(), "a timeout (408) cools down");
-
-        let limited = exception(
-            openai,
-            &CallFailure::Status {
-                status: 429,
-                body: "slow down".into(),
-                retry_after: Some(Duration::from_secs(1)),
-            },
-            t,
-        );
-        assert_eq!(limited.error_type, ErrorType::Throttling);
-        assert_eq!(limited.retry_after, Some(Duration::from_secs(1)));
-        assert_eq!(limited.body()["error"]["type"], json!("throttling_error"));
     }
 
     #[test]
     fn the_recorded_outage_message() {
-        // captures/06a-both-refused.http, with the recording's api_bases.
+        // The real proxy's answer with both upstreams refused, with the recording's api_bases.
         let mut s = seed();
         s.deployments[0].api_base = Some("http://127.0.0.1:11434".into());
         let (ollama, openai) = (&s.deployments[0], &s.deployments[1]);
@@ -475,8 +384,6 @@ mod tests {
 
     #[test]
     fn python_forms() {
-        assert_eq!(python_repr("a'b"), "\"a'b\"");
-        assert_eq!(python_repr("a\nb\\"), "'a\\nb\\\\'");
         assert_eq!(python_list(&["x", "y"]), "['x', 'y']");
         assert_eq!(python_list::<&str>(&[]), "[]");
         assert_eq!(python_round(Duration::from_millis(30_000), 2), "30.0");

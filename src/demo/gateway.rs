@@ -1,5 +1,6 @@
 //! The simulated gateway's HTTP edge: LiteLLM's proxy endpoints on loopback, answering as the
-//! real proxy does (`captures/`), with every routing decision left to the pure [`Router`].
+//! real proxy does, with every routing decision left to the pure [`Router`] and every call to
+//! a deployment answered by the [`Stage`] in memory.
 //!
 //! `POST /v1/chat/completions` (JSON and SSE), `GET /model/info`, `GET /v1/models`,
 //! `GET /health/liveliness`. No key is needed.
@@ -18,17 +19,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures::StreamExt;
-use futures::stream::{self, BoxStream};
+use futures::stream;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::errors::{ErrorType, RouteError};
-use super::router::{Router, Served, Step, Walk};
+use super::errors::{CallFailure, RouteError};
+use super::router::{self, Calls, Moment, Router, Served};
 use super::settings::{GatewaySettings, LITELLM_VERSION, seconds_as_configured};
-use super::upstream::{self, Answer, Ask, Piece, Upstream};
+use super::stage::{Answer, Stage};
 
 /// `created` of every model in `GET /v1/models`, as LiteLLM reports it.
 const MODELS_CREATED: u64 = 1_677_610_602;
@@ -37,8 +37,7 @@ const MODELS_CREATED: u64 = 1_677_610_602;
 struct Shared {
     router: Mutex<Router>,
     settings: GatewaySettings,
-    upstreams: Vec<Upstream>,
-    http: reqwest::Client,
+    stage: Stage,
     started: Instant,
     requests: AtomicU64,
     ids: RandomState,
@@ -75,33 +74,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Serves `settings` on a free loopback port; deployment `i` is really served at
-    /// `upstream_urls[i]`.
-    pub async fn start(
-        settings: GatewaySettings,
-        upstream_urls: Vec<String>,
-    ) -> std::io::Result<Self> {
-        // reqwest is built without a default TLS provider; plain HTTP still needs one set.
-        // Another part of the process may have installed one already; either is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // Loopback only: no proxy from the environment. A fresh connection per call, so that
-        // a deployment just taken down refuses it instead of breaking a pooled one.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(std::io::Error::other)?;
-        let upstreams = settings
-            .deployments
-            .iter()
-            .zip(upstream_urls)
-            .map(|(d, url)| Upstream::new(d, url))
-            .collect();
+    /// Serves `settings` on a free loopback port, its deployments played by `stage`.
+    pub async fn start(settings: GatewaySettings, stage: Stage) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             router: Mutex::new(Router::new(settings.clone())),
             settings,
-            upstreams,
-            http,
+            stage,
             started: Instant::now(),
             requests: AtomicU64::new(0),
             ids: RandomState::new(),
@@ -192,66 +170,52 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             "/chat/completions: Invalid model name passed in model={requested}. Call `/v1/models` to view available models for your key."
         ));
     };
-    let ask = Ask {
-        messages: request.get("messages").cloned().unwrap_or(json!([])),
-        max_tokens: request.get("max_tokens").and_then(Value::as_u64),
-        stream: request.get("stream").and_then(Value::as_bool) == Some(true),
-    };
-
-    let (mut walk, mut step) = Walk::start(&mut shared.router(), group, shared.now());
-    let mut answer = None;
-    loop {
-        step = match step {
-            Step::Call {
-                deployment,
-                timeout,
-            } => {
-                let started = Instant::now();
-                let result =
-                    upstream::call(&shared.http, &shared.upstreams[deployment], &ask, timeout)
-                        .await;
-                let reported = result.map(|served| answer = Some((served, started.elapsed())));
-                walk.answered(&mut shared.router(), shared.now(), reported)
+    let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let mut calls = Upstreams { shared: &shared };
+    match router::drive(&shared.router, group, &mut calls).await {
+        Err(error) => failure(&shared, &call_id, &error),
+        Ok((served, (answer, took))) => {
+            let reply = Reply {
+                shared: &shared,
+                call_id: &call_id,
+                requested: &requested,
+                served,
+                took,
+            };
+            if stream {
+                reply.stream(answer.text)
+            } else {
+                reply.complete(&answer)
             }
-            Step::Wait(pause) => {
-                tokio::time::sleep(pause).await;
-                walk.waited(&mut shared.router(), shared.now())
-            }
-            Step::Done(Err(error)) => return failure(&shared, &call_id, &error),
-            Step::Done(Ok(served)) => {
-                // A walk is only done with a success right after a call answered.
-                let Some((answer, took)) = answer.take() else {
-                    return failure(&shared, &call_id, &lost_answer());
-                };
-                let reply = Reply {
-                    shared: &shared,
-                    call_id: &call_id,
-                    requested: &requested,
-                    served,
-                    took,
-                };
-                return match answer {
-                    Answer::Complete {
-                        text,
-                        prompt_tokens,
-                        completion_tokens,
-                    } => reply.complete(&text, prompt_tokens, completion_tokens),
-                    Answer::Stream(pieces) => reply.stream(pieces),
-                };
-            }
-        };
+        }
     }
 }
 
-/// The error for a success without an answer, which the walk's contract rules out.
-fn lost_answer() -> RouteError {
-    RouteError {
-        status: 500,
-        error_type: ErrorType::Null,
-        message: "the simulated gateway lost the answer it was given".to_owned(),
-        extendable: false,
-        retry_after: None,
-        retried: None,
+/// The deployments as the router calls them: the stage's answers, each with the time it took
+/// (all that `x-litellm-response-duration-ms` covers).
+struct Upstreams<'a> {
+    shared: &'a Shared,
+}
+
+impl Calls for Upstreams<'_> {
+    type Answer = (Answer, Duration);
+
+    fn now(&self) -> Moment {
+        self.shared.now()
+    }
+
+    async fn call(
+        &mut self,
+        deployment: usize,
+        timeout: Duration,
+    ) -> Result<(Answer, Duration), CallFailure> {
+        let started = Instant::now();
+        let answer = self.shared.stage.call(deployment, timeout).await?;
+        Ok((answer, started.elapsed()))
+    }
+
+    async fn wait(&mut self, pause: Duration) {
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -317,7 +281,8 @@ impl Reply<'_> {
         }
     }
 
-    fn complete(&self, text: &str, prompt_tokens: u64, completion_tokens: u64) -> Response {
+    fn complete(&self, answer: &Answer) -> Response {
+        let (prompt_tokens, completion_tokens) = (answer.prompt_tokens, answer.completion_tokens);
         let mut headers = self.common_headers();
         add(
             &mut headers,
@@ -337,7 +302,7 @@ impl Reply<'_> {
             "created": unix_now(),
             "model": self.body_model(),
             "object": "chat.completion",
-            "choices": [{"finish_reason": "stop", "index": 0, "message": {"content": text, "role": "assistant"}}],
+            "choices": [{"finish_reason": "stop", "index": 0, "message": {"content": answer.text, "role": "assistant"}}],
             "usage": {
                 "completion_tokens": completion_tokens,
                 "prompt_tokens": prompt_tokens,
@@ -348,8 +313,9 @@ impl Reply<'_> {
     }
 
     /// Server-sent events whose chunks all name the requested model, whoever served, and no
-    /// model-group or attempted-* headers: how LiteLLM streams.
-    fn stream(&self, pieces: BoxStream<'static, Piece>) -> Response {
+    /// model-group or attempted-* headers: how LiteLLM streams. The text comes in two pieces,
+    /// then a chunk with the finish reason.
+    fn stream(&self, text: &str) -> Response {
         let mut headers = self.common_headers();
         add(
             &mut headers,
@@ -357,27 +323,27 @@ impl Reply<'_> {
             "text/event-stream; charset=utf-8",
         );
         let id = format!("chatcmpl-{}", self.shared.uuid());
-        let model = self.requested.to_owned();
         let created = unix_now();
-        let mut first = true;
-        let events = pieces
-            .map(move |piece| {
-                let choice = match piece {
-                    Piece::Text(text) if std::mem::take(&mut first) => {
-                        json!({"index": 0, "delta": {"content": text, "role": "assistant"}})
-                    }
-                    Piece::Text(text) => json!({"index": 0, "delta": {"content": text}}),
-                    Piece::Finished => json!({"finish_reason": "stop", "index": 0, "delta": {}}),
-                };
-                let chunk = json!({
-                    "id": id, "created": created, "model": model,
-                    "object": "chat.completion.chunk", "choices": [choice],
-                });
-                format!("data: {chunk}\n\n")
-            })
-            .chain(stream::iter(["data: [DONE]\n\n".to_owned()]))
-            .map(|event| Ok::<_, Infallible>(Bytes::from(event)));
-        (headers, Body::from_stream(events)).into_response()
+        let chunk = |choice: Value| {
+            let chunk = json!({
+                "id": id, "created": created, "model": self.requested,
+                "object": "chat.completion.chunk", "choices": [choice],
+            });
+            format!("data: {chunk}\n\n")
+        };
+        let half = text
+            .char_indices()
+            .nth(text.chars().count() / 2)
+            .map_or(text.len(), |(i, _)| i);
+        let (first, second) = text.split_at(half);
+        let events = [
+            chunk(json!({"index": 0, "delta": {"content": first, "role": "assistant"}})),
+            chunk(json!({"index": 0, "delta": {"content": second}})),
+            chunk(json!({"finish_reason": "stop", "index": 0, "delta": {}})),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        let body = stream::iter(events.map(|event| Ok::<_, Infallible>(Bytes::from(event))));
+        (headers, Body::from_stream(body)).into_response()
     }
 }
 

@@ -9,7 +9,7 @@
 //! The rules, from `router.py` and `router_utils/cooldown_handlers.py` of LiteLLM 1.83.14:
 //! - A failure runs the cooldown logic only if it needs one ([`RouteError::needs_cooldown`])
 //!   and its cooldown time is not zero. The cooldown time is the deployment's
-//!   `cooldown_time`, else the upstream's `Retry-After`, else the router's `cooldown_time`.
+//!   `cooldown_time`, else the router's.
 //! - With `allowed_fails` set (to anything but LiteLLM's default 3), the failure that makes the
 //!   count exceed it starts a cooldown; a failure within it is counted, and the count is
 //!   forgotten `cooldown_time` after the last one. Otherwise the failure-rate policy applies.
@@ -19,11 +19,12 @@
 //!   after a back-off; then the group's fallback groups are tried in order, each with its own
 //!   fallbacks, up to `max_fallbacks` deep.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::errors::{
     self, CallFailure, RouteError, after_fallbacks, missing_api_key, no_deployments,
-    no_fallback_for, python_list, python_repr, without_fallbacks,
+    no_fallback_for, python_list, without_fallbacks,
 };
 use super::settings::{Deployment, FailurePolicy, GatewaySettings, RouterSettings};
 
@@ -40,8 +41,6 @@ const SINGLE_DEPLOYMENT_FAILURE_REQUESTS: u32 = 1000;
 /// 0.75 s of random jitter, left out here so the simulation is reproducible).
 const INITIAL_RETRY_DELAY: Duration = Duration::from_millis(500);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
-/// The longest `Retry-After` the back-off honours.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A count that LiteLLM keeps in an in-memory cache with a time to live.
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,10 +115,6 @@ impl Router {
         &self.settings
     }
 
-    pub fn deployments(&self) -> &[Deployment] {
-        &self.deployments
-    }
-
     pub fn group_index(&self, name: &str) -> Option<usize> {
         self.groups.iter().position(|g| g == name)
     }
@@ -183,7 +178,6 @@ impl Router {
     fn record_failure(&mut self, deployment: usize, error: &RouteError, now: Moment) {
         let cooldown_time = self.deployments[deployment]
             .cooldown
-            .or(error.retry_after)
             .unwrap_or(self.settings.cooldown);
         let single = self.members(self.group_of[deployment]).count() == 1;
         let counting_window = self.settings.cooldown;
@@ -207,8 +201,7 @@ impl Router {
                 let fails = health.minute_fails.get(now);
                 let total = fails + health.minute_successes.get(now);
                 let rate = f64::from(fails) / f64::from(total.max(1));
-                (error.status == 429 && !single)
-                    || (rate >= 1.0 && total >= SINGLE_DEPLOYMENT_FAILURE_REQUESTS)
+                (rate >= 1.0 && total >= SINGLE_DEPLOYMENT_FAILURE_REQUESTS)
                     || (rate > FAILURE_RATE_PERCENT
                         && total >= FAILURE_RATE_MINIMUM_REQUESTS
                         && !single)
@@ -236,7 +229,7 @@ impl Router {
             .fallbacks
             .iter()
             .flatten()
-            .map(|f| format!("{{{}: {}}}", python_repr(&f.from), python_list(&f.to)))
+            .map(|f| format!("{{'{}': {}}}", f.from, python_list(&f.to)))
             .collect();
         format!("[{}]", entries.join(", "))
     }
@@ -501,12 +494,9 @@ impl Walk {
         let wait = if members > 1 {
             Duration::ZERO
         } else {
-            match error.retry_after {
-                Some(after) if !after.is_zero() && after <= MAX_RETRY_AFTER => after,
-                _ => INITIAL_RETRY_DELAY
-                    .saturating_mul(1 << attempt.min(8))
-                    .min(MAX_RETRY_DELAY),
-            }
+            INITIAL_RETRY_DELAY
+                .saturating_mul(1 << attempt.min(8))
+                .min(MAX_RETRY_DELAY)
         };
         level.stage = Stage::Backoff {
             wait,
@@ -565,5 +555,57 @@ impl Walk {
             *last = Some(error);
         }
         None
+    }
+}
+
+/// What walks a request for the router: calls deployments, waits out back-offs, and tells the
+/// time. The gateway does it for real; tests do it on a clock of their own.
+pub trait Calls {
+    /// A deployment's answer.
+    type Answer;
+    /// The time since the gateway started.
+    fn now(&self) -> Moment;
+    fn call(
+        &mut self,
+        deployment: usize,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Self::Answer, CallFailure>> + Send;
+    fn wait(&mut self, pause: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// Walks one request for `group` to its end through `router` (locked only between steps):
+/// who served it and their answer, or LiteLLM's error.
+pub async fn drive<C: Calls + Send>(
+    router: &Mutex<Router>,
+    group: usize,
+    calls: &mut C,
+) -> Result<(Served, C::Answer), RouteError>
+where
+    C::Answer: Send,
+{
+    let lock = || -> MutexGuard<'_, Router> { router.lock().unwrap_or_else(|e| e.into_inner()) };
+    let (mut walk, mut step) = Walk::start(&mut lock(), group, calls.now());
+    let mut answer = None;
+    loop {
+        step = match step {
+            Step::Call {
+                deployment,
+                timeout,
+            } => {
+                let result = calls.call(deployment, timeout).await;
+                let reported = result.map(|a| answer = Some(a));
+                walk.answered(&mut lock(), calls.now(), reported)
+            }
+            Step::Wait(pause) => {
+                calls.wait(pause).await;
+                walk.waited(&mut lock(), calls.now())
+            }
+            Step::Done(result) => {
+                let served = result?;
+                // A walk is only done with a success right after a call answered.
+                let answer = answer.ok_or_else(errors::lost_answer)?;
+                return Ok((served, answer));
+            }
+        };
     }
 }

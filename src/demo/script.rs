@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::ui::{DemoFault, DemoTarget};
+use super::stage::{Fault, Target};
 
 /// The story a headless demo tells when given no script: a failover, then a recovery once the
 /// primary is back and its cooldown is over.
@@ -17,8 +17,8 @@ const ACTIONS: &str = "down, error, hang, slow or up";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cue {
     pub at: Duration,
-    pub target: DemoTarget,
-    pub fault: DemoFault,
+    pub target: Target,
+    pub fault: Fault,
 }
 
 impl fmt::Display for Cue {
@@ -38,20 +38,20 @@ impl fmt::Display for Cue {
     }
 }
 
-pub fn target_name(target: DemoTarget) -> &'static str {
+pub fn target_name(target: Target) -> &'static str {
     match target {
-        DemoTarget::Primary => "primary",
-        DemoTarget::Fallback => "fallback",
+        Target::Primary => "primary",
+        Target::Fallback => "fallback",
     }
 }
 
-pub fn fault_name(fault: DemoFault) -> &'static str {
+pub fn fault_name(fault: Fault) -> &'static str {
     match fault {
-        DemoFault::Down => "down",
-        DemoFault::Error => "error",
-        DemoFault::Hang => "hang",
-        DemoFault::Slow => "slow",
-        DemoFault::Up => "up",
+        Fault::Down => "down",
+        Fault::Error => "error",
+        Fault::Hang => "hang",
+        Fault::Slow => "slow",
+        Fault::Up => "up",
     }
 }
 
@@ -84,7 +84,7 @@ impl Script {
         &self.cues
     }
 
-    pub fn aims_at(&self, target: DemoTarget) -> bool {
+    pub fn aims_at(&self, target: Target) -> bool {
         self.cues.iter().any(|c| c.target == target)
     }
 
@@ -100,7 +100,7 @@ impl Script {
         router_timeout: Duration,
     ) -> Duration {
         let last = self.cues.last().map_or(Duration::ZERO, |c| c.at);
-        let hung = if self.cues.iter().any(|c| c.fault == DemoFault::Hang) {
+        let hung = if self.cues.iter().any(|c| c.fault == Fault::Hang) {
             router_timeout
         } else {
             Duration::ZERO
@@ -136,16 +136,16 @@ fn cue(step: &str) -> Result<Cue, String> {
         ));
     };
     let target = match target.trim().to_ascii_lowercase().as_str() {
-        "primary" => DemoTarget::Primary,
-        "fallback" => DemoTarget::Fallback,
+        "primary" => Target::Primary,
+        "fallback" => Target::Fallback,
         other => return Err(format!("unknown target {other:?} ({TARGETS})")),
     };
     let fault = match action.trim().to_ascii_lowercase().as_str() {
-        "down" => DemoFault::Down,
-        "error" => DemoFault::Error,
-        "hang" => DemoFault::Hang,
-        "slow" => DemoFault::Slow,
-        "up" => DemoFault::Up,
+        "down" => Fault::Down,
+        "error" => Fault::Error,
+        "hang" => Fault::Hang,
+        "slow" => Fault::Slow,
+        "up" => Fault::Up,
         other => return Err(format!("unknown action {other:?} ({ACTIONS})")),
     };
     Ok(Cue {
@@ -157,17 +157,8 @@ fn cue(step: &str) -> Result<Cue, String> {
 
 /// A time from the start: `10s`, `1m30s`, `2.5` (seconds), `0`.
 fn offset(text: &str) -> Result<Duration, String> {
-    let bad = || format!("bad time {text:?} (write it like 10s, 1m30s or 2.5)");
-    match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && (0.0..1e9).contains(&secs) => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        Ok(_) => Err(bad()),
-        Err(_) => humantime::parse_duration(text)
-            .ok()
-            .filter(|at| *at <= crate::cli::LONGEST_DURATION)
-            .ok_or_else(bad),
-    }
+    crate::duration::parse(text)
+        .map_err(|_| format!("bad time {text:?} (write it like 10s, 1m30s or 2.5)"))
 }
 
 #[cfg(test)]
@@ -188,7 +179,7 @@ mod tests {
                 "primary-up@60s"
             ]
         );
-        assert!(s.aims_at(DemoTarget::Fallback));
+        assert!(s.aims_at(Target::Fallback));
         assert_eq!(
             s.to_string(),
             "primary-hang@0s,primary-down@10s,fallback-down@40s,primary-up@60s"
@@ -196,8 +187,8 @@ mod tests {
         let slow = Script::parse("primary-slow@2.5,primary-error@3s").unwrap();
         assert_eq!(slow.cues()[0].at, Duration::from_millis(2500));
         assert_eq!(slow.cues()[0].to_string(), "primary-slow@2.5s");
-        assert_eq!(slow.cues()[1].fault, DemoFault::Error);
-        assert!(!slow.aims_at(DemoTarget::Fallback));
+        assert_eq!(slow.cues()[1].fault, Fault::Error);
+        assert!(!slow.aims_at(Target::Fallback));
         assert!(Script::parse(BUILT_IN).is_ok());
     }
 

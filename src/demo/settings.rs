@@ -1,7 +1,7 @@
 //! What the simulated gateway simulates: its deployments and its router's settings. Pure.
 //!
-//! The values come from the seed's configuration ([`SEED_CONFIG`]), a LiteLLM config file
-//! ([`super::config_file`]), and the demo's flags ([`RouterOverrides`]), in that order.
+//! The values come from the seed's configuration or a LiteLLM config file
+//! ([`super::config_file`]), then the demo's flags ([`RouterOverrides`]).
 
 use std::time::Duration;
 
@@ -10,30 +10,6 @@ use sha2::{Digest, Sha256};
 
 /// The LiteLLM release whose behaviour is simulated (and reported in `x-litellm-version`).
 pub const LITELLM_VERSION: &str = "1.83.14";
-
-/// The seed's Helm `values.yaml`, with the one change the recordings needed: an `api_key` on
-/// the primary (without one LiteLLM never calls an `openai/` deployment, see FACTS.md).
-pub const SEED_CONFIG: &str = r#"
-litellm:
-  config:
-    model_list:
-      - model_name: llama3
-        litellm_params:
-          model: ollama/llama3
-          api_base: http://ollama:11434
-      - model_name: llama-fp8
-        litellm_params:
-          model: openai/llama-fp8
-          api_base: http://llama-fp8-predictor:8080/v1
-          api_key: "none"
-    router_settings:
-      fallbacks:
-        - "llama-fp8": ["llama3"]
-      num_retries: 0
-      timeout: 30
-      allowed_fails: 1
-      cooldown_time: 10
-"#;
 
 /// LiteLLM's defaults for what a config leaves out.
 pub mod defaults {
@@ -52,28 +28,22 @@ pub mod defaults {
     pub const MAX_FALLBACKS: u32 = 5;
 }
 
-/// Which API a deployment's provider speaks, from the prefix of its `model`.
+/// Which API a deployment's provider speaks, from the prefix of its `model`: LiteLLM words
+/// their failures differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provider {
-    /// `openai/` and every other prefix: simulated by the OpenAI-compatible mock.
+    /// `openai/` and every other prefix.
     OpenaiCompatible,
-    /// `ollama/`: `POST /api/generate`.
+    /// `ollama/` and `ollama_chat/`.
     Ollama,
-    /// `ollama_chat/`: `POST /api/chat`.
-    OllamaChat,
 }
 
 impl Provider {
     pub fn of(model: &str) -> Self {
         match model.split_once('/').map(|(prefix, _)| prefix) {
-            Some("ollama") => Provider::Ollama,
-            Some("ollama_chat") => Provider::OllamaChat,
+            Some("ollama" | "ollama_chat") => Provider::Ollama,
             _ => Provider::OpenaiCompatible,
         }
-    }
-
-    pub fn is_ollama(self) -> bool {
-        matches!(self, Provider::Ollama | Provider::OllamaChat)
     }
 }
 
@@ -97,15 +67,6 @@ pub struct Deployment {
     pub timeout: Option<Duration>,
     /// `litellm_params` as `GET /model/info` shows them (no `api_key`).
     pub shown_params: Map<String, Value>,
-}
-
-impl Deployment {
-    /// The model name the upstream knows: the provider string without its prefix.
-    pub fn upstream_model(&self) -> &str {
-        self.model
-            .split_once('/')
-            .map_or(self.model.as_str(), |(_, name)| name)
-    }
 }
 
 /// How the router decides that a failing deployment needs a cooldown.
@@ -179,15 +140,6 @@ pub struct GatewaySettings {
 }
 
 impl GatewaySettings {
-    /// The seed's configuration.
-    pub fn seed() -> Self {
-        match super::config_file::parse(SEED_CONFIG, false) {
-            Ok(settings) => settings,
-            // The constant is checked by a unit test.
-            Err(reason) => unreachable!("the seed's configuration is invalid: {reason}"),
-        }
-    }
-
     pub fn apply(&mut self, overrides: RouterOverrides) {
         let router = &mut self.router;
         if let Some(cooldown) = overrides.cooldown {
@@ -277,23 +229,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_parses_into_the_recorded_setup() {
-        let seed = GatewaySettings::seed();
-        assert_eq!(seed.groups(), ["llama3", "llama-fp8"]);
-        assert_eq!(seed.default_primary(), Some("llama-fp8"));
-        assert_eq!(seed.first_fallback("llama-fp8"), Some("llama3"));
-        let r = &seed.router;
-        assert_eq!(r.num_retries, 0);
-        assert_eq!(r.timeout, Duration::from_secs(30));
-        assert_eq!(r.policy, FailurePolicy::AllowedFails(1));
-        assert_eq!(r.cooldown, Duration::from_secs(10));
-        let fallback = &seed.deployments[0];
-        assert_eq!(fallback.provider, Provider::Ollama);
-        assert_eq!(fallback.upstream_model(), "llama3");
-        assert!(!seed.deployments[1].missing_api_key);
-    }
-
-    #[test]
     fn ids_are_litellms_hashes() {
         // The ids of `captures/08d-model-info.http`, for `config/config.yaml`.
         let params = |list: &[(&str, &str)]| -> Vec<(String, String)> {
@@ -326,7 +261,7 @@ mod tests {
 
     #[test]
     fn flags_beat_the_config_and_the_default_allowed_fails_means_the_failure_rate_policy() {
-        let mut s = GatewaySettings::seed();
+        let mut s = crate::demo::config_file::seed();
         s.apply(RouterOverrides {
             cooldown: Some(Duration::from_millis(1500)),
             allowed_fails: Some(3),
@@ -355,7 +290,7 @@ mod tests {
     #[test]
     fn providers_from_prefixes() {
         assert_eq!(Provider::of("ollama/llama3"), Provider::Ollama);
-        assert_eq!(Provider::of("ollama_chat/llama3"), Provider::OllamaChat);
+        assert_eq!(Provider::of("ollama_chat/llama3"), Provider::Ollama);
         assert_eq!(Provider::of("openai/x"), Provider::OpenaiCompatible);
         assert_eq!(Provider::of("hosted_vllm/x"), Provider::OpenaiCompatible);
         assert_eq!(Provider::of("gpt-4o"), Provider::OpenaiCompatible);

@@ -1,316 +1,192 @@
-//! The simulated deployments, one in-process mock each, and what switches their faults: the
-//! dashboard's demo keys and the script, played once or in a loop.
+//! The simulated deployments, in memory: the fault each one plays (switched by the demo's keys
+//! and script) and how a call to it goes. The gateway asks here instead of calling a server.
 
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, sleep_until};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep};
 
-use super::script::{Script, fault_name, target_name};
-use super::settings::GatewaySettings;
-use crate::mock::{Api, MockConfig, MockServer, Mode};
-use crate::tui::DemoRequest;
-use crate::ui::{DemoFault, DemoStatus, DemoTarget};
+use super::errors::CallFailure;
+use super::settings::{GatewaySettings, Provider};
+
+/// How long a slow deployment takes to answer.
+pub const SLOW: Duration = Duration::from_secs(2);
+
+/// What a deployment does when called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers.
+    Up,
+    /// Refuses the connection; a call it holds is cut.
+    Down,
+    /// Answers HTTP 500.
+    Error,
+    /// Holds the call until the router gives up.
+    Hang,
+    /// Answers after [`SLOW`].
+    Slow,
+}
+
+/// Which deployments a key or a script step aims at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Primary,
+    Fallback,
+}
+
+/// A deployment's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub text: &'static str,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
 
 /// The replies the seed's example output shows.
 const PRIMARY_REPLY: &str = "Hi.";
 const FALLBACK_REPLY: &str = "Hello!";
 
-/// The mocks behind the simulated gateway, and the fault each target group plays.
-pub struct Cast {
-    mocks: Vec<MockServer>,
-    /// Each mock's model group.
-    groups: Vec<String>,
-    primary: String,
-    fallback: Option<String>,
-    primary_fault: DemoFault,
-    fallback_fault: DemoFault,
+/// The deployments of the model list and the fault each plays; cheap to clone, shared by the
+/// gateway and whoever switches the faults.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    faults: Arc<watch::Sender<Vec<Fault>>>,
+    providers: Vec<Provider>,
+    /// Each deployment's group is the primary's, the (first) fallback's, or another.
+    targets: Vec<Option<Target>>,
 }
 
-impl Cast {
-    /// Starts one mock per deployment on free loopback ports, all up.
-    pub async fn start(
-        settings: &GatewaySettings,
-        primary: &str,
-        fallback: Option<&str>,
-    ) -> io::Result<Self> {
-        let mut mocks = Vec::with_capacity(settings.deployments.len());
-        for d in &settings.deployments {
-            let config = MockConfig {
-                api: if d.provider.is_ollama() {
-                    Api::Ollama
-                } else {
-                    Api::Openai
-                },
-                model: d.upstream_model().to_owned(),
-                reply: if d.group == primary {
-                    PRIMARY_REPLY
-                } else {
-                    FALLBACK_REPLY
-                }
-                .to_owned(),
-                mode: Mode::Ok,
-            };
-            mocks
-                .push(MockServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await?);
-        }
-        Ok(Self {
-            mocks,
-            groups: settings
-                .deployments
-                .iter()
-                .map(|d| d.group.clone())
-                .collect(),
-            primary: primary.to_owned(),
-            fallback: fallback.map(str::to_owned),
-            primary_fault: DemoFault::Up,
-            fallback_fault: DemoFault::Up,
-        })
-    }
-
-    /// Where each deployment is really served, in model-list order.
-    pub fn urls(&self) -> Vec<String> {
-        self.mocks.iter().map(MockServer::url).collect()
-    }
-
-    /// Switches every deployment of the target's group to `fault`. Without a fallback group,
-    /// the fallback's faults do nothing.
-    pub async fn apply(&mut self, target: DemoTarget, fault: DemoFault) -> io::Result<()> {
-        let group = match target {
-            DemoTarget::Primary => self.primary.clone(),
-            DemoTarget::Fallback => match &self.fallback {
-                Some(group) => group.clone(),
-                None => return Ok(()),
-            },
+impl Stage {
+    /// Every deployment up.
+    pub fn new(settings: &GatewaySettings, primary: &str, fallback: Option<&str>) -> Self {
+        let target = |group: &str| match group {
+            g if g == primary => Some(Target::Primary),
+            g if Some(g) == fallback => Some(Target::Fallback),
+            _ => None,
         };
-        for (mock, _) in self
-            .mocks
-            .iter_mut()
-            .zip(&self.groups)
-            .filter(|(_, g)| **g == group)
-        {
-            match fault {
-                DemoFault::Down => {
-                    mock.stop();
-                    mock.stopped().await;
-                }
-                other => {
-                    mock.restart().await?;
-                    mock.set_mode(match other {
-                        DemoFault::Error => Mode::Error500,
-                        DemoFault::Hang => Mode::Hang,
-                        DemoFault::Slow => Mode::Slow {
-                            delay: Mode::DEFAULT_SLOW,
-                        },
-                        _ => Mode::Ok,
-                    });
+        let deployments = &settings.deployments;
+        Self {
+            faults: Arc::new(watch::Sender::new(vec![Fault::Up; deployments.len()])),
+            providers: deployments.iter().map(|d| d.provider).collect(),
+            targets: deployments.iter().map(|d| target(&d.group)).collect(),
+        }
+    }
+
+    /// Switches every deployment of the target's group to `fault`.
+    pub fn set(&self, target: Target, fault: Fault) {
+        self.faults.send_modify(|faults| {
+            for (f, t) in faults.iter_mut().zip(&self.targets) {
+                if *t == Some(target) {
+                    *f = fault;
                 }
             }
-        }
-        match target {
-            DemoTarget::Primary => self.primary_fault = fault,
-            DemoTarget::Fallback => self.fallback_fault = fault,
-        }
-        Ok(())
-    }
-
-    /// What the dashboard's footer shows.
-    pub fn status(&self, script: Option<String>) -> DemoStatus {
-        DemoStatus {
-            primary: condition(self.primary_fault).to_owned(),
-            fallback: match self.fallback {
-                Some(_) => condition(self.fallback_fault).to_owned(),
-                None => "none".to_owned(),
-            },
-            script,
-        }
-    }
-}
-
-/// A fault as the footer names a deployment's condition.
-fn condition(fault: DemoFault) -> &'static str {
-    match fault {
-        DemoFault::Up => "up",
-        DemoFault::Down => "down",
-        DemoFault::Error => "500",
-        DemoFault::Hang => "hang",
-        DemoFault::Slow => "slow",
-    }
-}
-
-/// A fault as the narration tells it.
-fn what(fault: DemoFault) -> &'static str {
-    match fault {
-        DemoFault::Up => "up",
-        DemoFault::Down => "down (connection refused)",
-        DemoFault::Error => "answering HTTP 500",
-        DemoFault::Hang => "hanging",
-        DemoFault::Slow => "slow (answers after 2s)",
-    }
-}
-
-/// What made a switch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum By {
-    Script,
-    Key,
-    /// A looping script starting a new pass, with everything up.
-    Loop,
-}
-
-impl By {
-    fn as_str(self) -> &'static str {
-        match self {
-            By::Script => "script",
-            By::Key => "key",
-            By::Loop => "loop",
-        }
-    }
-}
-
-/// How the faults are driven.
-pub struct Direction {
-    pub script: Option<Script>,
-    /// The length of a pass when the script loops.
-    pub pass: Option<Duration>,
-    /// Tell each switch on stderr (not with the dashboard, which owns the terminal).
-    pub narrate: bool,
-}
-
-/// Plays the script and applies demo keys; every switch updates the status it sends.
-pub struct Director {
-    cast: Cast,
-    direction: Direction,
-    status: watch::Sender<DemoStatus>,
-    /// When the current pass of the script began.
-    pass_start: Instant,
-    /// The next cue of the pass.
-    next: usize,
-}
-
-impl Director {
-    /// Takes over `cast`, applying the cues due at once (`@0s`) before the run starts.
-    pub async fn open(cast: Cast, direction: Direction, status: watch::Sender<DemoStatus>) -> Self {
-        let mut director = Self {
-            cast,
-            direction,
-            status,
-            pass_start: Instant::now(),
-            next: 0,
-        };
-        while let Some(cue) = director.cues().get(director.next).copied()
-            && cue.at.is_zero()
-        {
-            director.switch(cue.target, cue.fault, By::Script).await;
-            director.next += 1;
-        }
-        director.report();
-        director
-    }
-
-    fn cues(&self) -> &[super::script::Cue] {
-        self.direction.script.as_ref().map_or(&[][..], Script::cues)
-    }
-
-    /// Plays the rest of the script and applies `keys` until aborted.
-    pub async fn run(mut self, mut keys: Option<mpsc::UnboundedReceiver<DemoRequest>>) {
-        loop {
-            let due = match self.cues().get(self.next) {
-                Some(cue) => Some(self.pass_start + cue.at),
-                None => self.direction.pass.map(|pass| self.pass_start + pass),
-            };
-            tokio::select! {
-                () = sleep_until(due.unwrap_or(self.pass_start)), if due.is_some() => {
-                    if let Some(cue) = self.cues().get(self.next).copied() {
-                        self.switch(cue.target, cue.fault, By::Script).await;
-                        self.next += 1;
-                    } else {
-                        for target in [DemoTarget::Primary, DemoTarget::Fallback] {
-                            self.switch(target, DemoFault::Up, By::Loop).await;
-                        }
-                        self.pass_start += self.direction.pass.unwrap_or_default();
-                        self.next = 0;
-                    }
-                }
-                request = recv(keys.as_mut()), if keys.is_some() => match request {
-                    Some((target, fault)) => self.switch(target, fault, By::Key).await,
-                    None => keys = None,
-                },
-                else => std::future::pending::<()>().await,
-            }
-            self.report();
-        }
-    }
-
-    fn report(&self) {
-        let progress = self.direction.script.as_ref().map(|_| {
-            let next = self.cues().get(self.next).map(ToString::to_string);
-            progress(next, self.direction.pass)
         });
-        self.status.send_replace(self.cast.status(progress));
     }
 
-    /// Applies one switch, unless a new pass finds the target up already, and tells it.
-    async fn switch(&mut self, target: DemoTarget, fault: DemoFault, by: By) {
-        let current = match target {
-            DemoTarget::Primary => self.cast.primary_fault,
-            DemoTarget::Fallback => self.cast.fallback_fault,
+    /// Whether any deployment plays the target's part (a primary may have no fallback).
+    pub fn has(&self, target: Target) -> bool {
+        self.targets.contains(&Some(target))
+    }
+
+    /// A call to `deployment`, which the router gives up on after `timeout`.
+    pub async fn call(&self, deployment: usize, timeout: Duration) -> Result<Answer, CallFailure> {
+        let started = Instant::now();
+        let mut faults = self.faults.subscribe();
+        let fault = faults.borrow_and_update()[deployment];
+        let held = match fault {
+            Fault::Up => return Ok(self.answer(deployment)),
+            Fault::Down => return Err(CallFailure::Refused),
+            Fault::Error => return Err(self.server_error(deployment)),
+            Fault::Slow if SLOW <= timeout => SLOW,
+            Fault::Slow | Fault::Hang => timeout,
         };
-        if by == By::Loop && current == DemoFault::Up {
-            return;
-        }
-        let result = self.cast.apply(target, fault).await;
-        let (target_text, by) = (target_name(target), by.as_str());
-        match &result {
-            Ok(()) => tracing::info!(
-                target = target_text,
-                fault = fault_name(fault),
-                by,
-                "demo switch"
-            ),
-            Err(error) => tracing::warn!(%error, target = target_text, "demo switch failed"),
-        }
-        if self.direction.narrate {
-            let time = chrono::Local::now().format("%H:%M:%S");
-            match result {
-                Ok(()) => eprintln!("[{time}] demo: {target_text} {} ({by})", what(fault)),
-                Err(error) => {
-                    eprintln!("[{time}] demo: cannot bring the {target_text} back: {error}")
-                }
-            }
+        let taken_down = faults.wait_for(|faults| faults[deployment] == Fault::Down);
+        tokio::select! {
+            () = sleep(held) => match fault {
+                Fault::Slow if held == SLOW => Ok(self.answer(deployment)),
+                _ => Err(CallFailure::TimedOut { after: started.elapsed() }),
+            },
+            _ = taken_down => Err(CallFailure::Disconnected),
         }
     }
-}
 
-/// The script's progress as the footer shows it.
-pub fn progress(next: Option<String>, pass: Option<Duration>) -> String {
-    let lap = pass.map(|p| format!(" (loop every {})", humantime::format_duration(p)));
-    format!(
-        "{}{}",
-        next.map_or_else(|| "done".to_owned(), |cue| format!("next {cue}")),
-        lap.unwrap_or_default()
-    )
-}
+    fn answer(&self, deployment: usize) -> Answer {
+        let text = match self.targets[deployment] {
+            Some(Target::Primary) => PRIMARY_REPLY,
+            _ => FALLBACK_REPLY,
+        };
+        // The usage the project's mock upstreams report.
+        let (prompt_tokens, completion_tokens) = match self.providers[deployment] {
+            Provider::OpenaiCompatible => (10, 2),
+            Provider::Ollama => (11, 3),
+        };
+        Answer {
+            text,
+            prompt_tokens,
+            completion_tokens,
+        }
+    }
 
-async fn recv(keys: Option<&mut mpsc::UnboundedReceiver<DemoRequest>>) -> Option<DemoRequest> {
-    keys?.recv().await
+    /// An injected 500, worded as each provider's server words it.
+    fn server_error(&self, deployment: usize) -> CallFailure {
+        let message = "injected internal server error";
+        let body = match self.providers[deployment] {
+            Provider::OpenaiCompatible => {
+                serde_json::json!({"error": {"message": message, "type": "server_error"}})
+            }
+            Provider::Ollama => serde_json::json!({ "error": message }),
+        };
+        CallFailure::ServerError {
+            body: body.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::config_file::seed;
 
-    #[test]
-    fn progress_reads_well() {
+    #[tokio::test(start_paused = true)]
+    async fn calls_play_the_faults_switched_on_their_target() {
+        let stage = Stage::new(&seed(), "llama-fp8", Some("llama3"));
+        let (fallback, primary) = (0, 1);
+        let limit = Duration::from_secs(30);
+        assert_eq!(stage.call(primary, limit).await.unwrap().text, "Hi.");
+        stage.set(Target::Primary, Fault::Down);
+        assert_eq!(stage.call(primary, limit).await, Err(CallFailure::Refused));
+        assert_eq!(stage.call(fallback, limit).await.unwrap().text, "Hello!");
+        stage.set(Target::Primary, Fault::Error);
+        assert!(matches!(
+            stage.call(primary, limit).await,
+            Err(CallFailure::ServerError { .. })
+        ));
+
+        // A slow answer comes after two seconds, or the router gives up first.
+        stage.set(Target::Primary, Fault::Slow);
+        let started = Instant::now();
+        assert!(stage.call(primary, limit).await.is_ok());
+        assert_eq!(started.elapsed(), SLOW);
+        let short = Duration::from_secs(1);
         assert_eq!(
-            progress(Some("primary-up@20s".into()), None),
-            "next primary-up@20s"
+            stage.call(primary, short).await,
+            Err(CallFailure::TimedOut { after: short })
         );
+
+        // A hung call waits for the router's timeout, or is cut when its deployment goes down.
+        stage.set(Target::Primary, Fault::Hang);
         assert_eq!(
-            progress(None, Some(Duration::from_secs(36))),
-            "done (loop every 36s)"
+            stage.call(primary, limit).await,
+            Err(CallFailure::TimedOut { after: limit })
         );
+        let hung = tokio::spawn({
+            let stage = stage.clone();
+            async move { stage.call(primary, limit).await }
+        });
+        sleep(Duration::from_secs(3)).await;
+        stage.set(Target::Primary, Fault::Down);
+        assert_eq!(hung.await.unwrap(), Err(CallFailure::Disconnected));
+        assert!(stage.has(Target::Fallback));
     }
 }

@@ -1,11 +1,10 @@
 //! Mock upstream model servers: an OpenAI-compatible one and an Ollama-API one, each with a
 //! fault mode switchable while it runs. LiteLLM stands in front of them in the end-to-end
-//! tests, and the demo's simulated gateway uses them in-process.
+//! tests and in rehearsals.
 //!
 //! Control, on the same port: `GET /__mock` (mode and request counts) and
 //! `POST /__mock/mode` with a mode as the body (`ok`, `500`, `503`, `429[=SECS]`, `hang`,
-//! `slow[=DURATION]`, `garbage`, `reset`). For "connection refused", stop the server (the
-//! process, or [`MockServer::stop`] in-process).
+//! `slow[=DURATION]`, `garbage`, `reset`). For "connection refused", stop the process.
 
 mod mode;
 mod ollama;
@@ -31,12 +30,24 @@ use tower::ServiceExt;
 pub use mode::{MODES_HELP, Mode};
 
 /// Which API a mock speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Api {
     /// `POST /v1/chat/completions` (JSON and SSE), `GET /v1/models`.
     Openai,
     /// `POST /api/generate` and `/api/chat` (JSON and NDJSON), `GET /api/tags`, `POST /api/show`.
     Ollama,
+}
+
+impl std::str::FromStr for Api {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "openai" => Ok(Api::Openai),
+            "ollama" => Ok(Api::Ollama),
+            other => Err(format!("unknown API {other:?} (openai or ollama)")),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -80,17 +91,14 @@ pub struct Stats {
 #[derive(Clone, Debug, Default)]
 struct KillSwitch(Arc<Notify>);
 
-/// A running mock upstream.
+/// A running mock upstream; it stops (refusing connections) when dropped.
 pub struct MockServer {
     addr: SocketAddr,
-    shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
-    /// The accept task being stopped, until it is gone.
-    stopping: Option<JoinHandle<()>>,
+    accept: JoinHandle<()>,
 }
 
 impl MockServer {
-    /// Listens on `listen` (port 0 for a free one) and serves until stopped or dropped.
+    /// Listens on `listen` (port 0 for a free one) and serves until dropped.
     pub async fn start(listen: SocketAddr, config: MockConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -100,70 +108,18 @@ impl MockServer {
             requests: AtomicU64::new(0),
             completions: AtomicU64::new(0),
         });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
-        Ok(Self {
-            addr,
-            shared,
-            accept: Some(accept),
-            stopping: None,
-        })
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+        let accept = tokio::spawn(accept_loop(listener, shared));
+        Ok(Self { addr, accept })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-
-    pub fn set_mode(&self, mode: Mode) {
-        *self.shared.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.shared.mode()
-    }
-
-    pub fn stats(&self) -> Stats {
-        stats(&self.shared)
-    }
-
-    pub fn is_listening(&self) -> bool {
-        self.accept.is_some()
-    }
-
-    /// Stops listening and drops every open connection: clients get "connection refused"
-    /// once [`stopped`](Self::stopped) returns.
-    pub fn stop(&mut self) {
-        if let Some(accept) = self.accept.take() {
-            accept.abort();
-            self.stopping = Some(accept);
-        }
-    }
-
-    /// Waits until a [`stop`](Self::stop) has taken effect: the listener is closed.
-    pub async fn stopped(&mut self) {
-        if let Some(accept) = self.stopping.take() {
-            let _ = accept.await;
-        }
-    }
-
-    /// Listens again on the same address after [`stop`](Self::stop).
-    pub async fn restart(&mut self) -> std::io::Result<()> {
-        if self.accept.is_some() {
-            return Ok(());
-        }
-        self.stopped().await;
-        let listener = TcpListener::bind(self.addr).await?;
-        self.accept = Some(tokio::spawn(accept_loop(listener, self.shared.clone())));
-        Ok(())
-    }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.stop();
+        self.accept.abort();
     }
 }
 

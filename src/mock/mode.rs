@@ -62,7 +62,7 @@ impl FromStr for Mode {
             "slow" => Ok(Mode::Slow {
                 delay: match arg {
                     Some(d) => {
-                        crate::cli::positive_duration(d).map_err(|e| format!("slow={d}: {e}"))?
+                        crate::duration::positive(d).map_err(|e| format!("slow={d}: {e}"))?
                     }
                     None => Mode::DEFAULT_SLOW,
                 },

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// A latency: `23 ms`, `1.25 s`, `30.1 s`.
 pub fn latency(d: Duration) -> String {
@@ -66,6 +66,90 @@ pub fn fit_columns(text: &str, columns: usize) -> String {
     fitted
 }
 
+/// `text` in lines of at most `columns` terminal columns, broken between words; a line break
+/// in `text` is a preferred break. A word too long for a line is cut with an ellipsis.
+pub fn wrap_words(text: &str, columns: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            let needed = if line.is_empty() { 0 } else { line.width() + 1 };
+            if !line.is_empty() && needed + word.width() > columns {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            if word.width() > columns {
+                line.push_str(&cut_columns(word, columns));
+            } else {
+                line.push_str(word);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` in at most `columns` terminal columns, cut after a whole word with an ellipsis when
+/// it does not fit.
+pub fn fit_words(text: &str, columns: usize) -> String {
+    if text.width() <= columns {
+        return text.to_owned();
+    }
+    let mut fitted = String::new();
+    for word in text.split(' ') {
+        let joined = if fitted.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{fitted} {word}")
+        };
+        if joined.width() + 1 > columns {
+            break;
+        }
+        fitted = joined;
+    }
+    if fitted.is_empty() {
+        return cut_columns(text, columns);
+    }
+    fitted.push('…');
+    fitted
+}
+
+/// As many of `parts` as fit whole in `columns` terminal columns, `separator` between them,
+/// most important first; the first one cut with [`fit_words`] if even it does not fit.
+pub fn fit_parts(parts: &[&str], separator: &str, columns: usize) -> String {
+    let mut fitted = String::new();
+    for part in parts {
+        let joined = if fitted.is_empty() {
+            (*part).to_owned()
+        } else {
+            format!("{fitted}{separator}{part}")
+        };
+        if joined.width() > columns {
+            break;
+        }
+        fitted = joined;
+    }
+    if fitted.is_empty() {
+        return parts
+            .first()
+            .map_or_else(String::new, |p| fit_words(p, columns));
+    }
+    fitted
+}
+
+/// `text` cut to `columns` terminal columns, an ellipsis marking the cut.
+fn cut_columns(text: &str, columns: usize) -> String {
+    if text.width() <= columns {
+        return text.to_owned();
+    }
+    let mut cut = fit_columns(text, columns.saturating_sub(1));
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
 /// Milliseconds with three decimals, for JSON.
 pub fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
@@ -88,6 +172,37 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn cuts_fall_between_words_and_parts() {
+        assert_eq!(fit_words("has not served once", 30), "has not served once");
+        assert_eq!(fit_words("has not served once", 12), "has not…");
+        assert_eq!(fit_words("unbreakable", 5), "unbr…");
+        let parts = ["5 failed in a row", "for 4.1 s", "since #10 at 14:00:09"];
+        assert_eq!(
+            fit_parts(&parts, " · ", 40),
+            "5 failed in a row · for 4.1 s"
+        );
+        assert_eq!(fit_parts(&parts, " · ", 10), "5 failed…");
+        assert_eq!(fit_parts(&parts, " · ", 80), parts.join(" · "));
+    }
+
+    #[test]
+    fn words_wrap_at_their_boundaries() {
+        assert_eq!(
+            wrap_words("drop a marker now", 8),
+            ["drop a", "marker", "now"]
+        );
+        assert_eq!(
+            wrap_words("first part\nsecond", 40),
+            ["first part", "second"]
+        );
+        assert_eq!(
+            wrap_words("a supercalifragilistic word", 6),
+            ["a", "super…", "word"]
+        );
+        assert_eq!(wrap_words("", 5), [""]);
+    }
 
     #[test]
     fn formats() {

@@ -83,10 +83,6 @@ impl Deployments {
         matches.next().is_none().then_some(first)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     pub fn len(&self) -> usize {
         self.list.len()
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::Config;
+use color_eyre::eyre::{Result, WrapErr};
 use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use secrecy::SecretString;
@@ -94,7 +95,7 @@ pub struct HttpProber {
 
 /// A reqwest client that applies our timeouts; async-openai applies none. HTTP proxies from
 /// the environment (`HTTP_PROXY`...) are used, except for a proxy on this machine.
-pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Client, String> {
+pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Client> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Another part of the process may have installed one already; either is fine.
@@ -109,13 +110,11 @@ pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Cl
     if endpoint.is_loopback() {
         builder = builder.no_proxy();
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+    builder.build().wrap_err("cannot set up the HTTP client")
 }
 
 impl HttpProber {
-    pub fn new(settings: ProbeSettings) -> Result<Self, String> {
+    pub fn new(settings: ProbeSettings) -> Result<Self> {
         let http = http_client(settings.timeout, &settings.endpoint)?;
         let config = ProxyConfig {
             api_base: settings.endpoint.api_base(),
@@ -307,7 +306,7 @@ impl HttpProber {
         cache.deployments.clone()
     }
 
-    async fn fetch_deployments(&self) -> Result<Deployments, String> {
+    async fn fetch_deployments(&self) -> std::result::Result<Deployments, String> {
         let mut request = self
             .http
             .get(self.settings.endpoint.model_info())
@@ -366,7 +365,7 @@ fn redact(report: &mut ProbeReport, key: &ApiKey) {
 }
 
 /// The reply text of a chat completion, or why the body is not one.
-fn completion_text(body: &Value) -> Result<String, Failure> {
+fn completion_text(body: &Value) -> std::result::Result<String, Failure> {
     if let Some(error) = body.get("error") {
         return Err(Failure {
             kind: ErrorKind::Decode,

@@ -3,19 +3,16 @@
 
 mod attribution;
 mod capture;
-mod deployments;
+pub mod deployments;
 mod endpoint;
-pub mod errors;
+mod errors;
 mod http;
-mod outcome;
+pub mod outcome;
 pub mod schedule;
 
-pub use attribution::{Attribution, attribute};
-pub use capture::{Captured, CapturingService, capture, route_from_headers};
-pub use deployments::{Deployment, Deployments};
 pub use endpoint::Endpoint;
-pub use http::{HttpProber, ProbeSettings, http_client};
+pub use http::{HttpProber, ProbeSettings};
 pub use outcome::{
-    ErrorKind, Evidence, Failure, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    ErrorKind, Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
-pub use schedule::{ControlInputs, Controls, Probe, Schedule, Stop};
+pub use schedule::{Controls, Probe, Schedule, Stop};

@@ -66,10 +66,6 @@ impl Controls {
         self.interval.send_replace(interval);
     }
 
-    pub fn interval(&self) -> Duration {
-        *self.interval.borrow()
-    }
-
     pub fn stop(&self, how: Stop) {
         self.stop.send_replace(Some(how));
     }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use counters::Counters;
-pub use latency::{LatencyHistogram, LatencyStats, Percentiles};
+pub use latency::{LatencyStats, Percentiles};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::probe::{ErrorKind, Evidence, Failure, ProbeReport, Route, Served};
+use crate::probe::outcome::Failure;
+use crate::probe::{ErrorKind, Evidence, ProbeReport, Route, Served};
 
 const PRIMARY: &str = "llama-fp8";
 const FALLBACK: &str = "ollama/llama3";

@@ -1,31 +1,26 @@
-//! The dashboard drawn into a test backend: snapshots of the key states at three sizes,
-//! direct colour checks (snapshots drop colour), every size from 1×1 to 250×80, and the
-//! whole loop driven by scripted answers and keys with time paused.
+//! The dashboard drawn into a test backend: snapshots of the key states at three sizes (the
+//! demo's mode too), direct colour checks (snapshots drop colour), and every size from 1×1 to
+//! 250×80.
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
-use crate::clock::WallClock;
-use crate::output::RunInfo;
-use crate::probe::{
-    ErrorKind, Evidence, Failure, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
-};
-use crate::state::{Monitor, MonitorConfig};
-use crate::ui::{self, Dashboard, ThemeName};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
+use super::wall;
+use crate::demo::director::KEYS;
+use crate::output::RunInfo;
+use crate::probe::outcome::Failure;
+use crate::probe::{
+    ErrorKind, Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+};
+use crate::state::{Monitor, MonitorConfig};
+use crate::ui::{self, Dashboard, ModeStatus, ModeView, ThemeName};
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
-}
-
-fn wall() -> WallClock {
-    let origin = DateTime::parse_from_rfc3339("2026-11-23T14:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    WallClock::new(origin, FixedOffset::east_opt(0).unwrap())
 }
 
 fn info() -> RunInfo {
@@ -221,6 +216,38 @@ fn snapshots_of_the_key_states_at_three_sizes() {
     }
 }
 
+/// The demo's mode as the dashboard shows it, the primary and the fallback in these
+/// conditions, the built-in script under way.
+fn demo_mode(primary: &str, fallback: &str) -> ModeView {
+    let footer = format!("primary {primary} · fallback {fallback}");
+    ModeView {
+        keys: &KEYS,
+        status: ModeStatus {
+            banner: format!("simulated {footer} · next primary-up@20s"),
+            footer,
+        },
+    }
+}
+
+#[test]
+fn demo_mode_at_three_sizes() {
+    let mut story = Story::new();
+    story.answers(&"P ".repeat(5)).answers(&"F ".repeat(3));
+    let now = story.now();
+    let mut info = info();
+    info.simulated = true;
+    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
+    dashboard.mode = Some(demo_mode("down", "up"));
+    for help in [false, true] {
+        dashboard.help = help;
+        let name = if help { "demo-help" } else { "demo" };
+        for (w, h) in [(120, 40), (80, 24), (50, 14)] {
+            let terminal = draw(w, h, &story.monitor, &dashboard, now + secs(0.4));
+            insta::assert_snapshot!(format!("{name}-{w}x{h}"), terminal.backend());
+        }
+    }
+}
+
 #[test]
 fn a_paused_display_keeps_the_frozen_state_and_counts_what_came_since() {
     let mut story = Story::new();
@@ -347,11 +374,7 @@ fn no_size_from_1x1_to_250x80_panics() {
         .in_flight(3);
     let now = story.now();
     let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
-    dashboard.demo = Some(ui::DemoStatus {
-        primary: "down".into(),
-        fallback: "up".into(),
-        script: None,
-    });
+    dashboard.mode = Some(demo_mode("down", "up"));
     let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
     for width in 1..=250u16 {
         for height in 1..=80u16 {

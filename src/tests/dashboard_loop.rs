@@ -1,22 +1,16 @@
-//! The dashboard's loop driven by scripted answers and keys, with time paused: one data path
-//! from the schedule through the state to the screen, and every key doing its job.
+//! The dashboard's loop driven by scripted answers and keys, with time paused and the wall
+//! clock pinned: one data path from the schedule through the state to the screen, every key
+//! doing its job, and the whole run's frames snapshotted.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use ratatui::crossterm::event::KeyCode;
 
-use crate::output::Recorder;
+use super::{key, run_dashboard, run_info, served};
 use crate::probe::{Probe, ProbeReport, Role};
-use crate::run::Session;
-use crate::state::{Monitor, MonitorConfig, TransitionKind};
-use crate::tui::{self, Inputs, Screen};
-use crate::ui::{Dashboard, ThemeName};
-use futures::StreamExt;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use tokio::sync::mpsc;
+use crate::state::TransitionKind;
+use crate::ui::ThemeName;
 
 /// Probes 1-5 and 11 on are served by the primary, 6-10 by the fallback, in 10 ms.
 struct Scripted(AtomicU64);
@@ -30,41 +24,13 @@ impl Probe for Scripted {
         } else {
             (Role::Primary, "llama-fp8")
         };
-        super::served(role, model, "Hi.", Duration::from_millis(10))
+        served(role, model, "Hi.", Duration::from_millis(10))
     }
 }
 
-/// Counts the frames drawn.
-struct Counting {
-    terminal: Terminal<TestBackend>,
-    frames: u32,
-}
-
-impl Screen for Counting {
-    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> std::io::Result<()> {
-        self.frames += 1;
-        self.terminal.show(draw)
-    }
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-#[tokio::test(start_paused = true)]
-async fn scripted_answers_and_keys_tell_the_story_on_screen() {
-    let info = super::run_info(false);
-    let schedule = super::schedule(Duration::from_secs(1));
-    let session = Session::start(Arc::new(Scripted(AtomicU64::new(0))), schedule);
-    let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
-    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
-    let mut screen = Counting {
-        terminal: Terminal::new(TestBackend::new(120, 40)).unwrap(),
-        frames: 0,
-    };
-
-    // Keys at given moments: (seconds from start, key).
-    let script = [
+/// Keys at given moments: (seconds from start, key).
+fn keys() -> Vec<(f64, ratatui::crossterm::event::Event)> {
+    vec![
         (2.5, key(KeyCode::Char('m'))),
         (4.5, key(KeyCode::Char('+'))),
         (12.5, key(KeyCode::Char(' '))),
@@ -74,35 +40,17 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         (17.5, key(KeyCode::Char('t'))),
         (18.5, key(KeyCode::Char('r'))),
         (20.5, key(KeyCode::Char('q'))),
-    ];
-    let (keys, pressed) = futures::channel::mpsc::unbounded();
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now();
-        for (at, event) in script {
-            tokio::time::sleep_until(start + Duration::from_secs_f64(at)).await;
-            keys.unbounded_send(event).unwrap();
-        }
-    });
-    let (_signal, mut signals) = mpsc::unbounded_channel();
-    let inputs = Inputs {
-        terminal: pressed.map(Ok),
-        signals: &mut signals,
-        demo: None,
-    };
-    let mut recorder = Recorder::off();
-    let end = tui::run(
-        &mut screen,
-        session,
-        &mut monitor,
-        &mut dashboard,
-        inputs,
-        &mut recorder,
-    )
-    .await
-    .unwrap();
+    ]
+}
+
+#[tokio::test(start_paused = true)]
+async fn scripted_answers_and_keys_tell_the_story_on_screen() {
+    let prober = Scripted(AtomicU64::new(0));
+    let ran = run_dashboard(prober, run_info(false), (120, 40), &keys(), None).await;
+    let (monitor, dashboard) = (&ran.monitor, &ran.dashboard);
 
     // q at 20.5 s with nothing in flight ends at once.
-    assert_eq!(end, Duration::from_millis(20_500));
+    assert_eq!(ran.end, Duration::from_millis(20_500));
     // '+' made the interval 2 s from the tick at 4 s: probes at 0..=4, then 6, 8, ... 20.
     assert_eq!(dashboard.interval, Duration::from_secs(2));
     assert_eq!(monitor.last_sent_seq(), 13);
@@ -131,13 +79,13 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     assert_eq!(dashboard.theme, ThemeName::Light);
     assert!(dashboard.paused.is_none());
 
-    let screen_text = screen.terminal.backend().to_string();
+    let screen_text = ran.screen.terminal.backend().to_string();
     for expected in [
         "RECOVERY",
         "FAILOVER",
         "3.5 s after M1",
         "every 2s",
-        "Counters · since ",
+        "Counters · since 14:00:18",
         "requests       1",
     ] {
         assert!(
@@ -147,9 +95,28 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     }
     // Drawn when something changed and once a second, not continuously: 13 answers, 13
     // sends, 9 keys and 21 ticks over 20.5 s.
-    assert!(
-        (20..=70).contains(&screen.frames),
-        "{} frames in 20.5 s",
-        screen.frames
-    );
+    let frames = ran.screen.frames.len();
+    assert!((20..=70).contains(&frames), "{frames} frames in 20.5 s");
+}
+
+/// The whole run, frame by frame, on the pinned clock: the last frame of every second, and
+/// the frame after each key.
+#[tokio::test(start_paused = true)]
+async fn the_whole_run_frame_by_frame() {
+    let prober = Scripted(AtomicU64::new(0));
+    let ran = run_dashboard(prober, run_info(false), (80, 24), &keys(), None).await;
+    let frames = &ran.screen.frames;
+    let mut strip = String::new();
+    let mut last_second = None;
+    for (i, (at, frame)) in frames.iter().enumerate() {
+        let second = at.as_secs();
+        let last_of_its_second = frames
+            .get(i + 1)
+            .is_none_or(|(next, _)| next.as_secs() != second);
+        if last_of_its_second && last_second != Some(second) {
+            last_second = Some(second);
+            strip.push_str(&format!("--- {:.2} s\n{frame}\n", at.as_secs_f64()));
+        }
+    }
+    insta::assert_snapshot!("whole-run-80x24", strip);
 }

@@ -1,19 +1,18 @@
-//! The simulated gateway over real HTTP, in-process, in front of mock deployments, with the
-//! config the real proxy was recorded with (`fixtures/scenarios/config.yaml`): its answers
+//! The simulated gateway over real HTTP, in-process, its deployments played in memory, with
+//! the config the real proxy was recorded with (`fixtures/scenarios/config.yaml`): its answers
 //! must look like the recorded ones (`fixtures/captures`), down to the error bodies, and the
 //! real prober must attribute them right.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::demo::config_file;
 use crate::demo::gateway::Gateway;
-use crate::mock::{Api, MockConfig, MockServer, Mode};
-use crate::probe::{
-    Deployments, Endpoint, Evidence, HttpProber, Probe, ProbeSettings, Role, http_client,
-};
-use serde_json::{Value, json};
+use crate::demo::stage::{Fault, Stage, Target};
+use crate::probe::deployments::Deployments;
+use crate::probe::{Endpoint, Evidence, HttpProber, Probe, ProbeSettings, Role};
 
 const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
 const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";
@@ -32,48 +31,25 @@ fn recorded_body(capture: &str) -> Value {
     serde_json::from_str(json).unwrap()
 }
 
-/// The gateway with the recorded config, the fallback (`llama3`) and the primary
-/// (`llama-fp8`) served by mocks in the given modes.
+/// The gateway with the recorded config: the fallback `llama3`, the primary `llama-fp8`.
 struct Setup {
     gateway: Gateway,
-    fallback: MockServer,
-    primary: MockServer,
+    stage: Stage,
     http: reqwest::Client,
 }
 
-async fn setup(config: &str, primary_mode: Mode) -> Setup {
-    let settings = config_file::parse(config, false).unwrap();
-    let mock = |api, model: &str, reply: &str, mode| MockConfig {
-        api,
-        model: model.into(),
-        reply: reply.into(),
-        mode,
-    };
-    let free = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let fallback = MockServer::start(free, mock(Api::Ollama, "llama3", "Hello!", Mode::Ok))
-        .await
-        .unwrap();
-    let primary = MockServer::start(free, mock(Api::Openai, "llama-fp8", "Hi.", primary_mode))
-        .await
-        .unwrap();
-    let gateway = Gateway::start(settings, vec![fallback.url(), primary.url()])
-        .await
-        .unwrap();
-    let gateway_url = gateway.url();
+async fn recorded_setup() -> Setup {
+    let settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
+    let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
+    let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
+    // reqwest is built without a default TLS provider; plain HTTP still needs one set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     Setup {
         gateway,
-        fallback,
-        primary,
-        http: http_client(
-            Duration::from_secs(10),
-            &Endpoint::parse(&gateway_url).unwrap(),
-        )
-        .unwrap(),
+        stage,
+        http,
     }
-}
-
-async fn recorded_setup() -> Setup {
-    setup(&fixture("scenarios/config.yaml"), Mode::Ok).await
 }
 
 impl Setup {
@@ -120,7 +96,7 @@ fn chunks(body: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn answers_carry_the_real_proxys_headers_and_model_names() {
-    let mut s = recorded_setup().await;
+    let s = recorded_setup().await;
     let answer = s.chat(false).await;
     assert_eq!(answer.status(), 200);
     for (name, value) in [
@@ -141,7 +117,7 @@ async fn answers_carry_the_real_proxys_headers_and_model_names() {
     assert_eq!(body["choices"][0]["message"]["content"], "Hi.");
 
     // Primary down: the fallback serves under its provider string (captures/02a).
-    s.primary.stop();
+    s.stage.set(Target::Primary, Fault::Down);
     let answer = s.chat(false).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(header(&answer, "x-litellm-model-group"), Some("llama3"));
@@ -161,13 +137,12 @@ async fn answers_carry_the_real_proxys_headers_and_model_names() {
     assert_eq!(served.role, Role::Fallback);
     assert_eq!(served.model, "ollama/llama3");
     assert_eq!(served.evidence, Evidence::ModelGroupHeader);
-    assert_eq!(s.fallback.stats().completions, 2);
 }
 
 #[tokio::test]
 async fn a_stream_names_the_primary_in_every_chunk_even_when_the_fallback_serves() {
-    let mut s = recorded_setup().await;
-    s.primary.stop();
+    let s = recorded_setup().await;
+    s.stage.set(Target::Primary, Fault::Down);
     let answer = s.chat(true).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
@@ -203,9 +178,9 @@ async fn a_stream_names_the_primary_in_every_chunk_even_when_the_fallback_serves
 
 #[tokio::test]
 async fn with_everything_down_the_errors_are_litellms_recorded_ones() {
-    let mut s = recorded_setup().await;
-    s.primary.stop();
-    s.fallback.stop();
+    let s = recorded_setup().await;
+    s.stage.set(Target::Primary, Fault::Down);
+    s.stage.set(Target::Fallback, Fault::Down);
     // captures/06a: the primary's error, the fallback's inside it.
     let first = s.chat(false).await;
     assert_eq!(first.status(), 500);
@@ -229,50 +204,6 @@ async fn with_everything_down_the_errors_are_litellms_recorded_ones() {
     assert_eq!(
         third.json::<Value>().await.unwrap(),
         recorded_body("06a3-both-refused-third.http")
-    );
-}
-
-#[tokio::test]
-async fn a_primary_answering_garbage_to_a_stream_gives_one_empty_chunk_and_no_fallback() {
-    let s = setup(&fixture("scenarios/config.yaml"), Mode::Garbage).await;
-    // captures/07g-stream-garbage.
-    let answer = s.chat(true).await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(header(&answer, "x-litellm-model-id"), Some(PRIMARY_ID));
-    let chunks = chunks(&answer.text().await.unwrap());
-    assert_eq!(chunks.len(), 1);
-    assert_eq!(chunks[0]["choices"][0]["delta"], json!({}));
-    assert_eq!(chunks[0]["choices"][0]["finish_reason"], "stop");
-    assert_eq!(s.fallback.stats().completions, 0);
-    // Without streaming, garbage is a failure and the fallback serves (captures/05-garbage).
-    let answer = s.chat(false).await;
-    assert_eq!(header(&answer, "x-litellm-model-group"), Some("llama3"));
-}
-
-#[tokio::test]
-async fn a_rate_limit_cools_the_primary_down_for_its_retry_after() {
-    // cooldown_time 30 s, but the primary says Retry-After: 1.
-    let config = fixture("scenarios/config.yaml").replace("cooldown_time: 10", "cooldown_time: 30");
-    let s = setup(
-        &config,
-        Mode::RateLimited {
-            retry_after_secs: 1,
-        },
-    )
-    .await;
-    for _ in 0..3 {
-        assert_eq!(
-            header(&s.chat(false).await, "x-litellm-model-group"),
-            Some("llama3")
-        );
-    }
-    // The second 429 started the cooldown: the third request did not reach the primary.
-    assert_eq!(s.primary.stats().requests, 2);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    s.primary.set_mode(Mode::Ok);
-    assert_eq!(
-        header(&s.chat(false).await, "x-litellm-model-group"),
-        Some("llama-fp8")
     );
 }
 

@@ -5,13 +5,15 @@
 //! deployment, after as many fallbacks.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::demo::config_file;
 use crate::demo::errors::{CallFailure, RouteError};
-use crate::demo::router::{Router, Served, Step, Walk};
+use crate::demo::router::{self, Calls, Moment, Router, Served, Step, Walk};
 use crate::demo::settings::{GatewaySettings, RouterOverrides};
-use serde_json::Value;
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
 /// in the recordings.
@@ -29,6 +31,9 @@ fn recorded_setup() -> GatewaySettings {
     config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap()
 }
 
+/// What the deployments of a group do at a moment.
+type Conditions<'a> = dyn Fn(&str, Duration) -> Condition + Sync + 'a;
+
 /// What a deployment does when called.
 #[derive(Clone, Debug)]
 enum Condition {
@@ -38,54 +43,87 @@ enum Condition {
 }
 
 fn mock_500() -> CallFailure {
-    CallFailure::Status {
-        status: 500,
+    CallFailure::ServerError {
         body: r#"{"error":{"message":"mock 500: injected fault"}}"#.into(),
-        retry_after: None,
+    }
+}
+
+/// The deployments on a clock of the test's own: each call takes [`CALL`] (a hung one the
+/// router's timeout), each back-off its pause, and what a call does is what `condition` says
+/// for the deployment's group at that moment. Every call and wait is written down.
+struct Stage<'a> {
+    now: Moment,
+    groups: Vec<String>,
+    condition: &'a Conditions<'a>,
+    trace: Vec<String>,
+}
+
+impl Calls for Stage<'_> {
+    type Answer = ();
+
+    fn now(&self) -> Moment {
+        self.now
+    }
+
+    async fn call(&mut self, deployment: usize, timeout: Duration) -> Result<(), CallFailure> {
+        let group = &self.groups[deployment];
+        self.trace.push(format!("call {group}"));
+        match (self.condition)(group, self.now) {
+            Condition::Up => {
+                self.now += CALL;
+                Ok(())
+            }
+            Condition::Failing(failure) => {
+                self.now += CALL;
+                Err(failure)
+            }
+            Condition::Hanging => {
+                self.now += timeout;
+                Err(CallFailure::TimedOut { after: timeout })
+            }
+        }
+    }
+
+    async fn wait(&mut self, pause: Duration) {
+        self.trace.push(format!("wait {pause:?}"));
+        self.now += pause;
     }
 }
 
 /// One request through the router from `at`, the deployments behaving as `condition` says
-/// at each call. Returns the outcome and when it came.
-fn request(
-    router: &mut Router,
+/// at each call. Returns the outcome, when it came, and what the router did on the way.
+fn walk(
+    router: &Mutex<Router>,
+    settings: &GatewaySettings,
     group: &str,
     at: Duration,
-    condition: &dyn Fn(&str, Duration) -> Condition,
+    condition: &Conditions<'_>,
+) -> (Result<Served, RouteError>, Duration, Vec<String>) {
+    let group = router.lock().unwrap().group_index(group).unwrap();
+    let mut stage = Stage {
+        now: at,
+        groups: settings
+            .deployments
+            .iter()
+            .map(|d| d.group.clone())
+            .collect(),
+        condition,
+        trace: Vec::new(),
+    };
+    // Every call and wait of the stage is ready at once: one poll drives the walk to its end.
+    let result = futures::executor::block_on(router::drive(router, group, &mut stage));
+    (result.map(|(served, ())| served), stage.now, stage.trace)
+}
+
+/// [`walk`] on the recorded setup's router, outcome and time only.
+fn request(
+    router: &Mutex<Router>,
+    group: &str,
+    at: Duration,
+    condition: &Conditions<'_>,
 ) -> (Result<Served, RouteError>, Duration) {
-    let group = router.group_index(group).unwrap();
-    let (mut walk, mut step) = Walk::start(router, group, at);
-    let mut now = at;
-    loop {
-        step = match step {
-            Step::Call {
-                deployment,
-                timeout,
-            } => {
-                let name = router.deployments()[deployment].group.clone();
-                let answer = match condition(&name, now) {
-                    Condition::Up => {
-                        now += CALL;
-                        Ok(())
-                    }
-                    Condition::Failing(failure) => {
-                        now += CALL;
-                        Err(failure)
-                    }
-                    Condition::Hanging => {
-                        now += timeout;
-                        Err(CallFailure::TimedOut { after: timeout })
-                    }
-                };
-                walk.answered(router, now, answer)
-            }
-            Step::Wait(pause) => {
-                now += pause;
-                walk.waited(router, now)
-            }
-            Step::Done(result) => return (result, now),
-        }
-    }
+    let (result, end, _) = walk(router, &recorded_setup(), group, at, condition);
+    (result, end)
 }
 
 /// A recorded timeline: faults of the primary and requests, in seconds from the start.
@@ -145,7 +183,8 @@ impl Timeline {
 
     /// Replays the requests through the simulated router; every one must match.
     fn replay(&self, name: &str) -> Vec<(Served, Duration)> {
-        let mut router = Router::new(recorded_setup());
+        let setup = recorded_setup();
+        let router = Mutex::new(Router::new(setup.clone()));
         let condition = |group: &str, at: Duration| match group {
             "llama-fp8" => self.primary_at(at),
             _ => Condition::Up,
@@ -153,9 +192,9 @@ impl Timeline {
         let mut results = Vec::new();
         for (i, recorded) in self.requests.iter().enumerate() {
             let at = Duration::from_secs_f64(recorded.sent);
-            let (result, end) = request(&mut router, "llama-fp8", at, &condition);
+            let (result, end) = request(&router, "llama-fp8", at, &condition);
             let served = result.unwrap_or_else(|e| panic!("{name} #{i}: {}", e.message));
-            let deployment = &router.deployments()[served.deployment];
+            let deployment = &setup.deployments[served.deployment];
             assert_eq!(
                 deployment.id, recorded.model_id,
                 "{name} #{i} sent at {:.2}s: served by {}, recorded otherwise",
@@ -240,95 +279,63 @@ fn a_hanging_primary_polled_one_at_a_time_costs_the_router_timeout_every_time() 
 
 #[test]
 fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
-    let mut router = Router::new(recorded_setup());
-    let group = router.group_index("llama-fp8").unwrap();
-    // Three requests at once, all stuck on the hanging primary.
-    let mut walks = Vec::new();
-    for i in 0..3u64 {
-        let (walk, step) = Walk::start(&mut router, group, Duration::from_millis(100 * i));
-        assert!(
-            matches!(step, Step::Call { deployment: PRIMARY, timeout } if timeout == Duration::from_secs(30))
-        );
-        walks.push(walk);
+    let shared = Mutex::new(Router::new(recorded_setup()));
+    {
+        let router = &mut *shared.lock().unwrap();
+        let group = router.group_index("llama-fp8").unwrap();
+        // Three requests at once, all stuck on the hanging primary.
+        let mut walks = Vec::new();
+        for i in 0..3u64 {
+            let (walk, step) = Walk::start(router, group, Duration::from_millis(100 * i));
+            assert!(
+                matches!(step, Step::Call { deployment: PRIMARY, timeout } if timeout == Duration::from_secs(30))
+            );
+            walks.push(walk);
+        }
+        // Their timeouts come in turn; each then falls back.
+        for (i, walk) in walks.iter_mut().enumerate() {
+            let now = Duration::from_millis(30_000 + 100 * i as u64);
+            let step = walk.answered(
+                router,
+                now,
+                Err(CallFailure::TimedOut {
+                    after: Duration::from_secs(30),
+                }),
+            );
+            assert!(matches!(step, Step::Call { deployment: 0, .. }), "{step:?}");
+            let done = walk.answered(router, now + CALL, Ok(()));
+            assert!(matches!(
+                done,
+                Step::Done(Ok(Served {
+                    deployment: 0,
+                    attempted_fallbacks: 1,
+                    ..
+                }))
+            ));
+        }
+        assert!(router.in_cooldown(PRIMARY, Duration::from_secs(31)));
     }
-    // Their timeouts come in turn; each then falls back.
-    for (i, walk) in walks.iter_mut().enumerate() {
-        let now = Duration::from_millis(30_000 + 100 * i as u64);
-        let step = walk.answered(
-            &mut router,
-            now,
-            Err(CallFailure::TimedOut {
-                after: Duration::from_secs(30),
-            }),
-        );
-        assert!(matches!(step, Step::Call { deployment: 0, .. }), "{step:?}");
-        let done = walk.answered(&mut router, now + CALL, Ok(()));
-        assert!(matches!(
-            done,
-            Step::Done(Ok(Served {
-                deployment: 0,
-                attempted_fallbacks: 1,
-                ..
-            }))
-        ));
-    }
-    assert!(router.in_cooldown(PRIMARY, Duration::from_secs(31)));
     // Now a request goes straight to the fallback, without waiting.
-    let (served, end) = request(
-        &mut router,
-        "llama-fp8",
-        Duration::from_secs(31),
-        &|g, _| {
-            if g == "llama-fp8" {
-                Condition::Hanging
-            } else {
-                Condition::Up
-            }
-        },
-    );
+    let (served, end) = request(&shared, "llama-fp8", Duration::from_secs(31), &|g, _| {
+        if g == "llama-fp8" {
+            Condition::Hanging
+        } else {
+            Condition::Up
+        }
+    });
     assert_eq!(served.unwrap().deployment, 0);
     assert_eq!(end - Duration::from_secs(31), CALL);
 }
 
 #[test]
-fn a_rate_limit_cools_down_for_retry_after_not_cooldown_time() {
-    let mut router = Router::new(recorded_setup());
-    let primary = |g: &str, at: Duration| match (g, at < Duration::from_secs(5)) {
-        ("llama-fp8", true) => Condition::Failing(CallFailure::Status {
-            status: 429,
-            body: "{\"error\":{\"message\":\"slow down\"}}".into(),
-            retry_after: Some(Duration::from_secs(1)),
-        }),
-        _ => Condition::Up,
-    };
-    // Rate limited until 5 s; a request every 500 ms.
-    let mut served = Vec::new();
-    for i in 0..16u64 {
-        let at = Duration::from_millis(3000 + 500 * i);
-        let (result, _) = request(&mut router, "llama-fp8", at, &primary);
-        served.push((at, result.unwrap().deployment));
-    }
-    // 3.0 s and 3.5 s reach the primary (the second starts a 1 s cooldown), 4.0 and 4.5 are
-    // in cooldown, 5.0 is served by the primary again: 1.5 s after the cooldown began, where
-    // cooldown_time (10 s) would have kept it away until 13.5 s.
-    let first_back = served
-        .iter()
-        .find(|(at, d)| *at > Duration::from_secs(3) && *d == PRIMARY)
-        .unwrap()
-        .0;
-    assert_eq!(first_back, Duration::from_secs(5));
-    assert!(served[..4].iter().all(|(_, d)| *d == 0));
-}
-
-#[test]
 fn both_down_gives_litellms_500_twice_then_its_429() {
     // captures/06a, 06a2, 06a3: three requests 0.35 s apart with both upstreams refused.
-    let mut router = Router::new(recorded_setup());
+    let router = Mutex::new(Router::new(recorded_setup()));
     let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
     let bodies: Vec<Value> = [0, 356, 712]
         .into_iter()
         .map(|ms| {
-            let (result, _) = request(&mut router, "llama-fp8", Duration::from_millis(ms), &down);
+            let (result, _) = request(&router, "llama-fp8", Duration::from_millis(ms), &down);
             result.unwrap_err().body()
         })
         .collect();
@@ -347,8 +354,8 @@ fn without_fallbacks_the_primarys_error_says_so() {
     // captures/12b-nofallback-primary-refused.http
     let mut setup = recorded_setup();
     setup.router.fallbacks = None;
-    let mut router = Router::new(setup);
-    let (result, _) = request(&mut router, "llama-fp8", Duration::ZERO, &|_, _| {
+    let router = Mutex::new(Router::new(setup));
+    let (result, _) = request(&router, "llama-fp8", Duration::ZERO, &|_, _| {
         Condition::Failing(CallFailure::Refused)
     });
     assert_eq!(
@@ -366,35 +373,14 @@ fn retries_wait_a_growing_back_off_then_fall_back() {
         allowed_fails: Some(5),
         ..RouterOverrides::default()
     });
-    let mut router = Router::new(setup);
-    let group = router.group_index("llama-fp8").unwrap();
-    let (mut walk, mut step) = Walk::start(&mut router, group, Duration::ZERO);
-    let mut now = Duration::ZERO;
-    let mut trace = Vec::new();
-    loop {
-        step = match step {
-            Step::Call { deployment, .. } => {
-                trace.push(format!("call {}", router.deployments()[deployment].group));
-                now += CALL;
-                let answer = if deployment == PRIMARY {
-                    Err(mock_500())
-                } else {
-                    Ok(())
-                };
-                walk.answered(&mut router, now, answer)
-            }
-            Step::Wait(pause) => {
-                trace.push(format!("wait {pause:?}"));
-                now += pause;
-                walk.waited(&mut router, now)
-            }
-            Step::Done(result) => {
-                let served = result.unwrap();
-                assert_eq!((served.deployment, served.attempted_fallbacks), (0, 1));
-                break;
-            }
-        };
-    }
+    let router = Mutex::new(Router::new(setup.clone()));
+    let primary_fails = |group: &str, _: Duration| match group {
+        "llama-fp8" => Condition::Failing(mock_500()),
+        _ => Condition::Up,
+    };
+    let (result, _, trace) = walk(&router, &setup, "llama-fp8", Duration::ZERO, &primary_fails);
+    let served = result.unwrap();
+    assert_eq!((served.deployment, served.attempted_fallbacks), (0, 1));
     // LiteLLM sleeps after the last retry too before giving up (jitter left out).
     assert_eq!(
         trace,
@@ -412,19 +398,24 @@ fn retries_wait_a_growing_back_off_then_fall_back() {
 
 #[test]
 fn an_ollama_fallback_never_cools_down_but_an_openai_one_does() {
-    let mut router = Router::new(recorded_setup());
+    let router = Mutex::new(Router::new(recorded_setup()));
     let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
     for i in 0..5u64 {
-        let (result, _) = request(
-            &mut router,
-            "llama-fp8",
-            Duration::from_millis(100 * i),
-            &down,
-        );
+        let (result, _) = request(&router, "llama-fp8", Duration::from_millis(100 * i), &down);
         assert!(result.is_err(), "both are down");
     }
-    assert!(router.in_cooldown(PRIMARY, Duration::from_millis(500)));
-    assert!(!router.in_cooldown(0, Duration::from_millis(500)));
+    assert!(
+        router
+            .lock()
+            .unwrap()
+            .in_cooldown(PRIMARY, Duration::from_millis(500))
+    );
+    assert!(
+        !router
+            .lock()
+            .unwrap()
+            .in_cooldown(0, Duration::from_millis(500))
+    );
 }
 
 #[test]
@@ -434,20 +425,20 @@ fn the_default_failure_rate_policy_never_cools_a_lone_deployment_down() {
         allowed_fails: Some(3),
         ..RouterOverrides::default()
     });
-    let mut router = Router::new(setup);
+    let router = Mutex::new(Router::new(setup));
     let down = |g: &str, _: Duration| match g {
         "llama-fp8" => Condition::Failing(CallFailure::Refused),
         _ => Condition::Up,
     };
     for i in 0..50u64 {
-        let (result, _) = request(
-            &mut router,
-            "llama-fp8",
-            Duration::from_millis(100 * i),
-            &down,
-        );
+        let (result, _) = request(&router, "llama-fp8", Duration::from_millis(100 * i), &down);
         assert_eq!(result.unwrap().deployment, 0);
-        assert!(!router.in_cooldown(PRIMARY, Duration::from_millis(100 * i + 50)));
+        assert!(
+            !router
+                .lock()
+                .unwrap()
+                .in_cooldown(PRIMARY, Duration::from_millis(100 * i + 50))
+        );
     }
 }
 
@@ -455,10 +446,10 @@ fn the_default_failure_rate_policy_never_cools_a_lone_deployment_down() {
 fn a_verbatim_seed_never_reaches_the_primary() {
     // captures/00a: no api_key on an openai/ deployment, and no OPENAI_API_KEY around.
     let config = fixture("scenarios/config.yaml").replace("api_key: \"none\"", "");
-    let mut router = Router::new(config_file::parse(&config, false).unwrap());
+    let router = Mutex::new(Router::new(config_file::parse(&config, false).unwrap()));
     let mut calls = Vec::new();
     for i in 0..3u64 {
-        let (result, _) = request(&mut router, "llama-fp8", Duration::from_secs(i), &|g, _| {
+        let (result, _) = request(&router, "llama-fp8", Duration::from_secs(i), &|g, _| {
             assert_ne!(g, "llama-fp8", "the primary must never be called");
             Condition::Up
         });
@@ -485,7 +476,7 @@ fn both_down_then_the_fallback_back_first_matches_the_recording() {
             / 1e6
     };
     let start = sent(&lines[0]);
-    let mut router = Router::new(recorded_setup());
+    let router = Mutex::new(Router::new(recorded_setup()));
     let condition = |group: &str, at: Duration| {
         let at = at.as_secs_f64();
         let back = if group == "llama-fp8" { 20.44 } else { 5.44 };
@@ -498,7 +489,7 @@ fn both_down_then_the_fallback_back_first_matches_the_recording() {
     let mut story = Vec::new();
     for line in &lines {
         let at = Duration::from_secs_f64(sent(line) - start);
-        let (result, _) = request(&mut router, "llama-fp8", at, &condition);
+        let (result, _) = request(&router, "llama-fp8", at, &condition);
         let simulated = match result {
             Ok(served) if served.deployment == PRIMARY => "primary".to_owned(),
             Ok(_) => "fallback".to_owned(),

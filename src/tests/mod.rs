@@ -15,14 +15,49 @@ mod demo_router;
 mod prober;
 mod schedule;
 
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+
+use crate::clock::{RunClock, WallClock};
+use crate::output::{Recorder, RunInfo};
+use crate::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
+use crate::run::dashboard::{self as shell, Inputs};
+use crate::run::{ModeLink, Session};
+use crate::state::{Monitor, MonitorConfig};
+use crate::tui::Screen;
+use crate::ui::{Dashboard, ThemeName};
+
+impl Screen for Terminal<TestBackend> {
+    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> io::Result<()> {
+        self.draw(|frame| draw(frame))
+            .map(|_| ())
+            .map_err(|never| match never {})
+    }
+}
+
+/// The wall clock of every pinned run: 14:00:00 UTC when it starts.
+pub fn wall() -> WallClock {
+    let origin = DateTime::parse_from_rfc3339("2026-11-23T14:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    WallClock::new(origin, FixedOffset::east_opt(0).unwrap())
+}
+
+/// A session on the pinned wall clock.
+pub fn start_session<P: Probe>(prober: P, schedule: Schedule) -> Session {
+    Session::start(Arc::new(prober), schedule, RunClock::starting_at(wall()))
+}
+
 /// A report of an answer served by `role` as `model`, after `latency`.
-pub fn served(
-    role: crate::probe::Role,
-    model: &str,
-    reply: &str,
-    latency: std::time::Duration,
-) -> crate::probe::ProbeReport {
-    use crate::probe::{Evidence, ProbeReport, Route, Served};
+pub fn served(role: Role, model: &str, reply: &str, latency: Duration) -> ProbeReport {
     ProbeReport {
         latency,
         status: Some(200),
@@ -38,13 +73,13 @@ pub fn served(
 }
 
 /// The seed's proxy on its default port, probed every second.
-pub fn run_info(simulated: bool) -> crate::output::RunInfo {
-    crate::output::RunInfo {
+pub fn run_info(simulated: bool) -> RunInfo {
+    RunInfo {
         url: "http://127.0.0.1:4000".into(),
         primary: "llama-fp8".into(),
         fallback: Some("llama3".into()),
-        interval: std::time::Duration::from_secs(1),
-        timeout: std::time::Duration::from_secs(30),
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(30),
         stream: false,
         simulated,
     }
@@ -52,13 +87,95 @@ pub fn run_info(simulated: bool) -> crate::output::RunInfo {
 
 /// A schedule every `interval`, with the defaults' timeout and in-flight limit, no end and a
 /// one-second grace.
-pub fn schedule(interval: std::time::Duration) -> crate::probe::Schedule {
-    crate::probe::Schedule {
+pub fn schedule(interval: Duration) -> Schedule {
+    Schedule {
         interval,
-        timeout: std::time::Duration::from_secs(30),
+        timeout: Duration::from_secs(30),
         max_in_flight: 10,
         count: None,
         duration: None,
-        grace: std::time::Duration::from_secs(1),
+        grace: Duration::from_secs(1),
+    }
+}
+
+/// A key press as the terminal sends it.
+pub fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// A screen that keeps every frame it is shown.
+pub struct Filmstrip {
+    pub terminal: Terminal<TestBackend>,
+    /// When each frame was drawn (time since the start) and what it showed.
+    pub frames: Vec<(Duration, String)>,
+    started: tokio::time::Instant,
+}
+
+impl Screen for Filmstrip {
+    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> io::Result<()> {
+        self.terminal.show(draw)?;
+        let at = self.started.elapsed();
+        self.frames.push((at, self.terminal.backend().to_string()));
+        Ok(())
+    }
+}
+
+/// A whole dashboard run with time paused: what it ended with.
+pub struct Ran {
+    pub end: Duration,
+    pub monitor: Monitor,
+    pub dashboard: Dashboard,
+    pub screen: Filmstrip,
+}
+
+/// Runs the dashboard's loop at `width`×`height` against `prober` every second, pressing
+/// `keys` at their times (seconds from the start), a mode lending its keys if given; to the
+/// end of the run (a quit key among `keys`). Call with tokio's clock paused.
+pub async fn run_dashboard<P: Probe>(
+    prober: P,
+    info: RunInfo,
+    (width, height): (u16, u16),
+    keys: &[(f64, Event)],
+    mode: Option<ModeLink>,
+) -> Ran {
+    let session = start_session(prober, schedule(Duration::from_secs(1)));
+    let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
+    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
+    let mut screen = Filmstrip {
+        terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        frames: Vec::new(),
+        started: tokio::time::Instant::now(),
+    };
+    let (presses, pressed) = futures::channel::mpsc::unbounded();
+    let keys = keys.to_vec();
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        for (at, event) in keys {
+            tokio::time::sleep_until(start + Duration::from_secs_f64(at)).await;
+            presses.unbounded_send(event).unwrap();
+        }
+    });
+    let (_signal, mut signals) = mpsc::unbounded_channel();
+    let inputs = Inputs {
+        terminal: pressed.map(Ok),
+        signals: &mut signals,
+        mode,
+    };
+    let mut recorder = Recorder::off();
+    let end = shell::run(
+        &mut screen,
+        session,
+        &mut monitor,
+        &mut dashboard,
+        inputs,
+        &mut recorder,
+    )
+    .await
+    .unwrap();
+    Ran {
+        end,
+        monitor,
+        dashboard,
+        screen,
     }
 }

@@ -1,13 +1,13 @@
 //! The prober against the real proxy's recorded answers, replayed byte for byte, and against
 //! the project's mock upstream in its fault modes.
 
-
 use std::time::Duration;
 
 use super::{Capture, ReplayServer, capture, refused_addr};
 use crate::mock::{Api, MockConfig, MockServer, Mode};
+use crate::probe::outcome::Failure;
 use crate::probe::{
-    Endpoint, ErrorKind, Evidence, Failure, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
+    Endpoint, ErrorKind, Evidence, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
 };
 use crate::secret::ApiKey;
 

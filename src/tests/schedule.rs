@@ -1,10 +1,8 @@
 //! The fixed schedule, with tokio's clock paused: probes leave on time whatever the upstream
 //! does, and nothing sent is ever lost from the record.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
 
 use crate::probe::{Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
 use crate::run::Session;
@@ -30,11 +28,11 @@ impl<F: Fn(u64) -> Duration + Send + Sync + 'static> Probe for Scripted<F> {
     }
 }
 
-fn scripted(delay: impl Fn(u64) -> Duration + Send + Sync + 'static) -> Arc<impl Probe> {
-    Arc::new(Scripted {
+fn scripted(delay: impl Fn(u64) -> Duration + Send + Sync + 'static) -> impl Probe {
+    Scripted {
         calls: AtomicU64::new(0),
         delay,
-    })
+    }
 }
 
 const HUNG: Duration = Duration::from_secs(3600);
@@ -85,7 +83,7 @@ async fn probes_leave_on_schedule_while_the_upstream_hangs_and_time_out_at_the_l
     let mut plan = schedule(1.0);
     plan.timeout = secs(30.5);
     plan.duration = Some(secs(40.2));
-    let events = collect(Session::start(scripted(|_| HUNG), plan)).await;
+    let events = collect(super::start_session(scripted(|_| HUNG), plan)).await;
 
     let sent = sent_times(&events);
     assert_eq!(sent.len(), 41, "one probe a second for 40.2 s");
@@ -129,7 +127,7 @@ async fn the_end_gives_unanswered_probes_a_grace_then_reports_them_abandoned() {
     plan.duration = Some(secs(3.5));
     plan.grace = secs(2.0);
     // Probe 2 answers within the grace; the others hang.
-    let events = collect(Session::start(
+    let events = collect(super::start_session(
         scripted(|n| if n == 2 { secs(4.0) } else { HUNG }),
         plan,
     ))
@@ -156,7 +154,7 @@ async fn a_full_house_skips_the_tick_and_says_so() {
     plan.max_in_flight = 3;
     plan.duration = Some(secs(5.5));
     plan.grace = secs(0.5);
-    let events = collect(Session::start(scripted(|_| HUNG), plan)).await;
+    let events = collect(super::start_session(scripted(|_| HUNG), plan)).await;
     assert_eq!(sent_times(&events).len(), 3);
     let skipped: Vec<(Duration, usize)> = events
         .iter()
@@ -173,7 +171,7 @@ async fn answers_are_reported_in_the_order_they_arrive() {
     let mut plan = schedule(1.0);
     plan.count = Some(4);
     // Probe 2 takes 1.5 s: it answers after probe 3 (sent at 2 s) and before 4 (at 3 s).
-    let events = collect(Session::start(
+    let events = collect(super::start_session(
         scripted(|n| if n == 2 { secs(1.5) } else { secs(0.01) }),
         plan,
     ))
@@ -188,7 +186,7 @@ async fn a_count_waits_for_its_answers() {
     plan.count = Some(3);
     plan.grace = secs(1.0);
     let started = Instant::now();
-    let events = collect(Session::start(scripted(|_| secs(10.0)), plan)).await;
+    let events = collect(super::start_session(scripted(|_| secs(10.0)), plan)).await;
     assert_eq!(sent_times(&events).len(), 3);
     assert_eq!(answered(&events).len(), 3);
     assert!(
@@ -206,7 +204,7 @@ async fn a_count_waits_for_its_answers() {
 #[tokio::test(start_paused = true)]
 async fn stopping_gracefully_waits_the_grace_and_stopping_now_does_not() {
     for (how, expected_end) in [(Stop::Graceful, secs(2.5 + 5.0)), (Stop::Now, secs(2.5))] {
-        let session = Session::start(scripted(|_| HUNG), schedule(1.0));
+        let session = super::start_session(scripted(|_| HUNG), schedule(1.0));
         let started = Instant::now();
         tokio::time::sleep(secs(2.5)).await;
         session.controls.stop(how);
@@ -225,7 +223,7 @@ async fn stopping_gracefully_waits_the_grace_and_stopping_now_does_not() {
 async fn the_interval_can_change_while_running() {
     let mut plan = schedule(1.0);
     plan.duration = Some(secs(4.2));
-    let session = Session::start(scripted(|_| secs(0.01)), plan);
+    let session = super::start_session(scripted(|_| secs(0.01)), plan);
     tokio::time::sleep(secs(2.2)).await;
     session.controls.set_interval(secs(0.5));
     let events = collect(session).await;

@@ -22,7 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{View, font};
-use crate::output::format::span;
+use crate::output::format::{fit_parts, fit_words, span};
 use crate::state::Serving;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
@@ -43,68 +43,89 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(block, area);
 
     let big = inner.height as usize > font::HEIGHT && inner.width as usize >= font::width(word) + 2;
-    let detail = detail_line(view, model);
+    let width = inner.width as usize;
+    let parts = detail_parts(view, model);
     let mut lines: Vec<Line> = Vec::new();
     if big {
         for row in font::render(word) {
             lines.push(Line::from(Span::styled(row, style)));
         }
-        lines.push(detail);
+        lines.push(Line::from(fit_detail(view, &parts, width)));
     } else {
         // One line for the state, so a small banner still has room for why it is DOWN.
         let headline = Span::styled(format!("▶ {word}  "), style);
-        lines.push(Line::from([vec![headline], detail.spans].concat()));
+        let room = width.saturating_sub(headline.width());
+        lines.push(Line::from(
+            [vec![headline], fit_detail(view, &parts, room)].concat(),
+        ));
     }
     if let Some(warning) = warning(view)
         && (inner.height as usize) > lines.len()
     {
-        lines.push(Line::from(Span::styled(format!("⚠ {warning}"), t.fallback)));
+        let warning = fit_words(&format!("⚠ {warning}"), width);
+        lines.push(Line::from(Span::styled(warning, t.fallback)));
     }
-    if let Some(demo) = &view.dashboard.demo
+    if let Some(mode) = &view.dashboard.mode
+        && !mode.status.banner.is_empty()
         && (inner.height as usize) > lines.len()
     {
-        let mut stage = format!(
-            "simulated primary {} · fallback {}",
-            demo.primary, demo.fallback
-        );
-        if let Some(script) = &demo.script {
-            stage.push_str(&format!(" · {script}"));
-        }
-        lines.push(Line::from(Span::styled(stage, t.marker)));
+        let parts: Vec<&str> = mode.status.banner.split(SEPARATOR).collect();
+        let line = fit_parts(&parts, SEPARATOR, width);
+        lines.push(Line::from(Span::styled(line, t.marker)));
     }
     frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), inner);
 }
 
-fn detail_line<'a>(view: &View, model: Option<&'a str>) -> Line<'a> {
+/// Between the parts of a line of details.
+const SEPARATOR: &str = " · ";
+
+/// What the state is about, most important first: the model (or the failures), for how long,
+/// since which request.
+fn detail_parts(view: &View, model: Option<&str>) -> Vec<(String, Style)> {
     let t = &view.theme;
     let m = view.monitor;
     let (since, seq) = m.serving_since();
-    let how_long = format!(
-        "for {} · since #{seq} at {}",
-        span(view.data_now.saturating_sub(since)),
-        view.wall.hms(since)
-    );
-    let mut spans = Vec::new();
-    match m.serving() {
-        Serving::Unknown => {
-            spans.push(Span::styled("no answer yet", t.muted));
-        }
-        Serving::Down => {
-            spans.push(Span::styled(
-                format!("{} failed in a row · ", m.consecutive_errors()),
-                t.error,
-            ));
-            spans.push(Span::styled(how_long, t.text));
-        }
+    let how_long = format!("for {}", span(view.data_now.saturating_sub(since)));
+    let since = format!("since #{seq} at {}", view.wall.hms(since));
+    let lead = match m.serving() {
+        Serving::Unknown => return vec![("no answer yet".to_owned(), t.muted)],
+        Serving::Down => Some((
+            format!("{} failed in a row", m.consecutive_errors()),
+            t.error,
+        )),
         Serving::Primary { .. } | Serving::Fallback { .. } => {
-            if let Some(model) = model {
-                spans.push(Span::styled(model, t.text));
-                spans.push(Span::styled(" · ", t.muted));
-            }
-            spans.push(Span::styled(how_long, t.text));
+            model.map(|model| (model.to_owned(), t.text))
         }
+    };
+    lead.into_iter()
+        .chain([(how_long, t.text), (since, t.text)])
+        .collect()
+}
+
+/// As many of the parts as fit whole in `columns`, separated by dots.
+fn fit_detail<'a>(view: &View, parts: &[(String, Style)], columns: usize) -> Vec<Span<'a>> {
+    let texts: Vec<&str> = parts.iter().map(|(text, _)| text.as_str()).collect();
+    let fitted = fit_parts(&texts, SEPARATOR, columns);
+    let mut spans = Vec::new();
+    let mut rest = fitted.as_str();
+    for (i, (text, style)) in parts.iter().enumerate() {
+        if rest.is_empty() {
+            break;
+        }
+        if i > 0 {
+            spans.push(Span::styled(SEPARATOR, view.theme.muted));
+            rest = rest.strip_prefix(SEPARATOR).unwrap_or(rest);
+        }
+        // The last part shown may have been cut.
+        let shown = if rest.starts_with(text.as_str()) {
+            text.as_str()
+        } else {
+            rest
+        };
+        spans.push(Span::styled(shown.to_owned(), *style));
+        rest = &rest[shown.len()..];
     }
-    Line::from(spans)
+    spans
 }
 
 /// What the banner should warn about, if anything.

@@ -1,10 +1,9 @@
-//! The dashboard's own state (what the user toggled) and what the keys do to it. Pure: time is
-//! passed in, and actions that reach beyond the view are returned to the shell.
+//! The dashboard's own state: what the user toggled, and what a mode shows. Pure: time is
+//! passed in.
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-
+use super::keys::ModeKeys;
 use super::theme::ThemeName;
 use crate::output::RunInfo;
 use crate::state::Monitor;
@@ -26,84 +25,6 @@ pub const INTERVAL_STEPS: [Duration; 11] = [
 
 /// How long a status message stays in the header.
 const STATUS_FOR: Duration = Duration::from_secs(4);
-
-/// A fault the demo keys switch on a simulated deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DemoFault {
-    /// Connection refused.
-    Down,
-    /// HTTP 500.
-    Error,
-    /// Never answers.
-    Hang,
-    /// Answers, slowly.
-    Slow,
-    /// Back to normal.
-    Up,
-}
-
-/// Which simulated deployment a demo key aims at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DemoTarget {
-    Primary,
-    Fallback,
-}
-
-/// What a key asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    TogglePause,
-    LongerInterval,
-    ShorterInterval,
-    ResetCounters,
-    Mark,
-    ToggleHelp,
-    CloseHelp,
-    CycleTheme,
-    Demo(DemoTarget, DemoFault),
-}
-
-/// Maps a key press to an action. Demo keys only count in demo mode; Esc closes the help
-/// when it is open, and quits otherwise.
-pub fn action_for(key: KeyEvent, demo: bool, help_open: bool) -> Option<Action> {
-    if key.kind != KeyEventKind::Press {
-        return None;
-    }
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c' | 'C')).then_some(Action::Quit);
-    }
-    let action = match key.code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc if help_open => Action::CloseHelp,
-        KeyCode::Esc => Action::Quit,
-        KeyCode::Char(' ') | KeyCode::Char('p') => Action::TogglePause,
-        KeyCode::Char('+') | KeyCode::Char('=') => Action::LongerInterval,
-        KeyCode::Char('-') | KeyCode::Char('_') => Action::ShorterInterval,
-        KeyCode::Char('r') => Action::ResetCounters,
-        KeyCode::Char('m') => Action::Mark,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Char('h') if !demo => Action::ToggleHelp,
-        KeyCode::Char('t') => Action::CycleTheme,
-        KeyCode::Char(c) if demo => {
-            let target = if c.is_ascii_uppercase() {
-                DemoTarget::Fallback
-            } else {
-                DemoTarget::Primary
-            };
-            let fault = match c.to_ascii_lowercase() {
-                'k' => DemoFault::Down,
-                'e' => DemoFault::Error,
-                'h' => DemoFault::Hang,
-                'u' => DemoFault::Up,
-                _ => return None,
-            };
-            Action::Demo(target, fault)
-        }
-        _ => return None,
-    };
-    Some(action)
-}
 
 /// The next interval up or down the steps from `current`.
 pub fn step_interval(current: Duration, longer: bool) -> Duration {
@@ -130,13 +51,20 @@ pub struct Paused {
     pub monitor: Box<Monitor>,
 }
 
-/// A simulated deployment's condition, shown in demo mode.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DemoStatus {
-    pub primary: String,
-    pub fallback: String,
-    /// The scripted scenario, if one runs.
-    pub script: Option<String>,
+/// What a mode (the demo, say) adds to the dashboard: its keys, and its status as it changes.
+#[derive(Clone, Debug)]
+pub struct ModeView {
+    pub keys: &'static ModeKeys,
+    pub status: ModeStatus,
+}
+
+/// A mode's status lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModeStatus {
+    /// Under the state in the banner: the whole story of the mode.
+    pub banner: String,
+    /// First in the footer, so that a narrow screen still shows it.
+    pub footer: String,
 }
 
 #[derive(Clone, Debug)]
@@ -149,7 +77,7 @@ pub struct Dashboard {
     pub paused: Option<Paused>,
     /// A short message and when it was set.
     status: Option<(String, Duration)>,
-    pub demo: Option<DemoStatus>,
+    pub mode: Option<ModeView>,
 }
 
 impl Dashboard {
@@ -161,7 +89,7 @@ impl Dashboard {
             help: false,
             paused: None,
             status: None,
-            demo: None,
+            mode: None,
         }
     }
 
@@ -175,11 +103,6 @@ impl Dashboard {
             .as_ref()
             .filter(|(_, at)| now.saturating_sub(*at) < STATUS_FOR)
             .map(|(m, _)| m.as_str())
-    }
-
-    /// When the status message should disappear, for the shell's redraw timer.
-    pub fn status_expires(&self) -> Option<Duration> {
-        self.status.as_ref().map(|(_, at)| *at + STATUS_FOR)
     }
 
     pub fn toggle_pause(&mut self, monitor: &Monitor, now: Duration) {
@@ -196,73 +119,6 @@ impl Dashboard {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn press(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
-    #[test]
-    fn keys_map_to_actions() {
-        let cases = [
-            (press(KeyCode::Char('q')), Some(Action::Quit)),
-            (
-                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
-                Some(Action::Quit),
-            ),
-            (press(KeyCode::Esc), Some(Action::Quit)),
-            (press(KeyCode::Char(' ')), Some(Action::TogglePause)),
-            (press(KeyCode::Char('+')), Some(Action::LongerInterval)),
-            (press(KeyCode::Char('-')), Some(Action::ShorterInterval)),
-            (press(KeyCode::Char('r')), Some(Action::ResetCounters)),
-            (press(KeyCode::Char('m')), Some(Action::Mark)),
-            (press(KeyCode::Char('?')), Some(Action::ToggleHelp)),
-            (press(KeyCode::Char('t')), Some(Action::CycleTheme)),
-            (press(KeyCode::Char('k')), None),
-            (press(KeyCode::Char('x')), None),
-        ];
-        for (key, expected) in cases {
-            assert_eq!(action_for(key, false, false), expected, "{key:?}");
-        }
-        assert_eq!(
-            action_for(press(KeyCode::Esc), false, true),
-            Some(Action::CloseHelp)
-        );
-        assert_eq!(
-            action_for(press(KeyCode::Char('q')), false, true),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            action_for(press(KeyCode::Char('h')), false, false),
-            Some(Action::ToggleHelp)
-        );
-        let mut release = press(KeyCode::Char('q'));
-        release.kind = KeyEventKind::Release;
-        assert_eq!(action_for(release, false, false), None);
-    }
-
-    #[test]
-    fn demo_keys_aim_lowercase_at_the_primary_and_capitals_at_the_fallback() {
-        use DemoFault::*;
-        use DemoTarget::*;
-        let cases = [
-            ('k', Primary, Down),
-            ('e', Primary, Error),
-            ('h', Primary, Hang),
-            ('u', Primary, Up),
-            ('K', Fallback, Down),
-            ('E', Fallback, Error),
-            ('H', Fallback, Hang),
-            ('U', Fallback, Up),
-        ];
-        for (c, target, fault) in cases {
-            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
-            assert_eq!(
-                action_for(key, true, false),
-                Some(Action::Demo(target, fault)),
-                "{c}"
-            );
-        }
-    }
 
     #[test]
     fn interval_steps() {

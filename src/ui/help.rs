@@ -1,87 +1,47 @@
-//! The help overlay: every key, and what the glyphs mean.
+//! The help overlay: every key, from the key table, and what the timeline's glyphs mean.
+//!
+//! ```text
+//! ┌ Help · ? or Esc to close ─────────────────────────────────────┐
+//! │ Keys                                                          │
+//! │ q  Esc  Ctrl-C  quit and print the summary (Esc closes this…  │
+//! │ Demo (simulated gateway)                                      │
+//! │ k  K            take the primary / fallback down              │
+//! │                                                               │
+//! │ Timeline                                                      │
+//! │ ●               served by the primary                         │
+//! └───────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Where that does not fit, a compact form: each key with its footer word, and the glyphs on
+//! as few lines as they take, never a word cut in two.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::View;
+use super::keys::{Binding, DASHBOARD};
 use super::timeline::{
     ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
 };
+use crate::output::format::wrap_words;
 
-/// Each text fits beside its key in an 80-column terminal.
-const KEYS: [(&str, &str); 8] = [
-    (
-        "q  Esc  Ctrl-C",
-        "quit and print the summary (Esc closes this help first)",
-    ),
-    ("space", "pause the display; probing and counting go on"),
-    ("+  -", "longer / shorter interval between probes"),
-    ("r", "reset the counters and latency statistics shown"),
-    ("m", "drop a marker (\"scaled down now\"): the next"),
-    ("", "transition says how long after the marker it came"),
-    ("t", "next theme: dark, light, mono"),
-    ("?", "open or close this help"),
-];
-
-const DEMO_KEYS: [(&str, &str); 4] = [
-    (
-        "k  K",
-        "take the primary / fallback down (connection refused)",
-    ),
-    ("e  E", "make the primary / fallback answer HTTP 500"),
-    ("h  H", "make the primary / fallback hang"),
-    ("u  U", "bring the primary / fallback back up"),
-];
+/// The widest the overlay gets, and the column the key names take.
+const WIDTH: u16 = 96;
+const KEY_COLUMN: usize = 16;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
-    let mut lines = vec![Line::from(Span::styled(" Keys", t.title))];
-    let key_line = |key: &str, what: &str| {
-        Line::from(vec![
-            Span::styled(format!(" {key:<16}"), t.key),
-            Span::styled(what.to_owned(), t.text),
-        ])
-    };
-    lines.extend(KEYS.iter().map(|(k, w)| key_line(k, w)));
-    if view.dashboard.demo.is_some() {
-        lines.push(Line::from(Span::styled(
-            " Demo (simulated gateway)",
-            t.title,
-        )));
-        lines.extend(DEMO_KEYS.iter().map(|(k, w)| key_line(k, w)));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::from(Span::styled(" Timeline", t.title)));
-    for (glyph, style, what) in [
-        (PRIMARY_GLYPH, t.primary, "served by the primary"),
-        (FALLBACK_GLYPH, t.fallback, "served by a fallback"),
-        (
-            ERROR_GLYPH,
-            t.error,
-            "failed (and a full-height bar in the latency chart)",
-        ),
-        (
-            IN_FLIGHT_GLYPH,
-            t.in_flight,
-            "sent, no answer yet (probes leave on schedule anyway)",
-        ),
-        (
-            TRANSITION_GLYPH,
-            t.text,
-            "a transition: failover, recovery, outage, restored",
-        ),
-        (MARKER_GLYPH, t.marker, "a marker you dropped"),
-    ] {
-        lines.push(Line::from(vec![
-            Span::raw(" "),
-            Span::styled(format!("{glyph:<16}"), style),
-            Span::styled(what, t.text),
-        ]));
+    let width = WIDTH.min(area.width);
+    let inner_width = width.saturating_sub(2) as usize;
+    let room = area.height.saturating_sub(2) as usize;
+    let mut lines = full(view, inner_width);
+    if lines.len() > room {
+        lines = compact(view, inner_width);
     }
     let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 96.min(area.width);
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -93,4 +53,129 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .border_style(t.title);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block).style(t.base), popup);
+}
+
+/// The glyphs of the timeline, their style, what they mean, and their word in the legend.
+fn glyphs(view: &View) -> [(&'static str, Style, &'static str, &'static str); 6] {
+    let t = &view.theme;
+    [
+        (PRIMARY_GLYPH, t.primary, "served by the primary", "primary"),
+        (
+            FALLBACK_GLYPH,
+            t.fallback,
+            "served by a fallback",
+            "fallback",
+        ),
+        (
+            ERROR_GLYPH,
+            t.error,
+            "failed (and a full-height bar in the latency chart)",
+            "failed",
+        ),
+        (
+            IN_FLIGHT_GLYPH,
+            t.in_flight,
+            "sent, no answer yet (probes leave on schedule anyway)",
+            "in flight",
+        ),
+        (
+            TRANSITION_GLYPH,
+            t.text,
+            "a transition: failover, recovery, outage, restored",
+            "transition",
+        ),
+        (MARKER_GLYPH, t.marker, "a marker you dropped", "marker"),
+    ]
+}
+
+/// The sections of key bindings: the dashboard's, then the mode's under its title.
+fn sections(view: &View) -> Vec<(&'static str, &'static [Binding])> {
+    let mut sections = vec![("Keys", &DASHBOARD[..])];
+    if let Some(mode) = &view.dashboard.mode {
+        sections.push((mode.keys.help_title, mode.keys.bindings));
+    }
+    sections
+}
+
+/// One line per key and per glyph, their sentences wrapped beside them.
+fn full<'a>(view: &View, width: usize) -> Vec<Line<'a>> {
+    let t = &view.theme;
+    let text_width = width.saturating_sub(KEY_COLUMN + 1).max(1);
+    let mut lines = Vec::new();
+    let entry = |lines: &mut Vec<Line<'a>>, key: Span<'a>, what: &str, style: Style| {
+        let blank = Span::raw(" ".repeat(KEY_COLUMN + 1));
+        for (i, text) in wrap_words(what, text_width).into_iter().enumerate() {
+            let first = if i == 0 { key.clone() } else { blank.clone() };
+            lines.push(Line::from(vec![first, Span::styled(text, style)]));
+        }
+    };
+    for (title, bindings) in sections(view) {
+        lines.push(Line::from(Span::styled(format!(" {title}"), t.title)));
+        for b in bindings {
+            let (keys, what) = b.help;
+            let key = Span::styled(format!(" {keys:<KEY_COLUMN$}"), t.key);
+            entry(&mut lines, key, what, t.text);
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(" Timeline", t.title)));
+    for (glyph, style, what, _) in glyphs(view) {
+        let key = Span::styled(format!(" {glyph:<KEY_COLUMN$}"), style);
+        entry(&mut lines, key, what, t.text);
+    }
+    lines
+}
+
+/// Each key with its footer word, and each glyph with its word, flowed on as few lines as
+/// they take.
+fn compact<'a>(view: &View, width: usize) -> Vec<Line<'a>> {
+    let t = &view.theme;
+    let mut lines = Vec::new();
+    for (title, bindings) in sections(view) {
+        lines.push(Line::from(Span::styled(format!(" {title}"), t.title)));
+        let items = bindings.iter().filter_map(|b| {
+            let (keys, what) = b.footer?;
+            Some(vec![
+                Span::styled(keys, t.key),
+                Span::styled(format!(" {what}"), t.text),
+            ])
+        });
+        lines.extend(flow(items, width));
+    }
+    lines.push(Line::from(Span::styled(" Timeline", t.title)));
+    let items = glyphs(view).into_iter().map(|(glyph, style, _, word)| {
+        vec![
+            Span::styled(glyph, style),
+            Span::styled(format!(" {word}"), t.text),
+        ]
+    });
+    lines.extend(flow(items, width));
+    lines
+}
+
+/// Items (a few spans each) on lines of `width` columns, two spaces apart, none cut in two.
+fn flow<'a>(items: impl Iterator<Item = Vec<Span<'a>>>, width: usize) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    let mut line: Vec<Span> = vec![Span::raw(" ")];
+    let mut used = 1;
+    for item in items {
+        let item_width: usize = item.iter().map(Span::width).sum();
+        if used > 1 && used + 2 + item_width > width {
+            lines.push(Line::from(std::mem::replace(
+                &mut line,
+                vec![Span::raw(" ")],
+            )));
+            used = 1;
+        }
+        if used > 1 {
+            line.push(Span::raw("  "));
+            used += 2;
+        }
+        used += item_width;
+        line.extend(item);
+    }
+    if used > 1 {
+        lines.push(Line::from(line));
+    }
+    lines
 }

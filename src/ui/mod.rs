@@ -34,6 +34,7 @@ mod font;
 mod footer;
 mod header;
 mod help;
+mod keys;
 pub mod layout;
 mod recent;
 mod sparkline;
@@ -47,10 +48,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::Block;
 
-pub use dashboard::{
-    Action, Dashboard, DemoFault, DemoStatus, DemoTarget, INTERVAL_STEPS, Paused, action_for,
-    step_interval,
-};
+pub use dashboard::{Dashboard, ModeStatus, ModeView, step_interval};
+pub use keys::{Action, Binding, ModeKeys, action_for};
 pub use theme::{Theme, ThemeName};
 
 use crate::clock::WallClock;

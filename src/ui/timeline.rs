@@ -19,6 +19,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 use super::View;
 use crate::output::format::span_compact;
@@ -46,34 +47,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
     let m = view.monitor;
     let in_flight = m.in_flight();
-    let mut title = vec![Span::styled(
-        if area.width >= 80 {
-            " Timeline · one cell per request, newest right "
-        } else {
-            " Timeline "
-        },
-        t.title,
-    )];
-    if let Some(oldest) = in_flight.values().next() {
-        title.push(Span::styled(
-            format!(
-                " {} in flight, oldest {} ",
-                in_flight.len(),
-                span_compact(view.data_now.saturating_sub(*oldest))
-            ),
-            t.in_flight,
-        ));
-    }
-    // Ticks skipped at --max-in-flight leave no cell: say so, or they would pass unseen.
-    let skipped = m.since_reset().counters.skipped;
-    if skipped > 0 {
-        title.push(Span::styled(
-            format!(" {skipped} skipped: too many in flight "),
-            t.error,
-        ));
-    }
     let block = Block::bordered()
-        .title(Line::from(title))
+        .title(title(view, area.width.saturating_sub(2) as usize))
         .border_style(t.border);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -136,6 +111,59 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(in_flight_line(view, in_flight));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The title, with what is in flight and the ticks skipped: the long words where they fit,
+/// shorter ones where not, never a word cut.
+fn title<'a>(view: &View, columns: usize) -> Line<'a> {
+    let t = &view.theme;
+    let m = view.monitor;
+    let in_flight = m.in_flight();
+    let oldest = in_flight.values().next().map(|sent| {
+        let age = span_compact(view.data_now.saturating_sub(*sent));
+        (
+            format!(" {} in flight, oldest {age} ", in_flight.len()),
+            format!(" {} in flight ", in_flight.len()),
+        )
+    });
+    // Ticks skipped at --max-in-flight leave no cell: say so, or they would pass unseen.
+    let skipped = m.since_reset().counters.skipped;
+    let skipped = (skipped > 0).then(|| {
+        (
+            format!(" {skipped} skipped: too many in flight "),
+            format!(" {skipped} skipped "),
+        )
+    });
+    let name = [
+        " Timeline · one cell per request, newest right ",
+        " Timeline ",
+    ];
+    let pick = |long: bool, of: &Option<(String, String)>| {
+        of.as_ref()
+            .map(|(l, s)| if long { l.clone() } else { s.clone() })
+            .unwrap_or_default()
+    };
+    // From the longest title to the shortest; the first that fits.
+    let choices = [
+        (name[0], true, true),
+        (name[1], true, true),
+        (name[1], false, true),
+        (name[1], false, false),
+    ];
+    // The long name from 80 columns on only: narrower, the cells are what counts.
+    let first = if columns + 2 >= 80 { 0 } else { 1 };
+    let (name, long_flight, long_skip) = choices[first..]
+        .iter()
+        .copied()
+        .find(|(name, f, s)| {
+            name.width() + pick(*f, &oldest).width() + pick(*s, &skipped).width() <= columns
+        })
+        .unwrap_or(choices[3]);
+    Line::from(vec![
+        Span::styled(name, t.title),
+        Span::styled(pick(long_flight, &oldest), t.in_flight),
+        Span::styled(pick(long_skip, &skipped), t.error),
+    ])
 }
 
 fn in_flight_line<'a>(view: &View, in_flight: &BTreeMap<u64, Duration>) -> Line<'a> {

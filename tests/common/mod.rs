@@ -1,5 +1,6 @@
-//! Test helpers: the real proxy's recorded answers (`fixtures/captures`, copied from
-//! `../shared/litellm/captures`) replayed byte for byte by a local server.
+//! Test helpers shared by the binary's tests and the crate's own: the real proxy's recorded
+//! answers (`fixtures/captures`) replayed byte for byte by a local server, a server that never
+//! answers, and scratch directories.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -178,4 +179,50 @@ pub fn refused_addr() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     addr
+}
+
+/// A server that takes connections and never answers: a hung upstream, until dropped.
+pub struct Hung {
+    listener: std::net::TcpListener,
+}
+
+impl Hung {
+    pub fn start() -> Self {
+        // Connections wait in the listen queue, never accepted, never answered.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self { listener }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.listener.local_addr().unwrap())
+    }
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("fw-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// A file in the directory with `text` in it.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.0.join("run.log")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Regenerates tests/e2e/requirements.lock: every package that `litellm[proxy]==1.83.14` needs,
-# pinned with `==` and the sha256 of the exact file pip chose, as resolved by the pip of a
+# Writes the hash-pinned lock of one LiteLLM release: every package that `litellm[proxy]==VERSION`
+# needs, pinned with `==` and the sha256 of the exact file pip chose, as resolved by the pip of a
 # fresh `python3 -m venv` on this kind of machine (CPython 3.11, Linux x86_64, glibc).
 # The end-to-end runner installs it with `pip install --require-hashes --no-deps`.
+#
+#   tests/e2e/lock.sh              -> tests/e2e/requirements.lock          (litellm[proxy]==1.83.14)
+#   tests/e2e/lock.sh VERSION      -> tests/e2e/requirements-VERSION.lock  (litellm[proxy]==VERSION)
 #
 # Run it by hand when moving LiteLLM to another pinned version (never unpinned: FACTS.md lists
 # the malicious and vulnerable releases), then review the diff of the lock before committing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-spec=${1:-'litellm[proxy]==1.83.14'}
+if (($# == 0)); then
+  version=1.83.14 lock=requirements.lock
+elif (($# == 1)) && [[ $1 =~ ^[0-9]+(\.[0-9]+)+$ ]]; then
+  version=$1 lock=requirements-$1.lock
+else
+  echo "usage: $0 [VERSION]   (an exact LiteLLM release such as 1.106.12; never unpinned)" >&2
+  exit 2
+fi
+spec="litellm[proxy]==$version"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$here/$lock.new"' EXIT
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --dry-run --ignore-installed --report "$tmp/report.json" "$spec"
-"$tmp/venv/bin/python" - "$tmp/report.json" "$spec" >"$here/requirements.lock.new" <<'PY'
+"$tmp/venv/bin/python" - "$tmp/report.json" "$spec" "$lock" >"$here/$lock.new" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 env = report["environment"]
@@ -22,7 +33,7 @@ print(f"# Top-level requirement: {sys.argv[2]}")
 print(f"# Resolved for CPython {env['python_full_version']} on {env['sys_platform']} {env['platform_machine']};")
 print("# the compiled wheels' hashes hold only there (the runner checks the Python version).")
 print(f"# python_version: {env['python_version']}")
-print("# Install: pip install --require-hashes --no-deps -r requirements.lock")
+print(f"# Install: pip install --require-hashes --no-deps -r {sys.argv[3]}")
 rows = []
 for item in report["install"]:
     meta, info = item["metadata"], item["download_info"]
@@ -38,5 +49,5 @@ for item in report["install"]:
 for _, name, version, digest, filename in sorted(rows):
     print(f"{name}=={version} \\\n    --hash=sha256:{digest}\n    # {filename}")
 PY
-mv "$here/requirements.lock.new" "$here/requirements.lock"
-echo "wrote $here/requirements.lock ($(grep -c '^[A-Za-z]' "$here/requirements.lock") packages)"
+mv "$here/$lock.new" "$here/$lock"
+echo "wrote $here/$lock ($(grep -c '^[A-Za-z]' "$here/$lock") packages)"

@@ -1,15 +1,14 @@
-//! A run: the schedule started as a task, and the owner loop that applies its events to the
-//! state and hands them to an output.
+//! A run's session: the schedule started as a task, its events and controls as the owner of
+//! the state sees them, and how one event is applied.
 
-use std::io;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::clock::RunClock;
-use crate::output::{Recorder, RunInfo, Sink};
-use crate::probe::{Controls, Probe, ProbeEvent, Schedule, Stop, schedule};
+use crate::output::Recorder;
+use crate::probe::{Controls, Probe, ProbeEvent, Schedule, schedule};
 use crate::state::{Applied, Monitor};
 
 /// Probe events in flight between the schedule and the owner; a slow owner slows the
@@ -25,8 +24,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule) -> Self {
-        let clock = RunClock::start();
+    /// Starts the schedule on `clock` (started now: [`RunClock::start`]).
+    pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule, clock: RunClock) -> Self {
         let (controls, inputs) = schedule::controls(schedule.interval);
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         let poller = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
@@ -44,42 +43,6 @@ impl Session {
             tracing::error!(%error, "the probe schedule ended abnormally");
         }
     }
-}
-
-/// The owner loop for the headless outputs: every event applied, then printed; the first
-/// signal ends the run gracefully, a second at once. Returns when the summary is written.
-pub async fn headless(
-    mut session: Session,
-    monitor: &mut Monitor,
-    sink: &mut dyn Sink,
-    recorder: &mut Recorder,
-    info: &RunInfo,
-    signals: &mut mpsc::UnboundedReceiver<&'static str>,
-) -> io::Result<()> {
-    sink.begin(info)?;
-    recorder.begin(info);
-    let mut stops = 0;
-    loop {
-        tokio::select! {
-            event = session.events.recv() => {
-                let Some(event) = event else { break };
-                let applied = apply(monitor, recorder, &event);
-                if let Err(error) = sink.event(&event, &applied, monitor) {
-                    session.controls.stop(Stop::Now);
-                    return Err(error);
-                }
-            }
-            Some(signal) = signals.recv() => {
-                stops += 1;
-                tracing::info!(signal, "stopping");
-                session.controls.stop(if stops == 1 { Stop::Graceful } else { Stop::Now });
-            }
-        }
-    }
-    let now = session.clock.now();
-    session.finish().await;
-    recorder.end(monitor, now);
-    sink.end(monitor, now)
 }
 
 /// Applies one probe event to the state, records it, and logs a transition (the log's

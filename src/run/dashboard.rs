@@ -1,63 +1,39 @@
-//! The dashboard's shell: one loop where the probe events, the terminal's events, a slow tick
-//! and the signals meet, feeding the single owner of the state and drawing only when
-//! something changed (at most [`MAX_FPS`] frames a second).
-
-pub mod terminal;
+//! The dashboard's owner loop: the probe events, the terminal's events, a slow tick, the
+//! signals and a mode's status meet here, feeding the single owner of the state and drawing
+//! only when something changed (at most [`MAX_FPS`] frames a second).
 
 use std::io;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
+use super::mode::ModeLink;
+use super::session::{Session, apply};
 use crate::output::Recorder;
 use crate::output::format::interval;
-use crate::run::{self, Session};
+use crate::probe::Stop;
 use crate::state::Monitor;
-use crate::ui::{self, Action, Dashboard, DemoFault, DemoStatus, DemoTarget, step_interval};
+use crate::tui::Screen;
+use crate::ui::{self, Action, Dashboard, ModeStatus, ModeView, step_interval};
 
 pub const MAX_FPS: u32 = 15;
 /// Clocks and ages move once a second.
 const TICK: Duration = Duration::from_secs(1);
-
-/// Somewhere frames can be drawn: the real terminal, or a test backend.
-pub trait Screen {
-    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> io::Result<()>;
-}
-
-impl Screen for Terminal<TestBackend> {
-    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> io::Result<()> {
-        self.draw(|frame| draw(frame))
-            .map(|_| ())
-            .map_err(|never| match never {})
-    }
-}
-
-/// A demo key's request to the simulated gateway.
-pub type DemoRequest = (DemoTarget, DemoFault);
-
-/// The dashboard's link to a simulated gateway: where demo keys go, and the simulated
-/// deployments' condition as it changes (keys and scripts change it).
-#[derive(Debug)]
-pub struct DemoLink {
-    pub requests: mpsc::UnboundedSender<DemoRequest>,
-    pub status: watch::Receiver<DemoStatus>,
-}
 
 /// Where the loop's inputs come from.
 pub struct Inputs<'a, E> {
     /// The terminal's events (keys, resizes).
     pub terminal: E,
     pub signals: &'a mut mpsc::UnboundedReceiver<&'static str>,
-    /// The simulated gateway, in demo mode.
-    pub demo: Option<DemoLink>,
+    /// The mode lending the dashboard keys and status lines, if any.
+    pub mode: Option<ModeLink>,
 }
 
-/// Runs the dashboard until the run ends (quit key, signal, `--count`, `--duration`).
+/// Runs the dashboard until the run ends (quit key, signal, `--count`, `--duration`); returns
+/// when it ended.
 pub async fn run<S, E>(
     screen: &mut S,
     mut session: Session,
@@ -77,7 +53,16 @@ where
     let mut last_frame: Option<Instant> = None;
     let mut stops = 0;
     let mut terminal_open = true;
-    let (demo_requests, mut demo_status) = inputs.demo.map(|d| (d.requests, d.status)).unzip();
+    let (presses, mut mode_status) = match inputs.mode {
+        Some(link) => {
+            dashboard.mode = Some(ModeView {
+                keys: link.keys,
+                status: link.status.borrow().clone(),
+            });
+            (Some(link.presses), Some(link.status))
+        }
+        None => (None, None),
+    };
     recorder.begin(&dashboard.info);
 
     loop {
@@ -93,22 +78,29 @@ where
         tokio::select! {
             event = session.events.recv() => match event {
                 Some(event) => {
-                    run::apply(monitor, recorder, &event);
+                    apply(monitor, recorder, &event);
                     dirty = true;
                 }
                 None => break,
             },
             input = inputs.terminal.next(), if terminal_open => match input {
                 Some(Ok(Event::Key(key))) => {
-                    let Some(action) = ui::action_for(key, dashboard.demo.is_some(), dashboard.help) else {
+                    let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
+                    let Some(action) = ui::action_for(key, mode_keys, dashboard.help) else {
                         continue;
                     };
                     let now = session.clock.now();
-                    if action == Action::Quit {
-                        stops += 1;
-                        stop(&session, dashboard, monitor, stops, now);
-                    } else {
-                        act(action, &session, monitor, dashboard, demo_requests.as_ref(), now);
+                    match action {
+                        Action::Quit => {
+                            stops += 1;
+                            stop(&session, dashboard, monitor, stops, now);
+                        }
+                        Action::Mode(n) => {
+                            if let Some(presses) = &presses {
+                                let _ = presses.send(n);
+                            }
+                        }
+                        action => act(action, &session, monitor, dashboard, now),
                     }
                     dirty = true;
                 }
@@ -123,8 +115,10 @@ where
                 stop(&session, dashboard, monitor, stops, session.clock.now());
                 dirty = true;
             }
-            Some(status) = demo_changed(demo_status.as_mut()) => {
-                dashboard.demo = Some(status);
+            Some(status) = mode_changed(mode_status.as_mut()) => {
+                if let Some(mode) = &mut dashboard.mode {
+                    mode.status = status;
+                }
                 dirty = true;
             }
             _ = tick.tick() => dirty = true,
@@ -137,9 +131,9 @@ where
     Ok(end)
 }
 
-/// The simulated deployments' condition once it changes; `None` outside demo mode or once
-/// the gateway is gone (the branch then waits for the next loop).
-async fn demo_changed(status: Option<&mut watch::Receiver<DemoStatus>>) -> Option<DemoStatus> {
+/// The mode's status once it changes; `None` without a mode or once the mode is gone (the
+/// branch then waits for the next loop).
+async fn mode_changed(status: Option<&mut watch::Receiver<ModeStatus>>) -> Option<ModeStatus> {
     let status = status?;
     status.changed().await.ok()?;
     Some(status.borrow_and_update().clone())
@@ -154,7 +148,6 @@ fn stop(
     stops: u32,
     now: Duration,
 ) {
-    use crate::probe::Stop;
     let waiting = monitor.in_flight().len();
     if stops == 1 && waiting > 0 {
         session.controls.stop(Stop::Graceful);
@@ -167,17 +160,16 @@ fn stop(
     }
 }
 
-/// Applies a key's action (all but quitting).
+/// Applies one of the dashboard's own actions (all but quitting and a mode's).
 fn act(
     action: Action,
     session: &Session,
     monitor: &mut Monitor,
     dashboard: &mut Dashboard,
-    demo: Option<&mpsc::UnboundedSender<DemoRequest>>,
     now: Duration,
 ) {
     match action {
-        Action::Quit => {}
+        Action::Quit | Action::Mode(_) => {}
         Action::TogglePause => dashboard.toggle_pause(monitor, now),
         Action::LongerInterval | Action::ShorterInterval => {
             let next = step_interval(dashboard.interval, action == Action::LongerInterval);
@@ -202,11 +194,6 @@ fn act(
         Action::CycleTheme => {
             dashboard.theme = dashboard.theme.next();
             dashboard.say(format!("theme {}", dashboard.theme.as_str()), now);
-        }
-        Action::Demo(target, fault) => {
-            if let Some(demo) = demo {
-                let _ = demo.send((target, fault));
-            }
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The real terminal: raw mode and the alternate screen on the way in, everything put back on
-//! the way out: on quit, on error, on a panic (hook) and when the guard is dropped.
+//! The terminal, the dashboard's screen: raw mode and the alternate screen on the way in,
+//! everything put back on the way out: on quit, on error, on a panic (hook) and when the guard
+//! is dropped.
 
 use std::io::{self, Stdout, Write};
 
@@ -11,7 +12,10 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::crossterm::{cursor, execute};
 
-use super::Screen;
+/// Somewhere frames can be drawn: the real terminal, or a test backend.
+pub trait Screen {
+    fn show(&mut self, draw: &mut dyn FnMut(&mut ratatui::Frame)) -> io::Result<()>;
+}
 
 pub type RealTerminal = Terminal<CrosstermBackend<Stdout>>;
 

@@ -1,0 +1,280 @@
+//! What switches the simulated deployments' faults: the script, played once or in a loop, and
+//! the demo's keys on the dashboard. Every switch is told: in the status lines the dashboard
+//! shows, in the log, and on stderr when no dashboard owns the terminal.
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::KeyCode;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+use super::script::{Cue, Script, fault_name, target_name};
+use super::stage::{Fault, Stage, Target};
+use crate::ui::{Action, Binding, ModeKeys, ModeStatus};
+
+/// The demo's keys: lower case aims at the primary, capitals at the fallback.
+pub const KEYS: ModeKeys = ModeKeys {
+    footer_title: "demo",
+    help_title: "Demo (simulated gateway)",
+    bindings: &[
+        Binding {
+            keys: &[
+                (KeyCode::Char('k'), Action::Mode(0)),
+                (KeyCode::Char('K'), Action::Mode(1)),
+            ],
+            footer: Some(("k/K", "down")),
+            help: (
+                "k  K",
+                "take the primary / fallback down (connection refused)",
+            ),
+            beside_mode: false,
+        },
+        Binding {
+            keys: &[
+                (KeyCode::Char('e'), Action::Mode(2)),
+                (KeyCode::Char('E'), Action::Mode(3)),
+            ],
+            footer: Some(("e/E", "500")),
+            help: ("e  E", "make the primary / fallback answer HTTP 500"),
+            beside_mode: false,
+        },
+        Binding {
+            keys: &[
+                (KeyCode::Char('h'), Action::Mode(4)),
+                (KeyCode::Char('H'), Action::Mode(5)),
+            ],
+            footer: Some(("h/H", "hang")),
+            help: ("h  H", "make the primary / fallback hang"),
+            beside_mode: false,
+        },
+        Binding {
+            keys: &[
+                (KeyCode::Char('u'), Action::Mode(6)),
+                (KeyCode::Char('U'), Action::Mode(7)),
+            ],
+            footer: Some(("u/U", "up")),
+            help: ("u  U", "bring the primary / fallback back up"),
+            beside_mode: false,
+        },
+    ],
+};
+
+/// What each of the demo's key actions switches, by its number in [`KEYS`].
+const SWITCHES: [(Target, Fault); 8] = [
+    (Target::Primary, Fault::Down),
+    (Target::Fallback, Fault::Down),
+    (Target::Primary, Fault::Error),
+    (Target::Fallback, Fault::Error),
+    (Target::Primary, Fault::Hang),
+    (Target::Fallback, Fault::Hang),
+    (Target::Primary, Fault::Up),
+    (Target::Fallback, Fault::Up),
+];
+
+/// What made a switch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum By {
+    Script,
+    Key,
+    /// A looping script starting a new pass, with everything up.
+    Loop,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            By::Script => "script",
+            By::Key => "key",
+            By::Loop => "loop",
+        }
+    }
+}
+
+/// How the faults are driven.
+#[derive(Clone, Debug)]
+pub struct Direction {
+    pub script: Option<Script>,
+    /// The length of a pass when the script loops.
+    pub pass: Option<Duration>,
+    /// Tell each switch on stderr (not with the dashboard, which owns the terminal).
+    pub narrate: bool,
+}
+
+/// Plays the script and applies the demo's keys; every switch updates the status it sends.
+pub struct Director {
+    stage: Stage,
+    direction: Direction,
+    primary: Fault,
+    fallback: Fault,
+    status: watch::Sender<ModeStatus>,
+    /// When the current pass of the script began.
+    pass_start: Instant,
+    /// The next cue of the pass.
+    next: usize,
+}
+
+impl Director {
+    /// Takes over `stage`, applying the cues due at once (`@0s`) before the run starts.
+    pub fn open(stage: Stage, direction: Direction) -> (Self, watch::Receiver<ModeStatus>) {
+        let (status, seen) = watch::channel(ModeStatus::default());
+        let mut director = Self {
+            stage,
+            direction,
+            primary: Fault::Up,
+            fallback: Fault::Up,
+            status,
+            pass_start: Instant::now(),
+            next: 0,
+        };
+        while let Some(cue) = director.cues().get(director.next).copied()
+            && cue.at.is_zero()
+        {
+            director.switch(cue.target, cue.fault, By::Script);
+            director.next += 1;
+        }
+        director.report();
+        (director, seen)
+    }
+
+    fn cues(&self) -> &[Cue] {
+        self.direction.script.as_ref().map_or(&[][..], Script::cues)
+    }
+
+    /// Plays the rest of the script and applies the key `presses` until aborted.
+    pub async fn run(mut self, mut presses: Option<mpsc::UnboundedReceiver<usize>>) {
+        loop {
+            let due = match self.cues().get(self.next) {
+                Some(cue) => Some(self.pass_start + cue.at),
+                None => self.direction.pass.map(|pass| self.pass_start + pass),
+            };
+            tokio::select! {
+                () = sleep_until(due.unwrap_or(self.pass_start)), if due.is_some() => {
+                    if let Some(cue) = self.cues().get(self.next).copied() {
+                        self.switch(cue.target, cue.fault, By::Script);
+                        self.next += 1;
+                    } else {
+                        for target in [Target::Primary, Target::Fallback] {
+                            self.switch(target, Fault::Up, By::Loop);
+                        }
+                        self.pass_start += self.direction.pass.unwrap_or_default();
+                        self.next = 0;
+                    }
+                }
+                press = recv(presses.as_mut()), if presses.is_some() => match press {
+                    Some(n) => {
+                        if let Some((target, fault)) = SWITCHES.get(n) {
+                            self.switch(*target, *fault, By::Key);
+                        }
+                    }
+                    None => presses = None,
+                },
+                else => std::future::pending::<()>().await,
+            }
+            self.report();
+        }
+    }
+
+    fn report(&self) {
+        let condition = |fault: Fault| match fault {
+            Fault::Up => "up",
+            Fault::Down => "down",
+            Fault::Error => "500",
+            Fault::Hang => "hang",
+            Fault::Slow => "slow",
+        };
+        let fallback = match self.stage.has(Target::Fallback) {
+            true => condition(self.fallback),
+            false => "none",
+        };
+        let footer = format!("primary {} · fallback {fallback}", condition(self.primary));
+        let mut banner = format!("simulated {footer}");
+        if self.direction.script.is_some() {
+            let next = self.cues().get(self.next).map(ToString::to_string);
+            banner.push_str(&format!(" · {}", progress(next, self.direction.pass)));
+        }
+        self.status.send_replace(ModeStatus { banner, footer });
+    }
+
+    /// Applies one switch, unless a new pass finds the target up already, and tells it.
+    /// Without a fallback group, the fallback's switches do nothing.
+    fn switch(&mut self, target: Target, fault: Fault, by: By) {
+        let current = match target {
+            Target::Primary => &mut self.primary,
+            Target::Fallback => &mut self.fallback,
+        };
+        if (by == By::Loop && *current == Fault::Up) || !self.stage.has(target) {
+            return;
+        }
+        *current = fault;
+        self.stage.set(target, fault);
+        let (target, by) = (target_name(target), by.as_str());
+        tracing::info!(target, fault = fault_name(fault), by, "demo switch");
+        if self.direction.narrate {
+            let time = chrono::Local::now().format("%H:%M:%S");
+            eprintln!("[{time}] demo: {target} {} ({by})", what(fault));
+        }
+    }
+}
+
+/// A fault as the narration tells it.
+fn what(fault: Fault) -> &'static str {
+    match fault {
+        Fault::Up => "up",
+        Fault::Down => "down (connection refused)",
+        Fault::Error => "answering HTTP 500",
+        Fault::Hang => "hanging",
+        Fault::Slow => "slow (answers after 2s)",
+    }
+}
+
+/// The script's progress as the banner shows it.
+fn progress(next: Option<String>, pass: Option<Duration>) -> String {
+    let lap = pass.map(|p| format!(" (loop every {})", humantime::format_duration(p)));
+    format!(
+        "{}{}",
+        next.map_or_else(|| "done".to_owned(), |cue| format!("next {cue}")),
+        lap.unwrap_or_default()
+    )
+}
+
+async fn recv(presses: Option<&mut mpsc::UnboundedReceiver<usize>>) -> Option<usize> {
+    presses?.recv().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_well() {
+        assert_eq!(
+            progress(Some("primary-up@20s".into()), None),
+            "next primary-up@20s"
+        );
+        assert_eq!(
+            progress(None, Some(Duration::from_secs(36))),
+            "done (loop every 36s)"
+        );
+    }
+
+    #[test]
+    fn every_key_switches_what_its_help_says() {
+        let actions: Vec<usize> = KEYS
+            .bindings
+            .iter()
+            .flat_map(|b| b.keys.iter())
+            .filter_map(|(_, action)| match action {
+                Action::Mode(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(actions, (0..SWITCHES.len()).collect::<Vec<_>>());
+        for (binding, pair) in KEYS.bindings.iter().zip(SWITCHES.chunks(2)) {
+            assert_eq!(
+                (pair[0].0, pair[1].0, pair[0].1),
+                (Target::Primary, Target::Fallback, pair[1].1),
+                "{binding:?}"
+            );
+        }
+    }
+}

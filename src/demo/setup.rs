@@ -1,0 +1,202 @@
+//! A demo run resolved before anything starts: the LiteLLM config to simulate, the script, and
+//! the defaults the demo gives the watching options the user left out (a [`Layer`] under the
+//! environment and the command line). Pure, but for reading the config file.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
+
+use super::config_file;
+use super::script::{self, Script};
+use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
+use super::stage::Target;
+use crate::cli::DemoArgs;
+use crate::config::Layer;
+use crate::exit::usage;
+use crate::sanitize::clean;
+
+/// Longest refusal printed, and longest name from the config in the introduction.
+const REASON_CHARS: usize = 500;
+const NAME_CHARS: usize = 100;
+/// Largest config file read.
+const CONFIG_LIMIT: u64 = 4 << 20;
+/// How much longer than the router's timeout the client waits, unless `--timeout` is given:
+/// enough to see what the gateway does when its own timeout strikes.
+const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
+
+/// What the user chose among the watching options, which the demo's defaults depend on.
+#[derive(Clone, Copy, Debug)]
+pub struct Given<'a> {
+    /// `--primary`, if given.
+    pub primary: Option<&'a str>,
+    pub interval: Duration,
+    /// The dashboard, not a headless output.
+    pub dashboard: bool,
+    /// `--duration` or `--count` ends the run.
+    pub ends: bool,
+}
+
+/// A demo run, resolved and checked.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub settings: GatewaySettings,
+    pub primary: String,
+    pub fallback: Option<String>,
+    pub script: Option<Script>,
+    /// The length of one pass of the script.
+    pub pass: Option<Duration>,
+    pub repeat: bool,
+    pub dashboard: bool,
+    /// The demo's defaults for the watching options.
+    pub layer: Layer,
+}
+
+/// The config of `--config` (the seed's without one). `openai_key_in_env`: whether the proxy
+/// would find `OPENAI_API_KEY`, which stands in for a missing `api_key`.
+pub fn read_settings(path: Option<&Path>, openai_key_in_env: bool) -> Result<GatewaySettings> {
+    let Some(path) = path else {
+        return Ok(config_file::seed());
+    };
+    let cannot =
+        |e: std::io::Error| usage(format!("--config {}: cannot read it: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut text = String::new();
+    file.take(CONFIG_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    if text.len() as u64 > CONFIG_LIMIT {
+        return Err(usage(format!(
+            "--config {}: larger than 4 MiB",
+            path.display()
+        )));
+    }
+    // The reason may quote the file: no controls reach the terminal.
+    config_file::parse(&text, openai_key_in_env).map_err(|reason| {
+        usage(clean(
+            &format!("--config {}: {reason}", path.display()),
+            REASON_CHARS,
+        ))
+    })
+}
+
+impl Setup {
+    /// Resolves `args` over `settings`; the reason of a refusal is one line.
+    pub fn new(
+        args: &DemoArgs,
+        mut settings: GatewaySettings,
+        given: Given,
+    ) -> Result<Self, String> {
+        settings.apply(RouterOverrides {
+            cooldown: args.cooldown,
+            allowed_fails: args.allowed_fails,
+            num_retries: args.num_retries,
+            timeout: args.router_timeout,
+        });
+        let primary = match given.primary {
+            Some(primary) => primary.trim().to_owned(),
+            None => settings
+                .default_primary()
+                .or_else(|| settings.groups().first().copied())
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if !settings.has_group(&primary) {
+            return Err(clean(
+                &format!(
+                    "--primary {primary:?} is not a model group of the config (it has: {})",
+                    settings.groups().join(", ")
+                ),
+                REASON_CHARS,
+            ));
+        }
+        let fallback = settings.first_fallback(&primary).map(str::to_owned);
+        let script = match &args.script {
+            Some(text) => Some(Script::parse(text)?),
+            None if args.repeat || !given.dashboard => Some(Script::parse(script::BUILT_IN)?),
+            None => None,
+        };
+        if fallback.is_none() && script.as_ref().is_some_and(|s| s.aims_at(Target::Fallback)) {
+            return Err(clean(
+                &format!(
+                    "--script aims at the fallback, but {primary} has no fallbacks in the config"
+                ),
+                REASON_CHARS,
+            ));
+        }
+        let router_timeout = settings
+            .deployments
+            .iter()
+            .filter(|d| d.group == primary)
+            .filter_map(|d| d.timeout)
+            .chain([settings.router.timeout])
+            .max()
+            .unwrap_or(settings.router.timeout);
+        let pass = script
+            .as_ref()
+            .map(|s| s.pass(settings.router.cooldown, given.interval, router_timeout));
+        let layer = Layer {
+            primary: Some(primary.clone()),
+            fallback: fallback.clone(),
+            timeout: Some(router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN)),
+            duration: pass.filter(|_| !given.dashboard && !args.repeat && !given.ends),
+        };
+        Ok(Self {
+            settings,
+            primary,
+            fallback,
+            script,
+            pass,
+            repeat: args.repeat,
+            dashboard: given.dashboard,
+            layer,
+        })
+    }
+}
+
+/// Says on stderr what is simulated and what will happen, for a headless run. Names from
+/// the config are cleaned of controls.
+pub(super) fn introduce(setup: &Setup, url: &str, ends_after: Option<Duration>) {
+    let name = |text: &str| clean(text, NAME_CHARS);
+    let r = &setup.settings.router;
+    eprintln!(
+        "demo: simulated LiteLLM gateway on {url}: {} → {}; num_retries {}, timeout {}, {}, \
+         cooldown_time {}",
+        name(&setup.primary),
+        name(setup.fallback.as_deref().unwrap_or("no fallback")),
+        r.num_retries,
+        humantime::format_duration(r.timeout),
+        match r.policy {
+            FailurePolicy::AllowedFails(n) => format!("allowed_fails {n}"),
+            FailurePolicy::FailureRate => "failure-rate cooldowns".to_owned(),
+        },
+        humantime::format_duration(r.cooldown),
+    );
+    if let Some(script) = &setup.script {
+        let ending = match (setup.repeat, ends_after) {
+            (true, _) => " (looping)".to_owned(),
+            (false, Some(d)) => format!(", ending after {}", humantime::format_duration(d)),
+            (false, None) => String::new(),
+        };
+        eprintln!("demo: script {script}{ending}");
+    }
+    for d in setup
+        .settings
+        .deployments
+        .iter()
+        .filter(|d| d.missing_api_key)
+    {
+        let consequence = if d.group == setup.primary {
+            "so every request falls back"
+        } else {
+            "so a fallback to it fails"
+        };
+        eprintln!(
+            "demo: warning: {} ({}) has no api_key: LiteLLM fails it before sending anything, \
+             {consequence} (give it api_key: \"none\")",
+            name(&d.group),
+            name(&d.model)
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! The owner loop of the headless outputs (text, JSON lines): every event applied, then
+//! printed; the first signal ends the run gracefully, a second at once.
+
+use std::io;
+
+use tokio::sync::mpsc;
+
+use super::session::{Session, apply};
+use crate::output::{Recorder, RunInfo, Sink};
+use crate::probe::Stop;
+use crate::state::Monitor;
+
+/// Runs to the end; returns when the summary is written.
+pub async fn run(
+    mut session: Session,
+    monitor: &mut Monitor,
+    sink: &mut dyn Sink,
+    recorder: &mut Recorder,
+    info: &RunInfo,
+    signals: &mut mpsc::UnboundedReceiver<&'static str>,
+) -> io::Result<()> {
+    sink.begin(info)?;
+    recorder.begin(info);
+    let mut stops = 0;
+    loop {
+        tokio::select! {
+            event = session.events.recv() => {
+                let Some(event) = event else { break };
+                let applied = apply(monitor, recorder, &event);
+                if let Err(error) = sink.event(&event, &applied, monitor) {
+                    session.controls.stop(Stop::Now);
+                    return Err(error);
+                }
+            }
+            Some(signal) = signals.recv() => {
+                stops += 1;
+                tracing::info!(signal, "stopping");
+                session.controls.stop(if stops == 1 { Stop::Graceful } else { Stop::Now });
+            }
+        }
+    }
+    let now = session.clock.now();
+    session.finish().await;
+    recorder.end(monitor, now);
+    sink.end(monitor, now)
+}

@@ -1,0 +1,226 @@
+//! The one table of keys: each binding says which keys do what, and how the footer and the
+//! help name it. The lookup, the footer and the help overlay all read it, so a key cannot be
+//! added in one place and forgotten in another.
+//!
+//! A mode (the demo, say) brings a table of its own ([`ModeKeys`]): its keys come before the
+//! dashboard's, its footer entries after the ones the dashboard keeps beside a mode, and its
+//! help under its own title. The dashboard does not know what a mode's actions mean: it hands
+//! their number back to the mode.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What a key asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    TogglePause,
+    LongerInterval,
+    ShorterInterval,
+    ResetCounters,
+    Mark,
+    ToggleHelp,
+    CloseHelp,
+    CycleTheme,
+    /// The mode's action of this number, for the mode to carry out.
+    Mode(usize),
+}
+
+/// One line of a key table.
+#[derive(Debug)]
+pub struct Binding {
+    /// The keys and what each does (`k` and `K` may aim at different targets).
+    pub keys: &'static [(KeyCode, Action)],
+    /// The footer's name for the keys and what they do; `None` keeps it out of the footer.
+    pub footer: Option<(&'static str, &'static str)>,
+    /// The help's name for the keys, and what they do in a sentence.
+    pub help: (&'static str, &'static str),
+    /// Stays in the footer when a mode adds keys of its own (the rest are in the help).
+    pub beside_mode: bool,
+}
+
+/// A mode's own keys.
+#[derive(Debug)]
+pub struct ModeKeys {
+    /// Before the mode's keys in the footer (`demo:`).
+    pub footer_title: &'static str,
+    /// The title of the mode's section in the help.
+    pub help_title: &'static str,
+    pub bindings: &'static [Binding],
+}
+
+/// The dashboard's own keys.
+pub const DASHBOARD: [Binding; 7] = [
+    Binding {
+        keys: &[
+            (KeyCode::Char('q'), Action::Quit),
+            (KeyCode::Esc, Action::Quit),
+        ],
+        footer: Some(("q", "quit")),
+        help: (
+            "q  Esc  Ctrl-C",
+            "quit and print the summary (Esc closes this help first)",
+        ),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char(' '), Action::TogglePause),
+            (KeyCode::Char('p'), Action::TogglePause),
+        ],
+        footer: Some(("space", "pause")),
+        help: ("space", "pause the display; probing and counting go on"),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('+'), Action::LongerInterval),
+            (KeyCode::Char('='), Action::LongerInterval),
+            (KeyCode::Char('-'), Action::ShorterInterval),
+            (KeyCode::Char('_'), Action::ShorterInterval),
+        ],
+        footer: Some(("+/-", "interval")),
+        help: ("+  -", "longer / shorter interval between probes"),
+        beside_mode: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('r'), Action::ResetCounters)],
+        footer: Some(("r", "reset")),
+        help: ("r", "reset the counters and latency statistics shown"),
+        beside_mode: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('m'), Action::Mark)],
+        footer: Some(("m", "marker")),
+        help: (
+            "m",
+            "drop a marker (\"scaled down now\"): the next\ntransition says how long after the \
+             marker it came",
+        ),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('t'), Action::CycleTheme)],
+        footer: Some(("t", "theme")),
+        help: ("t", "next theme: dark, light, mono"),
+        beside_mode: false,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('?'), Action::ToggleHelp),
+            (KeyCode::Char('h'), Action::ToggleHelp),
+        ],
+        footer: Some(("?", "help")),
+        help: ("?", "open or close this help"),
+        beside_mode: true,
+    },
+];
+
+/// Maps a key press to an action: Ctrl-C quits; Esc closes an open help; then the mode's keys,
+/// then the dashboard's.
+pub fn action_for(key: KeyEvent, mode: Option<&ModeKeys>, help_open: bool) -> Option<Action> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return matches!(key.code, KeyCode::Char('c' | 'C')).then_some(Action::Quit);
+    }
+    if help_open && key.code == KeyCode::Esc {
+        return Some(Action::CloseHelp);
+    }
+    mode.into_iter()
+        .flat_map(|m| m.bindings)
+        .chain(&DASHBOARD)
+        .flat_map(|b| b.keys)
+        .find(|(code, _)| *code == key.code)
+        .map(|(_, action)| *action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_map_to_actions() {
+        let cases = [
+            (press(KeyCode::Char('q')), Some(Action::Quit)),
+            (
+                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                Some(Action::Quit),
+            ),
+            (press(KeyCode::Esc), Some(Action::Quit)),
+            (press(KeyCode::Char(' ')), Some(Action::TogglePause)),
+            (press(KeyCode::Char('+')), Some(Action::LongerInterval)),
+            (press(KeyCode::Char('-')), Some(Action::ShorterInterval)),
+            (press(KeyCode::Char('r')), Some(Action::ResetCounters)),
+            (press(KeyCode::Char('m')), Some(Action::Mark)),
+            (press(KeyCode::Char('?')), Some(Action::ToggleHelp)),
+            (press(KeyCode::Char('h')), Some(Action::ToggleHelp)),
+            (press(KeyCode::Char('t')), Some(Action::CycleTheme)),
+            (press(KeyCode::Char('k')), None),
+            (press(KeyCode::Char('x')), None),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(action_for(key, None, false), expected, "{key:?}");
+        }
+        assert_eq!(
+            action_for(press(KeyCode::Esc), None, true),
+            Some(Action::CloseHelp)
+        );
+        assert_eq!(
+            action_for(press(KeyCode::Char('q')), None, true),
+            Some(Action::Quit)
+        );
+        let mut release = press(KeyCode::Char('q'));
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action_for(release, None, false), None);
+    }
+
+    #[test]
+    fn a_modes_keys_come_first() {
+        const MODE: ModeKeys = ModeKeys {
+            footer_title: "test",
+            help_title: "Test",
+            bindings: &[Binding {
+                keys: &[
+                    (KeyCode::Char('h'), Action::Mode(0)),
+                    (KeyCode::Char('H'), Action::Mode(1)),
+                ],
+                footer: Some(("h/H", "hang")),
+                help: ("h  H", "hang"),
+                beside_mode: false,
+            }],
+        };
+        let shift = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
+        assert_eq!(
+            action_for(shift('h'), Some(&MODE), false),
+            Some(Action::Mode(0))
+        );
+        assert_eq!(
+            action_for(shift('H'), Some(&MODE), false),
+            Some(Action::Mode(1))
+        );
+        assert_eq!(
+            action_for(shift('?'), Some(&MODE), false),
+            Some(Action::ToggleHelp)
+        );
+        assert_eq!(
+            action_for(shift('q'), Some(&MODE), false),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn every_key_is_bound_once_in_a_table() {
+        let codes: Vec<KeyCode> = DASHBOARD
+            .iter()
+            .flat_map(|b| b.keys.iter().map(|(c, _)| *c))
+            .collect();
+        for (i, code) in codes.iter().enumerate() {
+            assert!(!codes[i + 1..].contains(code), "{code:?} bound twice");
+        }
+    }
+}
