@@ -60,7 +60,7 @@ pub const KEYS: ModeKeys = ModeKeys {
 };
 
 /// What each of the demo's key actions switches, by its number in [`KEYS`].
-const SWITCHES: [(Target, Fault); 8] = [
+pub const SWITCHES: [(Target, Fault); 8] = [
     (Target::Primary, Fault::Down),
     (Target::Fallback, Fault::Down),
     (Target::Primary, Fault::Error),
@@ -228,7 +228,7 @@ fn what(fault: Fault) -> &'static str {
 }
 
 /// The script's progress as the banner shows it.
-fn progress(next: Option<String>, pass: Option<Duration>) -> String {
+pub fn progress(next: Option<String>, pass: Option<Duration>) -> String {
     let lap = pass.map(|p| format!(" (loop every {})", humantime::format_duration(p)));
     format!(
         "{}{}",
@@ -239,42 +239,4 @@ fn progress(next: Option<String>, pass: Option<Duration>) -> String {
 
 async fn recv(presses: Option<&mut mpsc::UnboundedReceiver<usize>>) -> Option<usize> {
     presses?.recv().await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_reads_well() {
-        assert_eq!(
-            progress(Some("primary-up@20s".into()), None),
-            "next primary-up@20s"
-        );
-        assert_eq!(
-            progress(None, Some(Duration::from_secs(36))),
-            "done (loop every 36s)"
-        );
-    }
-
-    #[test]
-    fn every_key_switches_what_its_help_says() {
-        let actions: Vec<usize> = KEYS
-            .bindings
-            .iter()
-            .flat_map(|b| b.keys.iter())
-            .filter_map(|(_, action)| match action {
-                Action::Mode(n) => Some(*n),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(actions, (0..SWITCHES.len()).collect::<Vec<_>>());
-        for (binding, pair) in KEYS.bindings.iter().zip(SWITCHES.chunks(2)) {
-            assert_eq!(
-                (pair[0].0, pair[1].0, pair[0].1),
-                (Target::Primary, Target::Fallback, pair[1].1),
-                "{binding:?}"
-            );
-        }
-    }
 }

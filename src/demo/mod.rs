@@ -12,7 +12,7 @@ pub mod errors;
 pub mod gateway;
 mod help;
 pub mod router;
-mod script;
+pub mod script;
 pub mod settings;
 mod setup;
 pub mod stage;

@@ -2,9 +2,10 @@
 //! cooldowns. Pure: no I/O, no clock; every moment is passed in as the time since the gateway
 //! started, and calls to deployments are made by the caller.
 //!
-//! A request is a [`Walk`]: the caller asks it what to do next ([`Step`]), does it (calls a
-//! deployment, waits a back-off) and reports back, until the walk is done. The shared
-//! [`Router`] keeps what outlives a request: cooldowns and failure counts.
+//! A request is walked by [`drive`]: it asks its [`Calls`] to call deployments, wait out
+//! back-offs and tell the time, and keeps what outlives a request (cooldowns, failure counts)
+//! in the shared [`Router`]. The gateway's calls are played in memory; the tests' run on a
+//! clock of their own.
 //!
 //! The rules, from `router.py` and `router_utils/cooldown_handlers.py` of LiteLLM 1.83.14:
 //! - A failure runs the cooldown logic only if it needs one ([`RouteError::needs_cooldown`])
@@ -19,6 +20,7 @@
 //!   after a back-off; then the group's fallback groups are tried in order, each with its own
 //!   fallbacks, up to `max_fallbacks` deep.
 
+use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -213,6 +215,35 @@ impl Router {
         }
     }
 
+    /// A call to `deployment` of `group` (attempt `attempt`) failed with `error` at `now`:
+    /// counted, and the pause before the next attempt if the router retries it.
+    fn failed(
+        &mut self,
+        group: usize,
+        deployment: usize,
+        attempt: u32,
+        error: &RouteError,
+        now: Moment,
+    ) -> Option<Duration> {
+        self.record_failure(deployment, error, now);
+        let members = self.members(group).count();
+        let retryable = match error.status {
+            401 => members > 1,
+            403 => true,
+            status => should_retry(status),
+        };
+        if self.settings.num_retries == 0 || !retryable || self.healthy(group, now).is_empty() {
+            return None;
+        }
+        Some(if members > 1 {
+            Duration::ZERO
+        } else {
+            INITIAL_RETRY_DELAY
+                .saturating_mul(1 << attempt.min(8))
+                .min(MAX_RETRY_DELAY)
+        })
+    }
+
     /// The fallback groups of `group` as Python prints them: `['llama3']`.
     fn fallback_names(&self, group: usize) -> String {
         python_list(
@@ -244,325 +275,17 @@ fn should_retry(status: u16) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Served {
     pub deployment: usize,
-    /// `x-litellm-attempted-fallbacks`: fallback groups tried at the first level.
+    /// `x-litellm-attempted-fallbacks`: fallback groups of the requested one entered.
     pub attempted_fallbacks: u32,
     /// `x-litellm-attempted-retries`: retries in the group that served.
     pub attempted_retries: u32,
 }
 
-/// What the caller does next for a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Call this deployment with this limit, then report with [`Walk::answered`].
-    Call {
-        deployment: usize,
-        timeout: Duration,
-    },
-    /// Wait this long (a retry's back-off), then report with [`Walk::waited`].
-    Wait(Duration),
-    /// The request is answered, or fails with LiteLLM's error.
-    Done(Result<Served, RouteError>),
-}
-
-/// One model group being tried, within a request.
-#[derive(Clone, Debug)]
-struct Level {
-    group: usize,
-    /// LiteLLM's `fallback_depth` when this group was entered.
-    depth: u32,
-    stage: Stage,
-}
-
-#[derive(Clone, Debug)]
-enum Stage {
-    /// Choosing a deployment for this attempt (0: the first call, then retries).
-    Choose { attempt: u32 },
-    /// Waiting for a call's answer.
-    Calling { deployment: usize, attempt: u32 },
-    /// Waiting out a back-off, then making attempt `next`, or giving up with `error`.
-    Backoff {
-        wait: Duration,
-        next: Option<u32>,
-        error: RouteError,
-    },
-    /// Trying the fallback groups in turn; `depth` grows with each one tried.
-    FallingBack {
-        error: RouteError,
-        groups: Vec<usize>,
-        next: usize,
-        depth: u32,
-        last: Option<RouteError>,
-    },
-    /// The request is over (only ever the first level's stage).
-    Finished(Result<Served, RouteError>),
-}
-
-const NEVER_EMPTY: &str = "a walk keeps its first level";
-
-/// One request's way through the router. Asked again, it repeats its pending step.
-#[derive(Clone, Debug)]
-pub struct Walk {
-    /// The requested group first, then the fallback groups being tried; never empty, and at
-    /// most `max_fallbacks + 1` deep.
-    levels: Vec<Level>,
-}
-
-impl Walk {
-    /// Starts a request for `group` (a valid index), returning the first step.
-    pub fn start(router: &mut Router, group: usize, now: Moment) -> (Self, Step) {
-        let mut walk = Self {
-            levels: vec![Level {
-                group,
-                depth: 0,
-                stage: Stage::Choose { attempt: 0 },
-            }],
-        };
-        let step = walk.run(router, now);
-        (walk, step)
-    }
-
-    /// Reports the answer of the call of the last [`Step::Call`].
-    pub fn answered(
-        &mut self,
-        router: &mut Router,
-        now: Moment,
-        answer: Result<(), CallFailure>,
-    ) -> Step {
-        let Some(Level {
-            stage:
-                Stage::Calling {
-                    deployment,
-                    attempt,
-                },
-            ..
-        }) = self.levels.last()
-        else {
-            return self.run(router, now);
-        };
-        let (deployment, attempt) = (*deployment, *attempt);
-        match answer {
-            Ok(()) => {
-                router.record_success(deployment, now);
-                let served = self.served(deployment, attempt);
-                self.finish(Ok(served))
-            }
-            Err(failure) => {
-                let error = errors::exception(
-                    &router.deployments[deployment],
-                    &failure,
-                    router.timeout_of(deployment),
-                );
-                self.attempt_failed(router, now, deployment, attempt, error)
-            }
-        }
-    }
-
-    /// Reports that the wait of the last [`Step::Wait`] is over.
-    pub fn waited(&mut self, router: &mut Router, now: Moment) -> Step {
-        if let Some(level) = self.levels.last_mut()
-            && let Stage::Backoff { next, error, .. } = &level.stage
-        {
-            match *next {
-                Some(attempt) => level.stage = Stage::Choose { attempt },
-                None => {
-                    let mut error = error.clone();
-                    error.retried = Some(router.settings.num_retries);
-                    return self.group_failed(router, now, error);
-                }
-            }
-        }
-        self.run(router, now)
-    }
-
-    fn served(&self, deployment: usize, attempt: u32) -> Served {
-        let attempted_fallbacks = match self.levels.first() {
-            Some(Level {
-                stage: Stage::FallingBack { depth, .. },
-                ..
-            }) => *depth,
-            _ => 0,
-        };
-        Served {
-            deployment,
-            attempted_fallbacks,
-            attempted_retries: attempt,
-        }
-    }
-
-    /// Ends the request.
-    fn finish(&mut self, result: Result<Served, RouteError>) -> Step {
-        self.levels.truncate(1);
-        if let Some(first) = self.levels.first_mut() {
-            first.stage = Stage::Finished(result.clone());
-        }
-        Step::Done(result)
-    }
-
-    /// Advances until the caller has something to do.
-    fn run(&mut self, router: &mut Router, now: Moment) -> Step {
-        loop {
-            let level = self.levels.last_mut().expect(NEVER_EMPTY);
-            match &mut level.stage {
-                Stage::Choose { attempt } => {
-                    let attempt = *attempt;
-                    match router.pick(level.group, now) {
-                        Ok(d) if router.deployments[d].missing_api_key => {
-                            return self.attempt_failed(router, now, d, attempt, missing_api_key());
-                        }
-                        Ok(deployment) => {
-                            level.stage = Stage::Calling {
-                                deployment,
-                                attempt,
-                            };
-                            return Step::Call {
-                                deployment,
-                                timeout: router.timeout_of(deployment),
-                            };
-                        }
-                        Err(error) => return self.group_failed(router, now, error),
-                    }
-                }
-                Stage::FallingBack {
-                    groups,
-                    next,
-                    depth,
-                    ..
-                } if *next < groups.len() => {
-                    let group = groups[*next];
-                    *next += 1;
-                    if group == level.group {
-                        continue;
-                    }
-                    *depth += 1;
-                    let depth = *depth;
-                    self.levels.push(Level {
-                        group,
-                        depth,
-                        stage: Stage::Choose { attempt: 0 },
-                    });
-                }
-                Stage::FallingBack { error, last, .. } => {
-                    let fallback_error = last.as_ref().unwrap_or(error).text();
-                    let group = level.group;
-                    let error = error.clone();
-                    let error = after_fallbacks(
-                        error,
-                        &router.groups[group],
-                        &router.fallback_names(group),
-                        &fallback_error,
-                    );
-                    if let Some(step) = self.finish_level(error) {
-                        return step;
-                    }
-                }
-                // Waiting for the caller: the pending step again.
-                Stage::Calling { deployment, .. } => {
-                    let deployment = *deployment;
-                    return Step::Call {
-                        deployment,
-                        timeout: router.timeout_of(deployment),
-                    };
-                }
-                Stage::Backoff { wait, .. } => return Step::Wait(*wait),
-                Stage::Finished(result) => return Step::Done(result.clone()),
-            }
-        }
-    }
-
-    /// A call failed: count it, then retry after a back-off or give the group up.
-    fn attempt_failed(
-        &mut self,
-        router: &mut Router,
-        now: Moment,
-        deployment: usize,
-        attempt: u32,
-        error: RouteError,
-    ) -> Step {
-        router.record_failure(deployment, &error, now);
-        let retries = router.settings.num_retries;
-        let level = self.levels.last_mut().expect(NEVER_EMPTY);
-        let members = router.members(level.group).count();
-        let healthy = router.healthy(level.group, now).len();
-        let retryable = match error.status {
-            401 => members > 1,
-            403 => true,
-            status => should_retry(status),
-        };
-        if retries == 0 || !retryable || healthy == 0 {
-            return self.group_failed(router, now, error);
-        }
-        let wait = if members > 1 {
-            Duration::ZERO
-        } else {
-            INITIAL_RETRY_DELAY
-                .saturating_mul(1 << attempt.min(8))
-                .min(MAX_RETRY_DELAY)
-        };
-        level.stage = Stage::Backoff {
-            wait,
-            next: (attempt < retries).then_some(attempt + 1),
-            error,
-        };
-        Step::Wait(wait)
-    }
-
-    /// The group of the last level failed with `error`: on to its fallbacks, or up.
-    fn group_failed(&mut self, router: &mut Router, now: Moment, error: RouteError) -> Step {
-        let level = self.levels.last_mut().expect(NEVER_EMPTY);
-        let name = &router.groups[level.group];
-        let error = match router.settings.fallbacks {
-            None => without_fallbacks(error, name),
-            Some(_) => match router.settings.fallbacks_of(name) {
-                None => no_fallback_for(error, name, &router.fallbacks_text()),
-                Some(_) if level.depth >= router.settings.max_fallbacks => {
-                    let text = error.text();
-                    let names = router.fallback_names(level.group);
-                    after_fallbacks(error, name, &names, &text)
-                }
-                Some(fallbacks) => {
-                    level.stage = Stage::FallingBack {
-                        error,
-                        groups: fallbacks
-                            .iter()
-                            .filter_map(|g| router.group_index(g))
-                            .collect(),
-                        next: 0,
-                        depth: level.depth,
-                        last: None,
-                    };
-                    return self.run(router, now);
-                }
-            },
-        };
-        match self.finish_level(error) {
-            Some(step) => step,
-            None => self.run(router, now),
-        }
-    }
-
-    /// Ends the last level with `error`: the request's error, or the latest failure of the
-    /// level below, which goes on to its next fallback.
-    fn finish_level(&mut self, error: RouteError) -> Option<Step> {
-        if self.levels.len() <= 1 {
-            return Some(self.finish(Err(error)));
-        }
-        self.levels.pop();
-        if let Some(Level {
-            stage: Stage::FallingBack { last, .. },
-            ..
-        }) = self.levels.last_mut()
-        {
-            *last = Some(error);
-        }
-        None
-    }
-}
-
 /// What walks a request for the router: calls deployments, waits out back-offs, and tells the
 /// time. The gateway does it for real; tests do it on a clock of their own.
-pub trait Calls {
+pub trait Calls: Send {
     /// A deployment's answer.
-    type Answer;
+    type Answer: Send;
     /// The time since the gateway started.
     fn now(&self) -> Moment;
     fn call(
@@ -573,39 +296,151 @@ pub trait Calls {
     fn wait(&mut self, pause: Duration) -> impl Future<Output = ()> + Send;
 }
 
-/// Walks one request for `group` to its end through `router` (locked only between steps):
-/// who served it and their answer, or LiteLLM's error.
-pub async fn drive<C: Calls + Send>(
+/// Walks one request for `group` to its end through `router` (locked only between steps,
+/// never across a call): who served it and their answer, or LiteLLM's error.
+pub async fn drive<C: Calls>(
     router: &Mutex<Router>,
     group: usize,
     calls: &mut C,
-) -> Result<(Served, C::Answer), RouteError>
-where
-    C::Answer: Send,
-{
-    let lock = || -> MutexGuard<'_, Router> { router.lock().unwrap_or_else(|e| e.into_inner()) };
-    let (mut walk, mut step) = Walk::start(&mut lock(), group, calls.now());
-    let mut answer = None;
-    loop {
-        step = match step {
-            Step::Call {
-                deployment,
-                timeout,
-            } => {
-                let result = calls.call(deployment, timeout).await;
-                let reported = result.map(|a| answer = Some(a));
-                walk.answered(&mut lock(), calls.now(), reported)
+) -> Result<(Served, C::Answer), RouteError> {
+    let mut walk = Walk {
+        router,
+        calls,
+        attempted_fallbacks: 0,
+    };
+    walk.group(group, 0, true).await
+}
+
+type Outcome<A> = Result<(Served, A), RouteError>;
+
+/// One request's way through the router.
+struct Walk<'a, C> {
+    router: &'a Mutex<Router>,
+    calls: &'a mut C,
+    attempted_fallbacks: u32,
+}
+
+impl<C: Calls> Walk<'_, C> {
+    fn router(&self) -> MutexGuard<'_, Router> {
+        self.router.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tries `group`, entered at fallback depth `depth`, then its fallbacks.
+    fn group(
+        &mut self,
+        group: usize,
+        depth: u32,
+        requested: bool,
+    ) -> Pin<Box<dyn Future<Output = Outcome<C::Answer>> + Send + '_>> {
+        Box::pin(async move {
+            match self.attempts(group).await {
+                Ok(served) => Ok(served),
+                Err(error) => self.fall_back(group, depth, requested, error).await,
             }
-            Step::Wait(pause) => {
-                calls.wait(pause).await;
-                walk.waited(&mut lock(), calls.now())
+        })
+    }
+
+    /// Calls deployments of `group` as the router picks them, retrying as it allows: the
+    /// answer, or the group's last error.
+    async fn attempts(&mut self, group: usize) -> Outcome<C::Answer> {
+        let mut attempt = 0;
+        loop {
+            let now = self.calls.now();
+            let deployment = self.router().pick(group, now)?;
+            let (timeout, missing_key) = {
+                let router = self.router();
+                let missing_key = router.deployments[deployment].missing_api_key;
+                (router.timeout_of(deployment), missing_key)
+            };
+            let error = if missing_key {
+                missing_api_key()
+            } else {
+                match self.calls.call(deployment, timeout).await {
+                    Ok(answer) => {
+                        let now = self.calls.now();
+                        self.router().record_success(deployment, now);
+                        let served = Served {
+                            deployment,
+                            attempted_fallbacks: self.attempted_fallbacks,
+                            attempted_retries: attempt,
+                        };
+                        return Ok((served, answer));
+                    }
+                    Err(failure) => {
+                        let router = self.router();
+                        errors::exception(&router.deployments[deployment], &failure, timeout)
+                    }
+                }
+            };
+            let now = self.calls.now();
+            let Some(pause) = self
+                .router()
+                .failed(group, deployment, attempt, &error, now)
+            else {
+                return Err(error);
+            };
+            self.calls.wait(pause).await;
+            let retries = self.router().settings.num_retries;
+            if attempt >= retries {
+                return Err(RouteError {
+                    retried: Some(retries),
+                    ..error
+                });
             }
-            Step::Done(result) => {
-                let served = result?;
-                // A walk is only done with a success right after a call answered.
-                let answer = answer.ok_or_else(errors::lost_answer)?;
-                return Ok((served, answer));
+            attempt += 1;
+        }
+    }
+
+    /// `group` failed with `error`: on to its fallbacks in turn, each with its own, until one
+    /// serves; else the error as LiteLLM words it after its fallbacks.
+    async fn fall_back(
+        &mut self,
+        group: usize,
+        depth: u32,
+        requested: bool,
+        error: RouteError,
+    ) -> Outcome<C::Answer> {
+        let fallbacks = {
+            let router = self.router();
+            let name = &router.groups[group];
+            let settings = &router.settings;
+            match (&settings.fallbacks, settings.fallbacks_of(name)) {
+                (None, _) => return Err(without_fallbacks(error, name)),
+                (Some(_), None) => {
+                    return Err(no_fallback_for(error, name, &router.fallbacks_text()));
+                }
+                (Some(_), Some(_)) if depth >= settings.max_fallbacks => {
+                    let text = error.text();
+                    let names = router.fallback_names(group);
+                    return Err(after_fallbacks(error, name, &names, &text));
+                }
+                (Some(_), Some(fallbacks)) => fallbacks
+                    .iter()
+                    .filter_map(|g| router.group_index(g))
+                    .filter(|g| *g != group)
+                    .collect::<Vec<_>>(),
             }
         };
+        let mut depth = depth;
+        let mut last = None;
+        for fallback in fallbacks {
+            depth += 1;
+            if requested {
+                self.attempted_fallbacks = depth;
+            }
+            match self.group(fallback, depth, false).await {
+                Ok(served) => return Ok(served),
+                Err(error) => last = Some(error),
+            }
+        }
+        let fallback_error = last.as_ref().unwrap_or(&error).text();
+        let router = self.router();
+        let names = router.fallback_names(group);
+        Err(after_fallbacks(
+            error,
+            &router.groups[group],
+            &names,
+            &fallback_error,
+        ))
     }
 }

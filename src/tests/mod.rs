@@ -9,9 +9,7 @@ pub use replay::*;
 
 mod dashboard;
 mod dashboard_loop;
-mod demo_dashboard;
-mod demo_gateway;
-mod demo_router;
+mod demo;
 mod prober;
 mod schedule;
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 use ratatui::crossterm::event::KeyCode;
 use tokio::sync::mpsc;
 
-use super::{key, run_dashboard, run_info, served};
 use crate::demo::config_file::seed;
 use crate::demo::director::{Direction, Director, KEYS};
 use crate::demo::errors::CallFailure;
 use crate::demo::stage::Stage;
 use crate::probe::{Probe, ProbeReport, Role};
 use crate::run::ModeLink;
+use crate::tests::{key, run_dashboard, run_info, served};
 
 struct AlwaysPrimary;
 

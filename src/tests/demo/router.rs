@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::demo::config_file;
 use crate::demo::errors::{CallFailure, RouteError};
-use crate::demo::router::{self, Calls, Moment, Router, Served, Step, Walk};
+use crate::demo::router::{self, Calls, Moment, Router, Served};
 use crate::demo::settings::{GatewaySettings, RouterOverrides};
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
@@ -277,54 +277,71 @@ fn a_hanging_primary_polled_one_at_a_time_costs_the_router_timeout_every_time() 
     assert_eq!(hung.len(), 2);
 }
 
-#[test]
-fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
-    let shared = Mutex::new(Router::new(recorded_setup()));
-    {
-        let router = &mut *shared.lock().unwrap();
-        let group = router.group_index("llama-fp8").unwrap();
-        // Three requests at once, all stuck on the hanging primary.
-        let mut walks = Vec::new();
-        for i in 0..3u64 {
-            let (walk, step) = Walk::start(router, group, Duration::from_millis(100 * i));
-            assert!(
-                matches!(step, Step::Call { deployment: PRIMARY, timeout } if timeout == Duration::from_secs(30))
-            );
-            walks.push(walk);
-        }
-        // Their timeouts come in turn; each then falls back.
-        for (i, walk) in walks.iter_mut().enumerate() {
-            let now = Duration::from_millis(30_000 + 100 * i as u64);
-            let step = walk.answered(
-                router,
-                now,
-                Err(CallFailure::TimedOut {
-                    after: Duration::from_secs(30),
-                }),
-            );
-            assert!(matches!(step, Step::Call { deployment: 0, .. }), "{step:?}");
-            let done = walk.answered(router, now + CALL, Ok(()));
-            assert!(matches!(
-                done,
-                Step::Done(Ok(Served {
-                    deployment: 0,
-                    attempted_fallbacks: 1,
-                    ..
-                }))
-            ));
-        }
-        assert!(router.in_cooldown(PRIMARY, Duration::from_secs(31)));
+/// The deployments on tokio's clock (paused in the tests): a call to the hanging primary takes
+/// the router's timeout, any other [`CALL`].
+struct Clocked {
+    start: tokio::time::Instant,
+}
+
+impl Calls for Clocked {
+    type Answer = ();
+
+    fn now(&self) -> Moment {
+        self.start.elapsed()
     }
-    // Now a request goes straight to the fallback, without waiting.
-    let (served, end) = request(&shared, "llama-fp8", Duration::from_secs(31), &|g, _| {
-        if g == "llama-fp8" {
-            Condition::Hanging
+
+    async fn call(&mut self, deployment: usize, timeout: Duration) -> Result<(), CallFailure> {
+        if deployment == PRIMARY {
+            tokio::time::sleep(timeout).await;
+            Err(CallFailure::TimedOut { after: timeout })
         } else {
-            Condition::Up
+            tokio::time::sleep(CALL).await;
+            Ok(())
         }
-    });
+    }
+
+    async fn wait(&mut self, pause: Duration) {
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
+    let router = Mutex::new(Router::new(recorded_setup()));
+    let group = router.lock().unwrap().group_index("llama-fp8").unwrap();
+    let start = tokio::time::Instant::now();
+    let request = |after: Duration| {
+        let router = &router;
+        async move {
+            tokio::time::sleep(after).await;
+            let result = router::drive(router, group, &mut Clocked { start }).await;
+            (result.map(|(served, ())| served), start.elapsed())
+        }
+    };
+    // Three requests at once, all stuck on the hanging primary for the router's 30 s, each
+    // then served by the fallback.
+    let ms = Duration::from_millis;
+    let (a, b, c) = tokio::join!(request(ms(0)), request(ms(100)), request(ms(200)));
+    for (i, (served, end)) in [a, b, c].into_iter().enumerate() {
+        let served = served.unwrap();
+        assert_eq!(
+            (served.deployment, served.attempted_fallbacks),
+            (0, 1),
+            "#{i}"
+        );
+        assert_eq!(end, ms(30_000 + 100 * i as u64) + CALL, "#{i}");
+    }
+    // The failures came 0.1 s apart: the second put the primary in cooldown.
+    assert!(
+        router
+            .lock()
+            .unwrap()
+            .in_cooldown(PRIMARY, Duration::from_secs(31))
+    );
+    // Now a request goes straight to the fallback, without waiting.
+    let (served, end) = request(Duration::from_secs(31) - start.elapsed()).await;
     assert_eq!(served.unwrap().deployment, 0);
-    assert_eq!(end - Duration::from_secs(31), CALL);
+    assert_eq!(end, Duration::from_secs(31) + CALL);
 }
 
 #[test]
