@@ -1,7 +1,7 @@
 //! What the simulated gateway simulates: its deployments and its router's settings. Pure.
 //!
 //! The values come from the seed's configuration or a LiteLLM config file
-//! ([`super::config_file`]), then the demo's flags ([`RouterOverrides`]).
+//! (read by `config_file`), then the demo's flags ([`RouterOverrides`]).
 
 use std::time::Duration;
 
