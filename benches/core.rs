@@ -24,7 +24,7 @@ fn events(seq: u64) -> [ProbeEvent; 2] {
     };
     [
         ProbeEvent::Sent { seq, at },
-        ProbeEvent::Answered(ProbeOutcome {
+        ProbeEvent::Answered(Box::new(ProbeOutcome {
             seq,
             sent_at: at,
             report: ProbeReport {
@@ -39,7 +39,7 @@ fn events(seq: u64) -> [ProbeEvent; 2] {
                     reply: "Hi.".into(),
                 }),
             },
-        }),
+        })),
     ]
 }
 

@@ -157,8 +157,8 @@ mod tests {
         assert_eq!(plan.schedule.duration, Some(SECS(36)));
         assert_eq!(plan.probe.primary, "llama-fp8");
         assert_eq!(plan.info.fallback.as_deref(), Some("llama3"));
-        // The router's timeout (30 s) and a margin.
-        assert_eq!(plan.schedule.timeout, SECS(35));
+        // Over the router's timeout (30 s): the default.
+        assert_eq!(plan.schedule.timeout, SECS(60));
         assert!(plan.info.simulated);
         // Without a terminal, text is the default output: the same story.
         let (_, plan) = resolve(&[], None, false).unwrap();
@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(script(&s).as_deref(), Some("primary-error@2s"));
         let args = ["--router-timeout", "2s", "--cooldown", "1s"];
         let (s, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.schedule.timeout, SECS(7));
+        assert_eq!(plan.schedule.timeout, SECS(60));
+        // A router timeout over the default: the client waits longer than the router.
+        let (_, plan) = resolve(&["--router-timeout", "90s"], None, false).unwrap();
+        assert_eq!(plan.schedule.timeout, SECS(95));
         assert_eq!(s.settings.router.cooldown, SECS(1));
         assert_eq!(s.pass, Some(SECS(27)));
         let args = ["--primary", "llama3", "--fallback", "other"];

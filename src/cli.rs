@@ -125,6 +125,38 @@ pub struct DemoArgs {
     /// The router's timeout: the limit of one call to one deployment.
     #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::duration::positive)]
     pub router_timeout: Option<Duration>,
+
+    /// The LiteLLM release to play: its headers, stream chunks and error messages.
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_DEMO_LITELLM",
+        value_enum,
+        default_value = "1.106",
+        value_name = "RELEASE"
+    )]
+    pub litellm: Release,
+}
+
+/// A LiteLLM release the demo plays, as recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Release {
+    /// 1.83.14.
+    #[value(name = "1.83")]
+    V1_83,
+    /// 1.106.12.
+    #[default]
+    #[value(name = "1.106")]
+    V1_106,
+}
+
+impl Release {
+    /// The release as `x-litellm-version` names it.
+    pub fn version(self) -> &'static str {
+        match self {
+            Release::V1_83 => "1.83.14",
+            Release::V1_106 => "1.106.12",
+        }
+    }
 }
 
 /// Where the proxy is and how to reach it.
@@ -163,8 +195,8 @@ pub struct ProbeArgs {
     pub interval: Duration,
 
     /// Limit for one request, from sending to the complete answer. Above the proxy's router
-    /// timeout, a hung primary's requests show as slow fallbacks rather than timeouts.
-    /// [default: 30s]
+    /// timeout (30 s in the usual setups), a hung primary's requests show as slow fallbacks
+    /// rather than timeouts. [default: 60s]
     #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", value_name = "DURATION", value_parser = duration::positive)]
     pub timeout: Option<Duration>,
 

@@ -18,8 +18,9 @@ use crate::ui::ThemeName;
 
 /// The primary model group when none is named.
 pub const DEFAULT_PRIMARY: &str = "llama-fp8";
-/// The limit of one request when none is given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The limit of one request when none is given: above LiteLLM's usual router timeout (30 s in
+/// the common setups), so that a hung primary's fallback answers are seen, not cut off.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Values a configuration file supplies for the options the user left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -126,6 +127,7 @@ impl Plan {
         };
         let mut monitor = MonitorConfig::new(&primary);
         monitor.down_after = args.down_after;
+        monitor.timeout = timeout;
         let info = RunInfo {
             url: endpoint.root().to_owned(),
             primary: primary.clone(),
@@ -200,7 +202,7 @@ mod tests {
         assert_eq!(p.probe.primary, "llama-fp8");
         assert_eq!(p.probe.endpoint.api_base(), "http://127.0.0.1:4000/v1");
         assert_eq!(p.schedule.interval, std::time::Duration::from_secs(3));
-        assert_eq!(p.schedule.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(p.schedule.timeout, std::time::Duration::from_secs(60));
         assert_eq!(p.schedule.max_in_flight, 10);
         assert_eq!(p.probe.max_tokens, 10);
         assert_eq!(p.probe.prompt, "Say hi");

@@ -381,3 +381,82 @@ async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() 
         serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["result"], "primary", "{first}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_summed_up() {
+    let scratch = Scratch::new("cli-router-timeout");
+    // LiteLLM 1.83.14's answers: a success (it names its release), then failures that say the
+    // router waits 30 s for a model.
+    let proxy = || {
+        ReplayServer::start(
+            vec![
+                capture("01b-primary-ok.http"),
+                capture("06a-both-refused.http"),
+            ],
+            None,
+        )
+    };
+    let server = proxy().await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "4",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "30s",
+    ];
+    let mut jsonl = args.to_vec();
+    jsonl.extend(["--output", "jsonl"]);
+    let out = run(&scratch, &jsonl);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let notices: Vec<_> = lines.iter().filter(|l| l["type"] == "notice").collect();
+    assert_eq!(notices.len(), 1, "{lines:?}");
+    assert_eq!(notices[0]["kind"], "router_timeout");
+    assert_eq!(
+        notices[0]["message"],
+        "the proxy waits 30 s for a model; --timeout 30s will cut its fallback answers off"
+    );
+    assert_eq!(lines.last().unwrap()["litellm_version"], "1.83.14");
+    // The log says it too; the text story once, and its summary names the release.
+    let log = std::fs::read_to_string(scratch.log()).unwrap();
+    assert_eq!(
+        log.matches("the proxy waits 30 s for a model").count(),
+        1,
+        "{log}"
+    );
+    let server = proxy().await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "4",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "30s",
+    ];
+    let story = text(&run(&scratch, &args).stdout);
+    assert_eq!(
+        story.matches("[!] the proxy waits 30 s").count(),
+        1,
+        "{story}"
+    );
+    assert!(story.contains("  • LiteLLM: 1.83.14"), "{story}");
+    // At the default limit (60 s) nothing is wrong.
+    let quiet = text(
+        &run(
+            &scratch,
+            &["--url", &url, "--count", "2", "--interval", "50ms"],
+        )
+        .stdout,
+    );
+    assert!(!quiet.contains("the proxy waits"), "{quiet}");
+}

@@ -203,32 +203,45 @@ fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
 #[test]
 fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
     let scratch = Scratch::new("demo-stream");
-    let run = demo(
-        &scratch,
-        &words(
-            "--output jsonl --stream --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
-        ),
-    );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(
-        transitions(&run),
-        ["failover", "recovery"],
-        "{}",
-        run.stdout
-    );
-    let requests = run.requests();
-    let fallback: Vec<_> = requests
-        .iter()
-        .filter(|r| r["result"] == "fallback")
-        .collect();
-    assert!(!fallback.is_empty(), "{}", run.stdout);
-    for r in fallback {
-        // Streams carry no model group; the deployment map tells.
-        assert_eq!(r["model_group"], Value::Null);
-        assert_eq!(r["evidence"], "deployment");
-        assert_eq!(r["model"], "ollama/llama3");
-        assert_eq!(r["reply"], "Hello!");
-        assert!(r["ttft_ms"].is_number());
+    // 1.83's streams carry no model group, the deployment map tells; 1.106's say it.
+    for (release, group, evidence) in [
+        ("1.83", Value::Null, "deployment"),
+        ("1.106", Value::from("llama3"), "model_group_header"),
+    ] {
+        let run = demo(
+            &scratch,
+            &words(&format!(
+                "--litellm {release} --output jsonl --stream --interval 200ms --cooldown 1s \
+                 --script primary-down@1s,primary-up@2s"
+            )),
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_eq!(
+            transitions(&run),
+            ["failover", "recovery"],
+            "{}",
+            run.stdout
+        );
+        let requests = run.requests();
+        let fallback: Vec<_> = requests
+            .iter()
+            .filter(|r| r["result"] == "fallback")
+            .collect();
+        assert!(!fallback.is_empty(), "{}", run.stdout);
+        for r in fallback {
+            assert_eq!(r["model_group"], group, "{release}");
+            assert_eq!(r["evidence"], evidence, "{release}");
+            assert_eq!(r["model"], "ollama/llama3");
+            assert_eq!(r["reply"], "Hello!");
+            assert!(r["ttft_ms"].is_number());
+        }
+        let summary = run.of_type("summary").pop().unwrap();
+        assert!(
+            summary["litellm_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with(&format!("{release}."))),
+            "{summary}"
+        );
     }
 }
 
@@ -238,7 +251,7 @@ fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
     let run = demo(
         &scratch,
         &words(
-            "--output jsonl --interval 200ms --count 12 --fail-on-error --script fallback-down@0s,primary-down@1s",
+            "--litellm 1.83 --output jsonl --interval 200ms --count 12 --fail-on-error --script fallback-down@0s,primary-down@1s",
         ),
     );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -269,6 +282,37 @@ fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
         "{message}"
     );
     assert_eq!(transitions(&run), ["outage"]);
+
+    // 1.106 words it otherwise.
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 200ms --count 12 --script fallback-down@0s,primary-down@1s",
+        ),
+    );
+    let errors: Vec<_> = run
+        .requests()
+        .into_iter()
+        .filter(|r| r["result"] == "error")
+        .collect();
+    assert!(errors.len() >= 3, "{}", run.stdout);
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains(
+            "Connection error. LiteLLM: model group 'llama-fp8' failed with the error above. \
+         Fallback to llama3 also failed: litellm.APIConnectionError: OllamaException - Cannot \
+         connect to host REDACTED:11434"
+        ),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("All deployments for selected model are in cooldown."),
+        "{}",
+        errors[2]
+    );
 
     // The text summary tells an outage, not a failover.
     let run = demo(

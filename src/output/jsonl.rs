@@ -3,7 +3,9 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::records::{AbandonedLine, Line, RequestLine, SkipLine, SummaryLine, TransitionLine};
+use super::records::{
+    AbandonedLine, Line, NoticeLine, RequestLine, SkipLine, SummaryLine, TransitionLine,
+};
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::output::format::millis;
@@ -49,6 +51,9 @@ impl<W: Write> Sink for JsonLines<W> {
                 )))?;
                 if let Some(t) = &applied.transition {
                     self.write(&Line::Transition(TransitionLine::new(t, &wall)))?;
+                }
+                if let Some(notice) = &applied.notice {
+                    self.write(&Line::Notice(NoticeLine::new(notice, &wall)))?;
                 }
                 Ok(())
             }

@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::format::{millis, seconds};
 use crate::clock::WallClock;
 use crate::probe::{ErrorKind, Evidence, ProbeOutcome};
-use crate::state::{Monitor, Percentiles, ServingKind, Transition, TransitionKind, Verdict};
+use crate::state::{
+    Monitor, Notice, NoticeKind, Percentiles, ServingKind, Transition, TransitionKind, Verdict,
+};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -18,6 +20,7 @@ pub enum Line<'a> {
     Transition(TransitionLine<'a>),
     Skip(SkipLine),
     Abandoned(AbandonedLine),
+    Notice(NoticeLine<'a>),
     Summary(SummaryLine),
 }
 
@@ -125,6 +128,24 @@ pub struct SkipLine {
     pub in_flight: usize,
 }
 
+/// Something told once about the run.
+#[derive(Debug, Serialize)]
+pub struct NoticeLine<'a> {
+    pub at: String,
+    pub kind: NoticeKind,
+    pub message: &'a str,
+}
+
+impl<'a> NoticeLine<'a> {
+    pub fn new(notice: &'a Notice, wall: &WallClock) -> Self {
+        Self {
+            at: wall.rfc3339(notice.at),
+            kind: notice.kind,
+            message: &notice.message,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct AbandonedLine {
     pub seq: u64,
@@ -177,6 +198,8 @@ pub struct SummaryLine {
     pub models: BTreeMap<String, ModelLine>,
     pub errors: BTreeMap<&'static str, u64>,
     pub primary_never_served: bool,
+    /// The LiteLLM release the proxy said it runs (`x-litellm-version`), if it did.
+    pub litellm_version: Option<String>,
 }
 
 impl SummaryLine {
@@ -214,6 +237,7 @@ impl SummaryLine {
                 .collect(),
             errors: c.by_error.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
             primary_never_served: monitor.primary_never_served(),
+            litellm_version: monitor.litellm_version().map(str::to_owned),
         }
     }
 }

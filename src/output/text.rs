@@ -204,6 +204,16 @@ impl<W: Write> Sink for TextStory<W> {
                     self.banner(t)?;
                 }
                 self.request(outcome, applied.late)?;
+                if let Some(notice) = &applied.notice {
+                    let line = format!("[!] {}", notice.message);
+                    writeln!(
+                        self.out,
+                        "[{}] {}",
+                        self.wall.hms(notice.at),
+                        self.palette.yellow(&line)
+                    )?;
+                    writeln!(self.out)?;
+                }
             }
             ProbeEvent::Skipped { at, in_flight } => {
                 writeln!(
@@ -288,6 +298,9 @@ impl<W: Write> Sink for TextStory<W> {
             writeln!(self.out, "  • Unanswered at exit: {}", c.abandoned)?;
         }
         writeln!(self.out, "  • Duration: {}", span(now))?;
+        if let Some(version) = monitor.litellm_version() {
+            writeln!(self.out, "  • LiteLLM: {version}")?;
+        }
         writeln!(self.out, "{RULE}")?;
         if monitor.primary_never_served() {
             writeln!(self.out)?;

@@ -25,7 +25,7 @@ pub enum Evidence {
     BodyModel,
 }
 
-/// The routing headers LiteLLM puts on an answer, as far as they were present.
+/// The `x-litellm-*` headers of an answer, as far as they were present.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Route {
     pub model_group: Option<String>,
@@ -33,6 +33,12 @@ pub struct Route {
     pub api_base: Option<String>,
     pub attempted_fallbacks: Option<u32>,
     pub attempted_retries: Option<u32>,
+    /// `x-litellm-model-name`: the deployment's model (`ollama/llama3`; 1.106 and later).
+    pub model_name: Option<String>,
+    /// `x-litellm-version`: the proxy's LiteLLM release (on successful answers).
+    pub version: Option<String>,
+    /// `x-litellm-timeout`: the router's limit for one call to a model (on errors).
+    pub router_timeout: Option<Duration>,
 }
 
 /// A successful answer and who served it.
@@ -144,7 +150,7 @@ pub enum ProbeEvent {
     /// A probe left.
     Sent { seq: u64, at: Duration },
     /// A probe came back, in whatever order answers arrive.
-    Answered(ProbeOutcome),
+    Answered(Box<ProbeOutcome>),
     /// A tick passed without a probe because `--max-in-flight` probes were unanswered.
     Skipped { at: Duration, in_flight: usize },
     /// A probe still unanswered when the run ended.

@@ -230,5 +230,5 @@ async fn probe_task<P: Probe>(
         report,
     };
     tracing::debug!(seq, latency = ?outcome.latency(), ok = outcome.report.result.is_ok(), "probe answered");
-    let _ = events.send(ProbeEvent::Answered(outcome)).await;
+    let _ = events.send(ProbeEvent::Answered(Box::new(outcome))).await;
 }

@@ -50,6 +50,9 @@ impl Session {
 pub fn apply(monitor: &mut Monitor, recorder: &mut Recorder, event: &ProbeEvent) -> Applied {
     let applied = monitor.apply(event);
     recorder.event(event, &applied, monitor);
+    if let Some(notice) = &applied.notice {
+        tracing::warn!(kind = ?notice.kind, "{}", notice.message);
+    }
     if let Some(t) = &applied.transition {
         tracing::info!(
             kind = t.kind.as_str(),

@@ -9,6 +9,7 @@
 
 mod counters;
 mod latency;
+mod notice;
 mod ring;
 mod serving;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 pub use counters::Counters;
 pub use latency::{LatencyStats, Percentiles};
+pub use notice::{Notice, NoticeKind};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 
@@ -72,6 +74,8 @@ pub struct RequestRecord {
 pub struct MonitorConfig {
     /// The primary model group (the requested model).
     pub primary: String,
+    /// The client's limit for one request (`--timeout`), to compare the proxy's with.
+    pub timeout: Duration,
     /// Consecutive failed requests that make the state DOWN.
     pub down_after: u32,
     /// Requests kept for the timeline and the recent list.
@@ -84,6 +88,7 @@ impl MonitorConfig {
     pub fn new(primary: impl Into<String>) -> Self {
         Self {
             primary: primary.into(),
+            timeout: Duration::from_secs(60),
             down_after: 2,
             history: 1024,
             events: 256,
@@ -116,6 +121,10 @@ pub struct Monitor {
     next_marker: u32,
     pending_marker: Option<Marker>,
     in_flight: BTreeMap<u64, Duration>,
+    /// The LiteLLM release the proxy last said it runs.
+    litellm_version: Option<String>,
+    /// Told once each, in the order they came (one of each kind at most).
+    notices: Vec<Notice>,
 }
 
 /// Counts and latency statistics from `since` on.
@@ -133,6 +142,8 @@ pub struct Applied {
     pub transition: Option<Transition>,
     /// The answer came after a later request had already been applied.
     pub late: bool,
+    /// Something this answer showed for the first time.
+    pub notice: Option<Notice>,
 }
 
 impl Monitor {
@@ -153,6 +164,8 @@ impl Monitor {
             next_marker: 1,
             pending_marker: None,
             in_flight: BTreeMap::new(),
+            litellm_version: None,
+            notices: Vec::new(),
             config,
         }
     }
@@ -182,10 +195,12 @@ impl Monitor {
         let late = outcome.seq < self.last_applied_seq;
         let record = self.count(outcome, late);
         self.history.insert_ordered_by(record, |r| r.seq);
+        let notice = self.learn(outcome);
         if late {
             return Applied {
                 transition: None,
                 late,
+                notice,
             };
         }
         self.last_applied_seq = outcome.seq;
@@ -208,7 +223,10 @@ impl Monitor {
                 if self.consecutive_errors >= self.config.down_after {
                     Serving::Down
                 } else {
-                    return Applied::default();
+                    return Applied {
+                        notice,
+                        ..Applied::default()
+                    };
                 }
             }
         };
@@ -216,7 +234,29 @@ impl Monitor {
         if outcome.report.result.is_ok() {
             self.errors_since_success = 0;
         }
-        Applied { transition, late }
+        Applied {
+            transition,
+            late,
+            notice,
+        }
+    }
+
+    /// What an answer tells about the proxy itself: its release, and a router timeout the
+    /// client's would cut off (a notice, the first time).
+    fn learn(&mut self, outcome: &ProbeOutcome) -> Option<Notice> {
+        let route = &outcome.report.route;
+        if let Some(version) = &route.version
+            && self.litellm_version.as_ref() != Some(version)
+        {
+            self.litellm_version = Some(version.clone());
+        }
+        let router = route.router_timeout?;
+        let notice = notice::router_timeout(router, self.config.timeout, outcome.answered_at())?;
+        if self.notices.iter().any(|n| n.kind == notice.kind) {
+            return None;
+        }
+        self.notices.push(notice.clone());
+        Some(notice)
     }
 
     /// Counts an answer and returns its history record.
@@ -385,6 +425,16 @@ impl Monitor {
 
     pub fn last_sent_seq(&self) -> u64 {
         self.last_sent_seq
+    }
+
+    /// The LiteLLM release the proxy last said it runs (`x-litellm-version`).
+    pub fn litellm_version(&self) -> Option<&str> {
+        self.litellm_version.as_deref()
+    }
+
+    /// What was told once about the run, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
     }
 
     /// The primary answered nothing while the fallback answered: worth explaining, since a

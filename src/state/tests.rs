@@ -37,7 +37,7 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
         }),
         other => panic!("unknown answer {other}"),
     };
-    ProbeEvent::Answered(ProbeOutcome {
+    ProbeEvent::Answered(Box::new(ProbeOutcome {
         seq,
         sent_at,
         report: ProbeReport {
@@ -47,7 +47,7 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
             ttft: None,
             result,
         },
-    })
+    }))
 }
 
 /// Runs a script of answers given as letters, one request a second, in order.
@@ -377,4 +377,64 @@ fn a_run_that_starts_down_counts_an_outage() {
     // Staying down is one outage, not one per failed request.
     assert_eq!(run("E E E E").0.counters().outages, 1);
     assert_eq!(run("E").0.counters().outages, 0);
+}
+
+/// An answer whose headers said `version` and the router timeout `router`.
+fn telling(seq: u64, result: &str, version: Option<&str>, router: Option<f64>) -> ProbeEvent {
+    let mut event = answer(seq, result);
+    if let ProbeEvent::Answered(o) = &mut event {
+        o.report.route.version = version.map(str::to_owned);
+        o.report.route.router_timeout = router.map(secs);
+    }
+    event
+}
+
+#[test]
+fn a_router_timeout_the_client_would_cut_is_told_once() {
+    let mut config = MonitorConfig::new(PRIMARY);
+    config.timeout = secs(30.0);
+    let mut monitor = Monitor::new(config);
+    assert_eq!(
+        monitor.apply(&telling(1, "E", None, Some(10.0))).notice,
+        None
+    );
+    let notice = monitor
+        .apply(&telling(2, "E", None, Some(30.0)))
+        .notice
+        .unwrap();
+    assert_eq!(notice.kind, NoticeKind::RouterTimeout);
+    assert_eq!(notice.at, secs(1.02));
+    assert!(
+        notice
+            .message
+            .starts_with("the proxy waits 30 s for a model; --timeout 30s")
+    );
+    // Once: not again for later answers, a late one included.
+    assert_eq!(
+        monitor.apply(&telling(4, "E", None, Some(30.0))).notice,
+        None
+    );
+    assert_eq!(
+        monitor.apply(&telling(3, "E", None, Some(45.0))).notice,
+        None
+    );
+    assert_eq!(monitor.notices().len(), 1);
+    // At the default limit the same proxy is no cause for concern.
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    assert_eq!(
+        monitor.apply(&telling(1, "E", None, Some(30.0))).notice,
+        None
+    );
+}
+
+#[test]
+fn the_proxys_release_is_the_last_one_it_named() {
+    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    assert_eq!(monitor.litellm_version(), None);
+    monitor.apply(&telling(1, "P", Some("1.83.14"), None));
+    // Errors carry no version: the last one named stays.
+    monitor.apply(&telling(2, "E", None, Some(30.0)));
+    assert_eq!(monitor.litellm_version(), Some("1.83.14"));
+    monitor.apply(&telling(3, "P", Some("1.106.12"), None));
+    assert_eq!(monitor.litellm_version(), Some("1.106.12"));
 }

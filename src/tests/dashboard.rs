@@ -90,17 +90,18 @@ impl Story {
                 ),
                 other => panic!("{other}"),
             };
-            self.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
-                seq,
-                sent_at,
-                report: ProbeReport {
-                    latency: secs(ms / 1000.0),
-                    status,
-                    route: Route::default(),
-                    ttft: None,
-                    result,
-                },
-            }));
+            self.monitor
+                .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+                    seq,
+                    sent_at,
+                    report: ProbeReport {
+                        latency: secs(ms / 1000.0),
+                        status,
+                        route: Route::default(),
+                        ttft: None,
+                        result,
+                    },
+                })));
         }
         self
     }
@@ -395,22 +396,24 @@ fn hostile_replies_never_reach_the_screen_as_controls() {
     let mut story = Story::new();
     story.answers("P");
     let (seq, sent_at) = story.send();
-    story.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
-        seq,
-        sent_at,
-        report: ProbeReport {
-            latency: secs(0.02),
-            status: Some(200),
-            route: Route::default(),
-            ttft: None,
-            result: Ok(Served {
-                role: Role::Fallback,
-                model: "ollama/llama3".into(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
-            }),
-        },
-    }));
+    story
+        .monitor
+        .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+            seq,
+            sent_at,
+            report: ProbeReport {
+                latency: secs(0.02),
+                status: Some(200),
+                route: Route::default(),
+                ttft: None,
+                result: Ok(Served {
+                    role: Role::Fallback,
+                    model: "ollama/llama3".into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
+                }),
+            },
+        })));
     let dashboard = Dashboard::new(info(), ThemeName::Dark);
     let terminal = draw(160, 40, &story.monitor, &dashboard, story.now());
     for cell in terminal.backend().buffer().content() {
@@ -423,4 +426,46 @@ fn hostile_replies_never_reach_the_screen_as_controls() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("evil reply"), "{screen}");
     assert!(!screen.contains("pwned"), "an OSC title leaked: {screen}");
+}
+
+#[test]
+fn the_proxys_release_and_a_notice_show() {
+    let mut config = MonitorConfig::new("llama-fp8");
+    config.timeout = secs(30.0);
+    let mut monitor = Monitor::new(config);
+    for (seq, version, router_timeout) in [(1, Some("1.106.12"), None), (2, None, Some(30.0))] {
+        monitor.apply(&ProbeEvent::Sent {
+            seq,
+            at: secs(seq as f64),
+        });
+        monitor.apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+            seq,
+            sent_at: secs(seq as f64),
+            report: ProbeReport {
+                latency: secs(0.02),
+                status: Some(200),
+                route: Route {
+                    version: version.map(str::to_owned),
+                    router_timeout: router_timeout.map(secs),
+                    ..Route::default()
+                },
+                ttft: None,
+                result: Ok(Served {
+                    role: Role::Primary,
+                    model: "llama-fp8".into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "Hi.".into(),
+                }),
+            },
+        })));
+    }
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let screen = draw(120, 40, &monitor, &dashboard, secs(3.0))
+        .backend()
+        .to_string();
+    assert!(screen.contains("LiteLLM 1.106.12"), "{screen}");
+    assert!(
+        screen.contains("⚠ the proxy waits 30 s for a model; --timeout 30s will cut its"),
+        "{screen}"
+    );
 }

@@ -137,9 +137,10 @@ fn warning(view: &View) -> Option<String> {
             view.dashboard.info.primary
         ));
     }
-    if let Serving::Down = m.serving() {
-        let last = m.history().iter().rev().find(|r| r.error_kind.is_some())?;
+    if let Serving::Down = m.serving()
+        && let Some(last) = m.history().iter().rev().find(|r| r.error_kind.is_some())
+    {
         return Some(last.text.clone());
     }
-    None
+    m.notices().last().map(|n| n.message.clone())
 }
