@@ -208,6 +208,12 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_MAX_TOKENS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: u32,
 
+    /// Beside every probe, probe the primary group alone (`disable_fallbacks`): its own
+    /// state, why traffic left it and when LiteLLM tries it again. Costs a second small request
+    /// to the primary each interval.
+    #[arg(long, env = "FAILOVER_WATCH_DIRECT", default_value = "on", value_name = "on|off", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub direct: bool,
+
     /// Stream the answers (SSE) and measure the time to the first token.
     #[arg(long, env = "FAILOVER_WATCH_STREAM", value_parser = BoolishValueParser::new())]
     pub stream: bool,

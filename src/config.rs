@@ -124,10 +124,13 @@ impl Plan {
             count: args.count,
             duration: args.duration.or(layer.duration),
             grace: Schedule::default_grace(timeout),
+            direct: args.direct,
         };
-        let mut monitor = MonitorConfig::new(&primary);
-        monitor.down_after = args.down_after;
-        monitor.timeout = timeout;
+        let monitor = MonitorConfig {
+            down_after: args.down_after,
+            timeout,
+            ..MonitorConfig::default()
+        };
         let info = RunInfo {
             url: endpoint.root().to_owned(),
             primary: primary.clone(),
@@ -136,6 +139,7 @@ impl Plan {
             timeout,
             stream: args.stream,
             simulated,
+            direct: args.direct,
         };
         Ok(Self {
             probe: ProbeSettings {

@@ -9,7 +9,8 @@ use common::{Hung, ReplayServer, Scratch, capture, refused_addr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
-/// The binary with a clean environment: no key, no colour preference, logs in `scratch`.
+/// The binary with a clean environment: no key, no colour preference, logs in `scratch`, no
+/// direct probes.
 fn command(scratch: &Scratch, args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
@@ -17,7 +18,10 @@ fn command(scratch: &Scratch, args: &[&str]) -> Command {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_STATE_HOME", &scratch.0)
-        .env("FAILOVER_WATCH_LOG_FILE", scratch.log());
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
+        // A recorded proxy answers in the order of its recording: no second lane of probes
+        // taking turns, unless a test asks for it.
+        .env("FAILOVER_WATCH_DIRECT", "off");
     command
 }
 
@@ -258,7 +262,7 @@ async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
         "           Model: ollama/llama3",
         "           Response: Hello!",
         "Request #3: ✓ FALLBACK",
-        "[!] FAILOVER DETECTED: ollama/llama3 → llama-fp8",
+        "[!] RECOVERY DETECTED: ollama/llama3 → llama-fp8",
         "Request #4: ✓ PRIMARY",
         "Demo Summary",
         "  • Total requests: 4",

@@ -43,7 +43,10 @@ pub enum ErrorType {
 /// An exception on its way through the router, and in the end the proxy's error answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteError {
+    /// The exception's status, which the router's rules read.
     pub status: u16,
+    /// The status the proxy answers with (a missing key's 401 is answered as a 500).
+    pub code: u16,
     pub error_type: ErrorType,
     pub message: String,
     /// The exception's own message, before the fallback logic extended it (1.106 quotes a
@@ -66,6 +69,7 @@ impl RouteError {
         };
         Self {
             status,
+            code: status,
             error_type,
             cause: message.clone(),
             message,
@@ -107,7 +111,7 @@ impl RouteError {
             "message": self.message,
             "type": error_type,
             "param": param,
-            "code": self.status.to_string(),
+            "code": self.code.to_string(),
         }})
     }
 }
@@ -219,14 +223,17 @@ fn host_and_port(api_base: Option<&str>) -> (String, u16) {
 /// LiteLLM's failure before sending anything: an OpenAI-compatible deployment without a key.
 pub fn missing_api_key(release: Release) -> RouteError {
     match release {
-        Release::V1_83 => RouteError::litellm(
-            401,
-            "litellm.AuthenticationError: AuthenticationError: OpenAIException - The api_key \
-             client option must be set either by passing api_key to the client or by setting \
-             the OPENAI_API_KEY environment variable"
-                .to_owned(),
-            release,
-        ),
+        Release::V1_83 => RouteError {
+            code: 500,
+            ..RouteError::litellm(
+                401,
+                "litellm.AuthenticationError: AuthenticationError: OpenAIException - The api_key \
+                 client option must be set either by passing api_key to the client or by \
+                 setting the OPENAI_API_KEY environment variable"
+                    .to_owned(),
+                release,
+            )
+        },
         Release::V1_106 => RouteError::litellm(
             500,
             "litellm.InternalServerError: InternalServerError: OpenAIException - Missing \
@@ -261,6 +268,7 @@ pub fn no_deployments(
     );
     RouteError {
         status: 429,
+        code: 429,
         error_type,
         cause: message.clone(),
         message,

@@ -172,8 +172,9 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         ));
     };
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let fallbacks = request.get("disable_fallbacks").and_then(Value::as_bool) != Some(true);
     let mut calls = Upstreams { shared: &shared };
-    match router::drive(&shared.router, group, &mut calls).await {
+    match router::drive(&shared.router, group, fallbacks, &mut calls).await {
         Err(error) => failure(&shared, &call_id, &error),
         Ok((served, (answer, call_took))) => {
             // 1.83's duration covers the call that served; 1.106's the whole request.
@@ -238,7 +239,7 @@ fn failure(shared: &Shared, call_id: &str, error: &RouteError) -> Response {
     if let Some(after) = error.retry_after {
         add(&mut headers, "retry-after", &after.as_secs().to_string());
     }
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, headers, Json(error.body())).into_response()
 }
 

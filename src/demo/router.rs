@@ -284,10 +284,12 @@ pub trait Calls: Send {
 }
 
 /// Walks one request for `group` to its end through `router` (locked only between steps,
-/// never across a call): who served it and their answer, or LiteLLM's error.
+/// never across a call): who served it and their answer, or LiteLLM's error. Without
+/// `fallbacks` (a request with `disable_fallbacks`), the group's own error is the answer.
 pub async fn drive<C: Calls>(
     router: &Mutex<Router>,
     group: usize,
+    fallbacks: bool,
     calls: &mut C,
 ) -> Result<(Served, C::Answer), RouteError> {
     let mut walk = Walk {
@@ -295,7 +297,11 @@ pub async fn drive<C: Calls>(
         calls,
         attempted_fallbacks: 0,
     };
-    walk.group(group, 0, true).await
+    if fallbacks {
+        walk.group(group, 0, true).await
+    } else {
+        walk.attempts(group).await
+    }
 }
 
 type Outcome<A> = Result<(Served, A), RouteError>;

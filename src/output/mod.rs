@@ -29,6 +29,8 @@ pub struct RunInfo {
     pub stream: bool,
     /// Talking to the built-in simulated gateway (`demo`), not a real proxy.
     pub simulated: bool,
+    /// Direct probes of the primary beside the others.
+    pub direct: bool,
 }
 
 /// An output that prints a run as it happens.

@@ -99,6 +99,7 @@ pub fn route_from_headers(headers: &HeaderMap) -> Route {
         model_name: text("x-litellm-model-name"),
         version: text("x-litellm-version"),
         router_timeout: seconds,
+        cooling: None,
     }
 }
 

@@ -13,6 +13,6 @@ pub mod schedule;
 pub use endpoint::Endpoint;
 pub use http::{HttpProber, ProbeSettings};
 pub use outcome::{
-    ErrorKind, Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
 pub use schedule::{Controls, Probe, Schedule, Stop};

@@ -5,6 +5,7 @@
 pub mod dashboard;
 mod headless;
 mod mode;
+mod outbox;
 mod session;
 
 use std::io::{self, Write};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::probe::outcome::Failure;
-use crate::probe::{ErrorKind, Evidence, ProbeReport, Route, Served};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeReport, Route, Served};
 
 const PRIMARY: &str = "llama-fp8";
 const FALLBACK: &str = "ollama/llama3";
@@ -38,6 +38,7 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
         other => panic!("unknown answer {other}"),
     };
     ProbeEvent::Answered(Box::new(ProbeOutcome {
+        lane: Lane::Normal,
         seq,
         sent_at,
         report: ProbeReport {
@@ -52,11 +53,12 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
 
 /// Runs a script of answers given as letters, one request a second, in order.
 fn run(script: &str) -> (Monitor, Vec<Transition>) {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut transitions = Vec::new();
     for (i, letter) in script.split_whitespace().enumerate() {
         let seq = i as u64 + 1;
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs(i as f64),
         });
@@ -139,7 +141,16 @@ fn counters_follow_every_answer() {
     assert_eq!(c.by_error.get(&ErrorKind::Http), Some(&2));
     assert_eq!(c.availability_percent(), Some(75.0));
     assert_eq!(monitor.latency().all.percentiles().unwrap().count, 6);
-    assert_eq!(monitor.latency().model(FALLBACK).unwrap().count, 2);
+    assert_eq!(
+        monitor
+            .latency()
+            .by_model()
+            .find(|(m, _)| *m == FALLBACK)
+            .unwrap()
+            .1
+            .count,
+        2
+    );
 }
 
 #[test]
@@ -166,9 +177,10 @@ fn transitions_carry_times_models_and_previous_duration() {
 
 #[test]
 fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     for seq in 1..=5 {
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs((seq - 1) as f64),
         });
@@ -207,7 +219,7 @@ fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() 
 fn a_hung_request_answering_late_does_not_flip_the_state_back() {
     // Request 2 hangs for 30 s and is then served by the fallback; requests 3..=6 were sent
     // meanwhile and answered by the primary again.
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut transitions = Vec::new();
     let mut feed = |m: &mut Monitor, e: ProbeEvent| {
         if let Some(t) = m.apply(&e).transition {
@@ -218,6 +230,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
         feed(
             &mut monitor,
             ProbeEvent::Sent {
+                lane: Lane::Normal,
                 seq,
                 at: secs((seq - 1) as f64),
             },
@@ -235,7 +248,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
 
 #[test]
 fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&answer(1, "P"));
     let t = monitor
         .apply(&answer_at(2, secs(2.0), secs(30.07), "F"))
@@ -247,15 +260,16 @@ fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
 
 #[test]
 fn a_marker_is_reported_by_the_next_transition_only() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&ProbeEvent::Sent {
+        lane: Lane::Normal,
         seq: 1,
         at: secs(0.0),
     });
     monitor.apply(&answer(1, "P"));
     let marker_id = monitor.mark(secs(0.5)).id;
     assert_eq!(monitor.markers().last().unwrap().after_seq, 1);
-    assert!(monitor.pending_marker().is_some());
+    assert!(monitor.pending_marker.is_some());
     let failover = monitor.apply(&answer(2, "F")).transition.unwrap();
     assert_eq!(
         failover.after_marker,
@@ -264,23 +278,26 @@ fn a_marker_is_reported_by_the_next_transition_only() {
             lag: secs(0.52)
         })
     );
-    assert!(monitor.pending_marker().is_none());
+    assert!(monitor.pending_marker.is_none());
     let recovery = monitor.apply(&answer(3, "P")).transition.unwrap();
     assert_eq!(recovery.after_marker, None);
 }
 
 #[test]
 fn skips_and_abandoned_probes_are_counted() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&ProbeEvent::Sent {
+        lane: Lane::Normal,
         seq: 1,
         at: secs(0.0),
     });
     monitor.apply(&ProbeEvent::Skipped {
+        lane: Lane::Normal,
         at: secs(1.0),
         in_flight: 1,
     });
     monitor.apply(&ProbeEvent::Abandoned {
+        lane: Lane::Normal,
         seq: 1,
         sent_at: secs(0.0),
         at: secs(2.0),
@@ -311,6 +328,7 @@ fn reset_clears_the_shown_counts_but_keeps_the_story_and_the_whole_run() {
     let (mut monitor, _) = run("P F");
     monitor.reset_counters(secs(10.0));
     monitor.apply(&ProbeEvent::Skipped {
+        lane: Lane::Normal,
         at: secs(11.0),
         in_flight: 10,
     });
@@ -327,13 +345,15 @@ fn the_primary_never_serving_is_noticed() {
 
 #[test]
 fn a_long_run_stays_bounded() {
-    let mut config = MonitorConfig::new(PRIMARY);
-    config.history = 64;
-    config.events = 8;
-    let mut monitor = Monitor::new(config);
+    let mut monitor = Monitor::new(MonitorConfig {
+        history: 64,
+        events: 8,
+        ..MonitorConfig::default()
+    });
     for seq in 1..=20_000u64 {
         let letter = if (seq / 10) % 2 == 0 { "P" } else { "F" };
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs(seq as f64),
         });
@@ -352,7 +372,7 @@ fn a_long_run_stays_bounded() {
 
 #[test]
 fn untrusted_text_is_cleaned_in_the_record() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut event = answer(1, "P");
     if let ProbeEvent::Answered(o) = &mut event
         && let Ok(served) = &mut o.report.result
@@ -391,9 +411,10 @@ fn telling(seq: u64, result: &str, version: Option<&str>, router: Option<f64>) -
 
 #[test]
 fn a_router_timeout_the_client_would_cut_is_told_once() {
-    let mut config = MonitorConfig::new(PRIMARY);
-    config.timeout = secs(30.0);
-    let mut monitor = Monitor::new(config);
+    let mut monitor = Monitor::new(MonitorConfig {
+        timeout: secs(30.0),
+        ..MonitorConfig::default()
+    });
     assert_eq!(
         monitor.apply(&telling(1, "E", None, Some(10.0))).notice,
         None
@@ -420,7 +441,7 @@ fn a_router_timeout_the_client_would_cut_is_told_once() {
     );
     assert_eq!(monitor.notices().len(), 1);
     // At the default limit the same proxy is no cause for concern.
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     assert_eq!(
         monitor.apply(&telling(1, "E", None, Some(30.0))).notice,
         None
@@ -429,7 +450,7 @@ fn a_router_timeout_the_client_would_cut_is_told_once() {
 
 #[test]
 fn the_proxys_release_is_the_last_one_it_named() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     assert_eq!(monitor.litellm_version(), None);
     monitor.apply(&telling(1, "P", Some("1.83.14"), None));
     // Errors carry no version: the last one named stays.

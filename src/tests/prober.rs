@@ -7,7 +7,7 @@ use super::{Capture, ReplayServer, capture, capture_in, refused_addr};
 use crate::mock::{Api, MockConfig, MockServer, Mode};
 use crate::probe::outcome::Failure;
 use crate::probe::{
-    Endpoint, ErrorKind, Evidence, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
+    Endpoint, ErrorKind, Evidence, HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role,
 };
 use crate::secret::ApiKey;
 
@@ -24,7 +24,7 @@ fn settings(url: &str, stream: bool) -> ProbeSettings {
 }
 
 async fn probe_once(settings: ProbeSettings) -> ProbeReport {
-    HttpProber::new(settings).unwrap().probe().await
+    HttpProber::new(settings).unwrap().probe(Lane::Normal).await
 }
 
 /// The report of one probe of a server that gives `answer`.
@@ -155,7 +155,7 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
     .await;
     let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
 
-    let first = prober.probe().await;
+    let first = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&first),
         (Role::Primary, "llama-fp8", Evidence::Deployment, "Hi.")
@@ -166,7 +166,7 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
         "streams carry no model group"
     );
 
-    let second = prober.probe().await;
+    let second = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&second),
         (
@@ -199,7 +199,7 @@ async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
     )
     .await;
     let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
-    let first = prober.probe().await;
+    let first = prober.probe(Lane::Normal).await;
     let (role, model, evidence, _) = served(&first);
     assert_eq!(
         (role, model, evidence),
@@ -208,7 +208,7 @@ async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
     assert_eq!(first.route.version.as_deref(), Some("1.106.12"));
     // The chunks name the group that served; the fallback is named as a normal answer names
     // it, by its model.
-    let second = prober.probe().await;
+    let second = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&second),
         (

@@ -13,7 +13,7 @@ use crate::demo::gateway::Gateway;
 use crate::demo::settings::Release;
 use crate::demo::stage::{Fault, Stage, Target};
 use crate::probe::deployments::Deployments;
-use crate::probe::{Endpoint, Evidence, HttpProber, Probe, ProbeSettings, Role};
+use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
 use crate::tests::{Capture, capture_in};
 
 const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
@@ -177,7 +177,7 @@ async fn answers_carry_the_real_proxys_headers_and_model_names() {
         assert_eq!(body["choices"][0]["message"]["content"], "Hello!");
 
         // The real prober reads it all.
-        let report = s.prober(false).probe().await;
+        let report = s.prober(false).probe(Lane::Normal).await;
         assert_eq!(report.route.version.as_deref(), Some(release.version()));
         let served = report.result.unwrap();
         assert_eq!(served.role, Role::Fallback);
@@ -223,7 +223,7 @@ async fn a_stream_names_who_served_as_each_release_does() {
 
         // The prober is not fooled: the deployment map (1.83) or the group header (1.106)
         // says the fallback served.
-        let served = s.prober(true).probe().await.result.unwrap();
+        let served = s.prober(true).probe(Lane::Normal).await.result.unwrap();
         assert_eq!(served.role, Role::Fallback);
         assert_eq!(served.model, "ollama/llama3");
         let evidence = match release {

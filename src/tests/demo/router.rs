@@ -114,7 +114,7 @@ fn walk(
         trace: Vec::new(),
     };
     // Every call and wait of the stage is ready at once: one poll drives the walk to its end.
-    let result = futures::executor::block_on(router::drive(router, group, &mut stage));
+    let result = futures::executor::block_on(router::drive(router, group, true, &mut stage));
     (result.map(|(served, ())| served), stage.now, stage.trace)
 }
 
@@ -317,7 +317,7 @@ async fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
         let router = &router;
         async move {
             tokio::time::sleep(after).await;
-            let result = router::drive(router, group, &mut Clocked { start }).await;
+            let result = router::drive(router, group, true, &mut Clocked { start }).await;
             (result.map(|(served, ())| served), start.elapsed())
         }
     };
