@@ -459,3 +459,225 @@ fn the_proxys_release_is_the_last_one_it_named() {
     monitor.apply(&telling(3, "P", Some("1.106.12"), None));
     assert_eq!(monitor.litellm_version(), Some("1.106.12"));
 }
+
+/// A direct probe's answer: `seq` sent at `sent` seconds, answered 20 ms later.
+fn direct(seq: u64, sent: f64, what: &str) -> ProbeEvent {
+    let failure = |status, message: &str| {
+        (
+            Err(Failure {
+                kind: ErrorKind::Http,
+                message: message.to_owned(),
+            }),
+            Some(status),
+        )
+    };
+    let mut route = Route::default();
+    let (result, status) = match what {
+        "up" => (
+            Ok(Served {
+                role: Role::Primary,
+                model: PRIMARY.to_owned(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: "Hi.".to_owned(),
+            }),
+            Some(200),
+        ),
+        "by-fallback" => (
+            Ok(Served {
+                role: Role::Fallback,
+                model: FALLBACK.to_owned(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: "Hello!".to_owned(),
+            }),
+            Some(200),
+        ),
+        "failing" => failure(
+            500,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
+        ),
+        "cooling" => {
+            route.cooling = Some(crate::probe::outcome::Cooling {
+                ids: vec!["027a".to_owned()],
+                api_bases: vec!["http://gpu:8080/v1".to_owned()],
+                cooldown: Some(secs(10.0)),
+            });
+            failure(
+                429,
+                "No deployments available for selected model, Try again in 10 seconds.",
+            )
+        }
+        "refused" => failure(400, "disable_fallbacks is not allowed"),
+        other => panic!("{other}"),
+    };
+    ProbeEvent::Answered(Box::new(ProbeOutcome {
+        lane: Lane::Direct,
+        seq,
+        sent_at: secs(sent),
+        report: ProbeReport {
+            latency: secs(0.02),
+            status,
+            route,
+            ttft: None,
+            result,
+        },
+    }))
+}
+
+/// Applies direct answers, one a second from 0, and returns the kinds it changed to.
+fn lane(monitor: &mut Monitor, script: &[&str]) -> Vec<Option<PrimaryKind>> {
+    script
+        .iter()
+        .enumerate()
+        .map(|(i, what)| {
+            let applied = monitor.apply(&direct(i as u64 + 1, i as f64, what));
+            applied.primary.map(|c| c.to.kind().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_primarys_own_state_goes_up_failing_cooling_down_and_up_again() {
+    use PrimaryKind::*;
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    let script = ["up", "up", "failing", "failing", "cooling", "cooling", "up"];
+    let changes = lane(&mut monitor, &script);
+    assert_eq!(
+        changes,
+        [
+            Some(Up),
+            None,
+            Some(Failing),
+            None,
+            Some(CoolingDown),
+            None,
+            Some(Up)
+        ]
+    );
+    let primary = monitor.primary();
+    // Up from 0.02 s to 2.02 s, failing to 4.02 s, cooling down to 6.02 s.
+    let now = secs(10.0);
+    assert_eq!(primary.time_in(Up, now), secs(2.0) + secs(10.0 - 6.02));
+    assert_eq!(primary.time_in(Failing, now), secs(2.0));
+    assert_eq!(primary.time_in(CoolingDown, now), secs(2.0));
+    assert_eq!(
+        primary.first_failure(),
+        Some(
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error."
+        )
+    );
+    assert_eq!(primary.answered(), 7);
+    assert_eq!(primary.cooldown_ended_after(secs(5.0)), Some(secs(2.0)));
+    assert_eq!(primary.cooldown_ended_after(secs(7.0)), None);
+}
+
+#[test]
+fn the_next_try_counts_from_the_last_failure_seen() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    lane(&mut monitor, &["failing", "failing", "cooling", "cooling"]);
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!("{:?}", monitor.primary().state());
+    };
+    // The last failure answered at 1.02 s; LiteLLM's cooldown is 10 s from it.
+    assert_eq!(cooldown.next_try, Some(secs(11.02)));
+    assert_eq!(cooldown.configured, Some(secs(10.0)));
+    assert_eq!(cooldown.api_bases, ["http://gpu:8080/v1"]);
+    // Without a failure seen (the watcher started during a cooldown), from the first 429:
+    // a bound, not a guess of when it began.
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    lane(&mut monitor, &["cooling"]);
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!();
+    };
+    assert_eq!(cooldown.next_try, Some(secs(10.02)));
+}
+
+#[test]
+fn a_late_direct_answer_does_not_move_the_primarys_state_back() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    monitor.apply(&direct(2, 1.0, "up"));
+    // Probe 1 (sent first) answers last: kept in the lane, but the state stays up.
+    let applied = monitor.apply(&direct(1, 0.0, "failing"));
+    assert_eq!(applied.primary, None);
+    assert_eq!(monitor.primary().state(), &PrimaryState::Up);
+    assert_eq!(monitor.primary().history().len(), 2);
+    // Its failure still counts as the last one seen for a cooldown's estimate.
+    monitor.apply(&direct(3, 2.0, "cooling"));
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!();
+    };
+    assert_eq!(cooldown.next_try, Some(secs(10.02)));
+}
+
+#[test]
+fn a_proxy_that_refuses_direct_probes_is_told_once_and_for_good() {
+    for refusal in ["refused", "by-fallback"] {
+        let mut monitor = Monitor::new(MonitorConfig::default());
+        let changes = lane(&mut monitor, &["up", refusal, "up", "failing"]);
+        assert_eq!(
+            changes,
+            [
+                Some(PrimaryKind::Up),
+                Some(PrimaryKind::Refused),
+                None,
+                None
+            ],
+            "{refusal}"
+        );
+        let PrimaryState::Refused { message } = monitor.primary().state() else {
+            panic!();
+        };
+        assert!(
+            message.contains("disable_fallbacks"),
+            "{refusal}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_failover_names_its_cause_and_a_recovery_the_cooldown_whichever_answer_comes_first() {
+    let send = |monitor: &mut Monitor, seq: u64| {
+        for lane in [Lane::Normal, Lane::Direct] {
+            monitor.apply(&ProbeEvent::Sent {
+                lane,
+                seq,
+                at: secs((seq - 1) as f64),
+            });
+        }
+    };
+    for direct_first in [true, false] {
+        let mut monitor = Monitor::new(MonitorConfig::default());
+        let script = [
+            ("P", "up"),
+            ("F", "failing"),
+            ("F", "cooling"),
+            ("F", "cooling"),
+            ("P", "up"),
+        ];
+        for (i, (normal, own)) in script.iter().enumerate() {
+            let seq = i as u64 + 1;
+            send(&mut monitor, seq);
+            let answers = [answer(seq, normal), direct(seq, (seq - 1) as f64, own)];
+            let order: Vec<&ProbeEvent> = if direct_first {
+                answers.iter().rev().collect()
+            } else {
+                answers.iter().collect()
+            };
+            for event in order {
+                monitor.apply(event);
+            }
+        }
+        let transitions: Vec<&Transition> = monitor.transitions().iter().collect();
+        assert_eq!(transitions[0].kind, TransitionKind::Failover);
+        assert_eq!(
+            transitions[0].cause.as_deref(),
+            Some("primary: Connection error."),
+            "direct first: {direct_first}"
+        );
+        assert_eq!(transitions[1].kind, TransitionKind::Recovery);
+        assert_eq!(transitions[1].cause, None);
+        let held = transitions[1]
+            .primary_cooldown
+            .expect("the cooldown it lasted");
+        assert!((secs(1.9)..=secs(2.1)).contains(&held), "{held:?}");
+    }
+}
