@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr};
 
-use crate::cli::{Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
+use crate::cli::{CheckArgs, Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
 use crate::config::{self, Plan, Surroundings};
 use crate::demo::{self, Given, Setup};
 use crate::exit::{Ended, usage};
@@ -28,6 +28,11 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let prober = HttpProber::new(plan.probe.clone())?;
     tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
     run::execute(&plan, Arc::new(prober), None).await
+}
+
+/// Checks a proxy once: one line per check, the fix where something is wrong.
+pub async fn check(args: CheckArgs) -> Result<Ended> {
+    crate::check::check(args).await
 }
 
 /// Runs the dashboard (or a headless output) against the simulated gateway `args` describe.
@@ -55,7 +60,7 @@ fn demo_setup(
 ) -> Result<Setup> {
     let probe = &args.probe;
     let given = Given {
-        primary: probe.primary.as_deref(),
+        primary: probe.target.primary.as_deref(),
         interval: probe.interval,
         dashboard: config::output(probe, surroundings) == OutputFormat::Tui,
         ends: probe.duration.is_some() || probe.count.is_some(),

@@ -9,6 +9,7 @@
 //! crate's own.
 
 pub mod app;
+mod check;
 pub mod cli;
 mod clock;
 mod config;

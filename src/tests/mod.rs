@@ -7,6 +7,7 @@ mod replay;
 
 pub use replay::*;
 
+mod check;
 mod dashboard;
 mod dashboard_loop;
 mod demo;
