@@ -227,7 +227,7 @@ pub struct TargetArgs {
     #[arg(long, env = "FAILOVER_WATCH_PRIMARY", value_name = "MODEL")]
     pub primary: Option<String>,
 
-    /// The fallback model group you expect, for display.
+    /// The fallback model group you expect: shown, and asked on its own by `check`.
     #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
     pub fallback: Option<String>,
 
