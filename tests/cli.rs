@@ -96,11 +96,47 @@ async fn never_answered_probes_fail_a_strict_run() {
     })
     .await
     .unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
     assert_eq!(summary["failed"], 0, "{}", text(&out.stdout));
-    assert!(summary["abandoned"].as_u64().unwrap() > 0, "{summary}");
+    let abandoned = summary["abandoned"].as_u64().unwrap();
+    assert!(abandoned >= 3, "{summary}");
+    // Every probe sent is accounted for, and told in the order it was sent.
+    assert_eq!(summary["total"], 0);
+    assert_eq!(summary["sent"].as_u64(), Some(abandoned));
+    let told: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["type"] == "abandoned" && l["lane"] == "normal")
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(told, (1..=abandoned).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    // The text story counts them in its total.
+    let text_args: Vec<&str> = args[..args.len() - 2]
+        .iter()
+        .copied()
+        .chain(["--output", "text"])
+        .collect();
+    let story = tokio::task::spawn_blocking({
+        let mut cmd = command(&scratch, &text_args);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let story = text(&story.stdout);
+    let unanswered = story
+        .lines()
+        .find_map(|l| l.strip_prefix("  • Unanswered at exit: "))
+        .expect(&story);
+    assert_ne!(unanswered, "0");
+    assert!(
+        story.contains(&format!("  • Total requests: {unanswered}\n")),
+        "{story}"
+    );
 }
 
 #[test]
@@ -363,6 +399,46 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot write --record /nonexistent/dir/x"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_written_is_said_at_once_and_fails_the_run() {
+    let scratch = Scratch::new("cli-record-full");
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "2",
+        "--interval",
+        "50ms",
+        "--output",
+        "jsonl",
+        "--record",
+        "/dev/full",
+    ];
+    let out = run(&scratch, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a record cut short fails the run"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot write the record /dev/full")
+            && stderr.contains("recording stopped"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    let kinds: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].to_string())
+        .collect();
+    // The run goes on: the notice among the lines, every request, the summary last.
+    assert!(kinds.contains(&"\"notice\"".to_owned()), "{stdout}");
+    assert_eq!(kinds.iter().filter(|k| *k == "\"request\"").count(), 2);
+    assert_eq!(kinds.last().map(String::as_str), Some("\"summary\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::output::format::millis;
 use crate::probe::{Lane, ProbeEvent};
-use crate::state::{Applied, Monitor};
+use crate::state::{Applied, Monitor, Notice};
 
 pub struct JsonLines<W: Write> {
     out: W,
@@ -51,7 +51,7 @@ impl<W: Write> Sink for JsonLines<W> {
                     self.write(&Line::Primary(PrimaryLine::new(change, &wall)))?;
                 }
                 if let Some(notice) = &applied.notice {
-                    self.write(&Line::Notice(NoticeLine::new(notice, &wall)))?;
+                    self.notice(notice)?;
                 }
                 Ok(())
             }
@@ -65,7 +65,7 @@ impl<W: Write> Sink for JsonLines<W> {
                     self.write(&Line::Transition(TransitionLine::new(t, &wall)))?;
                 }
                 if let Some(notice) = &applied.notice {
-                    self.write(&Line::Notice(NoticeLine::new(notice, &wall)))?;
+                    self.notice(notice)?;
                 }
                 Ok(())
             }
@@ -90,6 +90,11 @@ impl<W: Write> Sink for JsonLines<W> {
                 lane: *lane,
             })),
         }
+    }
+
+    fn notice(&mut self, notice: &Notice) -> io::Result<()> {
+        let wall = self.wall;
+        self.write(&Line::Notice(NoticeLine::new(notice, &wall)))
     }
 
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {

@@ -270,6 +270,9 @@ pub struct ModelLine {
 
 #[derive(Debug, Serialize)]
 pub struct SummaryLine {
+    /// Every probe sent: `total` answered plus `abandoned`.
+    pub sent: u64,
+    /// Answered probes.
     pub total: u64,
     pub succeeded: u64,
     pub failed: u64,
@@ -333,6 +336,7 @@ impl SummaryLine {
     pub fn new(monitor: &Monitor, now: Duration) -> Self {
         let c = monitor.counters();
         Self {
+            sent: c.sent(),
             total: c.total,
             succeeded: c.succeeded,
             failed: c.failed,

@@ -10,7 +10,8 @@ use crate::clock::WallClock;
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
 use crate::sanitize::clean;
 use crate::state::{
-    Applied, Monitor, PrimaryChange, PrimaryKind, PrimaryState, Transition, TransitionKind, cause,
+    Applied, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition, TransitionKind,
+    cause,
 };
 
 const RULE: &str = "======================================================================";
@@ -262,14 +263,7 @@ impl<W: Write> Sink for TextStory<W> {
                 }
                 self.request(outcome, applied.late)?;
                 if let Some(notice) = &applied.notice {
-                    let line = format!("[!] {}", notice.message);
-                    writeln!(
-                        self.out,
-                        "[{}] {}",
-                        self.wall.hms(notice.at),
-                        self.palette.yellow(&line)
-                    )?;
-                    writeln!(self.out)?;
+                    self.notice(notice)?;
                 }
             }
             ProbeEvent::Skipped { at, in_flight, .. } => {
@@ -305,6 +299,18 @@ impl<W: Write> Sink for TextStory<W> {
         self.out.flush()
     }
 
+    fn notice(&mut self, notice: &Notice) -> io::Result<()> {
+        let line = format!("[!] {}", notice.message);
+        writeln!(
+            self.out,
+            "[{}] {}",
+            self.wall.hms(notice.at),
+            self.palette.yellow(&line)
+        )?;
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
         let c = monitor.counters();
         let p = self.palette;
@@ -326,7 +332,7 @@ impl<W: Write> Sink for TextStory<W> {
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "Demo Summary")?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "  • Total requests: {}", c.total)?;
+        writeln!(self.out, "  • Total requests: {}", c.sent())?;
         writeln!(self.out, "  • Successful: {}", c.succeeded)?;
         writeln!(self.out, "  • Failed: {}", c.failed)?;
         writeln!(self.out, "  • Failover: {failover}")?;

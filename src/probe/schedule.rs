@@ -199,12 +199,21 @@ pub async fn run<P: Probe>(
         }
     }
     tasks.abort_all();
+    // Told in the order they were sent, not the order they were stopped in.
+    let mut abandoned = Vec::new();
     while let Some(done) = tasks.join_next_with_id().await {
-        reap(done, &mut in_flight, &mut lanes, &events, &clock).await;
+        abandoned.extend(forget(done, &mut in_flight, &mut lanes, &clock));
+    }
+    abandoned.sort_by_key(|event| match event {
+        ProbeEvent::Abandoned { lane, seq, .. } => (*seq, *lane as u8),
+        _ => (0, 0),
+    });
+    for event in abandoned {
+        let _ = events.send(event).await;
     }
 }
 
-/// Forgets a finished probe task; one that did not finish by itself is reported abandoned.
+/// Forgets a finished probe task and tells it abandoned if it did not finish by itself.
 async fn reap(
     done: Result<(Id, ()), tokio::task::JoinError>,
     in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
@@ -212,26 +221,34 @@ async fn reap(
     events: &mpsc::Sender<ProbeEvent>,
     clock: &RunClock,
 ) {
+    if let Some(abandoned) = forget(done, in_flight, lanes, clock) {
+        let _ = events.send(abandoned).await;
+    }
+}
+
+/// Forgets a finished probe task; one that did not finish by itself is abandoned.
+fn forget(
+    done: Result<(Id, ()), tokio::task::JoinError>,
+    in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
+    lanes: &mut [LaneState; 2],
+    clock: &RunClock,
+) -> Option<ProbeEvent> {
     let id = match &done {
         Ok((id, ())) => *id,
         Err(error) => error.id(),
     };
-    let Some((lane, seq, sent_at)) = in_flight.remove(&id) else {
-        return;
-    };
+    let (lane, seq, sent_at) = in_flight.remove(&id)?;
     lanes[lane as usize].in_flight -= 1;
-    if let Err(error) = done {
-        if error.is_panic() {
-            tracing::error!(seq, ?lane, "a probe panicked");
-        }
-        let abandoned = ProbeEvent::Abandoned {
-            lane,
-            seq,
-            sent_at,
-            at: clock.now(),
-        };
-        let _ = events.send(abandoned).await;
+    let error = done.err()?;
+    if error.is_panic() {
+        tracing::error!(seq, ?lane, "a probe panicked");
     }
+    Some(ProbeEvent::Abandoned {
+        lane,
+        seq,
+        sent_at,
+        at: clock.now(),
+    })
 }
 
 async fn probe_task<P: Probe>(

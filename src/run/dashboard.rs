@@ -69,6 +69,11 @@ where
     let mut outbox = Outbox::default();
 
     loop {
+        if let Some(why) = recorder.untold_failure() {
+            // Said on the screen now; on stderr once the screen is restored.
+            let _ = monitor.record_failed(why, session.clock.now());
+            dirty = true;
+        }
         let now = Instant::now();
         let next_frame = last_frame.map_or(now, |at| at + frame_gap);
         if dirty && next_frame <= now {

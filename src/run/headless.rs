@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::outbox::Outbox;
 use super::session::{Session, apply};
-use crate::clock::until;
+use crate::clock::{RunClock, until};
 use crate::output::{Recorder, RunInfo, Sink};
 use crate::probe::Stop;
 use crate::state::Monitor;
@@ -44,7 +44,10 @@ pub async fn run(
         };
         for (event, applied) in ready {
             recorder.event(&event, &applied, monitor);
-            if let Err(error) = sink.event(&event, &applied, monitor) {
+            let told = sink
+                .event(&event, &applied, monitor)
+                .and_then(|()| tell_record_failure(recorder, monitor, sink, &session.clock));
+            if let Err(error) = told {
                 session.controls.stop(Stop::Now);
                 return Err(error);
             }
@@ -55,7 +58,26 @@ pub async fn run(
         sink.event(&event, &applied, monitor)?;
     }
     let now = session.clock.now();
+    let clock = session.clock;
     session.finish().await;
     recorder.end(monitor, now);
+    tell_record_failure(recorder, monitor, sink, &clock)?;
     sink.end(monitor, now)
+}
+
+/// A record that cannot be written is said at once: on stderr, and as a notice.
+fn tell_record_failure(
+    recorder: &mut Recorder,
+    monitor: &mut Monitor,
+    sink: &mut dyn Sink,
+    clock: &RunClock,
+) -> io::Result<()> {
+    let Some(why) = recorder.untold_failure() else {
+        return Ok(());
+    };
+    eprintln!("failover-watch: warning: {why}");
+    match monitor.record_failed(why, clock.now()) {
+        Some(notice) => sink.notice(&notice),
+        None => Ok(()),
+    }
 }

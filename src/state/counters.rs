@@ -52,6 +52,11 @@ impl Counters {
         *self.by_error.entry(kind).or_default() += 1;
     }
 
+    /// Every probe sent and done with: answered, or abandoned when the run ended.
+    pub fn sent(&self) -> u64 {
+        self.total + self.abandoned
+    }
+
     /// Share of answered probes that succeeded, in percent; `None` before the first answer.
     pub fn availability_percent(&self) -> Option<f64> {
         (self.total > 0).then(|| self.succeeded as f64 * 100.0 / self.total as f64)

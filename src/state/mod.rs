@@ -495,6 +495,17 @@ impl Monitor {
         }
     }
 
+    /// Tells what the shell found about the run (the record cannot be written): a notice, the
+    /// first time of its kind.
+    pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Notice> {
+        let notice = notice::record_failed(message, at);
+        if self.notices.iter().any(|n| n.kind == notice.kind) {
+            return None;
+        }
+        self.notices.push(notice.clone());
+        Some(notice)
+    }
+
     /// The primary's own state, from the direct probes.
     pub fn primary(&self) -> &PrimaryLane {
         &self.primary

@@ -11,6 +11,8 @@ pub enum NoticeKind {
     /// The proxy waits at least as long for a model as the client waits for the proxy: its
     /// fallback answers after a hung primary would be cut off as timeouts.
     RouterTimeout,
+    /// The `--record` file cannot be written: the recording stopped.
+    RecordFailed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +21,15 @@ pub struct Notice {
     pub at: Duration,
     pub kind: NoticeKind,
     pub message: String,
+}
+
+/// The notice that the record cannot be written.
+pub fn record_failed(message: String, at: Duration) -> Notice {
+    Notice {
+        at,
+        kind: NoticeKind::RecordFailed,
+        message,
+    }
 }
 
 /// The notice for a router timeout `router` that is not below the client's `timeout`.
