@@ -93,6 +93,8 @@ fn main() {
         stream: false,
         simulated: false,
         direct: false,
+        down_after: 2,
+        replay: None,
     };
     let dashboard = Dashboard::new(info, ThemeName::Dark);
     let now = Duration::from_millis(n * 3000);

@@ -5,13 +5,17 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use crate::cli::{CheckArgs, Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
+use crate::cli::{
+    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, WatchArgs,
+};
 use crate::config::{self, Plan, Surroundings};
+use crate::control;
 use crate::demo::{self, Given, Setup};
 use crate::exit::{Ended, usage};
 use crate::mock::{MockConfig, MockServer};
+use crate::output::format::marker_name;
 use crate::probe::{Endpoint, HttpProber};
 use crate::{run, signals};
 
@@ -84,6 +88,30 @@ fn demo_plan(
         true,
         surroundings,
     )
+}
+
+/// Plays a record back.
+pub async fn replay(args: ReplayArgs) -> Result<Ended> {
+    crate::replay::replay(args).await
+}
+
+/// Drops a marker on the timeline of the runs of this user (or of the one `--to` names).
+pub async fn mark(args: MarkArgs) -> Result<Ended> {
+    let label = args
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let delivered = control::mark(label, args.to)
+        .await
+        .map_err(|why| eyre!(why))?;
+    let mut stdout = io::stdout().lock();
+    for d in delivered {
+        let name = marker_name(d.marker, label);
+        writeln!(stdout, "marker {name} dropped in failover-watch {}", d.pid)
+            .wrap_err("cannot write to stdout")?;
+    }
+    Ok(Ended::Clean)
 }
 
 /// Serves a mock upstream until SIGINT, SIGTERM or SIGHUP.

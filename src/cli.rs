@@ -57,6 +57,67 @@ pub enum Command {
     /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
     /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
     Demo(Box<DemoCommand>),
+
+    /// Play a record (`--record FILE`, or `--output jsonl`) back on the same dashboard, or as
+    /// the text story or JSON lines: at its own pace, faster, or at once.
+    Replay(ReplayArgs),
+
+    /// Drop a marker ("scaled to 0") on the timeline of the failover-watch runs of this user,
+    /// from a script: `failover-watch mark "scale down" && oc scale ... --replicas=0`.
+    Mark(MarkArgs),
+}
+
+/// `replay`: which record, how fast, in which output.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The record: JSON lines written by `--record` or `--output jsonl`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Play this many times faster than the run went (`+`/`-` change it in the dashboard).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR", value_parser = speed)]
+    pub speed: f64,
+
+    /// Everything at once, then the summary: for the text story and JSON lines.
+    #[arg(long)]
+    pub instant: bool,
+
+    /// `tui`: the dashboard; `text`: the story (a handout for a report); `jsonl`: the lines
+    /// again. [default: tui when stdout is a terminal, else text]
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// The dashboard's colours. [default: dark, mono when NO_COLOR is set]
+    #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
+    pub theme: Option<ThemeArg>,
+
+    /// Write logs here (they never go to the terminal).
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    pub log_file: PathBuf,
+}
+
+/// A replay's speed: a positive factor, at most 1000.
+fn speed(text: &str) -> Result<f64, String> {
+    let factor: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if factor.is_finite() && factor > 0.0 && factor <= 1000.0 {
+        Ok(factor)
+    } else {
+        Err("the speed is a factor above 0 and at most 1000".to_owned())
+    }
+}
+
+/// `mark`: the label, and which run.
+#[derive(Debug, Clone, Args)]
+pub struct MarkArgs {
+    /// What happens now ("scaled to 0"); none for an unlabelled marker.
+    #[arg(value_name = "LABEL")]
+    pub label: Option<String>,
+
+    /// Only the run of this process id, when several run.
+    #[arg(long, value_name = "PID")]
+    pub to: Option<u32>,
 }
 
 /// `demo`: what to simulate, and how to watch it.

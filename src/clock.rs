@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, Local, SecondsFormat, Timelike, Utc};
 
 /// Reads the monotonic clock (tokio's, so tests can pause it) relative to the start of the run.
 #[derive(Clone, Copy, Debug)]
@@ -22,9 +22,14 @@ impl RunClock {
     /// Starts the run now, remembering the wall-clock time and the local UTC offset.
     pub fn start() -> Self {
         let now = Local::now();
+        let origin = now.with_timezone(&Utc);
+        // Whole microseconds, like every time the run records: a replay finds them exactly.
+        let origin = origin
+            .with_nanosecond(origin.nanosecond() / 1000 * 1000)
+            .unwrap_or(origin);
         Self {
             start: tokio::time::Instant::now(),
-            wall: WallClock::new(now.with_timezone(&Utc), *now.offset()),
+            wall: WallClock::new(origin, *now.offset()),
             follows_local_offset: true,
         }
     }
@@ -40,9 +45,10 @@ impl RunClock {
         }
     }
 
-    /// Time elapsed since the start of the run.
+    /// Time elapsed since the start of the run, in whole microseconds (what the outputs
+    /// keep, so that a replay finds the same moments).
     pub fn now(&self) -> Duration {
-        self.start.elapsed()
+        whole_micros(self.start.elapsed())
     }
 
     /// The instant at which a run offset falls, for timers.
@@ -61,6 +67,61 @@ impl RunClock {
             ..self.wall
         }
     }
+}
+
+/// Where a replay is: the moment of the run it shows, and whether (and how fast) it moves.
+#[derive(Clone, Copy, Debug)]
+pub struct Playhead {
+    /// The run's moment at `since`.
+    pub at: Duration,
+    pub since: tokio::time::Instant,
+    /// Run time per real time; 0 when paused.
+    pub speed: f64,
+}
+
+impl Playhead {
+    pub fn now(&self) -> Duration {
+        whole_micros(self.at + self.since.elapsed().mul_f64(self.speed))
+    }
+}
+
+/// The clock a session runs on: the real one, or a replay's playhead.
+#[derive(Clone, Debug)]
+pub enum SessionClock {
+    Run(RunClock),
+    Playback {
+        playhead: tokio::sync::watch::Receiver<Playhead>,
+        wall: WallClock,
+    },
+}
+
+impl SessionClock {
+    pub fn now(&self) -> Duration {
+        match self {
+            Self::Run(clock) => clock.now(),
+            Self::Playback { playhead, .. } => playhead.borrow().now(),
+        }
+    }
+
+    pub fn wall(&self) -> WallClock {
+        match self {
+            Self::Run(clock) => clock.wall(),
+            Self::Playback { wall, .. } => *wall,
+        }
+    }
+
+    /// The end of the run at `now`, in whole milliseconds (what the summary says), so that a
+    /// replay ends at the same moment.
+    pub fn end(&self) -> Duration {
+        let now = self.now();
+        let millis = now.as_nanos().div_ceil(1_000_000);
+        Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+    }
+}
+
+/// `d` cut to whole microseconds.
+pub fn whole_micros(d: Duration) -> Duration {
+    Duration::new(d.as_secs(), d.subsec_micros() * 1000)
 }
 
 /// Sleeps until `deadline`, or forever without one: a `select!` branch that may be off.
@@ -91,9 +152,18 @@ impl WallClock {
         self.origin + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
     }
 
-    /// RFC 3339 in UTC with milliseconds, as in the JSON lines.
+    /// RFC 3339 in UTC with microseconds, as in the JSON lines.
     pub fn rfc3339(&self, offset: Duration) -> String {
-        self.at(offset).to_rfc3339_opts(SecondsFormat::Millis, true)
+        self.at(offset).to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    /// When the run started.
+    pub fn origin(&self) -> DateTime<Utc> {
+        self.origin
+    }
+
+    pub fn local_offset(&self) -> FixedOffset {
+        self.local_offset
     }
 
     /// Local `HH:MM:SS`, as the seed's script prints it.
@@ -116,7 +186,7 @@ mod tests {
             .with_timezone(&Utc);
         let wall = WallClock::new(origin, FixedOffset::east_opt(3600).unwrap());
         let offset = Duration::from_millis(61_250);
-        assert_eq!(wall.rfc3339(offset), "2026-11-23T20:56:30.400Z");
+        assert_eq!(wall.rfc3339(offset), "2026-11-23T20:56:30.400000Z");
         assert_eq!(wall.hms(offset), "21:56:30");
     }
 }

@@ -185,6 +185,8 @@ impl Plan {
             stream: probe.stream,
             simulated,
             direct: args.direct,
+            down_after: args.down_after,
+            replay: None,
         };
         Ok(Self {
             probe,
@@ -192,14 +194,8 @@ impl Plan {
             monitor,
             info,
             output: output(args, surroundings),
-            color: surroundings.stdout_is_terminal && !surroundings.no_color,
-            theme: match args.theme {
-                Some(ThemeArg::Dark) => ThemeName::Dark,
-                Some(ThemeArg::Light) => ThemeName::Light,
-                Some(ThemeArg::Mono) => ThemeName::Mono,
-                None if surroundings.no_color => ThemeName::Mono,
-                None => ThemeName::Dark,
-            },
+            color: surroundings.color(),
+            theme: surroundings.theme(args.theme),
             record: args.record.clone(),
             fail_on_error: args.fail_on_error,
         })
@@ -208,11 +204,34 @@ impl Plan {
 
 /// The output chosen, else the dashboard on a terminal and the text story elsewhere.
 pub fn output(args: &ProbeArgs, surroundings: Surroundings) -> OutputFormat {
-    args.output.unwrap_or(if surroundings.stdout_is_terminal {
-        OutputFormat::Tui
-    } else {
-        OutputFormat::Text
-    })
+    surroundings.output(args.output)
+}
+
+impl Surroundings {
+    /// Colour in the text output: on a terminal, unless `NO_COLOR`.
+    pub fn color(self) -> bool {
+        self.stdout_is_terminal && !self.no_color
+    }
+
+    /// The dashboard's first theme: the one asked for, else mono under `NO_COLOR`, else dark.
+    pub fn theme(self, asked: Option<ThemeArg>) -> ThemeName {
+        match asked {
+            Some(ThemeArg::Dark) => ThemeName::Dark,
+            Some(ThemeArg::Light) => ThemeName::Light,
+            Some(ThemeArg::Mono) => ThemeName::Mono,
+            None if self.no_color => ThemeName::Mono,
+            None => ThemeName::Dark,
+        }
+    }
+
+    /// The output asked for, else the dashboard on a terminal and the text story elsewhere.
+    pub fn output(self, asked: Option<OutputFormat>) -> OutputFormat {
+        asked.unwrap_or(if self.stdout_is_terminal {
+            OutputFormat::Tui
+        } else {
+            OutputFormat::Text
+        })
+    }
 }
 
 #[cfg(test)]

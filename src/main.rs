@@ -25,6 +25,11 @@ fn main() -> ExitCode {
             let _log_guard = start_logging(&args.log_file);
             runtime.block_on(app::check(*args))
         }
+        Some(Command::Replay(args)) => {
+            let _log_guard = start_logging(&args.log_file);
+            runtime.block_on(app::replay(args))
+        }
+        Some(Command::Mark(args)) => runtime.block_on(app::mark(args)),
         Some(Command::Demo(args)) => {
             let _log_guard = start_logging(&args.probe.log_file);
             runtime.block_on(app::demo(*args))

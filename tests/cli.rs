@@ -330,6 +330,9 @@ async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"type\":\"run\""), "{first}");
+    first.clear();
+    stdout.read_line(&mut first).unwrap();
     assert!(first.contains("\"type\":\"request\""), "{first}");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -382,9 +385,16 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["request", "request", "transition", "request", "summary"]
+        [
+            "run",
+            "request",
+            "request",
+            "transition",
+            "request",
+            "summary"
+        ]
     );
-    assert_eq!(lines[2]["kind"], "failover");
+    assert_eq!(lines[3]["kind"], "failover");
 
     let out = run(
         &scratch,
@@ -458,7 +468,7 @@ async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() 
     .unwrap();
     assert!(out.status.success());
     let first: serde_json::Value =
-        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+        serde_json::from_str(text(&out.stdout).lines().nth(1).unwrap()).unwrap();
     assert_eq!(first["result"], "primary", "{first}");
 }
 

@@ -192,7 +192,11 @@ impl Director {
             let next = self.cues().get(self.next).map(ToString::to_string);
             banner.push_str(&format!(" · {}", progress(next, self.direction.pass)));
         }
-        self.status.send_replace(ModeStatus { banner, footer });
+        self.status.send_replace(ModeStatus {
+            banner,
+            footer,
+            ..ModeStatus::default()
+        });
     }
 
     /// Applies one switch, unless a new pass finds the target up already, and tells it.

@@ -91,6 +91,14 @@ pub fn wrap_words(text: &str, columns: usize) -> Vec<String> {
     lines
 }
 
+/// A marker as people call it: `M2`, or `M2 "scaled to 0"`.
+pub fn marker_name(id: u32, label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!("M{id} \"{label}\""),
+        None => format!("M{id}"),
+    }
+}
+
 /// `text` wrapped at word boundaries into at most `rows` lines of `columns`; the last line
 /// ends with an ellipsis when the text goes on.
 pub fn wrap_within(text: &str, columns: usize, rows: usize) -> Vec<String> {

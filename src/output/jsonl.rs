@@ -4,14 +4,14 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::records::{
-    AbandonedLine, DirectLine, Line, NoticeLine, PrimaryLine, RequestLine, SkipLine, SummaryLine,
-    TransitionLine,
+    AbandonedLine, DirectLine, Line, MarkerLine, NoticeLine, PrimaryLine, RequestLine, ResetLine,
+    RunLine, SkipLine, SummaryLine, TransitionLine,
 };
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::output::format::millis;
 use crate::probe::{Lane, ProbeEvent};
-use crate::state::{Applied, Monitor, Notice};
+use crate::state::{Applied, Marker, Monitor, Notice};
 
 pub struct JsonLines<W: Write> {
     out: W,
@@ -31,8 +31,9 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
-    fn begin(&mut self, _info: &RunInfo) -> io::Result<()> {
-        Ok(())
+    fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        let wall = self.wall;
+        self.write(&Line::Run(RunLine::new(info, &wall)))
     }
 
     fn event(
@@ -90,6 +91,16 @@ impl<W: Write> Sink for JsonLines<W> {
                 lane: *lane,
             })),
         }
+    }
+
+    fn marker(&mut self, marker: &Marker) -> io::Result<()> {
+        let wall = self.wall;
+        self.write(&Line::Marker(MarkerLine::new(marker, &wall)))
+    }
+
+    fn reset(&mut self, at: Duration) -> io::Result<()> {
+        let at = self.wall.rfc3339(at);
+        self.write(&Line::Reset(ResetLine { at }))
     }
 
     fn notice(&mut self, notice: &Notice) -> io::Result<()> {

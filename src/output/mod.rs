@@ -15,7 +15,7 @@ pub use recorder::Recorder;
 pub use text::TextStory;
 
 use crate::probe::ProbeEvent;
-use crate::state::{Applied, Monitor, Notice};
+use crate::state::{Applied, Marker, Monitor, Notice};
 
 /// What a run is watching, for headers and banners.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,30 @@ pub struct RunInfo {
     pub simulated: bool,
     /// Direct probes of the primary beside the others.
     pub direct: bool,
+    /// Consecutive failed requests that make the state DOWN.
+    pub down_after: u32,
+    /// Playing a record back: its file name.
+    pub replay: Option<String>,
+}
+
+/// What the outputs are told, in the order it was applied to the state.
+#[derive(Clone, Debug)]
+pub enum Told {
+    /// A probe event and what applying it changed (boxed: it is most of the size).
+    Probe(ProbeEvent, Box<Applied>),
+    /// A marker dropped (a key, the `mark` command, a replay).
+    Marker(Marker),
+    /// The dashboard's counters started afresh (`r`): kept in the record for a replay.
+    Reset(Duration),
+}
+
+/// Tells `sink` one thing, after it was applied to `monitor`.
+pub fn tell(sink: &mut dyn Sink, told: &Told, monitor: &Monitor) -> io::Result<()> {
+    match told {
+        Told::Probe(event, applied) => sink.event(event, applied, monitor),
+        Told::Marker(marker) => sink.marker(marker),
+        Told::Reset(at) => sink.reset(*at),
+    }
 }
 
 /// An output that prints a run as it happens.
@@ -41,6 +65,11 @@ pub trait Sink {
     -> io::Result<()>;
     /// Something told once about the run that no probe event brought (the record failing).
     fn notice(&mut self, notice: &Notice) -> io::Result<()>;
+    fn marker(&mut self, marker: &Marker) -> io::Result<()>;
+    /// Only the record keeps it.
+    fn reset(&mut self, _at: Duration) -> io::Result<()> {
+        Ok(())
+    }
     /// The end of the run at `now`: the summary.
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()>;
 }

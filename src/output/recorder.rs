@@ -7,10 +7,9 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{JsonLines, RunInfo, Sink};
+use super::{JsonLines, RunInfo, Sink, Told};
 use crate::clock::WallClock;
-use crate::probe::ProbeEvent;
-use crate::state::{Applied, Monitor};
+use crate::state::Monitor;
 
 #[derive(Default)]
 pub struct Recorder {
@@ -56,8 +55,8 @@ impl Recorder {
         self.write(|lines| lines.begin(info));
     }
 
-    pub fn event(&mut self, event: &ProbeEvent, applied: &Applied, monitor: &Monitor) {
-        self.write(|lines| lines.event(event, applied, monitor));
+    pub fn tell(&mut self, told: &Told, monitor: &Monitor) {
+        self.write(|lines| super::tell(lines, told, monitor));
     }
 
     pub fn end(&mut self, monitor: &Monitor, now: Duration) {

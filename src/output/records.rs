@@ -6,17 +6,23 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::RunInfo;
 use super::format::{millis, seconds};
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome, Route};
 use crate::state::{
-    Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind, PrimaryLane,
+    Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind, PrimaryLane,
     PrimaryState, ServingKind, Transition, TransitionKind, Verdict, observe,
 };
+
+/// The version of the record's lines a replay reads; raised when a line changes so that an
+/// older replay cannot read it the same way.
+pub const RECORD_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Line<'a> {
+    Run(RunLine<'a>),
     Request(RequestLine<'a>),
     Transition(TransitionLine<'a>),
     Skip(SkipLine),
@@ -24,7 +30,101 @@ pub enum Line<'a> {
     Notice(NoticeLine<'a>),
     Direct(DirectLine<'a>),
     Primary(PrimaryLine<'a>),
+    Marker(MarkerLine<'a>),
+    Reset(ResetLine),
     Summary(SummaryLine),
+}
+
+/// The first line: what the run watched and how, all a replay needs to draw it again.
+#[derive(Debug, Serialize)]
+pub struct RunLine<'a> {
+    pub record_version: u32,
+    /// The failover-watch that wrote it.
+    pub tool_version: &'static str,
+    pub started_at: String,
+    /// The local time's offset from UTC then, for the clock a replay shows.
+    pub utc_offset_secs: i32,
+    pub url: &'a str,
+    pub primary: &'a str,
+    pub fallback: Option<&'a str>,
+    pub interval_ms: f64,
+    pub timeout_ms: f64,
+    pub down_after: u32,
+    pub stream: bool,
+    pub simulated: bool,
+    pub direct: bool,
+}
+
+impl<'a> RunLine<'a> {
+    pub fn new(info: &'a RunInfo, wall: &WallClock) -> Self {
+        Self {
+            record_version: RECORD_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            started_at: wall.rfc3339(Duration::ZERO),
+            utc_offset_secs: wall.local_offset().local_minus_utc(),
+            url: &info.url,
+            primary: &info.primary,
+            fallback: info.fallback.as_deref(),
+            interval_ms: millis(info.interval),
+            timeout_ms: millis(info.timeout),
+            down_after: info.down_after,
+            stream: info.stream,
+            simulated: info.simulated,
+            direct: info.direct,
+        }
+    }
+}
+
+/// A marker dropped: by `m`, by `failover-watch mark`, by a demo's script.
+#[derive(Debug, Serialize)]
+pub struct MarkerLine<'a> {
+    pub id: u32,
+    pub at: String,
+    pub after_seq: u64,
+    pub label: Option<&'a str>,
+}
+
+impl<'a> MarkerLine<'a> {
+    pub fn new(marker: &'a Marker, wall: &WallClock) -> Self {
+        Self {
+            id: marker.id,
+            at: wall.rfc3339(marker.at),
+            after_seq: marker.after_seq,
+            label: marker.label.as_deref(),
+        }
+    }
+}
+
+/// The dashboard's counters started afresh (`r`).
+#[derive(Debug, Serialize)]
+pub struct ResetLine {
+    pub at: String,
+}
+
+/// What a probe's route said that only a replay needs (absent when the proxy said nothing).
+#[derive(Debug, Default, Serialize)]
+pub struct RouteExtras<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub litellm_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router_timeout_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup_failure: Option<&'a str>,
+}
+
+impl<'a> RouteExtras<'a> {
+    fn new(route: &'a Route) -> Self {
+        Self {
+            litellm_version: route.version.as_deref(),
+            router_timeout_secs: route.router_timeout.map(seconds_exact),
+            lookup_failure: route.lookup_failure.as_deref(),
+        }
+    }
+}
+
+/// Seconds as a float, unrounded: a replay reads back the same duration.
+fn seconds_exact(d: Duration) -> f64 {
+    d.as_secs_f64()
 }
 
 /// One answered direct probe: what it says of the primary's own state.
@@ -41,6 +141,15 @@ pub struct DirectLine<'a> {
     pub cooldown_ids: Option<&'a [String]>,
     /// When LiteLLM will try the primary again, estimated, from this answer on.
     pub retry_in_ms: Option<f64>,
+    /// Who answered (`fallback`: the proxy ignored `disable_fallbacks`), the model, the
+    /// error's kind, and the cooldown as the router's answer gave it: for a replay.
+    pub result: Verdict,
+    pub model: Option<&'a str>,
+    pub error_kind: Option<ErrorKind>,
+    pub cooldown_api_bases: Option<&'a [String]>,
+    pub cooldown_secs: Option<f64>,
+    #[serde(flatten)]
+    pub route: RouteExtras<'a>,
 }
 
 impl<'a> DirectLine<'a> {
@@ -57,6 +166,14 @@ impl<'a> DirectLine<'a> {
             _ => None,
         };
         let cooling = report.route.cooling.as_ref();
+        let (result, model, error_kind) = match &report.result {
+            Ok(served) => (
+                Verdict::from(served.role),
+                Some(served.model.as_str()),
+                None,
+            ),
+            Err(failure) => (Verdict::Error, None, Some(failure.kind)),
+        };
         Self {
             seq: outcome.seq,
             sent_at: wall.rfc3339(outcome.sent_at),
@@ -68,6 +185,12 @@ impl<'a> DirectLine<'a> {
             retry_in_ms: cooling
                 .and(next_try)
                 .map(|next| millis(next.saturating_sub(outcome.answered_at()))),
+            result,
+            model,
+            error_kind,
+            cooldown_api_bases: cooling.map(|c| c.api_bases.as_slice()),
+            cooldown_secs: cooling.and_then(|c| c.cooldown).map(seconds_exact),
+            route: RouteExtras::new(&report.route),
         }
     }
 }
@@ -127,6 +250,8 @@ pub struct RequestLine<'a> {
     pub evidence: Option<Evidence>,
     /// Answered after a later request had already answered.
     pub late: bool,
+    #[serde(flatten)]
+    pub route: RouteExtras<'a>,
 }
 
 impl<'a> RequestLine<'a> {
@@ -167,6 +292,7 @@ impl<'a> RequestLine<'a> {
             model_id: report.route.model_id.as_deref(),
             evidence,
             late,
+            route: RouteExtras::new(&report.route),
         }
     }
 }
@@ -183,8 +309,11 @@ pub struct TransitionLine<'a> {
     pub previous_secs: f64,
     /// Failed requests between the last success before the switch and this one.
     pub failed_during: u64,
-    /// Seconds since the last marker, when one was dropped before this transition.
+    /// Seconds since the last marker, when one was dropped before this transition; which
+    /// marker, and its label.
     pub after_marker_secs: Option<f64>,
+    pub after_marker: Option<u32>,
+    pub after_marker_label: Option<&'a str>,
     /// Why the primary was away, as its own state told.
     pub cause: Option<&'a str>,
     /// How long LiteLLM held the primary in cooldown before a recovery.
@@ -203,7 +332,9 @@ impl<'a> TransitionLine<'a> {
             to_model: t.to_model.as_deref(),
             previous_secs: seconds(t.previous),
             failed_during: t.failed_during,
-            after_marker_secs: t.after_marker.map(|m| seconds(m.lag)),
+            after_marker_secs: t.after_marker.as_ref().map(|m| seconds(m.lag)),
+            after_marker: t.after_marker.as_ref().map(|m| m.marker),
+            after_marker_label: t.after_marker.as_ref().and_then(|m| m.label.as_deref()),
             cause: t.cause.as_deref(),
             primary_cooldown_secs: t.primary_cooldown.map(seconds),
         }

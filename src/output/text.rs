@@ -4,14 +4,14 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::format::{interval, latency, span};
+use super::format::{interval, latency, marker_name, span};
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
 use crate::sanitize::clean;
 use crate::state::{
-    Applied, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition, TransitionKind,
-    cause,
+    Applied, Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition,
+    TransitionKind, cause,
 };
 
 const RULE: &str = "======================================================================";
@@ -88,8 +88,9 @@ impl<W: Write> TextStory<W> {
             1 => "1 failed request".to_owned(),
             n => format!("{n} failed requests"),
         });
-        if let Some(m) = t.after_marker {
-            details.push(format!("{} after marker {}", span(m.lag), m.marker));
+        if let Some(m) = &t.after_marker {
+            let marker = marker_name(m.marker, m.label.as_deref());
+            details.push(format!("{} after {marker}", span(m.lag)));
         }
         let paint = |s: &str| match t.kind {
             TransitionKind::Outage => p.red(s),
@@ -231,12 +232,18 @@ impl<W: Write> Sink for TextStory<W> {
                 "  Direct probes: on (the primary alone, disable_fallbacks: its own state)"
             )?;
         }
+        if let Some(file) = &info.replay {
+            let started = self.wall.at(Duration::ZERO).format("%Y-%m-%d %H:%M:%S UTC");
+            writeln!(self.out, "  Replay of: {file} (recorded from {started})")?;
+        }
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out)?;
-        writeln!(self.out, "[*] Sending requests to primary model...")?;
-        writeln!(self.out, "{how_to_test}")?;
-        writeln!(self.out, "[*] Press Ctrl+C to stop")?;
-        writeln!(self.out)?;
+        if info.replay.is_none() {
+            writeln!(self.out, "[*] Sending requests to primary model...")?;
+            writeln!(self.out, "{how_to_test}")?;
+            writeln!(self.out, "[*] Press Ctrl+C to stop")?;
+            writeln!(self.out)?;
+        }
         writeln!(self.out, "{DASHES}")?;
         self.out.flush()
     }
@@ -296,6 +303,21 @@ impl<W: Write> Sink for TextStory<W> {
                 writeln!(self.out)?;
             }
         }
+        self.out.flush()
+    }
+
+    fn marker(&mut self, marker: &Marker) -> io::Result<()> {
+        let name = marker_name(marker.id, marker.label.as_deref());
+        writeln!(
+            self.out,
+            "[{}] {}",
+            self.wall.hms(marker.at),
+            self.palette.yellow(&format!(
+                "MARKER {name}  (after request #{})",
+                marker.after_seq
+            ))
+        )?;
+        writeln!(self.out)?;
         self.out.flush()
     }
 

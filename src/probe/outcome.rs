@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which stream of probes: the requests to the primary group, which LiteLLM may serve from a
 /// fallback, or the direct probes of the primary (`disable_fallbacks`), which tell its own
 /// state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lane {
     #[default]
@@ -24,7 +24,7 @@ pub enum Role {
 }
 
 /// The evidence an attribution rests on, strongest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
     /// `x-litellm-model-group` / `x-litellm-attempted-fallbacks` (normal answers).
@@ -80,7 +80,7 @@ pub struct Served {
 }
 
 /// How a probe failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorKind {
     /// No complete answer within `--timeout`.

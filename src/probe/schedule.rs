@@ -19,7 +19,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::errors::timeout_failure;
 use super::outcome::{Lane, ProbeEvent, ProbeOutcome, ProbeReport};
-use crate::clock::{RunClock, until};
+use crate::clock::{RunClock, until, whole_micros};
 
 /// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
 /// by scripted probers in tests.
@@ -94,10 +94,26 @@ pub struct ControlInputs {
     direct: watch::Receiver<bool>,
 }
 
+impl ControlInputs {
+    /// Waits until the owner asks to stop (or is gone): for a source other than the schedule.
+    pub async fn stopped(&mut self) {
+        let _ = self.stop.wait_for(Option::is_some).await;
+    }
+}
+
 pub fn controls(schedule: &Schedule) -> (Controls, ControlInputs) {
-    let (interval_tx, interval_rx) = watch::channel(schedule.interval);
+    controls_with(schedule.interval, schedule.direct)
+}
+
+/// Controls for a source other than a schedule (a replay): only stopping means anything.
+pub fn controls_alone() -> (Controls, ControlInputs) {
+    controls_with(Duration::from_secs(1), false)
+}
+
+fn controls_with(interval: Duration, direct: bool) -> (Controls, ControlInputs) {
+    let (interval_tx, interval_rx) = watch::channel(interval);
     let (stop_tx, stop_rx) = watch::channel(None);
-    let (direct_tx, direct_rx) = watch::channel(schedule.direct);
+    let (direct_tx, direct_rx) = watch::channel(direct);
     (
         Controls {
             interval: interval_tx,
@@ -120,12 +136,12 @@ struct LaneState {
 }
 
 /// Runs the schedule until it ends; closing `events` (by returning) tells the owner so.
-pub async fn run<P: Probe>(
+pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
     prober: Arc<P>,
     clock: RunClock,
     schedule: Schedule,
     mut inputs: ControlInputs,
-    events: mpsc::Sender<ProbeEvent>,
+    events: mpsc::Sender<E>,
 ) {
     let mut tasks = JoinSet::new();
     let mut in_flight: HashMap<Id, (Lane, u64, Duration)> = HashMap::new();
@@ -154,7 +170,7 @@ pub async fn run<P: Probe>(
                     let state = &mut lanes[lane as usize];
                     if state.in_flight >= schedule.max_in_flight {
                         let skipped = ProbeEvent::Skipped { lane, at, in_flight: state.in_flight };
-                        if events.send(skipped).await.is_err() {
+                        if events.send(skipped.into()).await.is_err() {
                             return;
                         }
                         continue;
@@ -162,7 +178,7 @@ pub async fn run<P: Probe>(
                     state.seq += 1;
                     state.in_flight += 1;
                     let seq = state.seq;
-                    if events.send(ProbeEvent::Sent { lane, seq, at }).await.is_err() {
+                    if events.send(ProbeEvent::Sent { lane, seq, at }.into()).await.is_err() {
                         return;
                     }
                     let task = probe_task(prober.clone(), lane, seq, at, clock, schedule.timeout, events.clone());
@@ -213,20 +229,20 @@ pub async fn run<P: Probe>(
         _ => (0, 0),
     });
     for event in abandoned {
-        let _ = events.send(event).await;
+        let _ = events.send(event.into()).await;
     }
 }
 
 /// Forgets a finished probe task and tells it abandoned if it did not finish by itself.
-async fn reap(
+async fn reap<E: From<ProbeEvent>>(
     done: Result<(Id, ()), tokio::task::JoinError>,
     in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
     lanes: &mut [LaneState; 2],
-    events: &mpsc::Sender<ProbeEvent>,
+    events: &mpsc::Sender<E>,
     clock: &RunClock,
 ) {
     if let Some(abandoned) = forget(done, in_flight, lanes, clock) {
-        let _ = events.send(abandoned).await;
+        let _ = events.send(abandoned.into()).await;
     }
 }
 
@@ -255,14 +271,14 @@ fn forget(
     })
 }
 
-async fn probe_task<P: Probe>(
+async fn probe_task<P: Probe, E: From<ProbeEvent>>(
     prober: Arc<P>,
     lane: Lane,
     seq: u64,
     sent_at: Duration,
     clock: RunClock,
     timeout: Duration,
-    events: mpsc::Sender<ProbeEvent>,
+    events: mpsc::Sender<E>,
 ) {
     let limit = timeout + P::ATTRIBUTION_TIME;
     let report = match tokio::time::timeout(limit, prober.probe(lane)).await {
@@ -272,6 +288,12 @@ async fn probe_task<P: Probe>(
             timeout_failure(timeout),
         ),
     };
+    // Whole microseconds, like every time of the run (see `RunClock::now`).
+    let report = ProbeReport {
+        latency: whole_micros(report.latency),
+        ttft: report.ttft.map(whole_micros),
+        ..report
+    };
     let outcome = ProbeOutcome {
         lane,
         seq,
@@ -279,5 +301,7 @@ async fn probe_task<P: Probe>(
         report,
     };
     tracing::debug!(seq, ?lane, latency = ?outcome.latency(), ok = outcome.report.result.is_ok(), "probe answered");
-    let _ = events.send(ProbeEvent::Answered(Box::new(outcome))).await;
+    let _ = events
+        .send(ProbeEvent::Answered(Box::new(outcome)).into())
+        .await;
 }

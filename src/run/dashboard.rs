@@ -12,14 +12,15 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use super::mode::ModeLink;
 use super::outbox::Outbox;
-use super::session::{Session, apply};
+use super::session::{Input, Session, apply};
 use crate::clock::until;
+use crate::control::MarkRequest;
 use crate::output::Recorder;
 use crate::output::format::interval;
 use crate::probe::Stop;
 use crate::state::Monitor;
 use crate::tui::Screen;
-use crate::ui::{self, Action, Dashboard, ModeStatus, ModeView, step_interval};
+use crate::ui::{self, Action, Dashboard, LabelPrompt, ModeStatus, ModeView, Typed, step_interval};
 
 pub const MAX_FPS: u32 = 15;
 /// Clocks and ages move once a second.
@@ -32,6 +33,8 @@ pub struct Inputs<'a, E> {
     pub signals: &'a mut mpsc::UnboundedReceiver<&'static str>,
     /// The mode lending the dashboard keys and status lines, if any.
     pub mode: Option<ModeLink>,
+    /// Markers asked for from outside (`failover-watch mark`).
+    pub marks: mpsc::Receiver<MarkRequest>,
 }
 
 /// Runs the dashboard until the run ends (quit key, signal, `--count`, `--duration`); returns
@@ -83,68 +86,127 @@ where
             last_frame = Some(now);
             dirty = false;
         }
-        tokio::select! {
-            event = session.events.recv() => match event {
-                Some(event) => {
-                    let applied = apply(monitor, &session.controls, &event);
-                    for (event, applied) in outbox.push(event, applied, monitor, Instant::now()) {
-                        recorder.event(&event, &applied, monitor);
-                    }
-                    dirty = true;
-                }
+        let input = tokio::select! {
+            input = session.events.recv() => match input {
+                Some(input) => input,
                 None => break,
             },
             () = until(outbox.due()) => {
-                if let Some((event, applied)) = outbox.release(monitor) {
-                    recorder.event(&event, &applied, monitor);
+                if let Some(told) = outbox.release(monitor) {
+                    recorder.tell(&told, monitor);
                 }
+                continue;
             }
-            input = inputs.terminal.next(), if terminal_open => match input {
-                Some(Ok(Event::Key(key))) => {
+            Some(mark) = inputs.marks.recv() => Input::Mark {
+                at: session.clock.now(),
+                after_seq: None,
+                label: mark.label,
+                answer: Some(mark.answer),
+            },
+            input = inputs.terminal.next(), if terminal_open => {
+                dirty = true;
+                let key = match input {
+                    Some(Ok(Event::Key(key))) => key,
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => return Err(error),
+                    None => {
+                        terminal_open = false;
+                        continue;
+                    }
+                };
+                let now = session.clock.now();
+                // A marker's label being typed takes the keys, but for Ctrl-C.
+                if let Some(prompt) = &mut dashboard.label {
+                    if !ui::is_interrupt(key) {
+                        match prompt.type_key(key) {
+                            Typed::Editing => continue,
+                            Typed::Done(label) => {
+                                let (at, after_seq) = (prompt.at, Some(prompt.after_seq));
+                                dashboard.label = None;
+                                Input::Mark { at, after_seq, label, answer: None }
+                            }
+                        }
+                    } else {
+                        dashboard.label = None;
+                        stops += 1;
+                        stop(&session, dashboard, monitor, stops, now);
+                        continue;
+                    }
+                } else {
                     let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
                     let Some(action) = ui::action_for(key, mode_keys, dashboard.help) else {
                         continue;
                     };
-                    let now = session.clock.now();
                     match action {
                         Action::Quit => {
                             stops += 1;
                             stop(&session, dashboard, monitor, stops, now);
+                            continue;
                         }
                         Action::Mode(n) => {
                             if let Some(presses) = &presses {
                                 let _ = presses.send(n);
                             }
+                            continue;
                         }
-                        action => act(action, &session, monitor, dashboard, now),
+                        Action::ResetCounters => {
+                            dashboard.say("counters reset", now);
+                            Input::ResetCounters { at: now }
+                        }
+                        Action::Mark => {
+                            let after_seq = monitor.last_sent_seq();
+                            dashboard.label = Some(LabelPrompt::new(now, after_seq));
+                            continue;
+                        }
+                        action => {
+                            act(action, &session, monitor, dashboard, now);
+                            continue;
+                        }
                     }
-                    dirty = true;
                 }
-                Some(Ok(Event::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(error)) => return Err(error),
-                None => terminal_open = false,
-            },
+            }
             Some(signal) = inputs.signals.recv() => {
                 tracing::info!(signal, "stopping");
                 stops += 1;
                 stop(&session, dashboard, monitor, stops, session.clock.now());
                 dirty = true;
+                continue;
             }
             Some(status) = mode_changed(mode_status.as_mut()) => {
                 if let Some(mode) = &mut dashboard.mode {
                     mode.status = status;
                 }
                 dirty = true;
+                continue;
             }
-            _ = tick.tick() => dirty = true,
-            () = sleep_until(next_frame), if dirty => {}
+            _ = tick.tick() => {
+                dirty = true;
+                continue;
+            }
+            () = sleep_until(next_frame), if dirty => continue,
+        };
+        if let Input::Restart = input {
+            // A replay plays the run again from its start: nothing shown is kept.
+            outbox.clear();
+            dashboard.paused = None;
         }
+        if let Input::Mark { label, .. } = &input {
+            let name = label
+                .as_deref()
+                .map_or("marker".to_owned(), |l| format!("marker \"{l}\""));
+            dashboard.say(format!("{name} dropped"), session.clock.now());
+        }
+        if let Some(told) = apply(monitor, &session.controls, input) {
+            for told in outbox.push(told, monitor, Instant::now()) {
+                recorder.tell(&told, monitor);
+            }
+        }
+        dirty = true;
     }
-    if let Some((event, applied)) = outbox.release(monitor) {
-        recorder.event(&event, &applied, monitor);
+    if let Some(told) = outbox.release(monitor) {
+        recorder.tell(&told, monitor);
     }
-    let end = session.clock.now();
+    let end = session.clock.end();
     session.finish().await;
     recorder.end(monitor, end);
     Ok(end)
@@ -188,7 +250,8 @@ fn act(
     now: Duration,
 ) {
     match action {
-        Action::Quit | Action::Mode(_) => {}
+        // Told by the loop: quitting, a mode's, and what goes through the state's inputs.
+        Action::Quit | Action::Mode(_) | Action::ResetCounters | Action::Mark => {}
         Action::TogglePause => dashboard.toggle_pause(monitor, now),
         Action::LongerInterval | Action::ShorterInterval => {
             let next = step_interval(dashboard.interval, action == Action::LongerInterval);
@@ -198,15 +261,6 @@ fn act(
                 tracing::info!(interval = ?next, "interval changed");
             }
             dashboard.say(format!("interval {}", interval(next)), now);
-        }
-        Action::ResetCounters => {
-            monitor.reset_counters(now);
-            dashboard.say("counters reset", now);
-        }
-        Action::Mark => {
-            let id = monitor.mark(now).id;
-            tracing::info!(marker = id, "marker dropped");
-            dashboard.say(format!("marker {id} dropped"), now);
         }
         Action::ToggleHelp => dashboard.help = !dashboard.help,
         Action::CloseHelp => dashboard.help = false,

@@ -1,18 +1,25 @@
-//! The owner loop of the headless outputs (text, JSON lines): every event applied, then
+//! The owner loop of the headless outputs (text, JSON lines): every input applied, then
 //! printed; the first signal ends the run gracefully, a second at once.
 
 use std::io;
 
 use tokio::sync::mpsc;
-
 use tokio::time::Instant;
 
 use super::outbox::Outbox;
-use super::session::{Session, apply};
-use crate::clock::{RunClock, until};
-use crate::output::{Recorder, RunInfo, Sink};
+use super::session::{Input, Session, apply};
+use crate::clock::{SessionClock, until};
+use crate::control::MarkRequest;
+use crate::output::{Recorder, RunInfo, Sink, Told, tell};
 use crate::probe::Stop;
 use crate::state::Monitor;
+
+/// Where the loop's inputs come from, besides the session.
+pub struct Inputs<'a> {
+    pub signals: &'a mut mpsc::UnboundedReceiver<&'static str>,
+    /// Markers asked for from outside (`failover-watch mark`).
+    pub marks: mpsc::Receiver<MarkRequest>,
+}
 
 /// Runs to the end; returns when the summary is written.
 pub async fn run(
@@ -21,48 +28,73 @@ pub async fn run(
     sink: &mut dyn Sink,
     recorder: &mut Recorder,
     info: &RunInfo,
-    signals: &mut mpsc::UnboundedReceiver<&'static str>,
+    mut inputs: Inputs<'_>,
 ) -> io::Result<()> {
     sink.begin(info)?;
     recorder.begin(info);
     let mut stops = 0;
     let mut outbox = Outbox::default();
     loop {
-        let ready = tokio::select! {
-            event = session.events.recv() => {
-                let Some(event) = event else { break };
-                let applied = apply(monitor, &session.controls, &event);
-                outbox.push(event, applied, monitor, Instant::now())
+        let input = tokio::select! {
+            input = session.events.recv() => {
+                let Some(input) = input else { break };
+                input
             }
-            () = until(outbox.due()) => outbox.release(monitor).into_iter().collect(),
-            Some(signal) = signals.recv() => {
+            () = until(outbox.due()) => {
+                let held = outbox.release(monitor);
+                tell_all(held, monitor, sink, recorder, &session)?;
+                continue;
+            }
+            Some(mark) = inputs.marks.recv() => Input::Mark {
+                at: session.clock.now(),
+                after_seq: None,
+                label: mark.label,
+                answer: Some(mark.answer),
+            },
+            Some(signal) = inputs.signals.recv() => {
                 stops += 1;
                 tracing::info!(signal, "stopping");
                 session.controls.stop(if stops == 1 { Stop::Graceful } else { Stop::Now });
-                Vec::new()
+                continue;
             }
         };
-        for (event, applied) in ready {
-            recorder.event(&event, &applied, monitor);
-            let told = sink
-                .event(&event, &applied, monitor)
-                .and_then(|()| tell_record_failure(recorder, monitor, sink, &session.clock));
-            if let Err(error) = told {
-                session.controls.stop(Stop::Now);
-                return Err(error);
-            }
+        if let Input::Restart = input {
+            outbox.clear();
         }
+        let Some(told) = apply(monitor, &session.controls, input) else {
+            continue;
+        };
+        let ready = outbox.push(told, monitor, Instant::now());
+        tell_all(ready, monitor, sink, recorder, &session)?;
     }
-    if let Some((event, applied)) = outbox.release(monitor) {
-        recorder.event(&event, &applied, monitor);
-        sink.event(&event, &applied, monitor)?;
-    }
-    let now = session.clock.now();
-    let clock = session.clock;
+    let held = outbox.release(monitor);
+    tell_all(held, monitor, sink, recorder, &session)?;
+    let now = session.clock.end();
+    let clock = session.clock.clone();
     session.finish().await;
     recorder.end(monitor, now);
     tell_record_failure(recorder, monitor, sink, &clock)?;
     sink.end(monitor, now)
+}
+
+/// Tells the record and the output; a failed output ends the run at once.
+fn tell_all(
+    ready: impl IntoIterator<Item = Told>,
+    monitor: &mut Monitor,
+    sink: &mut dyn Sink,
+    recorder: &mut Recorder,
+    session: &Session,
+) -> io::Result<()> {
+    for told in ready {
+        recorder.tell(&told, monitor);
+        let told = tell(sink, &told, monitor)
+            .and_then(|()| tell_record_failure(recorder, monitor, sink, &session.clock));
+        if let Err(error) = told {
+            session.controls.stop(Stop::Now);
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// A record that cannot be written is said at once: on stderr, and as a notice.
@@ -70,7 +102,7 @@ fn tell_record_failure(
     recorder: &mut Recorder,
     monitor: &mut Monitor,
     sink: &mut dyn Sink,
-    clock: &RunClock,
+    clock: &SessionClock,
 ) -> io::Result<()> {
     let Some(why) = recorder.untold_failure() else {
         return Ok(());

@@ -9,106 +9,154 @@ mod outbox;
 mod session;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use ratatui::crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
-use dashboard::Inputs;
 pub use mode::ModeLink;
-pub use session::Session;
+pub use session::{Input, Session};
 
 use crate::cli::OutputFormat;
-use crate::clock::RunClock;
+use crate::clock::{RunClock, WallClock};
 use crate::config::Plan;
+use crate::control::{self, MarkRequest};
 use crate::exit::{self, Ended};
-use crate::output::{JsonLines, Recorder, Sink, TextStory};
+use crate::output::{JsonLines, Recorder, RunInfo, Sink, TextStory};
 use crate::probe::Probe;
 use crate::signals;
-use crate::state::Monitor;
+use crate::state::{Monitor, MonitorConfig};
 use crate::tui;
-use crate::ui::Dashboard;
+use crate::ui::{Dashboard, ThemeName};
+
+/// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
+#[derive(Clone, Debug)]
+pub struct Show {
+    pub monitor: MonitorConfig,
+    pub info: RunInfo,
+    pub output: OutputFormat,
+    pub color: bool,
+    pub theme: ThemeName,
+    /// A JSON lines copy of the run (`--record`).
+    pub record: Option<PathBuf>,
+    pub fail_on_error: bool,
+}
+
+impl From<&Plan> for Show {
+    fn from(plan: &Plan) -> Self {
+        Self {
+            monitor: plan.monitor.clone(),
+            info: plan.info.clone(),
+            output: plan.output,
+            color: plan.color,
+            theme: plan.theme,
+            record: plan.record.clone(),
+            fail_on_error: plan.fail_on_error,
+        }
+    }
+}
 
 /// Runs the schedule of `plan` against `prober`, in its output, to the end of the run; a mode
-/// lends the dashboard its keys and status.
+/// lends the dashboard its keys and status. `failover-watch mark` reaches it through a
+/// control socket while it runs.
 pub async fn execute<P: Probe>(
     plan: &Plan,
     prober: Arc<P>,
     mode: Option<ModeLink>,
 ) -> Result<Ended> {
-    let mut signals = signals::listen();
+    let show = Show::from(plan);
     let clock = RunClock::start();
-    let wall = clock.wall();
-    let mut recorder = match &plan.record {
+    let mut recorder = recorder(&show, clock.wall())?;
+    let (marks_tx, marks) = mpsc::channel(8);
+    let socket = match control::listen(marks_tx) {
+        Ok(socket) => Some(socket),
+        Err(error) => {
+            // The run goes on; only `failover-watch mark` cannot reach it.
+            tracing::warn!(%error, "no control socket: `failover-watch mark` cannot reach this run");
+            None
+        }
+    };
+    let session = Session::start(prober, plan.schedule.clone(), clock);
+    let ended = drive(&show, session, &mut recorder, mode, marks).await;
+    drop(socket);
+    ended
+}
+
+/// The record of `show`, if one is asked for, its lines timed from `wall`.
+fn recorder(show: &Show, wall: WallClock) -> Result<Recorder> {
+    Ok(match &show.record {
         Some(path) => Recorder::to_file(path, wall).map_err(|error| {
             exit::usage(format!("cannot write --record {}: {error}", path.display()))
         })?,
         None => Recorder::off(),
-    };
-    let session = Session::start(prober, plan.schedule.clone(), clock);
-    let mut monitor = Monitor::new(plan.monitor.clone());
-    let result = match plan.output {
+    })
+}
+
+/// Drives `session` to its end in the output `show` asks for: the single owner of the state.
+pub async fn drive(
+    show: &Show,
+    session: Session,
+    recorder: &mut Recorder,
+    mode: Option<ModeLink>,
+    marks: mpsc::Receiver<MarkRequest>,
+) -> Result<Ended> {
+    let mut signals = signals::listen();
+    let wall = session.clock.wall();
+    let mut monitor = Monitor::new(show.monitor.clone());
+    let result = match show.output {
         OutputFormat::Tui => {
-            on_terminal(
-                plan,
-                session,
-                &mut monitor,
-                &mut recorder,
-                &mut signals,
+            let inputs = dashboard::Inputs {
+                terminal: EventStream::new(),
+                signals: &mut signals,
                 mode,
-            )
-            .await
+                marks,
+            };
+            on_terminal(show, session, &mut monitor, recorder, inputs).await
         }
         OutputFormat::Jsonl | OutputFormat::Text => {
             let stdout = io::stdout().lock();
-            let mut sink: Box<dyn Sink> = match plan.output {
+            let mut sink: Box<dyn Sink> = match show.output {
                 OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
-                _ => Box::new(TextStory::new(stdout, wall, plan.color)),
+                _ => Box::new(TextStory::new(stdout, wall, show.color)),
             };
-            let info = &plan.info;
-            headless::run(
-                session,
-                &mut monitor,
-                sink.as_mut(),
-                &mut recorder,
-                info,
-                &mut signals,
-            )
-            .await
+            let inputs = headless::Inputs {
+                signals: &mut signals,
+                marks,
+            };
+            let info = &show.info;
+            headless::run(session, &mut monitor, sink.as_mut(), recorder, info, inputs).await
         }
     };
-    finish(plan, &monitor, result, recorder.failure())
+    finish(show, &monitor, result, recorder.failure())
 }
 
 /// The dashboard on the real terminal, then, once the screen is restored, the same summary
 /// as the text output.
-async fn on_terminal(
-    plan: &Plan,
+async fn on_terminal<E>(
+    show: &Show,
     session: Session,
     monitor: &mut Monitor,
     recorder: &mut Recorder,
-    signals: &mut mpsc::UnboundedReceiver<&'static str>,
-    mode: Option<ModeLink>,
-) -> io::Result<()> {
+    inputs: dashboard::Inputs<'_, E>,
+) -> io::Result<()>
+where
+    E: futures::Stream<Item = io::Result<ratatui::crossterm::event::Event>> + Unpin,
+{
     let wall = session.clock.wall();
     let (mut terminal, restore) = tui::enter()?;
-    let mut view = Dashboard::new(plan.info.clone(), plan.theme);
-    let inputs = Inputs {
-        terminal: EventStream::new(),
-        signals,
-        mode,
-    };
+    let mut view = Dashboard::new(show.info.clone(), show.theme);
     let ended = dashboard::run(&mut terminal, session, monitor, &mut view, inputs, recorder).await;
     drop(terminal);
     drop(restore);
     let end = ended?;
-    TextStory::new(io::stdout().lock(), wall, plan.color).end(monitor, end)
+    TextStory::new(io::stdout().lock(), wall, show.color).end(monitor, end)
 }
 
 /// How a finished run went.
 fn finish(
-    plan: &Plan,
+    show: &Show,
     monitor: &Monitor,
     result: io::Result<()>,
     record_failure: Option<&str>,
@@ -131,7 +179,7 @@ fn finish(
         return Err(eyre!("{why}"));
     }
     // A probe never answered is no better than a failed one.
-    if plan.fail_on_error && (counters.failed > 0 || counters.abandoned > 0) {
+    if show.fail_on_error && (counters.failed > 0 || counters.abandoned > 0) {
         Ok(Ended::Failed)
     } else {
         Ok(Ended::Clean)

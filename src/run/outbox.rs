@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::output::Told;
 use crate::probe::{Lane, ProbeEvent};
-use crate::state::{Applied, Monitor};
+use crate::state::Monitor;
 
 /// The longest a transition waits for the direct probe of its tick.
 const WAIT: Duration = Duration::from_secs(2);
 
-/// One event held back, with what applying it changed.
+/// One answer held back, with what applying it changed.
 struct Held {
-    event: ProbeEvent,
-    applied: Applied,
+    told: Told,
     until: Instant,
 }
 
@@ -25,16 +25,10 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An applied event; what may be told now, in order.
-    pub fn push(
-        &mut self,
-        event: ProbeEvent,
-        applied: Applied,
-        monitor: &Monitor,
-        now: Instant,
-    ) -> Vec<(ProbeEvent, Applied)> {
+    /// An applied input; what may be told now, in order.
+    pub fn push(&mut self, told: Told, monitor: &Monitor, now: Instant) -> Vec<Told> {
         let mut ready = Vec::new();
-        if let ProbeEvent::Answered(outcome) = &event
+        if let Told::Probe(ProbeEvent::Answered(outcome), applied) = &told
             && outcome.lane == Lane::Normal
             && applied.transition.is_some()
             && monitor
@@ -45,8 +39,7 @@ impl Outbox {
         {
             ready.extend(self.release(monitor));
             self.held = Some(Held {
-                event,
-                applied,
+                told,
                 until: now + WAIT,
             });
             return ready;
@@ -54,7 +47,7 @@ impl Outbox {
         // Anything else is told after what is held (in the order it happened); a direct
         // probe's answer first completes what it explains.
         ready.extend(self.release(monitor));
-        ready.push((event, applied));
+        ready.push(told);
         ready
     }
 
@@ -63,12 +56,16 @@ impl Outbox {
         self.held.as_ref().map(|held| held.until)
     }
 
+    /// Forgets what is held: the state it belonged to started over.
+    pub fn clear(&mut self) {
+        self.held = None;
+    }
+
     /// Tells what is held, with what the state now knows about its transition.
-    pub fn release(&mut self, monitor: &Monitor) -> Option<(ProbeEvent, Applied)> {
-        let Held {
-            event, mut applied, ..
-        } = self.held.take()?;
-        if let Some(transition) = &mut applied.transition
+    pub fn release(&mut self, monitor: &Monitor) -> Option<Told> {
+        let mut told = self.held.take()?.told;
+        if let Told::Probe(_, applied) = &mut told
+            && let Some(transition) = &mut applied.transition
             && let Some(stored) = monitor
                 .transitions()
                 .iter()
@@ -78,6 +75,6 @@ impl Outbox {
             transition.cause.clone_from(&stored.cause);
             transition.primary_cooldown = stored.primary_cooldown;
         }
-        Some((event, applied))
+        Some(told)
     }
 }

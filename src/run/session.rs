@@ -1,25 +1,53 @@
-//! A run's session: the schedule started as a task, its events and controls as the owner of
-//! the state sees them, and how one event is applied.
+//! A run's session: where its inputs come from (the schedule started as a task, or a
+//! replay's player), its clock, its controls, and how one input is applied.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::clock::RunClock;
+use crate::clock::{RunClock, SessionClock};
+use crate::output::Told;
 use crate::probe::{Controls, Probe, ProbeEvent, Schedule, schedule};
 use crate::state::{Applied, Monitor, PrimaryKind, PrimaryState};
 
-/// Probe events in flight between the schedule and the owner; a slow owner slows the
-/// probes' reporting, never grows memory.
+/// Inputs in flight between their source and the owner; a slow owner slows the source,
+/// never grows memory.
 const EVENT_QUEUE: usize = 256;
 
-/// A running schedule, seen from the owner of the state.
+/// What the owner of the state applies, in the order it comes.
+#[derive(Debug)]
+pub enum Input {
+    Probe(ProbeEvent),
+    /// A marker dropped at `at`, after request `after_seq` when that is known (a key pressed
+    /// before the label was typed, a record); its number goes back to whoever asked.
+    Mark {
+        at: Duration,
+        after_seq: Option<u64>,
+        label: Option<String>,
+        answer: Option<oneshot::Sender<u32>>,
+    },
+    /// The dashboard's counters start afresh (`r`).
+    ResetCounters {
+        at: Duration,
+    },
+    /// The whole state starts over: a replay stepping back plays the run again.
+    Restart,
+}
+
+impl From<ProbeEvent> for Input {
+    fn from(event: ProbeEvent) -> Self {
+        Self::Probe(event)
+    }
+}
+
+/// A running source of inputs, seen from the owner of the state.
 pub struct Session {
-    pub clock: RunClock,
-    pub events: mpsc::Receiver<ProbeEvent>,
+    pub clock: SessionClock,
+    pub events: mpsc::Receiver<Input>,
     pub controls: Controls,
-    poller: JoinHandle<()>,
+    source: JoinHandle<()>,
 }
 
 impl Session {
@@ -27,26 +55,76 @@ impl Session {
     pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule, clock: RunClock) -> Self {
         let (controls, inputs) = schedule::controls(&schedule);
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
-        let poller = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
+        let source = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
+        Self {
+            clock: SessionClock::Run(clock),
+            events,
+            controls,
+            source,
+        }
+    }
+
+    /// A session fed by `source`, which sends on the returned sender and ends when told to
+    /// stop through the controls.
+    pub fn fed<F>(clock: SessionClock, controls: Controls, source: F) -> Self
+    where
+        F: FnOnce(mpsc::Sender<Input>) -> JoinHandle<()>,
+    {
+        let (tx, events) = mpsc::channel(EVENT_QUEUE);
         Self {
             clock,
             events,
             controls,
-            poller,
+            source: source(tx),
         }
     }
 
-    /// Waits for the schedule task once its channel has closed.
+    /// Waits for the source once its channel has closed.
     pub async fn finish(self) {
-        if let Err(error) = self.poller.await {
-            tracing::error!(%error, "the probe schedule ended abnormally");
+        if let Err(error) = self.source.await {
+            tracing::error!(%error, "the source of the run ended abnormally");
+        }
+    }
+}
+
+/// Applies one input to the state; what the outputs are to be told of it.
+pub fn apply(monitor: &mut Monitor, controls: &Controls, input: Input) -> Option<Told> {
+    match input {
+        Input::Probe(event) => {
+            let applied = apply_event(monitor, controls, &event);
+            Some(Told::Probe(event, Box::new(applied)))
+        }
+        Input::Mark {
+            at,
+            after_seq,
+            label,
+            answer,
+        } => {
+            let marker = monitor.mark(at, after_seq, label).clone();
+            tracing::info!(
+                marker = marker.id,
+                label = marker.label.as_deref(),
+                "marker dropped"
+            );
+            if let Some(answer) = answer {
+                let _ = answer.send(marker.id);
+            }
+            Some(Told::Marker(marker))
+        }
+        Input::ResetCounters { at } => {
+            monitor.reset_counters(at);
+            Some(Told::Reset(at))
+        }
+        Input::Restart => {
+            monitor.restart();
+            None
         }
     }
 }
 
 /// Applies one probe event to the state, logs a transition (the log's story of a long run),
 /// and stops the direct lane when the proxy refuses it.
-pub fn apply(monitor: &mut Monitor, controls: &Controls, event: &ProbeEvent) -> Applied {
+fn apply_event(monitor: &mut Monitor, controls: &Controls, event: &ProbeEvent) -> Applied {
     let applied = monitor.apply(event);
     if let Some(notice) = &applied.notice {
         tracing::warn!(kind = ?notice.kind, "{}", notice.message);

@@ -27,7 +27,7 @@ pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, Transitio
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
 
 /// Results as the outputs name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Primary,
@@ -357,6 +357,7 @@ impl Monitor {
                     after_marker: self.pending_marker.take().map(|m| MarkerLag {
                         marker: m.id,
                         lag: at.saturating_sub(m.at),
+                        label: m.label,
                     }),
                 };
                 self.tallies().for_each(|t| {
@@ -388,17 +389,25 @@ impl Monitor {
         transition
     }
 
-    /// Drops a marker ("scaled down now"); the next transition reports how long after it came.
-    pub fn mark(&mut self, at: Duration) -> &Marker {
+    /// Drops a marker ("scaled down now"), labelled or not, after request `after_seq` (the
+    /// last one sent so far when not known); the next transition reports how long after it
+    /// came.
+    pub fn mark(&mut self, at: Duration, after_seq: Option<u64>, label: Option<String>) -> &Marker {
         let marker = Marker {
             id: self.next_marker,
             at,
-            after_seq: self.last_sent_seq,
+            after_seq: after_seq.unwrap_or(self.last_sent_seq),
+            label,
         };
         self.next_marker += 1;
         self.pending_marker = Some(marker.clone());
         self.markers.push(marker);
         self.markers.last().expect("just pushed")
+    }
+
+    /// Forgets the whole run: a replay that steps back plays it again from its start.
+    pub fn restart(&mut self) {
+        *self = Self::new(self.config.clone());
     }
 
     /// Starts the dashboard's counters and latency statistics afresh; the whole run's, the

@@ -158,7 +158,9 @@ pub fn observe(outcome: &ProbeOutcome) -> PrimaryState {
                 configured: cooling.cooldown,
                 next_try: None,
             }),
-            (None, Some(status)) if (400..500).contains(&status) => PrimaryState::Refused {
+            // The proxy will not take a direct probe (no key for it, no such field); a 408 (the
+            // router's timeout) or a 429 without a cooldown list is the primary failing.
+            (None, Some(status @ (400 | 401 | 403 | 404 | 405 | 422))) => PrimaryState::Refused {
                 message: format!(
                     "the proxy refused a direct probe (HTTP {status}): {}",
                     failure.message

@@ -119,10 +119,11 @@ pub struct Transition {
     pub primary_cooldown: Option<Duration>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarkerLag {
     pub marker: u32,
     pub lag: Duration,
+    pub label: Option<String>,
 }
 
 /// A moment the user marked ("scaled down now").
@@ -132,6 +133,8 @@ pub struct Marker {
     pub at: Duration,
     /// The last request sent before the marker, to place it on the timeline.
     pub after_seq: u64,
+    /// What the moment was ("scaled to 0"), when told.
+    pub label: Option<String>,
 }
 
 #[cfg(test)]

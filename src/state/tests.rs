@@ -267,7 +267,7 @@ fn a_marker_is_reported_by_the_next_transition_only() {
         at: secs(0.0),
     });
     monitor.apply(&answer(1, "P"));
-    let marker_id = monitor.mark(secs(0.5)).id;
+    let marker_id = monitor.mark(secs(0.5), None, None).id;
     assert_eq!(monitor.markers().last().unwrap().after_seq, 1);
     assert!(monitor.pending_marker.is_some());
     let failover = monitor.apply(&answer(2, "F")).transition.unwrap();
@@ -275,7 +275,8 @@ fn a_marker_is_reported_by_the_next_transition_only() {
         failover.after_marker,
         Some(MarkerLag {
             marker: marker_id,
-            lag: secs(0.52)
+            lag: secs(0.52),
+            label: None,
         })
     );
     assert!(monitor.pending_marker.is_none());
@@ -359,7 +360,7 @@ fn a_long_run_stays_bounded() {
         });
         monitor.apply(&answer(seq, letter));
         if seq % 100 == 0 {
-            monitor.mark(secs(seq as f64));
+            monitor.mark(secs(seq as f64), None, None);
         }
     }
     assert_eq!(monitor.history().len(), 64);
@@ -507,6 +508,10 @@ fn direct(seq: u64, sent: f64, what: &str) -> ProbeEvent {
             )
         }
         "refused" => failure(400, "disable_fallbacks is not allowed"),
+        "router-timeout" => failure(
+            408,
+            "litellm.Timeout: Connection timed out after 30.0 seconds.",
+        ),
         other => panic!("{other}"),
     };
     ProbeEvent::Answered(Box::new(ProbeOutcome {
@@ -631,6 +636,24 @@ fn a_proxy_that_refuses_direct_probes_is_told_once_and_for_good() {
             "{refusal}: {message}"
         );
     }
+}
+
+#[test]
+fn a_hung_primary_timed_out_by_the_router_is_failing_not_refusing() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    let changes = lane(&mut monitor, &["up", "router-timeout", "up"]);
+    assert_eq!(
+        changes,
+        [
+            Some(PrimaryKind::Up),
+            Some(PrimaryKind::Failing),
+            Some(PrimaryKind::Up)
+        ]
+    );
+    assert_eq!(
+        monitor.primary().first_failure(),
+        Some("litellm.Timeout: Connection timed out after 30.0 seconds.")
+    );
 }
 
 #[test]

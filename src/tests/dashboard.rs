@@ -25,16 +25,7 @@ fn secs(s: f64) -> Duration {
 }
 
 fn info() -> RunInfo {
-    RunInfo {
-        url: "http://127.0.0.1:4000".into(),
-        primary: "llama-fp8".into(),
-        fallback: Some("llama3".into()),
-        interval: secs(1.0),
-        timeout: secs(30.0),
-        stream: false,
-        simulated: false,
-        direct: false,
-    }
+    super::run_info(false)
 }
 
 /// Builds a monitor from a story told one request a second.
@@ -206,7 +197,7 @@ impl Story {
 
     fn mark(&mut self) -> &mut Self {
         let at = secs(self.seq as f64 - 0.5);
-        self.monitor.mark(at);
+        self.monitor.mark(at, None, None);
         self
     }
 
@@ -305,6 +296,7 @@ fn demo_mode(primary: &str, fallback: &str) -> ModeView {
     ModeView {
         keys: &KEYS,
         status: ModeStatus {
+            header: String::new(),
             banner: format!("simulated {footer} · next primary-up@20s"),
             footer,
         },

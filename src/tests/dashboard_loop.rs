@@ -13,7 +13,7 @@ use crate::state::TransitionKind;
 use crate::ui::ThemeName;
 
 /// Probes 1-5 and 11 on are served by the primary, 6-10 by the fallback, in 10 ms.
-struct Scripted(AtomicU64);
+pub struct Scripted(pub AtomicU64);
 
 impl Probe for Scripted {
     async fn probe(&self, _lane: Lane) -> ProbeReport {
@@ -29,9 +29,17 @@ impl Probe for Scripted {
 }
 
 /// Keys at given moments: (seconds from start, key).
-fn keys() -> Vec<(f64, ratatui::crossterm::event::Event)> {
+pub fn keys() -> Vec<(f64, ratatui::crossterm::event::Event)> {
     vec![
+        // A marker, labelled as it is typed; for the moment `m` was pressed.
         (2.5, key(KeyCode::Char('m'))),
+        (2.6, key(KeyCode::Char('d'))),
+        (2.7, key(KeyCode::Char('n'))),
+        (2.8, key(KeyCode::Backspace)),
+        (2.9, key(KeyCode::Char('o'))),
+        (3.0, key(KeyCode::Char('w'))),
+        (3.1, key(KeyCode::Char('n'))),
+        (3.2, key(KeyCode::Enter)),
         (4.5, key(KeyCode::Char('+'))),
         (12.5, key(KeyCode::Char(' '))),
         (13.5, key(KeyCode::Char(' '))),
@@ -70,9 +78,10 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     // The marker at 2.5 s; the failover's answer at 6.01 s.
     let lag = transitions[0]
         .after_marker
-        .expect("the marker is reported")
-        .lag;
-    assert_eq!(lag, Duration::from_millis(3510));
+        .as_ref()
+        .expect("the marker is reported");
+    assert_eq!(lag.lag, Duration::from_millis(3510));
+    assert_eq!(lag.label.as_deref(), Some("down"));
     assert!(transitions[1].after_marker.is_none());
     // Esc closed the help instead of quitting; t moved to the light theme; the pause ended.
     assert!(!dashboard.help);
@@ -83,7 +92,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
     for expected in [
         "RECOVERY",
         "FAILOVER",
-        "3.5 s after M1",
+        "3.5 s after M1 \"down\"",
         "every 2s",
         "Counters · since 14:00:18",
         "requests       1",
@@ -94,7 +103,7 @@ async fn scripted_answers_and_keys_tell_the_story_on_screen() {
         );
     }
     // Drawn when something changed and once a second, not continuously: 13 answers, 13
-    // sends, 9 keys and 21 ticks over 20.5 s.
+    // sends, 16 keys and 21 ticks over 20.5 s.
     let frames = ran.screen.frames.len();
     assert!((20..=70).contains(&frames), "{frames} frames in 20.5 s");
 }

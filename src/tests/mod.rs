@@ -11,6 +11,7 @@ mod check;
 mod dashboard;
 mod dashboard_loop;
 mod demo;
+mod playback;
 mod prober;
 mod schedule;
 
@@ -82,6 +83,8 @@ pub fn run_info(simulated: bool) -> RunInfo {
         stream: false,
         simulated,
         direct: false,
+        down_after: 2,
+        replay: None,
     }
 }
 
@@ -140,6 +143,19 @@ pub async fn run_dashboard<P: Probe>(
     mode: Option<ModeLink>,
 ) -> Ran {
     let session = start_session(prober, schedule(Duration::from_secs(1)));
+    let mut recorder = Recorder::off();
+    drive_dashboard(session, info, (width, height), keys, mode, &mut recorder).await
+}
+
+/// Runs the dashboard's loop over `session` as [`run_dashboard`] does, telling `recorder`.
+pub async fn drive_dashboard(
+    session: Session,
+    info: RunInfo,
+    (width, height): (u16, u16),
+    keys: &[(f64, Event)],
+    mode: Option<ModeLink>,
+    recorder: &mut Recorder,
+) -> Ran {
     let mut monitor = Monitor::new(MonitorConfig::default());
     let mut dashboard = Dashboard::new(info, ThemeName::Dark);
     let mut screen = Filmstrip {
@@ -157,19 +173,20 @@ pub async fn run_dashboard<P: Probe>(
         }
     });
     let (_signal, mut signals) = mpsc::unbounded_channel();
+    let (_marks_tx, marks) = mpsc::channel(1);
     let inputs = Inputs {
         terminal: pressed.map(Ok),
         signals: &mut signals,
         mode,
+        marks,
     };
-    let mut recorder = Recorder::off();
     let end = shell::run(
         &mut screen,
         session,
         &mut monitor,
         &mut dashboard,
         inputs,
-        &mut recorder,
+        recorder,
     )
     .await
     .unwrap();

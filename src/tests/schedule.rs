@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::probe::{Lane, Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
-use crate::run::Session;
+use crate::run::{Input, Session};
 use tokio::time::Instant;
 
 /// A prober whose n-th probe (from 1) takes `delay(n)` and then serves from the primary.
@@ -51,8 +51,11 @@ fn schedule(interval: f64) -> Schedule {
 
 async fn collect(mut session: Session) -> Vec<ProbeEvent> {
     let mut events = Vec::new();
-    while let Some(event) = session.events.recv().await {
-        events.push(event);
+    while let Some(input) = session.events.recv().await {
+        match input {
+            Input::Probe(event) => events.push(event),
+            other => panic!("a schedule sends probe events only: {other:?}"),
+        }
     }
     session.finish().await;
     events

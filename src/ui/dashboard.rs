@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
 use super::keys::ModeKeys;
 use super::theme::ThemeName;
 use crate::output::RunInfo;
@@ -61,10 +63,64 @@ pub struct ModeView {
 /// A mode's status lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModeStatus {
+    /// In the header, in place of LIVE (a replay's position).
+    pub header: String,
     /// Under the state in the banner: the whole story of the mode.
     pub banner: String,
     /// First in the footer, so that a narrow screen still shows it.
     pub footer: String,
+}
+
+/// The longest label a marker takes from the keyboard.
+const LABEL_CHARS: usize = 60;
+
+/// A marker's label being typed after `m`; the marker is for the moment `m` was pressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelPrompt {
+    pub at: Duration,
+    /// The last request sent when `m` was pressed.
+    pub after_seq: u64,
+    pub text: String,
+}
+
+/// Where typing a label is after a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Typed {
+    Editing,
+    /// Enter: the label typed (none if empty); Esc: no label.
+    Done(Option<String>),
+}
+
+impl LabelPrompt {
+    pub fn new(at: Duration, after_seq: u64) -> Self {
+        Self {
+            at,
+            after_seq,
+            text: String::new(),
+        }
+    }
+
+    pub fn type_key(&mut self, key: KeyEvent) -> Typed {
+        if key.kind != KeyEventKind::Press {
+            return Typed::Editing;
+        }
+        match key.code {
+            KeyCode::Enter => {
+                let label = self.text.trim();
+                Typed::Done((!label.is_empty()).then(|| label.to_owned()))
+            }
+            KeyCode::Esc => Typed::Done(None),
+            KeyCode::Backspace => {
+                self.text.pop();
+                Typed::Editing
+            }
+            KeyCode::Char(c) if !c.is_control() && self.text.chars().count() < LABEL_CHARS => {
+                self.text.push(c);
+                Typed::Editing
+            }
+            _ => Typed::Editing,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +134,8 @@ pub struct Dashboard {
     /// A short message and when it was set.
     status: Option<(String, Duration)>,
     pub mode: Option<ModeView>,
+    /// A marker's label being typed.
+    pub label: Option<LabelPrompt>,
 }
 
 impl Dashboard {
@@ -90,6 +148,7 @@ impl Dashboard {
             paused: None,
             status: None,
             mode: None,
+            label: None,
         }
     }
 
@@ -118,7 +177,34 @@ impl Dashboard {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::crossterm::event::KeyModifiers;
+
     use super::*;
+
+    #[test]
+    fn a_label_is_typed_kept_short_and_given_or_not() {
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        let mut prompt = LabelPrompt::new(Duration::from_secs(3), 2);
+        for c in "scaled to 00".chars() {
+            assert_eq!(prompt.type_key(key(KeyCode::Char(c))), Typed::Editing);
+        }
+        prompt.type_key(key(KeyCode::Backspace));
+        assert_eq!(
+            prompt.clone().type_key(key(KeyCode::Enter)),
+            Typed::Done(Some("scaled to 0".to_owned()))
+        );
+        assert_eq!(
+            prompt.clone().type_key(key(KeyCode::Esc)),
+            Typed::Done(None)
+        );
+        for _ in 0..100 {
+            prompt.type_key(key(KeyCode::Char('x')));
+        }
+        assert_eq!(prompt.text.chars().count(), LABEL_CHARS);
+        let mut blank = LabelPrompt::new(Duration::ZERO, 0);
+        blank.type_key(key(KeyCode::Char(' ')));
+        assert_eq!(blank.type_key(key(KeyCode::Enter)), Typed::Done(None));
+    }
 
     #[test]
     fn interval_steps() {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::View;
 use unicode_width::UnicodeWidthStr;
 
-use crate::output::format::{fit_words, span, wrap_within};
+use crate::output::format::{fit_words, marker_name, span, wrap_within};
 use crate::state::{Marker, ServingKind, Transition, TransitionKind};
 
 enum Entry<'a> {
@@ -47,11 +47,15 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     for (at, entry) in &entries {
         let time = Span::styled(format!(" {} ", view.wall.hms(*at)), t.muted);
         match entry {
-            Entry::Marker(mk) => lines.push(Line::from(vec![
-                time,
-                Span::styled(format!("MARKER M{}", mk.id), t.marker),
-                Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
-            ])),
+            Entry::Marker(mk) => {
+                let name = marker_name(mk.id, mk.label.as_deref());
+                let room = (inner.width as usize).saturating_sub(time.width() + "MARKER ".len());
+                lines.push(Line::from(vec![
+                    time,
+                    Span::styled(format!("MARKER {}", fit_words(&name, room)), t.marker),
+                    Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
+                ]));
+            }
             Entry::Transition(tr) => {
                 let room = (inner.width as usize).saturating_sub(time.width());
                 let (headline, details, lag) = transition(view, tr, room);
@@ -142,8 +146,9 @@ fn transition<'a>(
             t.muted
         },
     ));
-    let lag = tr
-        .after_marker
-        .map(|lag| Span::styled(format!("{} after M{}", span(lag.lag), lag.marker), t.marker));
+    let lag = tr.after_marker.as_ref().map(|lag| {
+        let marker = marker_name(lag.marker, lag.label.as_deref());
+        Span::styled(format!("{} after {marker}", span(lag.lag)), t.marker)
+    });
     (headline, spans, lag)
 }

@@ -15,16 +15,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::View;
-use super::keys::{Binding, DASHBOARD};
+use super::keys::{Binding, DASHBOARD, overridden};
 use crate::output::format::fit_words;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
     let mut line = Footer::new(area.width as usize);
+    let mode_keys = view.dashboard.mode.as_ref().map(|m| m.keys);
     let entries = |bindings: &'static [Binding], beside_mode: bool| {
         bindings
             .iter()
             .filter(move |b| !beside_mode || b.beside_mode)
+            // The dashboard's keys a mode takes over are the mode's to show.
+            .filter(move |b| !beside_mode || !overridden(b, mode_keys))
             .filter_map(|b| b.footer)
             .map(|(keys, what)| {
                 vec![
@@ -33,6 +36,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
                 ]
             })
     };
+    if let Some(prompt) = &view.dashboard.label {
+        // Typing a marker's label: the line is the prompt.
+        line.push(vec![
+            Span::styled("marker label: ", t.marker),
+            Span::styled(format!("{}▏", prompt.text), t.text),
+            Span::styled("  Enter drop it  Esc no label", t.muted),
+        ]);
+        frame.render_widget(Paragraph::new(Line::from(line.spans)), area);
+        return;
+    }
     match &view.dashboard.mode {
         None => line.push_all(entries(&DASHBOARD, false)),
         Some(mode) => {

@@ -31,7 +31,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             let new = view.live_answers.saturating_sub(p.monitor.counters().total);
             left.push(Span::styled(format!(" ❚❚ PAUSED · {new} new "), t.paused));
         }
-        None => left.push(Span::styled("● LIVE", t.live)),
+        None => match d.mode.as_ref().filter(|m| !m.status.header.is_empty()) {
+            Some(mode) => left.push(Span::styled(mode.status.header.clone(), t.paused)),
+            None => left.push(Span::styled("● LIVE", t.live)),
+        },
     }
     let version = view
         .monitor

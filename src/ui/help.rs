@@ -22,7 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::View;
-use super::keys::{Binding, DASHBOARD};
+use super::keys::{Binding, DASHBOARD, overridden};
 use super::timeline::{
     ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, LANE_COOLING_GLYPH, LANE_FAILING_GLYPH,
     LANE_UP_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
@@ -113,11 +113,14 @@ fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)>
     glyphs
 }
 
-/// The sections of key bindings: the dashboard's, then the mode's under its title.
-fn sections(view: &View) -> Vec<(&'static str, &'static [Binding])> {
-    let mut sections = vec![("Keys", &DASHBOARD[..])];
-    if let Some(mode) = &view.dashboard.mode {
-        sections.push((mode.keys.help_title, mode.keys.bindings));
+/// The sections of key bindings: the dashboard's (but those a mode takes over), then the
+/// mode's under its title.
+fn sections(view: &View) -> Vec<(&'static str, Vec<&'static Binding>)> {
+    let mode = view.dashboard.mode.as_ref().map(|m| m.keys);
+    let own = DASHBOARD.iter().filter(|b| !overridden(b, mode)).collect();
+    let mut sections = vec![("Keys", own)];
+    if let Some(mode) = mode {
+        sections.push((mode.help_title, mode.bindings.iter().collect()));
     }
     sections
 }

@@ -115,6 +115,25 @@ pub const DASHBOARD: [Binding; 7] = [
     },
 ];
 
+/// Ctrl-C: quits whatever else the keys are doing.
+pub fn is_interrupt(key: KeyEvent) -> bool {
+    key.kind == KeyEventKind::Press
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('c' | 'C'))
+}
+
+/// Whether a mode binds every key of a dashboard binding (a replay's space and `+`/`-`): the
+/// footer and the help then leave the dashboard's out.
+pub fn overridden(binding: &Binding, mode: Option<&ModeKeys>) -> bool {
+    mode.is_some_and(|mode| {
+        binding.keys.iter().all(|(code, _)| {
+            mode.bindings
+                .iter()
+                .any(|b| b.keys.iter().any(|(own, _)| own == code))
+        })
+    })
+}
+
 /// Maps a key press to an action: Ctrl-C quits; Esc closes an open help; then the mode's keys,
 /// then the dashboard's.
 pub fn action_for(key: KeyEvent, mode: Option<&ModeKeys>, help_open: bool) -> Option<Action> {

@@ -48,10 +48,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::Block;
 
-pub use dashboard::{Dashboard, ModeStatus, ModeView, step_interval};
+pub use dashboard::{Dashboard, LabelPrompt, ModeStatus, ModeView, Typed, step_interval};
 #[cfg(test)]
 pub use keys::DASHBOARD;
-pub use keys::{Action, Binding, ModeKeys, action_for};
+pub use keys::{Action, Binding, ModeKeys, action_for, is_interrupt};
 pub use theme::{Theme, ThemeName};
 
 use crate::clock::WallClock;

@@ -15,7 +15,10 @@
 # Usage: bash tests/bench/recovery.sh
 # Environment: LITELLM_VENV (a venv with litellm[proxy]; default tests/e2e/.venv/1.106.12),
 # ROUNDS (per mode; 3), FAILOVER_WATCH_BIN (a binary instead of a release build),
-# CARGO_TARGET_DIR (respected when building), KEEP_WORK=1 (keep the logs and outputs).
+# CARGO_TARGET_DIR (respected when building), KEEP_WORK=1 (keep the logs and outputs), and the
+# schedule, in seconds after the first probe: KILL_AT (5.5), RESTART_AT (9.5), DURATION (30;
+# the watcher's run). A restart after the first cooldown has run out (RESTART_AT=17.5
+# DURATION=40) shows the other side: the primary still down when LiteLLM tries it again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 rounds=${ROUNDS:-3}
@@ -35,7 +38,7 @@ fi
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 2; }
 
 # The probes' schedule and LiteLLM's router settings.
-cooldown=10 kill_at=5.5 restart_at=9.5 duration=30
+cooldown=10 kill_at=${KILL_AT:-5.5} restart_at=${RESTART_AT:-9.5} duration=${DURATION:-30}
 
 export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -45,10 +48,10 @@ mkdir -p "$work/home"
 # Every process started here leads its own session (setsid): stopped by signalling its group.
 declare -A procs=() # name -> pid (== pgid)
 stop() { # NAME: TERM to its group, KILL after 5 s
-  local pid=${procs[$1]:-} i
+  local pid=${procs[$1]:-}
   [ -n "$pid" ] || return 0
   kill -TERM -- -"$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.05; done
   kill -KILL -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   unset "procs[$1]"
@@ -216,12 +219,16 @@ tr = [l for l in lines if l.get("type") == "transition"]
 fo = next((l for l in tr if l["kind"] == "failover" and ts(l["at"]) >= killed), None)
 rec = next((l for l in tr if l["kind"] == "recovery" and ts(l["at"]) >= killed), None)
 prim = [l for l in lines if l.get("type") == "primary" and ts(l["at"]) >= killed]
+# The direct probes told cooling_down up to the retry: the last one before the up line.
 up = next((l for l in prim if l["to"] == "up"), None)
 cool = [l for l in prim if l["to"] == "cooling_down" and l.get("next_try")
         and (up is None or ts(l["at"]) <= ts(up["at"]))]
 cool = cool[-1] if cool else None
 direct = [l for l in lines if l.get("type") == "direct"]
 first_cool = next((l for l in direct if l["state"] == "cooling_down"), None)
+last_cool = [l for l in direct if l["state"] == "cooling_down"
+             and (up is None or ts(l["sent_at"]) < ts(up["at"]))]
+last_cool = last_cool[-1] if last_cool else None
 summary = next((l for l in lines if l.get("type") == "summary"), {})
 r = {
     "mode": mode, "round": n,
@@ -233,6 +240,10 @@ r = {
     "next_try_at": ts(cool["next_try"]) - t0 if cool else None,
     "up_at": ts(up["at"]) - t0 if up else None,
     "retry_error": ts(up["at"]) - ts(cool["next_try"]) if cool and up else None,
+    # The real retry lies between the last direct probe refused for the cooldown (sent) and
+    # the first one served again (answered): is the estimate in that bracket?
+    "bracketed": (ts(last_cool["sent_at"]) <= ts(cool["next_try"]) <= ts(up["at"]))
+                 if cool and up and last_cool else None,
     "primary_requests": served,
     "failed": summary.get("failed"), "total": summary.get("total"),
 }
@@ -240,12 +251,12 @@ print(json.dumps(r))
 f = lambda v, fmt="%+.2f": "-" if v is None else fmt % v
 line = (f"{mode:<3} round {n}: failover {f(r['failover_lag'], '%.2f')} s after the kill,"
         f" recovery {f(r['recovery_lag'], '%.2f')} s after the restart"
-        f" (at +{f(r['recovery_at'], '%.2f')} s; cooldown seen {f(r['primary_cooldown_secs'], '%.1f')} s),"
+        f" (at +{f(r['recovery_at'], '%.2f')} s; lane's cooldown {f(r['primary_cooldown_secs'], '%.1f')} s),"
         f" primary mock got {served:.0f} requests")
 if mode == "on":
     line += (f"; first direct 'cooling_down' sent at +{f(r['cooling_seen_at'], '%.2f')} s,"
              f" next_try +{f(r['next_try_at'], '%.2f')} s, up at +{f(r['up_at'], '%.2f')} s"
-             f" ({f(r['retry_error'])} s)")
+             f" ({f(r['retry_error'])} s; in the bracket of the probes: {r['bracketed']})")
 print(line, file=sys.stderr)
 PY
 }
@@ -257,8 +268,9 @@ done
 "$py" - "$work/rounds.jsonl" "$version" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"\nlitellm {sys.argv[2]}: recovery lag = the recovery transition minus the restart (s)")
-print(f"{'mode':<5}{'rounds':>7}{'lag min':>9}{'median':>8}{'max':>7}{'failover med':>14}"
+print(f"\nlitellm {sys.argv[2]}: recovery lag = the recovery transition minus the restart (s);"
+      " at = the recovery, after the first probe (s); primary reqs = what the primary mock received")
+print(f"{'mode':<5}{'rounds':>7}{'lag min':>9}{'median':>8}{'max':>7}{'at med':>8}{'failover med':>14}"
       f"{'primary reqs':>14}  next_try within 1 s of the retry")
 for mode in ("on", "off"):
     rs = [r for r in rows if r["mode"] == mode]
@@ -271,10 +283,13 @@ for mode in ("on", "off"):
         errs = [r["retry_error"] for r in rs]
         ok = sum(1 for e in errs if e is not None and abs(e) <= 1.0)
         est = f"{ok}/{len(rs)} (" + ", ".join("-" if e is None else f"{e:+.2f}" for e in errs) + " s)"
+        est += f"; in the probes' bracket {sum(1 for r in rs if r['bracketed'])}/{len(rs)}"
     else:
         est = "n/a"
     missing = len(rs) - len(lags)
+    ats = [r["recovery_at"] for r in rs if r["recovery_at"] is not None]
     print(f"{mode:<5}{len(rs):>7}{lag[0]:>9}{lag[1]:>8}{lag[2]:>7}"
+          f"{(f'+{statistics.median(ats):.2f}' if ats else '-'):>8}"
           f"{(fmt(statistics.median(fos)) if fos else '-'):>14}"
           f"{(f'{statistics.median(reqs):.0f}' if reqs else '-'):>14}  {est}"
           + (f"  ({missing} without a recovery)" if missing else ""))
