@@ -5,7 +5,7 @@
 #
 # Scenarios: seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
 #
-# It installs the pinned LiteLLM from tests/e2e/requirements.lock into tests/e2e/.venv (reused
+# It installs the pinned LiteLLM from tests/e2e/requirements-1.83.14.lock into tests/e2e/.venv (reused
 # while it holds exactly that lock), builds the binary (or takes FAILOVER_WATCH_BIN), starts
 # mock upstreams (`failover-watch mock-upstream`) and the real proxy on free loopback ports,
 # then for each scenario runs `failover-watch --output jsonl`, breaks the upstreams on a
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=$HERE/.venv
 WORK=$HERE/.work
-LOCK=$HERE/requirements.lock
+LOCK=$HERE/requirements-1.83.14.lock
 LITELLM_VERSION=1.83.14
 PYTHON=${E2E_PYTHON:-python3}
 
@@ -165,14 +165,14 @@ start_venv() {
   want=$(sed -n 's/^# python_version: //p' "$LOCK")
   have=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   [[ $have == "$want" ]] ||
-    die "requirements.lock was made for Python $want, $PYTHON is $have (its wheels' hashes would not match): run tests/e2e/lock.sh with that Python, or set E2E_PYTHON"
+    die "requirements-1.83.14.lock was made for Python $want, $PYTHON is $have (its wheels' hashes would not match): run tests/e2e/lock.sh with that Python, or set E2E_PYTHON"
   LOCK_SHA=$(sha256sum "$LOCK" | cut -d' ' -f1)
   if [[ -f $stamp && $(<"$stamp") == "$LOCK_SHA" ]] && [[ $(venv_python_ok) == "$want" ]]; then
-    say "venv: $VENV already holds requirements.lock ($LOCK_SHA), reused"
+    say "venv: $VENV already holds requirements-1.83.14.lock ($LOCK_SHA), reused"
     return 0
   fi
   VENV_START=$(now_us)
-  say "venv: installing requirements.lock into $VENV (takes 1-3 min; log: $WORK/logs/pip-install.log)"
+  say "venv: installing requirements-1.83.14.lock into $VENV (takes 1-3 min; log: $WORK/logs/pip-install.log)"
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   spawn pip "$WORK/logs/pip-install.log" "$WORK/logs/pip-install.log" \
@@ -190,12 +190,12 @@ finish_venv() {
     if ((rc != 0)); then
       tail -n 40 "$WORK/logs/pip-install.log" >&2
       rm -rf "$VENV"
-      die "pip could not install requirements.lock (status $rc; whole log: $WORK/logs/pip-install.log)"
+      die "pip could not install requirements-1.83.14.lock (status $rc; whole log: $WORK/logs/pip-install.log)"
     fi
     if ! "$VENV/bin/python" -m pip check >"$WORK/logs/pip-check.log" 2>&1; then
       cat "$WORK/logs/pip-check.log" >&2
       rm -rf "$VENV"
-      die "pip check: requirements.lock misses or breaks a dependency"
+      die "pip check: requirements-1.83.14.lock misses or breaks a dependency"
     fi
     echo "$LOCK_SHA" >"$VENV/.e2e-lock.sha256"
     say "venv: installed $(grep -c '^[A-Za-z]' "$LOCK") packages in $(secs_since "$VENV_START") s"
