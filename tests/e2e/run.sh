@@ -288,14 +288,30 @@ locate_binary() {
 
 declare -A LANE_RC=() LANE_SECS=()
 
-wait_lane() { # VERSION
-  local v=$1 rc=0
-  wait "${PROC_PID[lane-$v]}" || rc=$?
+lane_done() { # VERSION STATUS: notes a finished lane; stops what it may have left running
+  local v=$1 rc=$2
   unset "PROC_PID[lane-$v]"
   LANE_RC[$v]=$rc
   LANE_SECS[$v]=$(secs_since "${LANE_START[$v]}")
-  sweep_lane "$v" || LANE_RC[$v]=1
+  if ! sweep_lane "$v" && ((rc == 0)); then LANE_RC[$v]=1; fi
   say "lane $v: done in ${LANE_SECS[$v]} s (status $rc)"
+}
+
+wait_lanes() { # VERSION...: waits for those lanes, each noted as soon as it ends
+  local v rc pid
+  local -A by_pid=()
+  for v in "$@"; do by_pid[${PROC_PID[lane-$v]}]=$v; done
+  while ((${#by_pid[@]})); do
+    rc=0 pid=
+    wait -n -p pid "${!by_pid[@]}" || rc=$?
+    # No pid: the wait itself failed (no such child any more); the lanes left are noted failed.
+    if [[ -z $pid ]]; then
+      for pid in "${!by_pid[@]}"; do lane_done "${by_pid[$pid]}" 127; done
+      return
+    fi
+    lane_done "${by_pid[$pid]}" "$rc"
+    unset "by_pid[$pid]"
+  done
 }
 
 declare -A LANE_START=()
@@ -340,12 +356,10 @@ main() {
       bash "$HERE/run.sh" --lane "$v" "$i" "${scenarios[@]}"
     # A lane stops what it started when it is told to stop: give it time for that.
     PROC_GRACE[lane-$v]=60
-    [[ $parallel == 1 ]] || wait_lane "$v"
+    [[ $parallel == 1 ]] || wait_lanes "$v"
     i=$((i + 1))
   done
-  if [[ $parallel == 1 ]]; then
-    for v in "${versions[@]}"; do wait_lane "$v"; done
-  fi
+  [[ $parallel == 0 ]] || wait_lanes "${versions[@]}"
 
   # The evidence of what failed, one after the other, then the results.
   local passed=0 failed=0 line verdict secs results=() lane_failed
