@@ -76,7 +76,15 @@ spawn() { # NAME STDOUT STDERR CMD... : starts CMD in a new session; output appe
     setsid "$@" </dev/null >>"$out" 2>>"$err" &
   fi
   PROC_PID[$name]=$!
-  [[ -z $PIDS_FILE ]] || echo "$name $!" >>"$PIDS_FILE"
+  [[ -z $PIDS_FILE ]] || echo "$name $! $(start_time $!)" >>"$PIDS_FILE"
+}
+
+start_time() { # PID: when it started (clock ticks since boot), to tell it from a later namesake
+  local stat
+  stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+  stat=${stat##*) } # the fields after the command's name, from the 3rd on
+  read -r -a stat <<<"$stat"
+  echo "${stat[19]}"
 }
 
 alive() { # PID: running and not a zombie
@@ -134,10 +142,14 @@ stop_all() {
 }
 
 sweep_lane() { # VERSION: kills what that lane started and left running; fails when there was any
-  local file=$WORK/$1/pids name pid left=()
+  local file=$WORK/$1/pids name pid started now left=()
   [[ -f $file ]] || return 0
-  while read -r name pid; do
+  while read -r name pid started; do
     [[ -n $(session_members "$pid") ]] || continue
+    # A session outlives its leader, and its id is not reused while it has members; but a
+    # leader that ended with its whole session leaves its pid free for another process.
+    now=$(start_time "$pid")
+    [[ -z $now || $now == "$started" ]] || continue
     left+=("$name")
     kill_session "$pid"
   done <"$file"
@@ -147,8 +159,11 @@ sweep_lane() { # VERSION: kills what that lane started and left running; fails w
   return 1
 }
 
+LANES_STARTED=''
+
 sweep_lanes() { # every lane's leftovers (after the lanes are stopped)
   local file rc=0
+  [[ -n $LANES_STARTED ]] || return 0 # the pids files of an earlier run are not ours
   for file in "$WORK"/*/pids; do
     [[ -f $file ]] || continue
     sweep_lane "$(basename "$(dirname "$file")")" || rc=1
@@ -352,6 +367,7 @@ main() {
     mkdir -p "$WORK/$v"
     : >"$WORK/$v/results"
     LANE_START[$v]=$(now_us)
+    LANES_STARTED=1
     spawn "lane-$v" - - env E2E_BIN="$BIN" E2E_RUN_START="$RUN_START" \
       bash "$HERE/run.sh" --lane "$v" "$i" "${scenarios[@]}"
     # A lane stops what it started when it is told to stop: give it time for that.
