@@ -341,10 +341,13 @@ main() {
   done
   read -r -a versions <<<"${E2E_VERSIONS:-${VERSIONS[*]}}"
   ((${#versions[@]})) || die "E2E_VERSIONS names no version (known: ${VERSIONS[*]})"
+  local -A named=()
   for v in "${versions[@]}"; do
     known=
     for k in "${VERSIONS[@]}"; do [[ $v == "$k" ]] && known=1; done
     [[ -n $known ]] || die "unknown LiteLLM version '$v' in E2E_VERSIONS (known: ${VERSIONS[*]})"
+    [[ -z ${named[$v]:-} ]] || die "E2E_VERSIONS names $v twice"
+    named[$v]=1
   done
   [[ $parallel == [01] ]] || die "E2E_PARALLEL is 0 or 1, not '$parallel'"
 
