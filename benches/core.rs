@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use failover_watch::{
-    Dashboard, Evidence, Monitor, MonitorConfig, ProbeEvent, ProbeOutcome, ProbeReport, Role,
+    Dashboard, Evidence, Lane, Monitor, MonitorConfig, ProbeEvent, ProbeOutcome, ProbeReport, Role,
     Route, RunInfo, Served, ThemeName, WallClock, draw,
 };
 use ratatui::Terminal;
@@ -23,8 +23,13 @@ fn events(seq: u64) -> [ProbeEvent; 2] {
         (Role::Primary, "llama-fp8")
     };
     [
-        ProbeEvent::Sent { seq, at },
-        ProbeEvent::Answered(ProbeOutcome {
+        ProbeEvent::Sent {
+            lane: Lane::Normal,
+            seq,
+            at,
+        },
+        ProbeEvent::Answered(Box::new(ProbeOutcome {
+            lane: Lane::Normal,
             seq,
             sent_at: at,
             report: ProbeReport {
@@ -39,13 +44,13 @@ fn events(seq: u64) -> [ProbeEvent; 2] {
                     reply: "Hi.".into(),
                 }),
             },
-        }),
+        })),
     ]
 }
 
 fn main() {
     // The state: a week at the default 3 s interval is ~200,000 requests; apply a million.
-    let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let n = 1_000_000u64;
     let prepared: Vec<[ProbeEvent; 2]> = (1..=10_000).map(events).collect();
     let started = Instant::now();
@@ -87,6 +92,7 @@ fn main() {
         timeout: Duration::from_secs(30),
         stream: false,
         simulated: false,
+        direct: false,
     };
     let dashboard = Dashboard::new(info, ThemeName::Dark);
     let now = Duration::from_millis(n * 3000);

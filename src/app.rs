@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr};
 
-use crate::cli::{Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
+use crate::cli::{CheckArgs, Cli, DemoCommand, MockArgs, OutputFormat, WatchArgs};
 use crate::config::{self, Plan, Surroundings};
 use crate::demo::{self, Given, Setup};
 use crate::exit::{Ended, usage};
@@ -28,6 +28,11 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let prober = HttpProber::new(plan.probe.clone())?;
     tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
     run::execute(&plan, Arc::new(prober), None).await
+}
+
+/// Checks a proxy once: one line per check, the fix where something is wrong.
+pub async fn check(args: CheckArgs) -> Result<Ended> {
+    crate::check::check(args).await
 }
 
 /// Runs the dashboard (or a headless output) against the simulated gateway `args` describe.
@@ -55,7 +60,7 @@ fn demo_setup(
 ) -> Result<Setup> {
     let probe = &args.probe;
     let given = Given {
-        primary: probe.primary.as_deref(),
+        primary: probe.target.primary.as_deref(),
         interval: probe.interval,
         dashboard: config::output(probe, surroundings) == OutputFormat::Tui,
         ends: probe.duration.is_some() || probe.count.is_some(),
@@ -157,8 +162,8 @@ mod tests {
         assert_eq!(plan.schedule.duration, Some(SECS(36)));
         assert_eq!(plan.probe.primary, "llama-fp8");
         assert_eq!(plan.info.fallback.as_deref(), Some("llama3"));
-        // The router's timeout (30 s) and a margin.
-        assert_eq!(plan.schedule.timeout, SECS(35));
+        // Over the router's timeout (30 s): the default.
+        assert_eq!(plan.schedule.timeout, SECS(60));
         assert!(plan.info.simulated);
         // Without a terminal, text is the default output: the same story.
         let (_, plan) = resolve(&[], None, false).unwrap();
@@ -184,7 +189,10 @@ mod tests {
         assert_eq!(script(&s).as_deref(), Some("primary-error@2s"));
         let args = ["--router-timeout", "2s", "--cooldown", "1s"];
         let (s, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.schedule.timeout, SECS(7));
+        assert_eq!(plan.schedule.timeout, SECS(60));
+        // A router timeout over the default: the client waits longer than the router.
+        let (_, plan) = resolve(&["--router-timeout", "90s"], None, false).unwrap();
+        assert_eq!(plan.schedule.timeout, SECS(95));
         assert_eq!(s.settings.router.cooldown, SECS(1));
         assert_eq!(s.pass, Some(SECS(27)));
         let args = ["--primary", "llama3", "--fallback", "other"];

@@ -48,6 +48,12 @@ pub enum Command {
     #[command(after_help = MOCK_HELP)]
     MockUpstream(MockArgs),
 
+    /// Check a proxy before going on stage or into maintenance: reachable, key accepted,
+    /// the primary group's deployments, who serves a request, the primary and the fallback on
+    /// their own, the router's timeout. Exit 0 when the primary serves and the fallback
+    /// answers, 1 when something is wrong (with the fix), 2 when it could not check.
+    Check(Box<CheckArgs>),
+
     /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
     /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
     Demo(Box<DemoCommand>),
@@ -125,11 +131,82 @@ pub struct DemoArgs {
     /// The router's timeout: the limit of one call to one deployment.
     #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::duration::positive)]
     pub router_timeout: Option<Duration>,
+
+    /// The LiteLLM release to play: its headers, stream chunks and error messages.
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_DEMO_LITELLM",
+        value_enum,
+        default_value = "1.106",
+        value_name = "RELEASE"
+    )]
+    pub litellm: Release,
+}
+
+/// A LiteLLM release the demo plays, as recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Release {
+    /// 1.83.14.
+    #[value(name = "1.83")]
+    V1_83,
+    /// 1.106.12.
+    #[default]
+    #[value(name = "1.106")]
+    V1_106,
+}
+
+impl Release {
+    /// The release as `x-litellm-version` names it.
+    pub fn version(self) -> &'static str {
+        match self {
+            Release::V1_83 => "1.83.14",
+            Release::V1_106 => "1.106.12",
+        }
+    }
+}
+
+/// Watching a proxy: where it is, and how to probe it.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `check`: the proxy, what to ask it, and how to tell the result.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// `text`: a line per check, with the fix where something is wrong; `json`: one object.
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_CHECK_OUTPUT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub output: CheckOutput,
+
+    /// Write logs here (they never go to the terminal).
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    pub log_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckOutput {
+    Text,
+    Json,
 }
 
 /// Where the proxy is and how to reach it.
 #[derive(Debug, Clone, Args)]
-pub struct WatchArgs {
+pub struct ProxyArgs {
     /// The LiteLLM proxy, with or without `/v1`.
     #[arg(
         long,
@@ -141,30 +218,22 @@ pub struct WatchArgs {
     /// Read the API key from this file (its first line, trimmed).
     #[arg(long, env = "FAILOVER_WATCH_API_KEY_FILE", value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub probe: ProbeArgs,
 }
 
-/// How to probe and what to print; shared by watching a proxy and the demo.
+/// What every request asks, and how long it may take.
 #[derive(Debug, Clone, Args)]
-pub struct ProbeArgs {
+pub struct TargetArgs {
     /// The primary model group: the `model` of every request. [default: llama-fp8]
     #[arg(long, env = "FAILOVER_WATCH_PRIMARY", value_name = "MODEL")]
     pub primary: Option<String>,
 
-    /// The fallback model group you expect, for display.
+    /// The fallback model group you expect: shown, and asked on its own by `check`.
     #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
     pub fallback: Option<String>,
 
-    /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
-    /// this schedule whether or not earlier ones have answered.
-    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = probe_interval)]
-    pub interval: Duration,
-
     /// Limit for one request, from sending to the complete answer. Above the proxy's router
-    /// timeout, a hung primary's requests show as slow fallbacks rather than timeouts.
-    /// [default: 30s]
+    /// timeout (30 s in the usual setups), a hung primary's requests show as slow fallbacks
+    /// rather than timeouts. [default: 60s]
     #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", value_name = "DURATION", value_parser = duration::positive)]
     pub timeout: Option<Duration>,
 
@@ -179,6 +248,24 @@ pub struct ProbeArgs {
     /// Stream the answers (SSE) and measure the time to the first token.
     #[arg(long, env = "FAILOVER_WATCH_STREAM", value_parser = BoolishValueParser::new())]
     pub stream: bool,
+}
+
+/// How to probe and what to print; shared by watching a proxy and the demo.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
+    /// this schedule whether or not earlier ones have answered.
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = probe_interval)]
+    pub interval: Duration,
+
+    /// Beside every probe, probe the primary group alone (`disable_fallbacks`): its own
+    /// state, why traffic left it and when LiteLLM tries it again. Costs a second small request
+    /// to the primary each interval.
+    #[arg(long, env = "FAILOVER_WATCH_DIRECT", default_value = "on", value_name = "on|off", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub direct: bool,
 
     /// Send this many probes, wait for their answers, then end.
     #[arg(long, env = "FAILOVER_WATCH_COUNT", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -63,6 +63,14 @@ impl RunClock {
     }
 }
 
+/// Sleeps until `deadline`, or forever without one: a `select!` branch that may be off.
+pub async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Turns run offsets into wall-clock times. Pure: the origin and the local offset are fixed
 /// when the run starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::Result;
 
-use crate::cli::{OutputFormat, ProbeArgs, ThemeArg, WatchArgs};
+use crate::cli::{OutputFormat, ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
 use crate::exit::usage;
 use crate::output::RunInfo;
 use crate::probe::{Endpoint, ProbeSettings, Schedule};
@@ -18,8 +18,9 @@ use crate::ui::ThemeName;
 
 /// The primary model group when none is named.
 pub const DEFAULT_PRIMARY: &str = "llama-fp8";
-/// The limit of one request when none is given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The limit of one request when none is given: above LiteLLM's usual router timeout (30 s in
+/// the common setups), so that a hung primary's fallback answers are seen, not cut off.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Values a configuration file supplies for the options the user left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,6 +66,65 @@ impl Surroundings {
     }
 }
 
+/// What every request asks of which proxy, resolved.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub probe: ProbeSettings,
+    /// The fallback group, when given.
+    pub fallback: Option<String>,
+}
+
+impl Target {
+    /// The proxy of `proxy` (its key from the environment `env` or a file) asked as `args`
+    /// say, over the values of `layer`.
+    pub fn of_proxy(
+        proxy: &ProxyArgs,
+        args: &TargetArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let endpoint = Endpoint::parse(&proxy.url).map_err(usage)?;
+        let key = ApiKey::load(proxy.api_key_file.as_deref(), env).map_err(usage)?;
+        Self::new(args, endpoint, key, &Layer::default())
+    }
+
+    pub fn new(
+        args: &TargetArgs,
+        endpoint: Endpoint,
+        key: Option<ApiKey>,
+        layer: &Layer,
+    ) -> Result<Self> {
+        let primary = args
+            .primary
+            .clone()
+            .or_else(|| layer.primary.clone())
+            .unwrap_or_else(|| DEFAULT_PRIMARY.to_owned())
+            .trim()
+            .to_owned();
+        if primary.is_empty() {
+            return Err(usage("--primary must name a model group"));
+        }
+        let fallback = args
+            .fallback
+            .clone()
+            .or_else(|| layer.fallback.clone())
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty());
+        let timeout = args.timeout.or(layer.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        Ok(Self {
+            probe: ProbeSettings {
+                endpoint,
+                key,
+                primary,
+                prompt: args.prompt.clone(),
+                max_tokens: args.max_tokens,
+                stream: args.stream,
+                timeout,
+            },
+            fallback,
+        })
+    }
+}
+
 impl Plan {
     /// A plan for watching a real proxy.
     pub fn watch(
@@ -72,8 +132,8 @@ impl Plan {
         env: impl Fn(&str) -> Option<String>,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let endpoint = Endpoint::parse(&args.url).map_err(usage)?;
-        let key = ApiKey::load(args.api_key_file.as_deref(), env).map_err(usage)?;
+        let endpoint = Endpoint::parse(&args.proxy.url).map_err(usage)?;
+        let key = ApiKey::load(args.proxy.api_key_file.as_deref(), env).map_err(usage)?;
         Self::new(
             &args.probe,
             endpoint,
@@ -93,27 +153,13 @@ impl Plan {
         simulated: bool,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let primary = args
-            .primary
-            .clone()
-            .or_else(|| layer.primary.clone())
-            .unwrap_or_else(|| DEFAULT_PRIMARY.to_owned())
-            .trim()
-            .to_owned();
-        if primary.is_empty() {
-            return Err(usage("--primary must name a model group"));
-        }
+        let Target { probe, fallback } = Target::new(&args.target, endpoint, key, layer)?;
         if args.output == Some(OutputFormat::Tui) && !surroundings.stdout_is_terminal {
             return Err(usage(
                 "the dashboard needs a terminal: use --output text or --output jsonl",
             ));
         }
-        let fallback = args
-            .fallback
-            .clone()
-            .or_else(|| layer.fallback.clone())
-            .filter(|f| !f.trim().is_empty());
-        let timeout = args.timeout.or(layer.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = probe.timeout;
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
         let schedule = Schedule {
@@ -123,28 +169,25 @@ impl Plan {
             count: args.count,
             duration: args.duration.or(layer.duration),
             grace: Schedule::default_grace(timeout),
+            direct: args.direct,
         };
-        let mut monitor = MonitorConfig::new(&primary);
-        monitor.down_after = args.down_after;
+        let monitor = MonitorConfig {
+            down_after: args.down_after,
+            timeout,
+            ..MonitorConfig::default()
+        };
         let info = RunInfo {
-            url: endpoint.root().to_owned(),
-            primary: primary.clone(),
+            url: probe.endpoint.root().to_owned(),
+            primary: probe.primary.clone(),
             fallback,
             interval: args.interval,
             timeout,
-            stream: args.stream,
+            stream: probe.stream,
             simulated,
+            direct: args.direct,
         };
         Ok(Self {
-            probe: ProbeSettings {
-                endpoint,
-                key,
-                primary,
-                prompt: args.prompt.clone(),
-                max_tokens: args.max_tokens,
-                stream: args.stream,
-                timeout,
-            },
+            probe,
             schedule,
             monitor,
             info,
@@ -200,7 +243,7 @@ mod tests {
         assert_eq!(p.probe.primary, "llama-fp8");
         assert_eq!(p.probe.endpoint.api_base(), "http://127.0.0.1:4000/v1");
         assert_eq!(p.schedule.interval, std::time::Duration::from_secs(3));
-        assert_eq!(p.schedule.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(p.schedule.timeout, std::time::Duration::from_secs(60));
         assert_eq!(p.schedule.max_in_flight, 10);
         assert_eq!(p.probe.max_tokens, 10);
         assert_eq!(p.probe.prompt, "Say hi");

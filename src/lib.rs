@@ -9,6 +9,7 @@
 //! crate's own.
 
 pub mod app;
+mod check;
 pub mod cli;
 mod clock;
 mod config;
@@ -29,7 +30,7 @@ mod ui;
 
 pub use clock::WallClock;
 pub use output::RunInfo;
-pub use probe::{Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
+pub use probe::{Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
 pub use state::{Monitor, MonitorConfig};
 pub use ui::{Dashboard, ThemeName, draw};
 

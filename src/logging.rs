@@ -2,13 +2,22 @@
 //!
 //! At the default level only the run's life and its transitions are logged, so a week-long
 //! run writes little; `FAILOVER_WATCH_LOG=debug` adds one line per probe.
+//!
+//! Every line, whichever crate writes it, goes through one writer that blanks out the API key
+//! and escapes control characters: a server's text can neither show the key nor forge lines.
+//! The file is the user's alone (0600, in a 0700 folder when we make it).
 
-use std::fs::OpenOptions;
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::secret::redact_known;
 
 /// Our own life and transitions, other crates' warnings; not async-openai's, which repeats
 /// the whole error body of every failed request (a week of outage would fill the disk).
@@ -33,15 +42,20 @@ pub fn default_log_file() -> PathBuf {
 /// flushes the last lines.
 pub fn init(path: &Path) -> Result<WorkerGuard> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
     }
     let file = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(file);
+    let writer = SafeLines(writer);
     let filter = EnvFilter::try_from_env("FAILOVER_WATCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     tracing_subscriber::fmt()
@@ -52,4 +66,73 @@ pub fn init(path: &Path) -> Result<WorkerGuard> {
         .try_init()
         .map_err(|e| eyre!("cannot start logging: {e}"))?;
     Ok(guard)
+}
+
+/// Makes writers that make every line safe: the key blanked out, controls escaped.
+#[derive(Clone)]
+struct SafeLines(NonBlocking);
+
+impl<'a> MakeWriter<'a> for SafeLines {
+    type Writer = SafeLine<NonBlocking>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        SafeLine(self.0.clone())
+    }
+}
+
+/// Writes one formatted line (tracing writes each event whole) made safe.
+struct SafeLine<W>(W);
+
+impl<W: Write> Write for SafeLine<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(safe(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A log line with the key blanked out and every control character escaped but the line's
+/// own end.
+fn safe(text: &str) -> String {
+    let text = redact_known(text);
+    let (body, end) = match text.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (text.as_ref(), ""),
+    };
+    let mut line = String::with_capacity(body.len() + 1);
+    for c in body.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line.push_str(end);
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ApiKey;
+
+    #[test]
+    fn a_line_cannot_show_the_key_nor_forge_another() {
+        let _key = ApiKey::new("sk-logged-secret-77").unwrap();
+        let line = "WARN Server error: 500 - {\"auth\":\"Bearer sk-logged-secret-77\"}\n\
+                    2026-12-02T00:00:00Z INFO forged\r\u{1b}[2J\n";
+        let written = safe(line);
+        assert!(!written.contains("sk-logged-secret-77"), "{written}");
+        assert!(written.contains("Bearer [API key]"));
+        assert_eq!(written.matches('\n').count(), 1, "{written}");
+        assert!(written.ends_with('\n'));
+        assert!(
+            written.contains("\\n2026-12-02T00:00:00Z INFO forged\\r\\u{1b}[2J"),
+            "{written}"
+        );
+    }
 }

@@ -21,6 +21,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::MockUpstream(args)) => runtime.block_on(app::mock_upstream(args)),
+        Some(Command::Check(args)) => {
+            let _log_guard = start_logging(&args.log_file);
+            runtime.block_on(app::check(*args))
+        }
         Some(Command::Demo(args)) => {
             let _log_guard = start_logging(&args.probe.log_file);
             runtime.block_on(app::demo(*args))

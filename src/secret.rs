@@ -1,8 +1,11 @@
 //! The proxy's API key: read from the environment or a file, sent only in the Authorization
 //! header, never printed, logged or recorded.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
+use std::sync::RwLock;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -11,6 +14,26 @@ pub const KEY_ENV_VARS: [&str; 2] = ["LITELLM_API_KEY", "OPENAI_API_KEY"];
 
 /// What stands where a server echoed the key.
 const REDACTED: &str = "[API key]";
+
+/// The longest key file read: a key is short; more is not a key file.
+const KEY_FILE_LIMIT: u64 = 4096;
+
+/// Every key the process was given, so that whatever writes a line (the log, whichever crate
+/// logs) can blank them out.
+static KNOWN: RwLock<Vec<SecretString>> = RwLock::new(Vec::new());
+
+/// `text` with every key the process holds blanked out.
+pub fn redact_known(text: &str) -> Cow<'_, str> {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let mut text = Cow::Borrowed(text);
+    for key in known.iter() {
+        let key = key.expose_secret();
+        if text.contains(key) {
+            text = Cow::Owned(text.replace(key, REDACTED));
+        }
+    }
+    text
+}
 
 #[derive(Clone)]
 pub struct ApiKey(SecretString);
@@ -34,6 +57,10 @@ impl ApiKey {
                     .to_owned(),
             );
         }
+        let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+        if !known.iter().any(|k| k.expose_secret() == key) {
+            known.push(SecretString::from(key.to_owned()));
+        }
         Ok(Self(SecretString::from(key.to_owned())))
     }
 
@@ -49,9 +76,8 @@ impl ApiKey {
     /// `text` with every copy of the key blanked out: a server may echo what it was sent
     /// (the Authorization header in an error page, say).
     pub fn redact(&self, text: &mut String) {
-        let key = self.0.expose_secret();
-        if text.contains(key) {
-            *text = text.replace(key, REDACTED);
+        if let Cow::Owned(redacted) = redact_known(text) {
+            *text = redacted;
         }
     }
 
@@ -66,10 +92,9 @@ impl ApiKey {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, String> {
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
+            let first_line = first_line(path)
                 .map_err(|e| format!("cannot read the API key file {}: {e}", path.display()))?;
-            let first_line = text.lines().next().unwrap_or_default();
-            return Self::new(first_line)
+            return Self::new(&first_line)
                 .map(Some)
                 .map_err(|e| format!("{e} (in {})", path.display()));
         }
@@ -82,6 +107,30 @@ impl ApiKey {
         }
         Ok(None)
     }
+}
+
+/// The first line of a key file: a regular file, read no further than a key can be long.
+fn first_line(path: &Path) -> Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        // A FIFO would block, a device (/dev/zero) never end.
+        return Err("it is not a regular file".to_owned());
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(KEY_FILE_LIMIT).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
+    let end = head.iter().position(|b| *b == b'\n');
+    let line = match end {
+        Some(end) => &head[..end],
+        None if head.len() as u64 >= KEY_FILE_LIMIT => {
+            return Err(format!(
+                "its first line is longer than {KEY_FILE_LIMIT} bytes: that is no key"
+            ));
+        }
+        None => &head[..],
+    };
+    String::from_utf8(line.to_vec()).map_err(|_| "its first line is not UTF-8 text".to_owned())
 }
 
 #[cfg(test)]
@@ -125,6 +174,32 @@ mod tests {
         std::fs::write(&file, "  sk-first-line \r\n# the proxy's master key\n").unwrap();
         let key = ApiKey::load(Some(&file), env(&vars)).unwrap().unwrap();
         assert_eq!(key.secret().expose_secret(), "sk-first-line");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_is_read_no_further_than_a_key_and_only_when_it_is_a_file() {
+        let refused = |path: &Path| ApiKey::load(Some(path), env(&[])).unwrap_err();
+        // A device never ends, a FIFO would block: neither is read.
+        assert!(refused(Path::new("/dev/zero")).contains("not a regular file"));
+        let dir = std::env::temp_dir().join(format!("fw-keyfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert!(refused(&fifo).contains("not a regular file"));
+        }
+        let file = dir.join("key");
+        std::fs::write(&file, "x".repeat(10_000)).unwrap();
+        assert!(refused(&file).contains("longer than 4096 bytes"));
+        // What follows the first line is not the key, even when it is not text.
+        let mut bytes = b"sk-first\n".to_vec();
+        bytes.extend([0xff, 0xfe, 0x00]);
+        std::fs::write(&file, bytes).unwrap();
+        let key = ApiKey::load(Some(&file), env(&[])).unwrap().unwrap();
+        assert_eq!(key.secret().expose_secret(), "sk-first");
+        std::fs::write(&file, [0xff, b'\n']).unwrap();
+        assert!(refused(&file).contains("not UTF-8"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -138,7 +138,10 @@ fn modules_import_one_another_without_a_cycle() {
             }
         }
     }
-    assert!(files.len() > 30 && top.len() > 5, "the source was not read: {top:?}");
+    assert!(
+        files.len() > 30 && top.len() > 5,
+        "the source was not read: {top:?}"
+    );
     if let Some(cycle) = cycle(&top) {
         panic!("top-level modules import in a cycle: {}", cycle.join(" → "));
     }

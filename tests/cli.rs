@@ -9,7 +9,8 @@ use common::{Hung, ReplayServer, Scratch, capture, refused_addr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
-/// The binary with a clean environment: no key, no colour preference, logs in `scratch`.
+/// The binary with a clean environment: no key, no colour preference, logs in `scratch`, no
+/// direct probes.
 fn command(scratch: &Scratch, args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
@@ -17,7 +18,10 @@ fn command(scratch: &Scratch, args: &[&str]) -> Command {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_STATE_HOME", &scratch.0)
-        .env("FAILOVER_WATCH_LOG_FILE", scratch.log());
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
+        // A recorded proxy answers in the order of its recording: no second lane of probes
+        // taking turns, unless a test asks for it.
+        .env("FAILOVER_WATCH_DIRECT", "off");
     command
 }
 
@@ -92,11 +96,47 @@ async fn never_answered_probes_fail_a_strict_run() {
     })
     .await
     .unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
     assert_eq!(summary["failed"], 0, "{}", text(&out.stdout));
-    assert!(summary["abandoned"].as_u64().unwrap() > 0, "{summary}");
+    let abandoned = summary["abandoned"].as_u64().unwrap();
+    assert!(abandoned >= 3, "{summary}");
+    // Every probe sent is accounted for, and told in the order it was sent.
+    assert_eq!(summary["total"], 0);
+    assert_eq!(summary["sent"].as_u64(), Some(abandoned));
+    let told: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["type"] == "abandoned" && l["lane"] == "normal")
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(told, (1..=abandoned).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    // The text story counts them in its total.
+    let text_args: Vec<&str> = args[..args.len() - 2]
+        .iter()
+        .copied()
+        .chain(["--output", "text"])
+        .collect();
+    let story = tokio::task::spawn_blocking({
+        let mut cmd = command(&scratch, &text_args);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let story = text(&story.stdout);
+    let unanswered = story
+        .lines()
+        .find_map(|l| l.strip_prefix("  • Unanswered at exit: "))
+        .expect(&story);
+    assert_ne!(unanswered, "0");
+    assert!(
+        story.contains(&format!("  • Total requests: {unanswered}\n")),
+        "{story}"
+    );
 }
 
 #[test]
@@ -258,7 +298,7 @@ async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
         "           Model: ollama/llama3",
         "           Response: Hello!",
         "Request #3: ✓ FALLBACK",
-        "[!] FAILOVER DETECTED: ollama/llama3 → llama-fp8",
+        "[!] RECOVERY DETECTED: ollama/llama3 → llama-fp8",
         "Request #4: ✓ PRIMARY",
         "Demo Summary",
         "  • Total requests: 4",
@@ -362,6 +402,46 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_written_is_said_at_once_and_fails_the_run() {
+    let scratch = Scratch::new("cli-record-full");
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "2",
+        "--interval",
+        "50ms",
+        "--output",
+        "jsonl",
+        "--record",
+        "/dev/full",
+    ];
+    let out = run(&scratch, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a record cut short fails the run"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot write the record /dev/full")
+            && stderr.contains("recording stopped"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    let kinds: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].to_string())
+        .collect();
+    // The run goes on: the notice among the lines, every request, the summary last.
+    assert!(kinds.contains(&"\"notice\"".to_owned()), "{stdout}");
+    assert_eq!(kinds.iter().filter(|k| *k == "\"request\"").count(), 2);
+    assert_eq!(kinds.last().map(String::as_str), Some("\"summary\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() {
     let scratch = Scratch::new("cli-http-proxy");
     let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
@@ -380,4 +460,83 @@ async fn a_proxy_on_this_machine_is_reached_directly_whatever_http_proxy_says() 
     let first: serde_json::Value =
         serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["result"], "primary", "{first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_summed_up() {
+    let scratch = Scratch::new("cli-router-timeout");
+    // LiteLLM 1.83.14's answers: a success (it names its release), then failures that say the
+    // router waits 30 s for a model.
+    let proxy = || {
+        ReplayServer::start(
+            vec![
+                capture("01b-primary-ok.http"),
+                capture("06a-both-refused.http"),
+            ],
+            None,
+        )
+    };
+    let server = proxy().await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "4",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "30s",
+    ];
+    let mut jsonl = args.to_vec();
+    jsonl.extend(["--output", "jsonl"]);
+    let out = run(&scratch, &jsonl);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let notices: Vec<_> = lines.iter().filter(|l| l["type"] == "notice").collect();
+    assert_eq!(notices.len(), 1, "{lines:?}");
+    assert_eq!(notices[0]["kind"], "router_timeout");
+    assert_eq!(
+        notices[0]["message"],
+        "the proxy waits 30 s for a model; --timeout 30s will cut its fallback answers off"
+    );
+    assert_eq!(lines.last().unwrap()["litellm_version"], "1.83.14");
+    // The log says it too; the text story once, and its summary names the release.
+    let log = std::fs::read_to_string(scratch.log()).unwrap();
+    assert_eq!(
+        log.matches("the proxy waits 30 s for a model").count(),
+        1,
+        "{log}"
+    );
+    let server = proxy().await;
+    let url = server.url();
+    let args = [
+        "--url",
+        &url,
+        "--count",
+        "4",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "30s",
+    ];
+    let story = text(&run(&scratch, &args).stdout);
+    assert_eq!(
+        story.matches("[!] the proxy waits 30 s").count(),
+        1,
+        "{story}"
+    );
+    assert!(story.contains("  • LiteLLM: 1.83.14"), "{story}");
+    // At the default limit (60 s) nothing is wrong.
+    let quiet = text(
+        &run(
+            &scratch,
+            &["--url", &url, "--count", "2", "--interval", "50ms"],
+        )
+        .stdout,
+    );
+    assert!(!quiet.contains("the proxy waits"), "{quiet}");
 }

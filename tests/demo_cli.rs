@@ -203,32 +203,45 @@ fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
 #[test]
 fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
     let scratch = Scratch::new("demo-stream");
-    let run = demo(
-        &scratch,
-        &words(
-            "--output jsonl --stream --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
-        ),
-    );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(
-        transitions(&run),
-        ["failover", "recovery"],
-        "{}",
-        run.stdout
-    );
-    let requests = run.requests();
-    let fallback: Vec<_> = requests
-        .iter()
-        .filter(|r| r["result"] == "fallback")
-        .collect();
-    assert!(!fallback.is_empty(), "{}", run.stdout);
-    for r in fallback {
-        // Streams carry no model group; the deployment map tells.
-        assert_eq!(r["model_group"], Value::Null);
-        assert_eq!(r["evidence"], "deployment");
-        assert_eq!(r["model"], "ollama/llama3");
-        assert_eq!(r["reply"], "Hello!");
-        assert!(r["ttft_ms"].is_number());
+    // 1.83's streams carry no model group, the deployment map tells; 1.106's say it.
+    for (release, group, evidence) in [
+        ("1.83", Value::Null, "deployment"),
+        ("1.106", Value::from("llama3"), "model_group_header"),
+    ] {
+        let run = demo(
+            &scratch,
+            &words(&format!(
+                "--litellm {release} --output jsonl --stream --interval 200ms --cooldown 1s \
+                 --script primary-down@1s,primary-up@2s"
+            )),
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_eq!(
+            transitions(&run),
+            ["failover", "recovery"],
+            "{}",
+            run.stdout
+        );
+        let requests = run.requests();
+        let fallback: Vec<_> = requests
+            .iter()
+            .filter(|r| r["result"] == "fallback")
+            .collect();
+        assert!(!fallback.is_empty(), "{}", run.stdout);
+        for r in fallback {
+            assert_eq!(r["model_group"], group, "{release}");
+            assert_eq!(r["evidence"], evidence, "{release}");
+            assert_eq!(r["model"], "ollama/llama3");
+            assert_eq!(r["reply"], "Hello!");
+            assert!(r["ttft_ms"].is_number());
+        }
+        let summary = run.of_type("summary").pop().unwrap();
+        assert!(
+            summary["litellm_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with(&format!("{release}."))),
+            "{summary}"
+        );
     }
 }
 
@@ -238,7 +251,7 @@ fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
     let run = demo(
         &scratch,
         &words(
-            "--output jsonl --interval 200ms --count 12 --fail-on-error --script fallback-down@0s,primary-down@1s",
+            "--litellm 1.83 --direct off --output jsonl --interval 200ms --count 12 --fail-on-error --script fallback-down@0s,primary-down@1s",
         ),
     );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -269,6 +282,37 @@ fn an_outage_shows_litellms_error_and_fail_on_error_reports_it() {
         "{message}"
     );
     assert_eq!(transitions(&run), ["outage"]);
+
+    // 1.106 words it otherwise.
+    let run = demo(
+        &scratch,
+        &words(
+            "--direct off --output jsonl --interval 200ms --count 12 --script fallback-down@0s,primary-down@1s",
+        ),
+    );
+    let errors: Vec<_> = run
+        .requests()
+        .into_iter()
+        .filter(|r| r["result"] == "error")
+        .collect();
+    assert!(errors.len() >= 3, "{}", run.stdout);
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains(
+            "Connection error. LiteLLM: model group 'llama-fp8' failed with the error above. \
+         Fallback to llama3 also failed: litellm.APIConnectionError: OllamaException - Cannot \
+         connect to host REDACTED:11434"
+        ),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("All deployments for selected model are in cooldown."),
+        "{}",
+        errors[2]
+    );
 
     // The text summary tells an outage, not a failover.
     let run = demo(
@@ -407,7 +451,7 @@ fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends(
         "{text}"
     );
     assert!(
-        text.contains("[!] FAILOVER DETECTED: ollama/llama3 → llama-fp8"),
+        text.contains("[!] RECOVERY DETECTED: ollama/llama3 → llama-fp8"),
         "{text}"
     );
     assert!(text.contains("  • Failed: 0"), "{text}");
@@ -451,4 +495,109 @@ fn a_looping_script_tells_the_story_again_every_pass() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn the_primarys_own_lane_tells_why_and_when_it_comes_back() {
+    let scratch = Scratch::new("demo-lane");
+    let run = demo(
+        &scratch,
+        &words(
+            "--output jsonl --interval 500ms --cooldown 3s --script primary-down@2s,primary-up@3s",
+        ),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // The direct probes' own story, in order.
+    let direct = run.of_type("direct");
+    let mut states: Vec<&str> = direct
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    states.dedup();
+    assert_eq!(
+        states,
+        ["up", "failing", "cooling_down", "up"],
+        "{}",
+        run.stdout
+    );
+    let failing = direct.iter().find(|d| d["state"] == "failing").unwrap();
+    assert_eq!(failing["status"], 500);
+    assert!(
+        failing["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Connection error."),
+        "{failing}"
+    );
+    let cooling = direct
+        .iter()
+        .find(|d| d["state"] == "cooling_down")
+        .unwrap();
+    assert_eq!(cooling["status"], 429);
+    assert_eq!(cooling["cooldown_ids"].as_array().unwrap().len(), 1);
+    assert!(
+        cooling["retry_in_ms"].as_f64().unwrap() <= 3000.0,
+        "{cooling}"
+    );
+    // The estimated next try is within one interval of when the primary was really tried.
+    let changes = run.of_type("primary");
+    let to_cooling = changes.iter().find(|c| c["to"] == "cooling_down").unwrap();
+    let back = changes.iter().rfind(|c| c["to"] == "up").unwrap();
+    let secs = |at: &Value| {
+        chrono::DateTime::parse_from_rfc3339(at.as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0
+    };
+    let estimate = secs(&to_cooling["next_try"]);
+    let real = secs(&back["at"]);
+    assert!(
+        (real - estimate).abs() <= 0.5 + 0.1,
+        "estimated {estimate}, tried again at {real}"
+    );
+    assert_eq!(to_cooling["cooldown_secs"], 3.0);
+    // The failover names its cause; the recovery how long LiteLLM held the primary back.
+    let transitions = run.of_type("transition");
+    assert_eq!(transitions[0]["kind"], "failover");
+    assert_eq!(transitions[0]["cause"], "primary: Connection error.");
+    assert_eq!(transitions[1]["kind"], "recovery");
+    let held = transitions[1]["primary_cooldown_secs"].as_f64().unwrap();
+    assert!((2.5..=4.0).contains(&held), "{held}");
+    let summary = run.of_type("summary").pop().unwrap();
+    let lane = &summary["primary_lane"];
+    assert!(lane["cooling_down_secs"].as_f64().unwrap() > 2.0, "{lane}");
+    assert!(
+        lane["first_failure"]
+            .as_str()
+            .unwrap()
+            .contains("Connection error.")
+    );
+}
+
+#[test]
+fn a_primary_without_api_key_says_so_on_its_lane() {
+    let scratch = Scratch::new("demo-nokey");
+    let config = scratch.file(
+        "seed.yaml",
+        "model_list:\n  - model_name: llama3\n    litellm_params: {model: ollama/llama3, api_base: http://ollama:11434}\n  - model_name: llama-fp8\n    litellm_params: {model: openai/llama-fp8, api_base: http://llama-fp8-predictor:8080/v1}\nrouter_settings:\n  fallbacks: [{llama-fp8: [llama3]}]\n  num_retries: 0\n  timeout: 30\n  allowed_fails: 1\n  cooldown_time: 10\n",
+    );
+    for (release, words_of_it) in [
+        ("1.83", "The api_key client option must be set"),
+        ("1.106", "Missing credentials. Please pass an `api_key`"),
+    ] {
+        let args = format!(
+            "--litellm {release} --config {} --output jsonl --interval 200ms --count 3",
+            config.display()
+        );
+        let run = demo(&scratch, &words(&args));
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let first = &run.of_type("direct")[0];
+        assert_eq!(first["state"], "failing", "{release}: {first}");
+        assert_eq!(first["status"], 500);
+        assert!(
+            first["message"].as_str().unwrap().contains(words_of_it),
+            "{release}: {first}"
+        );
+        assert!(run.requests().iter().all(|r| r["result"] == "fallback"));
+    }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde_norway::{Mapping, Value};
 
 use super::settings::{
-    Deployment, FailurePolicy, Fallback, GatewaySettings, Provider, RouterSettings, defaults,
-    deployment_id,
+    Deployment, FailurePolicy, Fallback, GatewaySettings, Provider, Release, RouterSettings,
+    defaults, deployment_id,
 };
 
 /// The seed's Helm `values.yaml`, with the one change the recordings needed: an `api_key` on
@@ -100,6 +100,7 @@ pub fn parse(text: &str, openai_key_in_env: bool) -> Result<GatewaySettings, Str
     }
 
     let settings = GatewaySettings {
+        release: Release::default(),
         deployments,
         router: RouterSettings {
             num_retries,

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::errors::{CallFailure, RouteError};
 use super::router::{self, Calls, Moment, Router, Served};
-use super::settings::{GatewaySettings, LITELLM_VERSION, seconds_as_configured};
+use super::settings::{GatewaySettings, Release, seconds_as_configured};
 use super::stage::{Answer, Stage};
 
 /// `created` of every model in `GET /v1/models`, as LiteLLM reports it.
@@ -160,6 +160,7 @@ fn bad_request(message: String) -> Response {
 }
 
 async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let started = Instant::now();
     let call_id = shared.uuid();
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return bad_request("the request body is not JSON".to_owned());
@@ -171,10 +172,16 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         ));
     };
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let fallbacks = request.get("disable_fallbacks").and_then(Value::as_bool) != Some(true);
     let mut calls = Upstreams { shared: &shared };
-    match router::drive(&shared.router, group, &mut calls).await {
+    match router::drive(&shared.router, group, fallbacks, &mut calls).await {
         Err(error) => failure(&shared, &call_id, &error),
-        Ok((served, (answer, took))) => {
+        Ok((served, (answer, call_took))) => {
+            // 1.83's duration covers the call that served; 1.106's the whole request.
+            let took = match shared.settings.release {
+                Release::V1_83 => call_took,
+                Release::V1_106 => started.elapsed(),
+            };
             let reply = Reply {
                 shared: &shared,
                 call_id: &call_id,
@@ -229,7 +236,10 @@ fn failure(shared: &Shared, call_id: &str, error: &RouteError) -> Response {
         let timeout = seconds_as_configured(shared.router().settings().timeout);
         add(&mut headers, "x-litellm-timeout", &timeout);
     }
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(after) = error.retry_after {
+        add(&mut headers, "retry-after", &after.as_secs().to_string());
+    }
+    let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, headers, Json(error.body())).into_response()
 }
 
@@ -245,7 +255,7 @@ struct Reply<'a> {
     call_id: &'a str,
     requested: &'a str,
     served: Served,
-    /// The serving call's own time (all that `x-litellm-response-duration-ms` covers).
+    /// What `x-litellm-response-duration-ms` covers.
     took: Duration,
 }
 
@@ -263,7 +273,11 @@ impl Reply<'_> {
         if let Some(base) = &d.api_base {
             add(&mut headers, "x-litellm-model-api-base", base);
         }
-        add(&mut headers, "x-litellm-version", LITELLM_VERSION);
+        let release = self.shared.settings.release;
+        add(&mut headers, "x-litellm-version", release.version());
+        if release == Release::V1_106 {
+            add(&mut headers, "x-litellm-model-name", &d.model);
+        }
         add(&mut headers, "x-litellm-key-spend", "0.0");
         let ms = format!("{:.3}", self.took.as_secs_f64() * 1000.0);
         add(&mut headers, "x-litellm-response-duration-ms", &ms);
@@ -281,22 +295,23 @@ impl Reply<'_> {
         }
     }
 
+    /// The headers that tell who served: on every answer but 1.83's streams.
+    fn routing_headers(&self, headers: &mut HeaderMap) {
+        add(headers, "x-litellm-model-group", &self.deployment().group);
+        let retries = self.served.attempted_retries.to_string();
+        add(headers, "x-litellm-attempted-retries", &retries);
+        if self.served.attempted_retries > 0 {
+            let max = self.shared.router().settings().num_retries.to_string();
+            add(headers, "x-litellm-max-retries", &max);
+        }
+        let fallbacks = self.served.attempted_fallbacks.to_string();
+        add(headers, "x-litellm-attempted-fallbacks", &fallbacks);
+    }
+
     fn complete(&self, answer: &Answer) -> Response {
         let (prompt_tokens, completion_tokens) = (answer.prompt_tokens, answer.completion_tokens);
         let mut headers = self.common_headers();
-        add(
-            &mut headers,
-            "x-litellm-model-group",
-            &self.deployment().group,
-        );
-        let retries = self.served.attempted_retries.to_string();
-        add(&mut headers, "x-litellm-attempted-retries", &retries);
-        if self.served.attempted_retries > 0 {
-            let max = self.shared.router().settings().num_retries.to_string();
-            add(&mut headers, "x-litellm-max-retries", &max);
-        }
-        let fallbacks = self.served.attempted_fallbacks.to_string();
-        add(&mut headers, "x-litellm-attempted-fallbacks", &fallbacks);
+        self.routing_headers(&mut headers);
         let body = json!({
             "id": format!("chatcmpl-{}", self.shared.uuid()),
             "created": unix_now(),
@@ -312,11 +327,19 @@ impl Reply<'_> {
         (headers, Json(body)).into_response()
     }
 
-    /// Server-sent events whose chunks all name the requested model, whoever served, and no
-    /// model-group or attempted-* headers: how LiteLLM streams. The text comes in two pieces,
+    /// Server-sent events as LiteLLM streams: on 1.83 every chunk names the requested model,
+    /// whoever served, and no header tells the group; on 1.106 the chunks name the group that
+    /// served, and the headers say it as a normal answer's do. The text comes in two pieces,
     /// then a chunk with the finish reason.
     fn stream(&self, text: &str) -> Response {
         let mut headers = self.common_headers();
+        let model = match self.shared.settings.release {
+            Release::V1_83 => self.requested,
+            Release::V1_106 => {
+                self.routing_headers(&mut headers);
+                &self.deployment().group
+            }
+        };
         add(
             &mut headers,
             "content-type",
@@ -326,7 +349,7 @@ impl Reply<'_> {
         let created = unix_now();
         let chunk = |choice: Value| {
             let chunk = json!({
-                "id": id, "created": created, "model": self.requested,
+                "id": id, "created": created, "model": model,
                 "object": "chat.completion.chunk", "choices": [choice],
             });
             format!("data: {chunk}\n\n")

@@ -28,8 +28,8 @@ Simulated gateway:
   slow, as keys and scripts switch it; api_base values are only reported. Nothing leaves
   127.0.0.1.
   Without --primary the config's first group with a fallback is watched. Without --timeout
-  the client waits the router's timeout plus 5 s, to see what the gateway does when its own
-  timeout strikes.";
+  the client waits 60 s, or the router's timeout plus 5 s when that is longer, to see what
+  the gateway does when its own timeout strikes.";
 
 /// The demo's help after the options: its keys, from the key table, then the rest.
 pub fn help() -> String {

@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use super::errors::{
     self, CallFailure, RouteError, after_fallbacks, missing_api_key, no_deployments,
-    no_fallback_for, python_list, without_fallbacks,
+    no_fallback_for, without_fallbacks,
 };
-use super::settings::{Deployment, FailurePolicy, GatewaySettings, RouterSettings};
+use super::settings::{Deployment, FailurePolicy, GatewaySettings, Release, RouterSettings};
 
 /// Time since the gateway started.
 pub type Moment = Duration;
@@ -93,6 +93,7 @@ pub struct Router {
     health: Vec<Health>,
     /// Per group, how many picks were made: the next healthy deployment is chosen in turn.
     turns: Vec<usize>,
+    release: Release,
 }
 
 impl Router {
@@ -106,6 +107,7 @@ impl Router {
         Self {
             health: vec![Health::default(); settings.deployments.len()],
             turns: vec![0; groups.len()],
+            release: settings.release,
             settings: settings.router,
             deployments: settings.deployments,
             groups,
@@ -167,7 +169,7 @@ impl Router {
             .filter(cooling)
             .map(|d| self.deployments[d].id.as_str())
             .collect();
-        no_deployments(&self.groups[group], shortest, &listed)
+        no_deployments(&self.groups[group], shortest, &listed, self.release)
     }
 
     fn record_success(&mut self, deployment: usize, now: Moment) {
@@ -244,25 +246,10 @@ impl Router {
         })
     }
 
-    /// The fallback groups of `group` as Python prints them: `['llama3']`.
-    fn fallback_names(&self, group: usize) -> String {
-        python_list(
-            self.settings
-                .fallbacks_of(&self.groups[group])
-                .unwrap_or_default(),
-        )
-    }
-
-    /// The config's fallbacks as Python prints them: `[{'llama-fp8': ['llama3']}]`.
-    fn fallbacks_text(&self) -> String {
-        let entries: Vec<String> = self
-            .settings
-            .fallbacks
-            .iter()
-            .flatten()
-            .map(|f| format!("{{'{}': {}}}", f.from, python_list(&f.to)))
-            .collect();
-        format!("[{}]", entries.join(", "))
+    /// The fallback groups of `group`, as the config names them.
+    fn fallback_names(&self, group: usize) -> Vec<String> {
+        let names = self.settings.fallbacks_of(&self.groups[group]);
+        names.unwrap_or_default().to_vec()
     }
 }
 
@@ -297,10 +284,12 @@ pub trait Calls: Send {
 }
 
 /// Walks one request for `group` to its end through `router` (locked only between steps,
-/// never across a call): who served it and their answer, or LiteLLM's error.
+/// never across a call): who served it and their answer, or LiteLLM's error. Without
+/// `fallbacks` (a request with `disable_fallbacks`), the group's own error is the answer.
 pub async fn drive<C: Calls>(
     router: &Mutex<Router>,
     group: usize,
+    fallbacks: bool,
     calls: &mut C,
 ) -> Result<(Served, C::Answer), RouteError> {
     let mut walk = Walk {
@@ -308,7 +297,11 @@ pub async fn drive<C: Calls>(
         calls,
         attempted_fallbacks: 0,
     };
-    walk.group(group, 0, true).await
+    if fallbacks {
+        walk.group(group, 0, true).await
+    } else {
+        walk.attempts(group).await
+    }
 }
 
 type Outcome<A> = Result<(Served, A), RouteError>;
@@ -347,13 +340,13 @@ impl<C: Calls> Walk<'_, C> {
         loop {
             let now = self.calls.now();
             let deployment = self.router().pick(group, now)?;
-            let (timeout, missing_key) = {
+            let (timeout, missing_key, release) = {
                 let router = self.router();
                 let missing_key = router.deployments[deployment].missing_api_key;
-                (router.timeout_of(deployment), missing_key)
+                (router.timeout_of(deployment), missing_key, router.release)
             };
             let error = if missing_key {
-                missing_api_key()
+                missing_api_key(release)
             } else {
                 match self.calls.call(deployment, timeout).await {
                     Ok(answer) => {
@@ -368,7 +361,8 @@ impl<C: Calls> Walk<'_, C> {
                     }
                     Err(failure) => {
                         let router = self.router();
-                        errors::exception(&router.deployments[deployment], &failure, timeout)
+                        let deployment = &router.deployments[deployment];
+                        errors::exception(deployment, &failure, timeout, release)
                     }
                 }
             };
@@ -403,16 +397,14 @@ impl<C: Calls> Walk<'_, C> {
         let fallbacks = {
             let router = self.router();
             let name = &router.groups[group];
-            let settings = &router.settings;
+            let (settings, release) = (&router.settings, router.release);
             match (&settings.fallbacks, settings.fallbacks_of(name)) {
-                (None, _) => return Err(without_fallbacks(error, name)),
-                (Some(_), None) => {
-                    return Err(no_fallback_for(error, name, &router.fallbacks_text()));
-                }
+                (None, _) => return Err(without_fallbacks(error, name, release)),
+                (Some(all), None) => return Err(no_fallback_for(error, name, all, release)),
                 (Some(_), Some(_)) if depth >= settings.max_fallbacks => {
-                    let text = error.text();
                     let names = router.fallback_names(group);
-                    return Err(after_fallbacks(error, name, &names, &text));
+                    let last = error.clone();
+                    return Err(after_fallbacks(error, name, &names, &last, release));
                 }
                 (Some(_), Some(fallbacks)) => fallbacks
                     .iter()
@@ -433,14 +425,15 @@ impl<C: Calls> Walk<'_, C> {
                 Err(error) => last = Some(error),
             }
         }
-        let fallback_error = last.as_ref().unwrap_or(&error).text();
+        let last = last.unwrap_or_else(|| error.clone());
         let router = self.router();
         let names = router.fallback_names(group);
         Err(after_fallbacks(
             error,
             &router.groups[group],
             &names,
-            &fallback_error,
+            &last,
+            router.release,
         ))
     }
 }

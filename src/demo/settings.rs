@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-/// The LiteLLM release whose behaviour is simulated (and reported in `x-litellm-version`).
-pub const LITELLM_VERSION: &str = "1.83.14";
+pub use crate::cli::Release;
+use sha2::{Digest, Sha256};
 
 /// LiteLLM's defaults for what a config leaves out.
 pub mod defaults {
@@ -137,6 +136,8 @@ pub struct RouterOverrides {
 pub struct GatewaySettings {
     pub deployments: Vec<Deployment>,
     pub router: RouterSettings,
+    /// The LiteLLM release played.
+    pub release: Release,
 }
 
 impl GatewaySettings {

@@ -13,7 +13,7 @@ use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
 use super::stage::Target;
 use crate::cli::DemoArgs;
-use crate::config::Layer;
+use crate::config::{DEFAULT_TIMEOUT, Layer};
 use crate::exit::usage;
 use crate::sanitize::clean;
 
@@ -22,8 +22,8 @@ const REASON_CHARS: usize = 500;
 const NAME_CHARS: usize = 100;
 /// Largest config file read.
 const CONFIG_LIMIT: u64 = 4 << 20;
-/// How much longer than the router's timeout the client waits, unless `--timeout` is given:
-/// enough to see what the gateway does when its own timeout strikes.
+/// How much longer than a router timeout over the default the client waits, unless `--timeout`
+/// is given: enough to see what the gateway does when its own timeout strikes.
 const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 
 /// What the user chose among the watching options, which the demo's defaults depend on.
@@ -88,6 +88,7 @@ impl Setup {
         mut settings: GatewaySettings,
         given: Given,
     ) -> Result<Self, String> {
+        settings.release = args.litellm;
         settings.apply(RouterOverrides {
             cooldown: args.cooldown,
             allowed_fails: args.allowed_fails,
@@ -139,7 +140,8 @@ impl Setup {
         let layer = Layer {
             primary: Some(primary.clone()),
             fallback: fallback.clone(),
-            timeout: Some(router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN)),
+            timeout: Some(router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN))
+                .filter(|timeout| *timeout > DEFAULT_TIMEOUT),
             duration: pass.filter(|_| !given.dashboard && !args.repeat && !given.ends),
         };
         Ok(Self {

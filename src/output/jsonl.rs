@@ -3,12 +3,15 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::records::{AbandonedLine, Line, RequestLine, SkipLine, SummaryLine, TransitionLine};
+use super::records::{
+    AbandonedLine, DirectLine, Line, NoticeLine, PrimaryLine, RequestLine, SkipLine, SummaryLine,
+    TransitionLine,
+};
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::output::format::millis;
-use crate::probe::ProbeEvent;
-use crate::state::{Applied, Monitor};
+use crate::probe::{Lane, ProbeEvent};
+use crate::state::{Applied, Monitor, Notice};
 
 pub struct JsonLines<W: Write> {
     out: W,
@@ -36,11 +39,22 @@ impl<W: Write> Sink for JsonLines<W> {
         &mut self,
         event: &ProbeEvent,
         applied: &Applied,
-        _monitor: &Monitor,
+        monitor: &Monitor,
     ) -> io::Result<()> {
         let wall = self.wall;
         match event {
             ProbeEvent::Sent { .. } => Ok(()),
+            ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+                let line = DirectLine::new(outcome, monitor.primary(), &wall);
+                self.write(&Line::Direct(line))?;
+                if let Some(change) = &applied.primary {
+                    self.write(&Line::Primary(PrimaryLine::new(change, &wall)))?;
+                }
+                if let Some(notice) = &applied.notice {
+                    self.notice(notice)?;
+                }
+                Ok(())
+            }
             ProbeEvent::Answered(outcome) => {
                 self.write(&Line::Request(RequestLine::new(
                     outcome,
@@ -50,20 +64,37 @@ impl<W: Write> Sink for JsonLines<W> {
                 if let Some(t) = &applied.transition {
                     self.write(&Line::Transition(TransitionLine::new(t, &wall)))?;
                 }
+                if let Some(notice) = &applied.notice {
+                    self.notice(notice)?;
+                }
                 Ok(())
             }
-            ProbeEvent::Skipped { at, in_flight } => self.write(&Line::Skip(SkipLine {
+            ProbeEvent::Skipped {
+                lane,
+                at,
+                in_flight,
+            } => self.write(&Line::Skip(SkipLine {
                 at: wall.rfc3339(*at),
                 in_flight: *in_flight,
+                lane: *lane,
             })),
-            ProbeEvent::Abandoned { seq, sent_at, at } => {
-                self.write(&Line::Abandoned(AbandonedLine {
-                    seq: *seq,
-                    sent_at: wall.rfc3339(*sent_at),
-                    waited_ms: millis(at.saturating_sub(*sent_at)),
-                }))
-            }
+            ProbeEvent::Abandoned {
+                lane,
+                seq,
+                sent_at,
+                at,
+            } => self.write(&Line::Abandoned(AbandonedLine {
+                seq: *seq,
+                sent_at: wall.rfc3339(*sent_at),
+                waited_ms: millis(at.saturating_sub(*sent_at)),
+                lane: *lane,
+            })),
         }
+    }
+
+    fn notice(&mut self, notice: &Notice) -> io::Result<()> {
+        let wall = self.wall;
+        self.write(&Line::Notice(NoticeLine::new(notice, &wall)))
     }
 
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {

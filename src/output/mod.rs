@@ -15,7 +15,7 @@ pub use recorder::Recorder;
 pub use text::TextStory;
 
 use crate::probe::ProbeEvent;
-use crate::state::{Applied, Monitor};
+use crate::state::{Applied, Monitor, Notice};
 
 /// What a run is watching, for headers and banners.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct RunInfo {
     pub stream: bool,
     /// Talking to the built-in simulated gateway (`demo`), not a real proxy.
     pub simulated: bool,
+    /// Direct probes of the primary beside the others.
+    pub direct: bool,
 }
 
 /// An output that prints a run as it happens.
@@ -37,6 +39,8 @@ pub trait Sink {
     /// Called after `event` was applied to `monitor`.
     fn event(&mut self, event: &ProbeEvent, applied: &Applied, monitor: &Monitor)
     -> io::Result<()>;
+    /// Something told once about the run that no probe event brought (the record failing).
+    fn notice(&mut self, notice: &Notice) -> io::Result<()>;
     /// The end of the run at `now`: the summary.
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()>;
 }

@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{JsonLines, RunInfo, Sink};
@@ -15,6 +15,9 @@ use crate::state::{Applied, Monitor};
 #[derive(Default)]
 pub struct Recorder {
     lines: Option<JsonLines<BufWriter<File>>>,
+    path: PathBuf,
+    /// Why the recording stopped, and whether that was told yet.
+    failure: Option<(String, bool)>,
 }
 
 impl Recorder {
@@ -28,7 +31,25 @@ impl Recorder {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Self {
             lines: Some(JsonLines::new(BufWriter::new(file), wall)),
+            path: path.to_owned(),
+            failure: None,
         })
+    }
+
+    /// Why the recording stopped, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_ref().map(|(why, _)| why.as_str())
+    }
+
+    /// Why the recording stopped, the first time it is asked after it did.
+    pub fn untold_failure(&mut self) -> Option<String> {
+        match &mut self.failure {
+            Some((why, told)) if !*told => {
+                *told = true;
+                Some(why.clone())
+            }
+            _ => None,
+        }
     }
 
     pub fn begin(&mut self, info: &RunInfo) {
@@ -48,6 +69,11 @@ impl Recorder {
             && let Err(error) = step(lines)
         {
             tracing::error!(%error, "the --record file cannot be written: recording stopped");
+            let why = format!(
+                "cannot write the record {}: {error}; recording stopped",
+                self.path.display()
+            );
+            self.failure = Some((why, false));
             self.lines = None;
         }
     }

@@ -8,8 +8,11 @@ use serde::Serialize;
 
 use super::format::{millis, seconds};
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Evidence, ProbeOutcome};
-use crate::state::{Monitor, Percentiles, ServingKind, Transition, TransitionKind, Verdict};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome};
+use crate::state::{
+    Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind, PrimaryLane,
+    PrimaryState, ServingKind, Transition, TransitionKind, Verdict, observe,
+};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -18,7 +21,89 @@ pub enum Line<'a> {
     Transition(TransitionLine<'a>),
     Skip(SkipLine),
     Abandoned(AbandonedLine),
+    Notice(NoticeLine<'a>),
+    Direct(DirectLine<'a>),
+    Primary(PrimaryLine<'a>),
     Summary(SummaryLine),
+}
+
+/// One answered direct probe: what it says of the primary's own state.
+#[derive(Debug, Serialize)]
+pub struct DirectLine<'a> {
+    pub seq: u64,
+    pub sent_at: String,
+    pub latency_ms: f64,
+    pub state: PrimaryKind,
+    pub status: Option<u16>,
+    /// LiteLLM's message (failing, refused, cooling down).
+    pub message: Option<&'a str>,
+    /// The deployments LiteLLM holds in cooldown.
+    pub cooldown_ids: Option<&'a [String]>,
+    /// When LiteLLM will try the primary again, estimated, from this answer on.
+    pub retry_in_ms: Option<f64>,
+}
+
+impl<'a> DirectLine<'a> {
+    /// `lane` is the primary's state once the answer was applied (for the estimated retry).
+    pub fn new(outcome: &'a ProbeOutcome, lane: &PrimaryLane, wall: &WallClock) -> Self {
+        let report = &outcome.report;
+        let state = observe(outcome);
+        let message = match &report.result {
+            Err(failure) => Some(failure.message.as_str()),
+            Ok(_) => None,
+        };
+        let next_try = match lane.state() {
+            PrimaryState::CoolingDown(cooldown) => cooldown.next_try,
+            _ => None,
+        };
+        let cooling = report.route.cooling.as_ref();
+        Self {
+            seq: outcome.seq,
+            sent_at: wall.rfc3339(outcome.sent_at),
+            latency_ms: millis(outcome.latency()),
+            state: state.kind().unwrap_or(PrimaryKind::Failing),
+            status: report.status,
+            message,
+            cooldown_ids: cooling.map(|c| c.ids.as_slice()),
+            retry_in_ms: cooling
+                .and(next_try)
+                .map(|next| millis(next.saturating_sub(outcome.answered_at()))),
+        }
+    }
+}
+
+/// A change of the primary's own state.
+#[derive(Debug, Serialize)]
+pub struct PrimaryLine<'a> {
+    pub at: String,
+    pub seq: u64,
+    pub from: Option<PrimaryKind>,
+    pub to: PrimaryKind,
+    pub message: Option<&'a str>,
+    /// Cooling down: the deployments' api_bases, the configured cooldown, and when LiteLLM
+    /// will try the primary again (estimated).
+    pub api_bases: Option<&'a [String]>,
+    pub cooldown_secs: Option<f64>,
+    pub next_try: Option<String>,
+}
+
+impl<'a> PrimaryLine<'a> {
+    pub fn new(change: &'a PrimaryChange, wall: &WallClock) -> Self {
+        let cooldown = match &change.to {
+            PrimaryState::CoolingDown(cooldown) => Some(cooldown),
+            _ => None,
+        };
+        Self {
+            at: wall.rfc3339(change.at),
+            seq: change.seq,
+            from: change.from,
+            to: change.to.kind().unwrap_or(PrimaryKind::Failing),
+            message: change.to.message(),
+            api_bases: cooldown.map(|c| c.api_bases.as_slice()),
+            cooldown_secs: cooldown.and_then(|c| c.configured).map(seconds),
+            next_try: cooldown.and_then(|c| c.next_try).map(|at| wall.rfc3339(at)),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +185,10 @@ pub struct TransitionLine<'a> {
     pub failed_during: u64,
     /// Seconds since the last marker, when one was dropped before this transition.
     pub after_marker_secs: Option<f64>,
+    /// Why the primary was away, as its own state told.
+    pub cause: Option<&'a str>,
+    /// How long LiteLLM held the primary in cooldown before a recovery.
+    pub primary_cooldown_secs: Option<f64>,
 }
 
 impl<'a> TransitionLine<'a> {
@@ -115,6 +204,8 @@ impl<'a> TransitionLine<'a> {
             previous_secs: seconds(t.previous),
             failed_during: t.failed_during,
             after_marker_secs: t.after_marker.map(|m| seconds(m.lag)),
+            cause: t.cause.as_deref(),
+            primary_cooldown_secs: t.primary_cooldown.map(seconds),
         }
     }
 }
@@ -123,6 +214,25 @@ impl<'a> TransitionLine<'a> {
 pub struct SkipLine {
     pub at: String,
     pub in_flight: usize,
+    pub lane: Lane,
+}
+
+/// Something told once about the run.
+#[derive(Debug, Serialize)]
+pub struct NoticeLine<'a> {
+    pub at: String,
+    pub kind: NoticeKind,
+    pub message: &'a str,
+}
+
+impl<'a> NoticeLine<'a> {
+    pub fn new(notice: &'a Notice, wall: &WallClock) -> Self {
+        Self {
+            at: wall.rfc3339(notice.at),
+            kind: notice.kind,
+            message: &notice.message,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +240,7 @@ pub struct AbandonedLine {
     pub seq: u64,
     pub sent_at: String,
     pub waited_ms: f64,
+    pub lane: Lane,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -159,6 +270,9 @@ pub struct ModelLine {
 
 #[derive(Debug, Serialize)]
 pub struct SummaryLine {
+    /// Every probe sent: `total` answered plus `abandoned`.
+    pub sent: u64,
+    /// Answered probes.
     pub total: u64,
     pub succeeded: u64,
     pub failed: u64,
@@ -177,6 +291,43 @@ pub struct SummaryLine {
     pub models: BTreeMap<String, ModelLine>,
     pub errors: BTreeMap<&'static str, u64>,
     pub primary_never_served: bool,
+    /// The LiteLLM release the proxy said it runs (`x-litellm-version`), if it did.
+    pub litellm_version: Option<String>,
+    /// The primary's own figures, from the direct probes (absent without them).
+    pub primary_lane: Option<PrimaryLaneLine>,
+}
+
+/// The primary's own state over the run.
+#[derive(Debug, Serialize)]
+pub struct PrimaryLaneLine {
+    pub direct_probes: u64,
+    pub up_secs: f64,
+    pub failing_secs: f64,
+    pub cooling_down_secs: f64,
+    /// The proxy refused direct probes: why.
+    pub refused: Option<String>,
+    /// LiteLLM's words the first time the primary failed.
+    pub first_failure: Option<String>,
+    pub abandoned: u64,
+}
+
+impl PrimaryLaneLine {
+    fn new(monitor: &Monitor, now: Duration) -> Option<Self> {
+        let lane = monitor.primary();
+        let c = monitor.counters();
+        (lane.answered() + c.direct_abandoned > 0).then(|| Self {
+            direct_probes: lane.answered(),
+            up_secs: seconds(lane.time_in(PrimaryKind::Up, now)),
+            failing_secs: seconds(lane.time_in(PrimaryKind::Failing, now)),
+            cooling_down_secs: seconds(lane.time_in(PrimaryKind::CoolingDown, now)),
+            refused: match lane.state() {
+                PrimaryState::Refused { message } => Some(message.clone()),
+                _ => None,
+            },
+            first_failure: lane.first_failure().map(str::to_owned),
+            abandoned: c.direct_abandoned,
+        })
+    }
 }
 
 impl SummaryLine {
@@ -185,6 +336,7 @@ impl SummaryLine {
     pub fn new(monitor: &Monitor, now: Duration) -> Self {
         let c = monitor.counters();
         Self {
+            sent: c.sent(),
             total: c.total,
             succeeded: c.succeeded,
             failed: c.failed,
@@ -214,6 +366,8 @@ impl SummaryLine {
                 .collect(),
             errors: c.by_error.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
             primary_never_served: monitor.primary_never_served(),
+            litellm_version: monitor.litellm_version().map(str::to_owned),
+            primary_lane: PrimaryLaneLine::new(monitor, now),
         }
     }
 }

@@ -7,9 +7,12 @@ use std::time::Duration;
 use super::format::{interval, latency, span};
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome, Role};
+use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
 use crate::sanitize::clean;
-use crate::state::{Applied, Monitor, Transition, TransitionKind};
+use crate::state::{
+    Applied, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition, TransitionKind,
+    cause,
+};
 
 const RULE: &str = "======================================================================";
 const DASHES: &str = "----------------------------------------------------------------------";
@@ -66,9 +69,8 @@ impl<W: Write> TextStory<W> {
         let from = t.from_model.as_deref().unwrap_or("nothing");
         let to = t.to_model.as_deref().unwrap_or("nothing");
         let headline = match t.kind {
-            TransitionKind::Failover | TransitionKind::Recovery => {
-                format!("[!] FAILOVER DETECTED: {from} → {to}")
-            }
+            TransitionKind::Failover => format!("[!] FAILOVER DETECTED: {from} → {to}"),
+            TransitionKind::Recovery => format!("[!] RECOVERY DETECTED: {from} → {to}"),
             TransitionKind::Outage => format!("[!] OUTAGE: {from} → nothing is answering"),
             TransitionKind::Restored => format!("[!] RESTORED: nothing → {to}"),
         };
@@ -96,7 +98,49 @@ impl<W: Write> TextStory<W> {
         writeln!(self.out, "{}", paint(BANG))?;
         writeln!(self.out, "{}", paint(&headline))?;
         writeln!(self.out, "    {}", details.join(", "))?;
+        if let Some(cause) = &t.cause {
+            writeln!(self.out, "    cause: {}", clean(cause, TEXT_CHARS))?;
+        }
+        if let Some(cooldown) = t.primary_cooldown {
+            writeln!(
+                self.out,
+                "    the primary was in LiteLLM's cooldown for {}",
+                span(cooldown)
+            )?;
+        }
         writeln!(self.out, "{}", paint(BANG))?;
+        writeln!(self.out)
+    }
+
+    /// A line when the primary's own state changes.
+    fn primary(&mut self, change: &PrimaryChange) -> io::Result<()> {
+        let p = self.palette;
+        let what = match &change.to {
+            PrimaryState::Unknown => return Ok(()),
+            PrimaryState::Up => p.green("UP, it answers"),
+            PrimaryState::Failing { message, .. } => {
+                p.red(&format!("FAILING: {}", clean(cause(message), TEXT_CHARS)))
+            }
+            PrimaryState::CoolingDown(cooldown) => {
+                let mut said = "IN LITELLM'S COOLDOWN".to_owned();
+                if let Some(configured) = cooldown.configured {
+                    said.push_str(&format!(" ({})", interval(configured)));
+                }
+                if let Some(next) = cooldown.next_try {
+                    said.push_str(&format!(", next try ~{}", self.wall.hms(next)));
+                }
+                p.yellow(&said)
+            }
+            PrimaryState::Refused { message } => p.yellow(&format!(
+                "direct probes refused, no more are sent: {}",
+                clean(message, TEXT_CHARS)
+            )),
+        };
+        writeln!(
+            self.out,
+            "[{}] Primary's own state: {what}",
+            self.wall.hms(change.at)
+        )?;
         writeln!(self.out)
     }
 
@@ -181,6 +225,12 @@ impl<W: Write> Sink for TextStory<W> {
             if info.stream { "streamed" } else { "normal" },
             interval(info.timeout)
         )?;
+        if info.direct {
+            writeln!(
+                self.out,
+                "  Direct probes: on (the primary alone, disable_fallbacks: its own state)"
+            )?;
+        }
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out)?;
         writeln!(self.out, "[*] Sending requests to primary model...")?;
@@ -198,14 +248,25 @@ impl<W: Write> Sink for TextStory<W> {
         _monitor: &Monitor,
     ) -> io::Result<()> {
         match event {
-            ProbeEvent::Sent { .. } => return Ok(()),
+            ProbeEvent::Sent { .. }
+            | ProbeEvent::Skipped {
+                lane: Lane::Direct, ..
+            } => return Ok(()),
+            ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+                if let Some(change) = &applied.primary {
+                    self.primary(change)?;
+                }
+            }
             ProbeEvent::Answered(outcome) => {
                 if let Some(t) = &applied.transition {
                     self.banner(t)?;
                 }
                 self.request(outcome, applied.late)?;
+                if let Some(notice) = &applied.notice {
+                    self.notice(notice)?;
+                }
             }
-            ProbeEvent::Skipped { at, in_flight } => {
+            ProbeEvent::Skipped { at, in_flight, .. } => {
                 writeln!(
                     self.out,
                     "[{}] {}",
@@ -216,16 +277,37 @@ impl<W: Write> Sink for TextStory<W> {
                 )?;
                 writeln!(self.out)?;
             }
-            ProbeEvent::Abandoned { seq, sent_at, at } => {
+            ProbeEvent::Abandoned {
+                lane,
+                seq,
+                sent_at,
+                at,
+            } => {
+                let what = match lane {
+                    Lane::Normal => "Request",
+                    Lane::Direct => "Direct probe",
+                };
                 writeln!(
                     self.out,
-                    "[{}] Request #{seq}: … NO ANSWER  (abandoned at exit after {})",
+                    "[{}] {what} #{seq}: … NO ANSWER  (abandoned at exit after {})",
                     self.wall.hms(*sent_at),
                     span(at.saturating_sub(*sent_at))
                 )?;
                 writeln!(self.out)?;
             }
         }
+        self.out.flush()
+    }
+
+    fn notice(&mut self, notice: &Notice) -> io::Result<()> {
+        let line = format!("[!] {}", notice.message);
+        writeln!(
+            self.out,
+            "[{}] {}",
+            self.wall.hms(notice.at),
+            self.palette.yellow(&line)
+        )?;
+        writeln!(self.out)?;
         self.out.flush()
     }
 
@@ -250,7 +332,7 @@ impl<W: Write> Sink for TextStory<W> {
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "Demo Summary")?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "  • Total requests: {}", c.total)?;
+        writeln!(self.out, "  • Total requests: {}", c.sent())?;
         writeln!(self.out, "  • Successful: {}", c.succeeded)?;
         writeln!(self.out, "  • Failed: {}", c.failed)?;
         writeln!(self.out, "  • Failover: {failover}")?;
@@ -288,6 +370,27 @@ impl<W: Write> Sink for TextStory<W> {
             writeln!(self.out, "  • Unanswered at exit: {}", c.abandoned)?;
         }
         writeln!(self.out, "  • Duration: {}", span(now))?;
+        if let Some(version) = monitor.litellm_version() {
+            writeln!(self.out, "  • LiteLLM: {version}")?;
+        }
+        let lane = monitor.primary();
+        if lane.answered() > 0 {
+            writeln!(
+                self.out,
+                "  • Primary's own state ({} direct probes): up {}, failing {}, in cooldown {}",
+                lane.answered(),
+                span(lane.time_in(PrimaryKind::Up, now)),
+                span(lane.time_in(PrimaryKind::Failing, now)),
+                span(lane.time_in(PrimaryKind::CoolingDown, now)),
+            )?;
+            if let Some(first) = lane.first_failure() {
+                writeln!(
+                    self.out,
+                    "      first failure: {}",
+                    clean(first, TEXT_CHARS)
+                )?;
+            }
+        }
         writeln!(self.out, "{RULE}")?;
         if monitor.primary_never_served() {
             writeln!(self.out)?;

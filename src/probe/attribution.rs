@@ -49,11 +49,16 @@ pub fn attribute(
         };
         let model = match role {
             Role::Primary => body_model.unwrap_or(primary).to_owned(),
-            // A stream's body names the requested model, never the fallback.
-            Role::Fallback => match body_model {
-                Some(model) if model != primary => model.to_owned(),
-                _ => deployment.map_or(group, |d| d.model.as_str()).to_owned(),
-            },
+            // Named as a normal answer's body names it: the deployment's model. A stream's
+            // chunks name the requested model (1.83) or the served group (1.106), so the
+            // model-name header (1.106) or the deployment map comes first.
+            Role::Fallback => route
+                .model_name
+                .as_deref()
+                .or_else(|| deployment.map(|d| d.model.as_str()))
+                .or(body_model.filter(|model| *model != primary && *model != group))
+                .unwrap_or(group)
+                .to_owned(),
         };
         return Some(Attribution {
             role,
@@ -124,6 +129,7 @@ mod tests {
             api_base: None,
             attempted_fallbacks: fallbacks,
             attempted_retries: Some(0),
+            ..Route::default()
         }
     }
 
@@ -208,6 +214,22 @@ mod tests {
             (a.role, a.model.as_str()),
             (Role::Fallback, "claude-3-haiku")
         );
+    }
+
+    #[test]
+    fn a_stream_of_litellm_1_106_names_its_fallback_as_a_normal_answer_does() {
+        // The chunks name the served group; the headers tell the deployment's model.
+        let mut r = route(Some("llama3"), Some(FALLBACK_ID), Some(1));
+        r.model_name = Some("ollama/llama3".into());
+        let a = attribute("llama-fp8", &r, Some("llama3"), &Deployments::default()).unwrap();
+        assert_eq!(
+            (a.role, a.model.as_str(), a.evidence),
+            (Role::Fallback, "ollama/llama3", Evidence::ModelGroupHeader)
+        );
+        // Without the model-name header, the group rather than a chunk's alias of it.
+        r.model_name = None;
+        let a = attribute("llama-fp8", &r, Some("llama3"), &Deployments::default()).unwrap();
+        assert_eq!(a.model, "llama3");
     }
 
     #[test]

@@ -67,6 +67,22 @@ impl Deployments {
         ))
     }
 
+    /// The deployments of a model group.
+    pub fn in_group(&self, group: &str) -> Vec<&Deployment> {
+        self.list.iter().filter(|d| d.model_name == group).collect()
+    }
+
+    /// The model groups, in the order the list first names them.
+    pub fn groups(&self) -> Vec<&str> {
+        let mut groups: Vec<&str> = Vec::new();
+        for d in &self.list {
+            if !groups.contains(&d.model_name.as_str()) {
+                groups.push(&d.model_name);
+            }
+        }
+        groups
+    }
+
     pub fn by_id(&self, id: &str) -> Option<&Deployment> {
         self.list.iter().find(|d| d.id == id)
     }

@@ -152,6 +152,30 @@ pub fn body_message(body: &str) -> String {
     clean(trimmed, MESSAGE_CHARS)
 }
 
+/// The cooldown list and the configured cooldown of LiteLLM's "No deployments available"
+/// message: `Try again in 10 seconds. ... cooldown_list=['027a...']`.
+pub fn cooldown_of(message: &str) -> Option<(Vec<String>, Option<Duration>)> {
+    if !message.contains("No deployments available") {
+        return None;
+    }
+    let cooldown = message
+        .split_once("Try again in ")
+        .and_then(|(_, rest)| rest.split_once(" second"))
+        .and_then(|(secs, _)| secs.trim().parse::<f64>().ok())
+        .and_then(crate::duration::from_secs);
+    let list = message
+        .split_once("cooldown_list=[")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .unwrap_or_default();
+    let ids = list
+        .split(',')
+        .map(|id| id.trim().trim_matches(|c| c == '\'' || c == '"').to_owned())
+        .filter(|id| !id.is_empty())
+        .collect();
+    Some((ids, cooldown))
+}
+
 /// A short, safe excerpt of a body, quoted.
 pub fn excerpt(body: &str) -> String {
     let text = clean(body, EXCERPT_CHARS);
@@ -232,6 +256,21 @@ mod tests {
         assert!(f.message.contains("rejected the key"), "{}", f.message);
         let f = http_failure(500, "boom", true);
         assert_eq!(f.message, "boom");
+    }
+
+    #[test]
+    fn litellms_cooldown_answer_lists_its_deployments() {
+        let message = "No deployments available for selected model, Try again in 10 seconds. \
+                       All deployments for selected model are in cooldown. Passed \
+                       model=llama-fp8. pre-call-checks=False, cooldown_list=['027a', 'b1c2']";
+        assert_eq!(
+            cooldown_of(message),
+            Some((
+                vec!["027a".to_owned(), "b1c2".to_owned()],
+                Some(Duration::from_secs(10))
+            ))
+        );
+        assert_eq!(cooldown_of("litellm.InternalServerError: boom"), None);
     }
 
     #[test]

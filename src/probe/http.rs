@@ -19,7 +19,7 @@ use super::capture::{Captured, CapturingService, capture};
 use super::deployments::Deployments;
 use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
-use super::outcome::{ErrorKind, Failure, ProbeReport, Route, Served};
+use super::outcome::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
 use super::schedule::Probe;
 use crate::sanitize::clean;
 use crate::secret::ApiKey;
@@ -89,7 +89,9 @@ pub struct HttpProber {
     client: Client<ProxyConfig>,
     http: reqwest::Client,
     settings: ProbeSettings,
+    /// The body of a normal probe, and of a direct one (no fallbacks).
     request: Value,
+    direct: Value,
     deployments: Mutex<DeploymentCache>,
 }
 
@@ -132,11 +134,14 @@ impl HttpProber {
         if settings.stream {
             request["stream"] = Value::Bool(true);
         }
+        let mut direct = request.clone();
+        direct["disable_fallbacks"] = Value::Bool(true);
         Ok(Self {
             client,
             http,
             settings,
             request,
+            direct,
             deployments: Mutex::new(DeploymentCache {
                 deployments: Arc::new(Deployments::default()),
                 fetched_at: None,
@@ -144,9 +149,9 @@ impl HttpProber {
         })
     }
 
-    async fn probe_once(&self, started: Instant) -> ProbeReport {
+    async fn probe_once(&self, request: &Value, started: Instant) -> ProbeReport {
         let chat = self.client.chat();
-        let (result, captured) = capture(chat.create_byot::<_, Value>(self.request.clone())).await;
+        let (result, captured) = capture(chat.create_byot::<_, Value>(request.clone())).await;
         let heard = Heard::new(started, captured, None);
         let body = match result {
             Ok(body) => body,
@@ -164,9 +169,9 @@ impl HttpProber {
         }
     }
 
-    async fn probe_stream(&self, started: Instant) -> ProbeReport {
+    async fn probe_stream(&self, request: &Value, started: Instant) -> ProbeReport {
         let chat = self.client.chat();
-        let call = chat.create_stream_byot::<_, Value>(self.request.clone());
+        let call = chat.create_stream_byot::<_, Value>(request.clone());
         let (result, captured) = capture(call).await;
         let status = captured.as_ref().map(|c| c.status);
         let mut stream = match result {
@@ -282,11 +287,13 @@ impl HttpProber {
     /// The deployment map, fetched on first need and again when an answer names a deployment
     /// it does not know (the proxy's config may have changed).
     async fn deployments_for(&self, route: &Route) -> Arc<Deployments> {
+        self.deployments_knowing(route.model_id.as_slice()).await
+    }
+
+    /// The deployment map, fetched again (at most every so often) unless it knows `ids`.
+    async fn deployments_knowing(&self, ids: &[String]) -> Arc<Deployments> {
         let mut cache = self.deployments.lock().await;
-        let known = route
-            .model_id
-            .as_deref()
-            .is_some_and(|id| cache.deployments.by_id(id).is_some());
+        let known = !ids.is_empty() && ids.iter().all(|id| cache.deployments.by_id(id).is_some());
         let stale = cache
             .fetched_at
             .is_none_or(|at| at.elapsed() >= DEPLOYMENTS_REFRESH);
@@ -325,16 +332,45 @@ impl HttpProber {
         }
         Deployments::from_model_info(&body).map_err(|e| format!("GET /model/info: {e}"))
     }
+
+    /// The router's "No deployments available" answer: which deployments cool down (mapped to
+    /// their api_base through `/model/info`) and for how long the config says.
+    async fn cooling(&self, report: &mut ProbeReport) {
+        let Err(failure) = &report.result else {
+            return;
+        };
+        if report.status != Some(429) {
+            return;
+        }
+        let Some((ids, cooldown)) = errors::cooldown_of(&failure.message) else {
+            return;
+        };
+        let deployments = self.deployments_knowing(&ids).await;
+        let api_bases = ids
+            .iter()
+            .filter_map(|id| deployments.by_id(id)?.api_base.clone())
+            .collect();
+        report.route.cooling = Some(Cooling {
+            ids,
+            api_bases,
+            cooldown,
+        });
+    }
 }
 
 impl Probe for HttpProber {
-    async fn probe(&self) -> ProbeReport {
+    async fn probe(&self, lane: Lane) -> ProbeReport {
         let started = Instant::now();
-        let mut report = if self.settings.stream {
-            self.probe_stream(started).await
-        } else {
-            self.probe_once(started).await
+        let request = match lane {
+            Lane::Normal => &self.request,
+            Lane::Direct => &self.direct,
         };
+        let mut report = if self.settings.stream {
+            self.probe_stream(request, started).await
+        } else {
+            self.probe_once(request, started).await
+        };
+        self.cooling(&mut report).await;
         if let Some(key) = &self.settings.key {
             redact(&mut report, key);
         }

@@ -11,8 +11,9 @@ pub mod outcome;
 pub mod schedule;
 
 pub use endpoint::Endpoint;
-pub use http::{HttpProber, ProbeSettings};
+pub use errors::{body_message, timeout_failure};
+pub use http::{HttpProber, ProbeSettings, http_client};
 pub use outcome::{
-    ErrorKind, Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
 pub use schedule::{Controls, Probe, Schedule, Stop};

@@ -4,6 +4,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// Which stream of probes: the requests to the primary group, which LiteLLM may serve from a
+/// fallback, or the direct probes of the primary (`disable_fallbacks`), which tell its own
+/// state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lane {
+    #[default]
+    Normal,
+    Direct,
+}
+
 /// Which side of the failover pair answered a probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,7 +36,7 @@ pub enum Evidence {
     BodyModel,
 }
 
-/// The routing headers LiteLLM puts on an answer, as far as they were present.
+/// The `x-litellm-*` headers of an answer, as far as they were present.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Route {
     pub model_group: Option<String>,
@@ -33,6 +44,25 @@ pub struct Route {
     pub api_base: Option<String>,
     pub attempted_fallbacks: Option<u32>,
     pub attempted_retries: Option<u32>,
+    /// `x-litellm-model-name`: the deployment's model (`ollama/llama3`; 1.106 and later).
+    pub model_name: Option<String>,
+    /// `x-litellm-version`: the proxy's LiteLLM release (on successful answers).
+    pub version: Option<String>,
+    /// `x-litellm-timeout`: the router's limit for one call to a model (on errors).
+    pub router_timeout: Option<Duration>,
+    /// What the router's "No deployments available" answer said (a 429's body).
+    pub cooling: Option<Cooling>,
+}
+
+/// The deployments LiteLLM holds in cooldown, as its 429 lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cooling {
+    /// `cooldown_list`: the deployments' ids.
+    pub ids: Vec<String>,
+    /// Their api_bases, from `/model/info`, where known.
+    pub api_bases: Vec<String>,
+    /// The configured cooldown ("Try again in 10 seconds"), not the time left.
+    pub cooldown: Option<Duration>,
 }
 
 /// A successful answer and who served it.
@@ -65,15 +95,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 6] = [
-        ErrorKind::Timeout,
-        ErrorKind::Connect,
-        ErrorKind::Reset,
-        ErrorKind::Http,
-        ErrorKind::Decode,
-        ErrorKind::Stream,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Timeout => "timeout",
@@ -121,7 +142,8 @@ impl ProbeReport {
 /// One answered probe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeOutcome {
-    /// Probes are numbered from 1 in the order they were sent.
+    pub lane: Lane,
+    /// Probes are numbered from 1 in the order they were sent, in each lane.
     pub seq: u64,
     /// When it was sent, as an offset from the start of the run.
     pub sent_at: Duration,
@@ -142,13 +164,18 @@ impl ProbeOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProbeEvent {
     /// A probe left.
-    Sent { seq: u64, at: Duration },
+    Sent { lane: Lane, seq: u64, at: Duration },
     /// A probe came back, in whatever order answers arrive.
-    Answered(ProbeOutcome),
+    Answered(Box<ProbeOutcome>),
     /// A tick passed without a probe because `--max-in-flight` probes were unanswered.
-    Skipped { at: Duration, in_flight: usize },
+    Skipped {
+        lane: Lane,
+        at: Duration,
+        in_flight: usize,
+    },
     /// A probe still unanswered when the run ended.
     Abandoned {
+        lane: Lane,
         seq: u64,
         sent_at: Duration,
         at: Duration,

@@ -4,6 +4,9 @@
 //! Probes are numbered in send order and answer in any order. At most `max_in_flight` are
 //! unanswered at once; a tick that finds the limit reached is skipped and reported. When the
 //! run ends, unanswered probes get a grace period, then are reported as abandoned.
+//!
+//! With the direct lane on, every tick also sends a direct probe of the primary, numbered and
+//! limited on its own; the owner stops that lane when the proxy refuses it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,13 +18,13 @@ use tokio::task::{Id, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
 use super::errors::timeout_failure;
-use super::outcome::{ProbeEvent, ProbeOutcome, ProbeReport};
-use crate::clock::RunClock;
+use super::outcome::{Lane, ProbeEvent, ProbeOutcome, ProbeReport};
+use crate::clock::{RunClock, until};
 
-/// Sends one request and reports what came back. Implemented by the HTTP prober and by
-/// scripted probers in tests.
+/// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
+/// by scripted probers in tests.
 pub trait Probe: Send + Sync + 'static {
-    fn probe(&self) -> impl Future<Output = ProbeReport> + Send;
+    fn probe(&self, lane: Lane) -> impl Future<Output = ProbeReport> + Send;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub struct Schedule {
     pub duration: Option<Duration>,
     /// How long unanswered probes are waited for when the run ends by time or by signal.
     pub grace: Duration,
+    /// Send a direct probe of the primary beside every probe.
+    pub direct: bool,
 }
 
 impl Schedule {
@@ -59,6 +64,7 @@ pub enum Stop {
 pub struct Controls {
     interval: watch::Sender<Duration>,
     stop: watch::Sender<Option<Stop>>,
+    direct: watch::Sender<bool>,
 }
 
 impl Controls {
@@ -69,6 +75,11 @@ impl Controls {
     pub fn stop(&self, how: Stop) {
         self.stop.send_replace(Some(how));
     }
+
+    /// Sends no more direct probes (the proxy refuses them).
+    pub fn stop_direct(&self) {
+        self.direct.send_replace(false);
+    }
 }
 
 /// The schedule's side of the controls.
@@ -76,21 +87,32 @@ impl Controls {
 pub struct ControlInputs {
     interval: watch::Receiver<Duration>,
     stop: watch::Receiver<Option<Stop>>,
+    direct: watch::Receiver<bool>,
 }
 
-pub fn controls(interval: Duration) -> (Controls, ControlInputs) {
-    let (interval_tx, interval_rx) = watch::channel(interval);
+pub fn controls(schedule: &Schedule) -> (Controls, ControlInputs) {
+    let (interval_tx, interval_rx) = watch::channel(schedule.interval);
     let (stop_tx, stop_rx) = watch::channel(None);
+    let (direct_tx, direct_rx) = watch::channel(schedule.direct);
     (
         Controls {
             interval: interval_tx,
             stop: stop_tx,
+            direct: direct_tx,
         },
         ControlInputs {
             interval: interval_rx,
             stop: stop_rx,
+            direct: direct_rx,
         },
     )
+}
+
+/// One lane's probes: numbered, and counted while in flight.
+#[derive(Default)]
+struct LaneState {
+    seq: u64,
+    in_flight: usize,
 }
 
 /// Runs the schedule until it ends; closing `events` (by returning) tells the owner so.
@@ -102,15 +124,15 @@ pub async fn run<P: Probe>(
     events: mpsc::Sender<ProbeEvent>,
 ) {
     let mut tasks = JoinSet::new();
-    let mut in_flight: HashMap<Id, (u64, Duration)> = HashMap::new();
-    let mut seq = 0u64;
+    let mut in_flight: HashMap<Id, (Lane, u64, Duration)> = HashMap::new();
+    let mut lanes = [LaneState::default(), LaneState::default()];
     let mut interval = *inputs.interval.borrow_and_update();
     let mut next_tick = Instant::now();
     let mut last_tick = next_tick;
     let deadline = schedule.duration.map(|d| clock.instant_at(d));
     let mut stop = *inputs.stop.borrow_and_update();
 
-    while stop.is_none() && schedule.count.is_none_or(|n| seq < n) {
+    while stop.is_none() && schedule.count.is_none_or(|n| lanes[0].seq < n) {
         tokio::select! {
             () = sleep_until(next_tick) => {
                 last_tick = next_tick;
@@ -121,23 +143,31 @@ pub async fn run<P: Probe>(
                     next_tick = now + interval;
                 }
                 let at = clock.now();
-                if tasks.len() >= schedule.max_in_flight {
-                    let skipped = ProbeEvent::Skipped { at, in_flight: tasks.len() };
-                    if events.send(skipped).await.is_err() {
+                let direct = *inputs.direct.borrow_and_update();
+                // The direct probe first: it fails faster than a probe that falls back, so the
+                // primary's own state is usually known when the failover shows.
+                for lane in [Lane::Direct, Lane::Normal].into_iter().filter(|l| *l == Lane::Normal || direct) {
+                    let state = &mut lanes[lane as usize];
+                    if state.in_flight >= schedule.max_in_flight {
+                        let skipped = ProbeEvent::Skipped { lane, at, in_flight: state.in_flight };
+                        if events.send(skipped).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    state.seq += 1;
+                    state.in_flight += 1;
+                    let seq = state.seq;
+                    if events.send(ProbeEvent::Sent { lane, seq, at }).await.is_err() {
                         return;
                     }
-                    continue;
+                    let task = probe_task(prober.clone(), lane, seq, at, clock, schedule.timeout, events.clone());
+                    let handle = tasks.spawn(task);
+                    in_flight.insert(handle.id(), (lane, seq, at));
                 }
-                seq += 1;
-                if events.send(ProbeEvent::Sent { seq, at }).await.is_err() {
-                    return;
-                }
-                let task = probe_task(prober.clone(), seq, at, clock, schedule.timeout, events.clone());
-                let handle = tasks.spawn(task);
-                in_flight.insert(handle.id(), (seq, at));
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                reap(done, &mut in_flight, &events, &clock).await;
+                reap(done, &mut in_flight, &mut lanes, &events, &clock).await;
             }
             () = until(deadline) => break,
             Ok(()) = inputs.interval.changed() => {
@@ -153,13 +183,13 @@ pub async fn run<P: Probe>(
     // A count ends when its answers are in (each bounded by the timeout); time and signals
     // end after a short grace.
     let mut grace_end = match (stop, schedule.count) {
-        (None, Some(n)) if seq >= n => None,
+        (None, Some(n)) if lanes[0].seq >= n => None,
         _ => Some(Instant::now() + schedule.grace),
     };
     while !tasks.is_empty() && stop != Some(Stop::Now) {
         tokio::select! {
             Some(done) = tasks.join_next_with_id() => {
-                reap(done, &mut in_flight, &events, &clock).await;
+                reap(done, &mut in_flight, &mut lanes, &events, &clock).await;
             }
             () = until(grace_end) => break,
             Ok(()) = inputs.stop.changed() => {
@@ -169,55 +199,68 @@ pub async fn run<P: Probe>(
         }
     }
     tasks.abort_all();
+    // Told in the order they were sent, not the order they were stopped in.
+    let mut abandoned = Vec::new();
     while let Some(done) = tasks.join_next_with_id().await {
-        reap(done, &mut in_flight, &events, &clock).await;
+        abandoned.extend(forget(done, &mut in_flight, &mut lanes, &clock));
+    }
+    abandoned.sort_by_key(|event| match event {
+        ProbeEvent::Abandoned { lane, seq, .. } => (*seq, *lane as u8),
+        _ => (0, 0),
+    });
+    for event in abandoned {
+        let _ = events.send(event).await;
     }
 }
 
-/// Sleeps until `deadline`, or forever without one.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Forgets a finished probe task; one that did not finish by itself is reported abandoned.
+/// Forgets a finished probe task and tells it abandoned if it did not finish by itself.
 async fn reap(
     done: Result<(Id, ()), tokio::task::JoinError>,
-    in_flight: &mut HashMap<Id, (u64, Duration)>,
+    in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
+    lanes: &mut [LaneState; 2],
     events: &mpsc::Sender<ProbeEvent>,
     clock: &RunClock,
 ) {
-    let id = match &done {
-        Ok((id, ())) => *id,
-        Err(error) => error.id(),
-    };
-    let Some((seq, sent_at)) = in_flight.remove(&id) else {
-        return;
-    };
-    if let Err(error) = done {
-        if error.is_panic() {
-            tracing::error!(seq, "a probe panicked");
-        }
-        let abandoned = ProbeEvent::Abandoned {
-            seq,
-            sent_at,
-            at: clock.now(),
-        };
+    if let Some(abandoned) = forget(done, in_flight, lanes, clock) {
         let _ = events.send(abandoned).await;
     }
 }
 
+/// Forgets a finished probe task; one that did not finish by itself is abandoned.
+fn forget(
+    done: Result<(Id, ()), tokio::task::JoinError>,
+    in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
+    lanes: &mut [LaneState; 2],
+    clock: &RunClock,
+) -> Option<ProbeEvent> {
+    let id = match &done {
+        Ok((id, ())) => *id,
+        Err(error) => error.id(),
+    };
+    let (lane, seq, sent_at) = in_flight.remove(&id)?;
+    lanes[lane as usize].in_flight -= 1;
+    let error = done.err()?;
+    if error.is_panic() {
+        tracing::error!(seq, ?lane, "a probe panicked");
+    }
+    Some(ProbeEvent::Abandoned {
+        lane,
+        seq,
+        sent_at,
+        at: clock.now(),
+    })
+}
+
 async fn probe_task<P: Probe>(
     prober: Arc<P>,
+    lane: Lane,
     seq: u64,
     sent_at: Duration,
     clock: RunClock,
     timeout: Duration,
     events: mpsc::Sender<ProbeEvent>,
 ) {
-    let report = match tokio::time::timeout(timeout, prober.probe()).await {
+    let report = match tokio::time::timeout(timeout, prober.probe(lane)).await {
         Ok(report) => report,
         Err(_) => ProbeReport::failed(
             clock.now().saturating_sub(sent_at),
@@ -225,10 +268,11 @@ async fn probe_task<P: Probe>(
         ),
     };
     let outcome = ProbeOutcome {
+        lane,
         seq,
         sent_at,
         report,
     };
-    tracing::debug!(seq, latency = ?outcome.latency(), ok = outcome.report.result.is_ok(), "probe answered");
-    let _ = events.send(ProbeEvent::Answered(outcome)).await;
+    tracing::debug!(seq, ?lane, latency = ?outcome.latency(), ok = outcome.report.result.is_ok(), "probe answered");
+    let _ = events.send(ProbeEvent::Answered(Box::new(outcome))).await;
 }

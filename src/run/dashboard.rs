@@ -11,7 +11,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use super::mode::ModeLink;
+use super::outbox::Outbox;
 use super::session::{Session, apply};
+use crate::clock::until;
 use crate::output::Recorder;
 use crate::output::format::interval;
 use crate::probe::Stop;
@@ -64,8 +66,14 @@ where
         None => (None, None),
     };
     recorder.begin(&dashboard.info);
+    let mut outbox = Outbox::default();
 
     loop {
+        if let Some(why) = recorder.untold_failure() {
+            // Said on the screen now; on stderr once the screen is restored.
+            let _ = monitor.record_failed(why, session.clock.now());
+            dirty = true;
+        }
         let now = Instant::now();
         let next_frame = last_frame.map_or(now, |at| at + frame_gap);
         if dirty && next_frame <= now {
@@ -78,11 +86,19 @@ where
         tokio::select! {
             event = session.events.recv() => match event {
                 Some(event) => {
-                    apply(monitor, recorder, &event);
+                    let applied = apply(monitor, &session.controls, &event);
+                    for (event, applied) in outbox.push(event, applied, monitor, Instant::now()) {
+                        recorder.event(&event, &applied, monitor);
+                    }
                     dirty = true;
                 }
                 None => break,
             },
+            () = until(outbox.due()) => {
+                if let Some((event, applied)) = outbox.release(monitor) {
+                    recorder.event(&event, &applied, monitor);
+                }
+            }
             input = inputs.terminal.next(), if terminal_open => match input {
                 Some(Ok(Event::Key(key))) => {
                     let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
@@ -124,6 +140,9 @@ where
             _ = tick.tick() => dirty = true,
             () = sleep_until(next_frame), if dirty => {}
         }
+    }
+    if let Some((event, applied)) = outbox.release(monitor) {
+        recorder.event(&event, &applied, monitor);
     }
     let end = session.clock.now();
     session.finish().await;

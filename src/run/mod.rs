@@ -5,12 +5,13 @@
 pub mod dashboard;
 mod headless;
 mod mode;
+mod outbox;
 mod session;
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use ratatui::crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
@@ -77,7 +78,7 @@ pub async fn execute<P: Probe>(
             .await
         }
     };
-    finish(plan, &monitor, result)
+    finish(plan, &monitor, result, recorder.failure())
 }
 
 /// The dashboard on the real terminal, then, once the screen is restored, the same summary
@@ -106,7 +107,12 @@ async fn on_terminal(
 }
 
 /// How a finished run went.
-fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> Result<Ended> {
+fn finish(
+    plan: &Plan,
+    monitor: &Monitor,
+    result: io::Result<()>,
+    record_failure: Option<&str>,
+) -> Result<Ended> {
     let counters = monitor.counters();
     tracing::info!(
         total = counters.total,
@@ -120,6 +126,10 @@ fn finish(plan: &Plan, monitor: &Monitor, result: io::Result<()>) -> Result<Ende
         other => other.wrap_err("cannot write the output")?,
     }
     let _ = io::stdout().flush();
+    // The record was asked for: a record that stopped short fails the run.
+    if let Some(why) = record_failure {
+        return Err(eyre!("{why}"));
+    }
     // A probe never answered is no better than a failed one.
     if plan.fail_on_error && (counters.failed > 0 || counters.abandoned > 0) {
         Ok(Ended::Failed)

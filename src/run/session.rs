@@ -7,9 +7,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::clock::RunClock;
-use crate::output::Recorder;
 use crate::probe::{Controls, Probe, ProbeEvent, Schedule, schedule};
-use crate::state::{Applied, Monitor};
+use crate::state::{Applied, Monitor, PrimaryKind, PrimaryState};
 
 /// Probe events in flight between the schedule and the owner; a slow owner slows the
 /// probes' reporting, never grows memory.
@@ -26,7 +25,7 @@ pub struct Session {
 impl Session {
     /// Starts the schedule on `clock` (started now: [`RunClock::start`]).
     pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule, clock: RunClock) -> Self {
-        let (controls, inputs) = schedule::controls(schedule.interval);
+        let (controls, inputs) = schedule::controls(&schedule);
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         let poller = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
         Self {
@@ -45,11 +44,24 @@ impl Session {
     }
 }
 
-/// Applies one probe event to the state, records it, and logs a transition (the log's
-/// story of a long run).
-pub fn apply(monitor: &mut Monitor, recorder: &mut Recorder, event: &ProbeEvent) -> Applied {
+/// Applies one probe event to the state, logs a transition (the log's story of a long run),
+/// and stops the direct lane when the proxy refuses it.
+pub fn apply(monitor: &mut Monitor, controls: &Controls, event: &ProbeEvent) -> Applied {
     let applied = monitor.apply(event);
-    recorder.event(event, &applied, monitor);
+    if let Some(notice) = &applied.notice {
+        tracing::warn!(kind = ?notice.kind, "{}", notice.message);
+    }
+    if let Some(change) = &applied.primary {
+        tracing::info!(
+            from = change.from.map(PrimaryKind::as_str),
+            to = change.to.kind().map(PrimaryKind::as_str),
+            message = change.to.message(),
+            "the primary's own state changed"
+        );
+        if let PrimaryState::Refused { .. } = change.to {
+            controls.stop_direct();
+        }
+    }
     if let Some(t) = &applied.transition {
         tracing::info!(
             kind = t.kind.as_str(),
@@ -58,6 +70,7 @@ pub fn apply(monitor: &mut Monitor, recorder: &mut Recorder, event: &ProbeEvent)
             to = t.to_model.as_deref().unwrap_or(t.to.as_str()),
             previous_secs = t.previous.as_secs_f64(),
             failed_during = t.failed_during,
+            cause = t.cause.as_deref(),
             "transition"
         );
     }

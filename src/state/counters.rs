@@ -21,6 +21,9 @@ pub struct Counters {
     pub skipped: u64,
     /// Probes still unanswered when the run ended.
     pub abandoned: u64,
+    /// The same two, of the direct probes.
+    pub direct_skipped: u64,
+    pub direct_abandoned: u64,
     /// Successful answers per served model (capped like the latency map).
     pub by_model: BTreeMap<String, u64>,
     /// Failed answers per kind.
@@ -47,6 +50,11 @@ impl Counters {
         self.total += 1;
         self.failed += 1;
         *self.by_error.entry(kind).or_default() += 1;
+    }
+
+    /// Every probe sent and done with: answered, or abandoned when the run ended.
+    pub fn sent(&self) -> u64 {
+        self.total + self.abandoned
     }
 
     /// Share of answered probes that succeeded, in percent; `None` before the first answer.

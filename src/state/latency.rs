@@ -79,10 +79,6 @@ impl LatencyStats {
             .iter()
             .filter_map(|(model, h)| Some((model.as_str(), h.percentiles()?)))
     }
-
-    pub fn model(&self, model: &str) -> Option<Percentiles> {
-        self.by_model.get(model)?.percentiles()
-    }
 }
 
 #[cfg(test)]
@@ -121,7 +117,12 @@ mod tests {
         }
         assert_eq!(stats.by_model().count(), MAX_MODELS);
         assert_eq!(
-            stats.model(OTHER_MODELS).unwrap().count,
+            stats
+                .by_model()
+                .find(|(m, _)| *m == OTHER_MODELS)
+                .unwrap()
+                .1
+                .count,
             40 - (MAX_MODELS as u64 - 1)
         );
         assert_eq!(stats.all.percentiles().unwrap().count, 40);

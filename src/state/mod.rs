@@ -9,6 +9,8 @@
 
 mod counters;
 mod latency;
+mod notice;
+mod primary;
 mod ring;
 mod serving;
 
@@ -17,10 +19,12 @@ use std::time::Duration;
 
 pub use counters::Counters;
 pub use latency::{LatencyStats, Percentiles};
+pub use notice::{Notice, NoticeKind};
+pub use primary::{PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, cause, observe};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 
-use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome, Role};
+use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
 
 /// Results as the outputs name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -29,16 +33,6 @@ pub enum Verdict {
     Primary,
     Fallback,
     Error,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Primary => "primary",
-            Verdict::Fallback => "fallback",
-            Verdict::Error => "error",
-        }
-    }
 }
 
 impl From<Role> for Verdict {
@@ -70,8 +64,8 @@ pub struct RequestRecord {
 /// Sizes and thresholds of the core.
 #[derive(Clone, Debug)]
 pub struct MonitorConfig {
-    /// The primary model group (the requested model).
-    pub primary: String,
+    /// The client's limit for one request (`--timeout`), to compare the proxy's with.
+    pub timeout: Duration,
     /// Consecutive failed requests that make the state DOWN.
     pub down_after: u32,
     /// Requests kept for the timeline and the recent list.
@@ -80,10 +74,10 @@ pub struct MonitorConfig {
     pub events: usize,
 }
 
-impl MonitorConfig {
-    pub fn new(primary: impl Into<String>) -> Self {
+impl Default for MonitorConfig {
+    fn default() -> Self {
         Self {
-            primary: primary.into(),
+            timeout: Duration::from_secs(60),
             down_after: 2,
             history: 1024,
             events: 256,
@@ -116,6 +110,12 @@ pub struct Monitor {
     next_marker: u32,
     pending_marker: Option<Marker>,
     in_flight: BTreeMap<u64, Duration>,
+    /// The LiteLLM release the proxy last said it runs.
+    litellm_version: Option<String>,
+    /// Told once each, in the order they came (one of each kind at most).
+    notices: Vec<Notice>,
+    /// The primary's own state, from the direct probes.
+    primary: PrimaryLane,
 }
 
 /// Counts and latency statistics from `since` on.
@@ -133,6 +133,10 @@ pub struct Applied {
     pub transition: Option<Transition>,
     /// The answer came after a later request had already been applied.
     pub late: bool,
+    /// Something this answer showed for the first time.
+    pub notice: Option<Notice>,
+    /// A change of the primary's own state (a direct answer).
+    pub primary: Option<PrimaryChange>,
 }
 
 impl Monitor {
@@ -153,25 +157,61 @@ impl Monitor {
             next_marker: 1,
             pending_marker: None,
             in_flight: BTreeMap::new(),
+            litellm_version: None,
+            notices: Vec::new(),
+            primary: PrimaryLane::default(),
             config,
         }
     }
 
     pub fn apply(&mut self, event: &ProbeEvent) -> Applied {
         match event {
-            ProbeEvent::Sent { seq, at } => {
+            ProbeEvent::Sent {
+                lane: Lane::Direct,
+                seq,
+                at,
+            } => {
+                self.primary.sent(*seq, *at);
+                Applied::default()
+            }
+            ProbeEvent::Sent { seq, at, .. } => {
                 self.in_flight.insert(*seq, *at);
                 self.last_sent_seq = self.last_sent_seq.max(*seq);
                 Applied::default()
             }
-            ProbeEvent::Skipped { .. } => {
-                self.tallies().for_each(|t| t.counters.skipped += 1);
+            ProbeEvent::Skipped { lane, .. } => {
+                self.tallies().for_each(|t| match lane {
+                    Lane::Normal => t.counters.skipped += 1,
+                    Lane::Direct => t.counters.direct_skipped += 1,
+                });
+                Applied::default()
+            }
+            ProbeEvent::Abandoned {
+                lane: Lane::Direct,
+                seq,
+                ..
+            } => {
+                self.primary.abandoned(*seq);
+                self.tallies()
+                    .for_each(|t| t.counters.direct_abandoned += 1);
                 Applied::default()
             }
             ProbeEvent::Abandoned { seq, .. } => {
                 self.in_flight.remove(seq);
                 self.tallies().for_each(|t| t.counters.abandoned += 1);
                 Applied::default()
+            }
+            ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+                let notice = self.learn(outcome);
+                let primary = self.primary.apply(outcome);
+                if primary.is_some() {
+                    self.explain_transition(outcome.sent_at);
+                }
+                Applied {
+                    notice,
+                    primary,
+                    ..Applied::default()
+                }
             }
             ProbeEvent::Answered(outcome) => self.apply_answer(outcome),
         }
@@ -182,10 +222,12 @@ impl Monitor {
         let late = outcome.seq < self.last_applied_seq;
         let record = self.count(outcome, late);
         self.history.insert_ordered_by(record, |r| r.seq);
+        let notice = self.learn(outcome);
         if late {
             return Applied {
-                transition: None,
                 late,
+                notice,
+                ..Applied::default()
             };
         }
         self.last_applied_seq = outcome.seq;
@@ -208,7 +250,10 @@ impl Monitor {
                 if self.consecutive_errors >= self.config.down_after {
                     Serving::Down
                 } else {
-                    return Applied::default();
+                    return Applied {
+                        notice,
+                        ..Applied::default()
+                    };
                 }
             }
         };
@@ -216,7 +261,30 @@ impl Monitor {
         if outcome.report.result.is_ok() {
             self.errors_since_success = 0;
         }
-        Applied { transition, late }
+        Applied {
+            transition,
+            late,
+            notice,
+            primary: None,
+        }
+    }
+
+    /// What an answer tells about the proxy itself: its release, and a router timeout the
+    /// client's would cut off (a notice, the first time).
+    fn learn(&mut self, outcome: &ProbeOutcome) -> Option<Notice> {
+        let route = &outcome.report.route;
+        if let Some(version) = &route.version
+            && self.litellm_version.as_ref() != Some(version)
+        {
+            self.litellm_version = Some(version.clone());
+        }
+        let router = route.router_timeout?;
+        let notice = notice::router_timeout(router, self.config.timeout, outcome.answered_at())?;
+        if self.notices.iter().any(|n| n.kind == notice.kind) {
+            return None;
+        }
+        self.notices.push(notice.clone());
+        Some(notice)
     }
 
     /// Counts an answer and returns its history record.
@@ -269,6 +337,13 @@ impl Monitor {
                     to_model: next.model().map(str::to_owned),
                     previous: at.saturating_sub(self.serving_since),
                     failed_during: self.errors_since_success,
+                    cause: self.primary_cause(kind),
+                    primary_cooldown: match kind {
+                        TransitionKind::Recovery => {
+                            self.primary.cooldown_ended_after(self.serving_since)
+                        }
+                        _ => None,
+                    },
                     after_marker: self.pending_marker.take().map(|m| MarkerLag {
                         marker: m.id,
                         lag: at.saturating_sub(m.at),
@@ -329,10 +404,6 @@ impl Monitor {
         [&mut self.run, &mut self.shown].into_iter()
     }
 
-    pub fn config(&self) -> &MonitorConfig {
-        &self.config
-    }
-
     pub fn serving(&self) -> &Serving {
         &self.serving
     }
@@ -370,10 +441,6 @@ impl Monitor {
         &self.markers
     }
 
-    pub fn pending_marker(&self) -> Option<&Marker> {
-        self.pending_marker.as_ref()
-    }
-
     /// Unanswered requests: number and when each was sent.
     pub fn in_flight(&self) -> &BTreeMap<u64, Duration> {
         &self.in_flight
@@ -385,6 +452,73 @@ impl Monitor {
 
     pub fn last_sent_seq(&self) -> u64 {
         self.last_sent_seq
+    }
+
+    /// A transition shown by the request sent on the same tick as a direct probe that
+    /// answered later: the primary's own state now says why it left (a failover, an outage),
+    /// or how long LiteLLM held it back (a recovery).
+    fn explain_transition(&mut self, tick: Duration) {
+        let Some(last) = self.transitions.last() else {
+            return;
+        };
+        let same_tick = self
+            .history
+            .iter()
+            .rev()
+            .find(|r| r.seq == last.seq)
+            .is_some_and(|r| r.sent_at == tick);
+        let cause = self.primary_cause(last.kind);
+        let held = match last.kind {
+            TransitionKind::Recovery => {
+                let since = last.at.saturating_sub(last.previous);
+                self.primary.cooldown_ended_after(since)
+            }
+            _ => None,
+        };
+        if let Some(last) = self.transitions.last_mut()
+            && same_tick
+        {
+            last.cause = last.cause.take().or(cause);
+            last.primary_cooldown = last.primary_cooldown.or(held);
+        }
+    }
+
+    /// Why the primary is away, as its own state tells at a failover or an outage.
+    fn primary_cause(&self, kind: TransitionKind) -> Option<String> {
+        if !matches!(kind, TransitionKind::Failover | TransitionKind::Outage) {
+            return None;
+        }
+        match self.primary.state() {
+            PrimaryState::Failing { message, .. } => Some(format!("primary: {}", cause(message))),
+            PrimaryState::CoolingDown(_) => Some("primary in LiteLLM cooldown".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// Tells what the shell found about the run (the record cannot be written): a notice, the
+    /// first time of its kind.
+    pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Notice> {
+        let notice = notice::record_failed(message, at);
+        if self.notices.iter().any(|n| n.kind == notice.kind) {
+            return None;
+        }
+        self.notices.push(notice.clone());
+        Some(notice)
+    }
+
+    /// The primary's own state, from the direct probes.
+    pub fn primary(&self) -> &PrimaryLane {
+        &self.primary
+    }
+
+    /// The LiteLLM release the proxy last said it runs (`x-litellm-version`).
+    pub fn litellm_version(&self) -> Option<&str> {
+        self.litellm_version.as_deref()
+    }
+
+    /// What was told once about the run, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
     }
 
     /// The primary answered nothing while the fallback answered: worth explaining, since a

@@ -53,10 +53,6 @@ impl<T> Ring<T> {
         self.items.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -65,8 +61,8 @@ impl<T> Ring<T> {
         self.items.back()
     }
 
-    pub fn clear(&mut self) {
-        self.items.clear();
+    pub fn last_mut(&mut self) -> Option<&mut T> {
+        self.items.back_mut()
     }
 }
 

@@ -113,6 +113,10 @@ pub struct Transition {
     pub failed_during: u64,
     /// How long after the pending marker this came, if one was dropped.
     pub after_marker: Option<MarkerLag>,
+    /// Why the primary was away, as its own state told (failovers and outages).
+    pub cause: Option<String>,
+    /// How long LiteLLM held the primary in cooldown before a recovery.
+    pub primary_cooldown: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::probe::outcome::Failure;
-use crate::probe::{ErrorKind, Evidence, ProbeReport, Route, Served};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeReport, Route, Served};
 
 const PRIMARY: &str = "llama-fp8";
 const FALLBACK: &str = "ollama/llama3";
@@ -37,7 +37,8 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
         }),
         other => panic!("unknown answer {other}"),
     };
-    ProbeEvent::Answered(ProbeOutcome {
+    ProbeEvent::Answered(Box::new(ProbeOutcome {
+        lane: Lane::Normal,
         seq,
         sent_at,
         report: ProbeReport {
@@ -47,16 +48,17 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
             ttft: None,
             result,
         },
-    })
+    }))
 }
 
 /// Runs a script of answers given as letters, one request a second, in order.
 fn run(script: &str) -> (Monitor, Vec<Transition>) {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut transitions = Vec::new();
     for (i, letter) in script.split_whitespace().enumerate() {
         let seq = i as u64 + 1;
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs(i as f64),
         });
@@ -139,7 +141,16 @@ fn counters_follow_every_answer() {
     assert_eq!(c.by_error.get(&ErrorKind::Http), Some(&2));
     assert_eq!(c.availability_percent(), Some(75.0));
     assert_eq!(monitor.latency().all.percentiles().unwrap().count, 6);
-    assert_eq!(monitor.latency().model(FALLBACK).unwrap().count, 2);
+    assert_eq!(
+        monitor
+            .latency()
+            .by_model()
+            .find(|(m, _)| *m == FALLBACK)
+            .unwrap()
+            .1
+            .count,
+        2
+    );
 }
 
 #[test]
@@ -166,9 +177,10 @@ fn transitions_carry_times_models_and_previous_duration() {
 
 #[test]
 fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     for seq in 1..=5 {
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs((seq - 1) as f64),
         });
@@ -207,7 +219,7 @@ fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() 
 fn a_hung_request_answering_late_does_not_flip_the_state_back() {
     // Request 2 hangs for 30 s and is then served by the fallback; requests 3..=6 were sent
     // meanwhile and answered by the primary again.
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut transitions = Vec::new();
     let mut feed = |m: &mut Monitor, e: ProbeEvent| {
         if let Some(t) = m.apply(&e).transition {
@@ -218,6 +230,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
         feed(
             &mut monitor,
             ProbeEvent::Sent {
+                lane: Lane::Normal,
                 seq,
                 at: secs((seq - 1) as f64),
             },
@@ -235,7 +248,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
 
 #[test]
 fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&answer(1, "P"));
     let t = monitor
         .apply(&answer_at(2, secs(2.0), secs(30.07), "F"))
@@ -247,15 +260,16 @@ fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
 
 #[test]
 fn a_marker_is_reported_by_the_next_transition_only() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&ProbeEvent::Sent {
+        lane: Lane::Normal,
         seq: 1,
         at: secs(0.0),
     });
     monitor.apply(&answer(1, "P"));
     let marker_id = monitor.mark(secs(0.5)).id;
     assert_eq!(monitor.markers().last().unwrap().after_seq, 1);
-    assert!(monitor.pending_marker().is_some());
+    assert!(monitor.pending_marker.is_some());
     let failover = monitor.apply(&answer(2, "F")).transition.unwrap();
     assert_eq!(
         failover.after_marker,
@@ -264,23 +278,26 @@ fn a_marker_is_reported_by_the_next_transition_only() {
             lag: secs(0.52)
         })
     );
-    assert!(monitor.pending_marker().is_none());
+    assert!(monitor.pending_marker.is_none());
     let recovery = monitor.apply(&answer(3, "P")).transition.unwrap();
     assert_eq!(recovery.after_marker, None);
 }
 
 #[test]
 fn skips_and_abandoned_probes_are_counted() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     monitor.apply(&ProbeEvent::Sent {
+        lane: Lane::Normal,
         seq: 1,
         at: secs(0.0),
     });
     monitor.apply(&ProbeEvent::Skipped {
+        lane: Lane::Normal,
         at: secs(1.0),
         in_flight: 1,
     });
     monitor.apply(&ProbeEvent::Abandoned {
+        lane: Lane::Normal,
         seq: 1,
         sent_at: secs(0.0),
         at: secs(2.0),
@@ -311,6 +328,7 @@ fn reset_clears_the_shown_counts_but_keeps_the_story_and_the_whole_run() {
     let (mut monitor, _) = run("P F");
     monitor.reset_counters(secs(10.0));
     monitor.apply(&ProbeEvent::Skipped {
+        lane: Lane::Normal,
         at: secs(11.0),
         in_flight: 10,
     });
@@ -327,13 +345,15 @@ fn the_primary_never_serving_is_noticed() {
 
 #[test]
 fn a_long_run_stays_bounded() {
-    let mut config = MonitorConfig::new(PRIMARY);
-    config.history = 64;
-    config.events = 8;
-    let mut monitor = Monitor::new(config);
+    let mut monitor = Monitor::new(MonitorConfig {
+        history: 64,
+        events: 8,
+        ..MonitorConfig::default()
+    });
     for seq in 1..=20_000u64 {
         let letter = if (seq / 10) % 2 == 0 { "P" } else { "F" };
         monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
             seq,
             at: secs(seq as f64),
         });
@@ -352,7 +372,7 @@ fn a_long_run_stays_bounded() {
 
 #[test]
 fn untrusted_text_is_cleaned_in_the_record() {
-    let mut monitor = Monitor::new(MonitorConfig::new(PRIMARY));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut event = answer(1, "P");
     if let ProbeEvent::Answered(o) = &mut event
         && let Ok(served) = &mut o.report.result
@@ -377,4 +397,287 @@ fn a_run_that_starts_down_counts_an_outage() {
     // Staying down is one outage, not one per failed request.
     assert_eq!(run("E E E E").0.counters().outages, 1);
     assert_eq!(run("E").0.counters().outages, 0);
+}
+
+/// An answer whose headers said `version` and the router timeout `router`.
+fn telling(seq: u64, result: &str, version: Option<&str>, router: Option<f64>) -> ProbeEvent {
+    let mut event = answer(seq, result);
+    if let ProbeEvent::Answered(o) = &mut event {
+        o.report.route.version = version.map(str::to_owned);
+        o.report.route.router_timeout = router.map(secs);
+    }
+    event
+}
+
+#[test]
+fn a_router_timeout_the_client_would_cut_is_told_once() {
+    let mut monitor = Monitor::new(MonitorConfig {
+        timeout: secs(30.0),
+        ..MonitorConfig::default()
+    });
+    assert_eq!(
+        monitor.apply(&telling(1, "E", None, Some(10.0))).notice,
+        None
+    );
+    let notice = monitor
+        .apply(&telling(2, "E", None, Some(30.0)))
+        .notice
+        .unwrap();
+    assert_eq!(notice.kind, NoticeKind::RouterTimeout);
+    assert_eq!(notice.at, secs(1.02));
+    assert!(
+        notice
+            .message
+            .starts_with("the proxy waits 30 s for a model; --timeout 30s")
+    );
+    // Once: not again for later answers, a late one included.
+    assert_eq!(
+        monitor.apply(&telling(4, "E", None, Some(30.0))).notice,
+        None
+    );
+    assert_eq!(
+        monitor.apply(&telling(3, "E", None, Some(45.0))).notice,
+        None
+    );
+    assert_eq!(monitor.notices().len(), 1);
+    // At the default limit the same proxy is no cause for concern.
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    assert_eq!(
+        monitor.apply(&telling(1, "E", None, Some(30.0))).notice,
+        None
+    );
+}
+
+#[test]
+fn the_proxys_release_is_the_last_one_it_named() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    assert_eq!(monitor.litellm_version(), None);
+    monitor.apply(&telling(1, "P", Some("1.83.14"), None));
+    // Errors carry no version: the last one named stays.
+    monitor.apply(&telling(2, "E", None, Some(30.0)));
+    assert_eq!(monitor.litellm_version(), Some("1.83.14"));
+    monitor.apply(&telling(3, "P", Some("1.106.12"), None));
+    assert_eq!(monitor.litellm_version(), Some("1.106.12"));
+}
+
+/// A direct probe's answer: `seq` sent at `sent` seconds, answered 20 ms later.
+fn direct(seq: u64, sent: f64, what: &str) -> ProbeEvent {
+    let failure = |status, message: &str| {
+        (
+            Err(Failure {
+                kind: ErrorKind::Http,
+                message: message.to_owned(),
+            }),
+            Some(status),
+        )
+    };
+    let mut route = Route::default();
+    let (result, status) = match what {
+        "up" => (
+            Ok(Served {
+                role: Role::Primary,
+                model: PRIMARY.to_owned(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: "Hi.".to_owned(),
+            }),
+            Some(200),
+        ),
+        "by-fallback" => (
+            Ok(Served {
+                role: Role::Fallback,
+                model: FALLBACK.to_owned(),
+                evidence: Evidence::ModelGroupHeader,
+                reply: "Hello!".to_owned(),
+            }),
+            Some(200),
+        ),
+        "failing" => failure(
+            500,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
+        ),
+        "cooling" => {
+            route.cooling = Some(crate::probe::outcome::Cooling {
+                ids: vec!["027a".to_owned()],
+                api_bases: vec!["http://gpu:8080/v1".to_owned()],
+                cooldown: Some(secs(10.0)),
+            });
+            failure(
+                429,
+                "No deployments available for selected model, Try again in 10 seconds.",
+            )
+        }
+        "refused" => failure(400, "disable_fallbacks is not allowed"),
+        other => panic!("{other}"),
+    };
+    ProbeEvent::Answered(Box::new(ProbeOutcome {
+        lane: Lane::Direct,
+        seq,
+        sent_at: secs(sent),
+        report: ProbeReport {
+            latency: secs(0.02),
+            status,
+            route,
+            ttft: None,
+            result,
+        },
+    }))
+}
+
+/// Applies direct answers, one a second from 0, and returns the kinds it changed to.
+fn lane(monitor: &mut Monitor, script: &[&str]) -> Vec<Option<PrimaryKind>> {
+    script
+        .iter()
+        .enumerate()
+        .map(|(i, what)| {
+            let applied = monitor.apply(&direct(i as u64 + 1, i as f64, what));
+            applied.primary.map(|c| c.to.kind().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_primarys_own_state_goes_up_failing_cooling_down_and_up_again() {
+    use PrimaryKind::*;
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    let script = ["up", "up", "failing", "failing", "cooling", "cooling", "up"];
+    let changes = lane(&mut monitor, &script);
+    assert_eq!(
+        changes,
+        [
+            Some(Up),
+            None,
+            Some(Failing),
+            None,
+            Some(CoolingDown),
+            None,
+            Some(Up)
+        ]
+    );
+    let primary = monitor.primary();
+    // Up from 0.02 s to 2.02 s, failing to 4.02 s, cooling down to 6.02 s.
+    let now = secs(10.0);
+    assert_eq!(primary.time_in(Up, now), secs(2.0) + secs(10.0 - 6.02));
+    assert_eq!(primary.time_in(Failing, now), secs(2.0));
+    assert_eq!(primary.time_in(CoolingDown, now), secs(2.0));
+    assert_eq!(
+        primary.first_failure(),
+        Some(
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error."
+        )
+    );
+    assert_eq!(primary.answered(), 7);
+    assert_eq!(primary.cooldown_ended_after(secs(5.0)), Some(secs(2.0)));
+    assert_eq!(primary.cooldown_ended_after(secs(7.0)), None);
+}
+
+#[test]
+fn the_next_try_counts_from_the_last_failure_seen() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    lane(&mut monitor, &["failing", "failing", "cooling", "cooling"]);
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!("{:?}", monitor.primary().state());
+    };
+    // The last failure answered at 1.02 s; LiteLLM's cooldown is 10 s from it.
+    assert_eq!(cooldown.next_try, Some(secs(11.02)));
+    assert_eq!(cooldown.configured, Some(secs(10.0)));
+    assert_eq!(cooldown.api_bases, ["http://gpu:8080/v1"]);
+    // Without a failure seen (the watcher started during a cooldown), from the first 429:
+    // a bound, not a guess of when it began.
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    lane(&mut monitor, &["cooling"]);
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!();
+    };
+    assert_eq!(cooldown.next_try, Some(secs(10.02)));
+}
+
+#[test]
+fn a_late_direct_answer_does_not_move_the_primarys_state_back() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    monitor.apply(&direct(2, 1.0, "up"));
+    // Probe 1 (sent first) answers last: kept in the lane, but the state stays up.
+    let applied = monitor.apply(&direct(1, 0.0, "failing"));
+    assert_eq!(applied.primary, None);
+    assert_eq!(monitor.primary().state(), &PrimaryState::Up);
+    assert_eq!(monitor.primary().history().len(), 2);
+    // Its failure still counts as the last one seen for a cooldown's estimate.
+    monitor.apply(&direct(3, 2.0, "cooling"));
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!();
+    };
+    assert_eq!(cooldown.next_try, Some(secs(10.02)));
+}
+
+#[test]
+fn a_proxy_that_refuses_direct_probes_is_told_once_and_for_good() {
+    for refusal in ["refused", "by-fallback"] {
+        let mut monitor = Monitor::new(MonitorConfig::default());
+        let changes = lane(&mut monitor, &["up", refusal, "up", "failing"]);
+        assert_eq!(
+            changes,
+            [
+                Some(PrimaryKind::Up),
+                Some(PrimaryKind::Refused),
+                None,
+                None
+            ],
+            "{refusal}"
+        );
+        let PrimaryState::Refused { message } = monitor.primary().state() else {
+            panic!();
+        };
+        assert!(
+            message.contains("disable_fallbacks"),
+            "{refusal}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_failover_names_its_cause_and_a_recovery_the_cooldown_whichever_answer_comes_first() {
+    let send = |monitor: &mut Monitor, seq: u64| {
+        for lane in [Lane::Normal, Lane::Direct] {
+            monitor.apply(&ProbeEvent::Sent {
+                lane,
+                seq,
+                at: secs((seq - 1) as f64),
+            });
+        }
+    };
+    for direct_first in [true, false] {
+        let mut monitor = Monitor::new(MonitorConfig::default());
+        let script = [
+            ("P", "up"),
+            ("F", "failing"),
+            ("F", "cooling"),
+            ("F", "cooling"),
+            ("P", "up"),
+        ];
+        for (i, (normal, own)) in script.iter().enumerate() {
+            let seq = i as u64 + 1;
+            send(&mut monitor, seq);
+            let answers = [answer(seq, normal), direct(seq, (seq - 1) as f64, own)];
+            let order: Vec<&ProbeEvent> = if direct_first {
+                answers.iter().rev().collect()
+            } else {
+                answers.iter().collect()
+            };
+            for event in order {
+                monitor.apply(event);
+            }
+        }
+        let transitions: Vec<&Transition> = monitor.transitions().iter().collect();
+        assert_eq!(transitions[0].kind, TransitionKind::Failover);
+        assert_eq!(
+            transitions[0].cause.as_deref(),
+            Some("primary: Connection error."),
+            "direct first: {direct_first}"
+        );
+        assert_eq!(transitions[1].kind, TransitionKind::Recovery);
+        assert_eq!(transitions[1].cause, None);
+        let held = transitions[1]
+            .primary_cooldown
+            .expect("the cooldown it lasted");
+        assert!((secs(1.9)..=secs(2.1)).contains(&held), "{held:?}");
+    }
 }

@@ -12,9 +12,9 @@ use ratatui::style::{Color, Modifier};
 use super::wall;
 use crate::demo::director::KEYS;
 use crate::output::RunInfo;
-use crate::probe::outcome::Failure;
+use crate::probe::outcome::{Cooling, Failure};
 use crate::probe::{
-    ErrorKind, Evidence, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
 use crate::state::{Monitor, MonitorConfig};
 use crate::ui::{self, Dashboard, ModeStatus, ModeView, ThemeName};
@@ -32,6 +32,7 @@ fn info() -> RunInfo {
         timeout: secs(30.0),
         stream: false,
         simulated: false,
+        direct: false,
     }
 }
 
@@ -44,7 +45,7 @@ struct Story {
 impl Story {
     fn new() -> Self {
         Self {
-            monitor: Monitor::new(MonitorConfig::new("llama-fp8")),
+            monitor: Monitor::new(MonitorConfig::default()),
             seq: 0,
         }
     }
@@ -52,7 +53,11 @@ impl Story {
     fn send(&mut self) -> (u64, Duration) {
         self.seq += 1;
         let at = secs((self.seq - 1) as f64);
-        self.monitor.apply(&ProbeEvent::Sent { seq: self.seq, at });
+        self.monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
+            seq: self.seq,
+            at,
+        });
         (self.seq, at)
     }
 
@@ -90,17 +95,92 @@ impl Story {
                 ),
                 other => panic!("{other}"),
             };
-            self.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
+            self.monitor
+                .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+                    lane: Lane::Normal,
+                    seq,
+                    sent_at,
+                    report: ProbeReport {
+                        latency: secs(ms / 1000.0),
+                        status,
+                        route: Route::default(),
+                        ttft: None,
+                        result,
+                    },
+                })));
+        }
+        self
+    }
+
+    /// The direct probe sent with the last request: U up, X failing, C cooling down (a 10 s
+    /// cooldown), R refused.
+    fn direct(&mut self, letter: &str) -> &mut Self {
+        let (seq, sent_at) = (self.seq, secs((self.seq - 1) as f64));
+        self.monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Direct,
+            seq,
+            at: sent_at,
+        });
+        let failed = |status, message: &str| {
+            (
+                Err(Failure {
+                    kind: ErrorKind::Http,
+                    message: message.into(),
+                }),
+                Some(status),
+            )
+        };
+        let mut route = Route::default();
+        let (result, status) = match letter {
+            "U" => (
+                Ok(Served {
+                    role: Role::Primary,
+                    model: "llama-fp8".into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "Hi.".into(),
+                }),
+                Some(200),
+            ),
+            "X" => failed(
+                500,
+                "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
+            ),
+            "C" => {
+                route.cooling = Some(Cooling {
+                    ids: vec!["027a60b4976e".into()],
+                    api_bases: vec!["http://llama-fp8-predictor:8080/v1".into()],
+                    cooldown: Some(secs(10.0)),
+                });
+                failed(
+                    429,
+                    "No deployments available for selected model, Try again in 10 seconds.",
+                )
+            }
+            "R" => failed(400, "disable_fallbacks is not allowed for this key"),
+            other => panic!("{other}"),
+        };
+        self.monitor
+            .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+                lane: Lane::Direct,
                 seq,
                 sent_at,
                 report: ProbeReport {
-                    latency: secs(ms / 1000.0),
+                    latency: secs(0.02),
                     status,
-                    route: Route::default(),
+                    route,
                     ttft: None,
                     result,
                 },
-            }));
+            })));
+        self
+    }
+
+    /// Requests and their direct probes, a tick each: `F:X` a fallback answer with the primary
+    /// failing on its own.
+    fn ticks(&mut self, script: &str) -> &mut Self {
+        for tick in script.split_whitespace() {
+            let (normal, direct) = tick.split_once(':').expect("REQUEST:DIRECT");
+            self.answers(normal).direct(direct);
         }
         self
     }
@@ -116,6 +196,7 @@ impl Story {
     fn skip(&mut self) -> &mut Self {
         let in_flight = self.monitor.in_flight().len();
         self.monitor.apply(&ProbeEvent::Skipped {
+            lane: Lane::Normal,
             at: self.now(),
             in_flight,
         });
@@ -243,6 +324,49 @@ fn demo_mode_at_three_sizes() {
         let name = if help { "demo-help" } else { "demo" };
         for (w, h) in [(120, 40), (80, 24), (50, 14)] {
             let terminal = draw(w, h, &story.monitor, &dashboard, now + secs(0.4));
+            insta::assert_snapshot!(format!("{name}-{w}x{h}"), terminal.backend());
+        }
+    }
+}
+
+/// The primary's own lane in each of its states, the request's story around it.
+fn lane_states() -> Vec<(&'static str, Story)> {
+    let mut failing = Story::new();
+    failing.ticks(&"P:U ".repeat(6)).ticks("F:X");
+    let mut cooling = Story::new();
+    cooling.ticks(&"P:U ".repeat(6)).ticks("F:X F:C F:C F:C");
+    let mut back = Story::new();
+    back.ticks(&"P:U ".repeat(4))
+        .ticks("F:X F:C F:C F:C F:C F:C F:C F:C F:C F:C F:C F:U");
+    let mut serving_but_failing = Story::new();
+    serving_but_failing
+        .ticks(&"P:U ".repeat(5))
+        .ticks("P:X P:X");
+    let mut refused = Story::new();
+    refused.ticks("P:R P:R P:R");
+    vec![
+        ("lane-failing", failing),
+        ("lane-cooling-down", cooling),
+        ("lane-primary-back", back),
+        ("lane-serving-but-failing", serving_but_failing),
+        ("lane-refused", refused),
+    ]
+}
+
+#[test]
+fn the_primarys_lane_in_each_of_its_states() {
+    let mut info = info();
+    info.direct = true;
+    for (name, story) in lane_states() {
+        let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
+        let now = story.now() + secs(0.4);
+        let sizes: &[(u16, u16)] = if name == "lane-cooling-down" {
+            &[(120, 40), (80, 24), (50, 14)]
+        } else {
+            &[(120, 40)]
+        };
+        for (w, h) in sizes {
+            let terminal = draw(*w, *h, &story.monitor, &dashboard, now);
             insta::assert_snapshot!(format!("{name}-{w}x{h}"), terminal.backend());
         }
     }
@@ -395,22 +519,25 @@ fn hostile_replies_never_reach_the_screen_as_controls() {
     let mut story = Story::new();
     story.answers("P");
     let (seq, sent_at) = story.send();
-    story.monitor.apply(&ProbeEvent::Answered(ProbeOutcome {
-        seq,
-        sent_at,
-        report: ProbeReport {
-            latency: secs(0.02),
-            status: Some(200),
-            route: Route::default(),
-            ttft: None,
-            result: Ok(Served {
-                role: Role::Fallback,
-                model: "ollama/llama3".into(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
-            }),
-        },
-    }));
+    story
+        .monitor
+        .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+            lane: Lane::Normal,
+            seq,
+            sent_at,
+            report: ProbeReport {
+                latency: secs(0.02),
+                status: Some(200),
+                route: Route::default(),
+                ttft: None,
+                result: Ok(Served {
+                    role: Role::Fallback,
+                    model: "ollama/llama3".into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
+                }),
+            },
+        })));
     let dashboard = Dashboard::new(info(), ThemeName::Dark);
     let terminal = draw(160, 40, &story.monitor, &dashboard, story.now());
     for cell in terminal.backend().buffer().content() {
@@ -423,4 +550,49 @@ fn hostile_replies_never_reach_the_screen_as_controls() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("evil reply"), "{screen}");
     assert!(!screen.contains("pwned"), "an OSC title leaked: {screen}");
+}
+
+#[test]
+fn the_proxys_release_and_a_notice_show() {
+    let mut monitor = Monitor::new(MonitorConfig {
+        timeout: secs(30.0),
+        ..MonitorConfig::default()
+    });
+    for (seq, version, router_timeout) in [(1, Some("1.106.12"), None), (2, None, Some(30.0))] {
+        monitor.apply(&ProbeEvent::Sent {
+            lane: Lane::Normal,
+            seq,
+            at: secs(seq as f64),
+        });
+        monitor.apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+            lane: Lane::Normal,
+            seq,
+            sent_at: secs(seq as f64),
+            report: ProbeReport {
+                latency: secs(0.02),
+                status: Some(200),
+                route: Route {
+                    version: version.map(str::to_owned),
+                    router_timeout: router_timeout.map(secs),
+                    ..Route::default()
+                },
+                ttft: None,
+                result: Ok(Served {
+                    role: Role::Primary,
+                    model: "llama-fp8".into(),
+                    evidence: Evidence::ModelGroupHeader,
+                    reply: "Hi.".into(),
+                }),
+            },
+        })));
+    }
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let screen = draw(120, 40, &monitor, &dashboard, secs(3.0))
+        .backend()
+        .to_string();
+    assert!(screen.contains("LiteLLM 1.106.12"), "{screen}");
+    assert!(
+        screen.contains("⚠ the proxy waits 30 s for a model; --timeout 30s will cut its"),
+        "{screen}"
+    );
 }

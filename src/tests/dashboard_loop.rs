@@ -8,7 +8,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::KeyCode;
 
 use super::{key, run_dashboard, run_info, served};
-use crate::probe::{Probe, ProbeReport, Role};
+use crate::probe::{Lane, Probe, ProbeReport, Role};
 use crate::state::TransitionKind;
 use crate::ui::ThemeName;
 
@@ -16,7 +16,7 @@ use crate::ui::ThemeName;
 struct Scripted(AtomicU64);
 
 impl Probe for Scripted {
-    async fn probe(&self) -> ProbeReport {
+    async fn probe(&self, _lane: Lane) -> ProbeReport {
         let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
         let (role, model) = if (6..=10).contains(&n) {

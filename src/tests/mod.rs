@@ -7,6 +7,7 @@ mod replay;
 
 pub use replay::*;
 
+mod check;
 mod dashboard;
 mod dashboard_loop;
 mod demo;
@@ -80,6 +81,7 @@ pub fn run_info(simulated: bool) -> RunInfo {
         timeout: Duration::from_secs(30),
         stream: false,
         simulated,
+        direct: false,
     }
 }
 
@@ -93,6 +95,7 @@ pub fn schedule(interval: Duration) -> Schedule {
         count: None,
         duration: None,
         grace: Duration::from_secs(1),
+        direct: false,
     }
 }
 
@@ -137,7 +140,7 @@ pub async fn run_dashboard<P: Probe>(
     mode: Option<ModeLink>,
 ) -> Ran {
     let session = start_session(prober, schedule(Duration::from_secs(1)));
-    let mut monitor = Monitor::new(MonitorConfig::new("llama-fp8"));
+    let mut monitor = Monitor::new(MonitorConfig::default());
     let mut dashboard = Dashboard::new(info, ThemeName::Dark);
     let mut screen = Filmstrip {
         terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use super::{Capture, ReplayServer, capture, refused_addr};
+use super::{Capture, ReplayServer, capture, capture_in, refused_addr};
 use crate::mock::{Api, MockConfig, MockServer, Mode};
 use crate::probe::outcome::Failure;
 use crate::probe::{
-    Endpoint, ErrorKind, Evidence, HttpProber, Probe, ProbeReport, ProbeSettings, Role,
+    Endpoint, ErrorKind, Evidence, HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role,
 };
 use crate::secret::ApiKey;
 
@@ -24,7 +24,7 @@ fn settings(url: &str, stream: bool) -> ProbeSettings {
 }
 
 async fn probe_once(settings: ProbeSettings) -> ProbeReport {
-    HttpProber::new(settings).unwrap().probe().await
+    HttpProber::new(settings).unwrap().probe(Lane::Normal).await
 }
 
 /// The report of one probe of a server that gives `answer`.
@@ -155,7 +155,7 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
     .await;
     let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
 
-    let first = prober.probe().await;
+    let first = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&first),
         (Role::Primary, "llama-fp8", Evidence::Deployment, "Hi.")
@@ -166,7 +166,7 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
         "streams carry no model group"
     );
 
-    let second = prober.probe().await;
+    let second = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&second),
         (
@@ -185,6 +185,53 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
     assert_eq!(info_requests, 1);
     let sent: serde_json::Value = serde_json::from_str(&server.received()[0].body).unwrap();
     assert_eq!(sent["stream"], true);
+}
+
+#[tokio::test]
+async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
+    let recorded = |name| capture_in("captures-1.106.12", name);
+    let server = ReplayServer::start(
+        vec![
+            recorded("07a-stream-primary.http"),
+            recorded("07b-stream-fallback-refused.http"),
+        ],
+        Some(recorded("08d-model-info.http")),
+    )
+    .await;
+    let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
+    let first = prober.probe(Lane::Normal).await;
+    let (role, model, evidence, _) = served(&first);
+    assert_eq!(
+        (role, model, evidence),
+        (Role::Primary, "llama-fp8", Evidence::ModelGroupHeader)
+    );
+    assert_eq!(first.route.version.as_deref(), Some("1.106.12"));
+    // The chunks name the group that served; the fallback is named as a normal answer names
+    // it, by its model.
+    let second = prober.probe(Lane::Normal).await;
+    assert_eq!(
+        served(&second),
+        (
+            Role::Fallback,
+            "ollama/llama3",
+            Evidence::ModelGroupHeader,
+            "Hello!"
+        )
+    );
+    // The headers said it all: no look-up of the deployments.
+    assert!(server.received().iter().all(|r| r.path != "/model/info"));
+}
+
+#[tokio::test]
+async fn an_error_tells_the_routers_timeout_and_a_success_the_release() {
+    let server = ReplayServer::start(vec![capture("06a-both-refused.http")], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(report.route.router_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(report.route.version, None);
+    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let report = probe_once(settings(&server.url(), false)).await;
+    assert_eq!(report.route.version.as_deref(), Some("1.83.14"));
+    assert_eq!(report.route.router_timeout, None);
 }
 
 #[tokio::test]

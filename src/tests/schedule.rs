@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::probe::{Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
+use crate::probe::{Lane, Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
 use crate::run::Session;
 use tokio::time::Instant;
 
@@ -15,7 +15,7 @@ struct Scripted<F> {
 }
 
 impl<F: Fn(u64) -> Duration + Send + Sync + 'static> Probe for Scripted<F> {
-    async fn probe(&self) -> ProbeReport {
+    async fn probe(&self, _lane: Lane) -> ProbeReport {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let started = Instant::now();
         tokio::time::sleep((self.delay)(n)).await;
@@ -62,7 +62,7 @@ fn sent_times(events: &[ProbeEvent]) -> Vec<(u64, Duration)> {
     events
         .iter()
         .filter_map(|e| match e {
-            ProbeEvent::Sent { seq, at } => Some((*seq, *at)),
+            ProbeEvent::Sent { seq, at, .. } => Some((*seq, *at)),
             _ => None,
         })
         .collect()
@@ -159,7 +159,7 @@ async fn a_full_house_skips_the_tick_and_says_so() {
     let skipped: Vec<(Duration, usize)> = events
         .iter()
         .filter_map(|e| match e {
-            ProbeEvent::Skipped { at, in_flight } => Some((*at, *in_flight)),
+            ProbeEvent::Skipped { at, in_flight, .. } => Some((*at, *in_flight)),
             _ => None,
         })
         .collect();

@@ -23,7 +23,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{View, font};
 use crate::output::format::{fit_parts, fit_words, span};
-use crate::state::Serving;
+use crate::state::{PrimaryState, Serving, cause};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
@@ -58,6 +58,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(Line::from(
             [vec![headline], fit_detail(view, &parts, room)].concat(),
         ));
+    }
+    if let Some(reason) = reason(view)
+        && (inner.height as usize) > lines.len()
+    {
+        let parts: Vec<&str> = reason.split(SEPARATOR).collect();
+        let line = fit_parts(&parts, SEPARATOR, width);
+        lines.push(Line::from(Span::styled(line, t.text)));
     }
     if let Some(warning) = warning(view)
         && (inner.height as usize) > lines.len()
@@ -128,6 +135,41 @@ fn fit_detail<'a>(view: &View, parts: &[(String, Style)], columns: usize) -> Vec
     spans
 }
 
+/// Why the state is what it is, as the primary's own state (the direct probes) tells, in
+/// words a room can read.
+fn reason(view: &View) -> Option<String> {
+    let m = view.monitor;
+    let away = matches!(m.serving(), Serving::Fallback { .. } | Serving::Down);
+    match (m.primary().state(), away) {
+        (PrimaryState::Failing { message, .. }, true) => {
+            Some(format!("primary failing: {}", cause(message)))
+        }
+        (PrimaryState::CoolingDown(cooldown), true) => {
+            let next = match cooldown.next_try {
+                Some(at) if at > view.data_now => {
+                    let left = at - view.data_now;
+                    format!(
+                        "next try in ~{} s",
+                        left.as_secs() + u64::from(left.subsec_nanos() > 0)
+                    )
+                }
+                Some(_) => "next try any moment".to_owned(),
+                None => "next try when the cooldown ends".to_owned(),
+            };
+            Some(format!("primary in LiteLLM cooldown{SEPARATOR}{next}"))
+        }
+        (PrimaryState::Up, true) => {
+            Some("primary answers, traffic returns on LiteLLM's next pick".to_owned())
+        }
+        (PrimaryState::Failing { .. } | PrimaryState::CoolingDown(_), false)
+            if matches!(m.serving(), Serving::Primary { .. }) =>
+        {
+            Some("primary serves, but its direct probes fail".to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// What the banner should warn about, if anything.
 fn warning(view: &View) -> Option<String> {
     let m = view.monitor;
@@ -137,9 +179,10 @@ fn warning(view: &View) -> Option<String> {
             view.dashboard.info.primary
         ));
     }
-    if let Serving::Down = m.serving() {
-        let last = m.history().iter().rev().find(|r| r.error_kind.is_some())?;
+    if let Serving::Down = m.serving()
+        && let Some(last) = m.history().iter().rev().find(|r| r.error_kind.is_some())
+    {
         return Some(last.text.clone());
     }
-    None
+    m.notices().last().map(|n| n.message.clone())
 }

@@ -36,7 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .map_or("–".to_owned(), |a| format!("{a:.1}%"));
     let failed_style = if c.failed > 0 { t.error } else { t.text };
     let cells: [(&str, String, Style); 12] = [
-        ("requests", c.total.to_string(), t.text),
+        ("requests", c.sent().to_string(), t.text),
         ("in flight", m.in_flight().len().to_string(), t.in_flight),
         ("ok", c.succeeded.to_string(), t.text),
         ("failed", c.failed.to_string(), failed_style),

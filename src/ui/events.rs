@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
-use crate::output::format::span;
+use crate::output::format::{fit_words, span};
 use crate::state::{Marker, ServingKind, Transition, TransitionKind};
 
 enum Entry<'a> {
@@ -51,6 +51,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             Entry::Transition(tr) => {
                 let (headline, details, lag) = transition(view, tr);
                 lines.push(Line::from([vec![time], headline].concat()));
+                // Why the primary was away, or how long LiteLLM held it back.
+                let why = match (&tr.cause, tr.primary_cooldown) {
+                    (Some(cause), _) => Some(cause.clone()),
+                    (None, Some(held)) => Some(format!("{} in LiteLLM's cooldown", span(held))),
+                    (None, None) => None,
+                };
+                if let Some(why) = why {
+                    let why = fit_words(&format!("  {why}"), inner.width as usize);
+                    lines.push(Line::from(Span::styled(why, t.text)));
+                }
                 let details = Line::from(details);
                 // The lag after the marker on a line of its own rather than cut off.
                 match lag {

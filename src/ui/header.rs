@@ -1,4 +1,5 @@
-//! The top line: what is watched, how often, LIVE or PAUSED, and the clock.
+//! The top line: what is watched, how often, the proxy's LiteLLM release, LIVE or PAUSED, and
+//! the clock.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -32,14 +33,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         }
         None => left.push(Span::styled("● LIVE", t.live)),
     }
+    let version = view
+        .monitor
+        .litellm_version()
+        .map(|v| format!("  LiteLLM {v}"));
     let details = [
-        format!("  {} → {}", d.info.primary, fallback),
-        format!("  every {}", interval(d.interval)),
-        format!("  {}", d.info.url),
+        Some(format!("  {} → {}", d.info.primary, fallback)),
+        Some(format!("  every {}", interval(d.interval))),
+        version,
+        Some(format!("  {}", d.info.url)),
     ];
     // Keep what fits beside the clock, most useful first.
     let mut used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();
-    for detail in details {
+    for detail in details.into_iter().flatten() {
         // Terminal columns, not characters: a wide character in a model name takes two.
         let detail = Span::styled(detail, t.text);
         let width = detail.width();

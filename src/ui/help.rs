@@ -24,7 +24,8 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::View;
 use super::keys::{Binding, DASHBOARD};
 use super::timeline::{
-    ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
+    ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, LANE_COOLING_GLYPH, LANE_FAILING_GLYPH,
+    LANE_UP_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
 };
 use crate::output::format::wrap_words;
 
@@ -55,10 +56,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(Paragraph::new(lines).block(block).style(t.base), popup);
 }
 
-/// The glyphs of the timeline, their style, what they mean, and their word in the legend.
-fn glyphs(view: &View) -> [(&'static str, Style, &'static str, &'static str); 6] {
+/// The glyphs of the timeline (and of the primary's lane), their style, what they mean, and
+/// their word in the legend.
+fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)> {
     let t = &view.theme;
-    [
+    let mut glyphs = vec![
         (PRIMARY_GLYPH, t.primary, "served by the primary", "primary"),
         (
             FALLBACK_GLYPH,
@@ -85,7 +87,30 @@ fn glyphs(view: &View) -> [(&'static str, Style, &'static str, &'static str); 6]
             "transition",
         ),
         (MARKER_GLYPH, t.marker, "a marker you dropped", "marker"),
-    ]
+    ];
+    if view.dashboard.info.direct {
+        glyphs.extend([
+            (
+                LANE_UP_GLYPH,
+                t.primary,
+                "under a request: the primary alone (a direct probe) answered",
+                "primary up",
+            ),
+            (
+                LANE_FAILING_GLYPH,
+                t.error,
+                "the primary alone failed inside LiteLLM",
+                "primary failing",
+            ),
+            (
+                LANE_COOLING_GLYPH,
+                t.fallback,
+                "LiteLLM holds the primary in its cooldown",
+                "primary in cooldown",
+            ),
+        ]);
+    }
+    glyphs
 }
 
 /// The sections of key bindings: the dashboard's, then the mode's under its title.

@@ -13,6 +13,8 @@ const COUNTERS_WIDTH: u16 = 40;
 
 const BANNER_COMPACT: u16 = 4;
 const BANNER_BIG: u16 = 9;
+/// With the primary's lane: a line more for why the state is what it is.
+const BANNER_TALL: u16 = 10;
 const TIMELINE_MIN: u16 = 4;
 const TIMELINE_FULL: u16 = 5;
 const COUNTERS_NARROW: u16 = 5;
@@ -32,8 +34,9 @@ pub struct Areas {
     pub footer: Option<Rect>,
 }
 
-/// The panes for `area`, or `None` when it is under the minimum.
-pub fn areas(area: Rect) -> Option<Areas> {
+/// The panes for `area`, or `None` when it is under the minimum. With the primary's `lane`
+/// (direct probes), the timeline has a row more for it, and a big banner a line more.
+pub fn areas(area: Rect, lane: bool) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
@@ -49,7 +52,8 @@ pub fn areas(area: Rect) -> Option<Areas> {
             0
         }
     };
-    let mut timeline = take(TIMELINE_MIN);
+    let lane_row = u16::from(lane);
+    let mut timeline = take(TIMELINE_MIN + lane_row);
     let counters = if wide { 0 } else { take(COUNTERS_NARROW) };
     let footer = take(1);
     let lists = take(LIST_MIN);
@@ -64,10 +68,14 @@ pub fn areas(area: Rect) -> Option<Areas> {
     if left >= BANNER_BIG - BANNER_COMPACT {
         banner = BANNER_BIG;
         left -= BANNER_BIG - BANNER_COMPACT;
+        if lane && left > 0 {
+            banner = BANNER_TALL;
+            left -= 1;
+        }
     }
     if timeline > 0 && left > 0 {
-        timeline = TIMELINE_FULL;
-        left -= TIMELINE_FULL - TIMELINE_MIN;
+        timeline = TIMELINE_FULL + lane_row;
+        left -= 1;
     }
     if sparkline > 0 {
         let grow = (SPARKLINE_FULL - SPARKLINE_MIN).min(left);
@@ -133,7 +141,7 @@ mod tests {
     use super::*;
 
     fn at(width: u16, height: u16) -> Areas {
-        areas(Rect::new(0, 0, width, height)).expect("big enough")
+        areas(Rect::new(0, 0, width, height), false).expect("big enough")
     }
 
     #[test]
@@ -167,7 +175,7 @@ mod tests {
         for w in MIN_WIDTH..=160 {
             for h in MIN_HEIGHT..=60 {
                 let area = Rect::new(0, 0, w, h);
-                let a = areas(area).unwrap();
+                let a = areas(area, (w + h) % 2 == 0).unwrap();
                 let panes: Vec<Rect> = [
                     Some(a.header),
                     Some(a.banner),
@@ -204,7 +212,7 @@ mod tests {
 
     #[test]
     fn under_the_minimum_there_is_no_layout() {
-        assert!(areas(Rect::new(0, 0, MIN_WIDTH - 1, 40)).is_none());
-        assert!(areas(Rect::new(0, 0, 200, MIN_HEIGHT - 1)).is_none());
+        assert!(areas(Rect::new(0, 0, MIN_WIDTH - 1, 40), false).is_none());
+        assert!(areas(Rect::new(0, 0, 200, MIN_HEIGHT - 1), true).is_none());
     }
 }

@@ -23,7 +23,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::View;
 use crate::output::format::span_compact;
-use crate::state::{ServingKind, Verdict};
+use crate::state::{PrimaryKind, ServingKind, Verdict};
 
 pub const PRIMARY_GLYPH: &str = "●";
 pub const FALLBACK_GLYPH: &str = "◆";
@@ -32,6 +32,11 @@ pub const IN_FLIGHT_GLYPH: &str = "◌";
 pub const UNKNOWN_GLYPH: &str = "·";
 pub const TRANSITION_GLYPH: &str = "▲";
 pub const MARKER_GLYPH: &str = "M";
+/// The primary's own lane (direct probes).
+pub const LANE_UP_GLYPH: &str = "▪";
+pub const LANE_FAILING_GLYPH: &str = "×";
+pub const LANE_COOLING_GLYPH: &str = "◔";
+pub const LANE_REFUSED_GLYPH: &str = "-";
 
 /// The glyph and style of each result.
 pub fn glyph(view: &View, verdict: Verdict) -> (&'static str, Style) {
@@ -106,11 +111,59 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             });
         }
     }
-    let mut lines = vec![Line::from(cells), Line::from(notes)];
-    if inner.height >= 3 {
+    let mut lines = vec![Line::from(cells)];
+    let lane = view.dashboard.info.direct;
+    if lane {
+        lines.push(lane_line(view, first, last));
+    }
+    lines.push(Line::from(notes));
+    if inner.height as usize > lines.len() {
         lines.push(in_flight_line(view, in_flight));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The primary's lane: under each request, the direct probe sent with it.
+fn lane_line<'a>(view: &View, first: u64, last: u64) -> Line<'a> {
+    let t = &view.theme;
+    let m = view.monitor;
+    // A direct probe leaves on the same tick as its request: matched by the send time.
+    let ticks: BTreeMap<Duration, u64> = m
+        .history()
+        .iter()
+        .rev()
+        .take_while(|r| r.seq >= first)
+        .map(|r| (r.sent_at, r.seq))
+        .chain(m.in_flight().iter().map(|(seq, sent)| (*sent, *seq)))
+        .collect();
+    let lane = m.primary();
+    let mut under: BTreeMap<u64, Span<'a>> = BTreeMap::new();
+    for record in lane.history().iter() {
+        if let Some(seq) = ticks.get(&record.sent_at) {
+            under.insert(*seq, lane_glyph(view, record.kind));
+        }
+    }
+    for sent in lane.in_flight().values() {
+        if let Some(seq) = ticks.get(sent) {
+            under.insert(*seq, Span::styled(IN_FLIGHT_GLYPH, t.in_flight));
+        }
+    }
+    let mut cells = vec![Span::raw(" ")];
+    if last > 0 {
+        cells.extend((first..=last).map(|seq| under.remove(&seq).unwrap_or(Span::raw(" "))));
+    }
+    Line::from(cells)
+}
+
+/// The glyph and style of the primary's own state.
+pub fn lane_glyph<'a>(view: &View, kind: PrimaryKind) -> Span<'a> {
+    let t = &view.theme;
+    match kind {
+        PrimaryKind::Up => Span::styled(LANE_UP_GLYPH, t.primary),
+        PrimaryKind::Failing => Span::styled(LANE_FAILING_GLYPH, t.error),
+        PrimaryKind::CoolingDown => Span::styled(LANE_COOLING_GLYPH, t.fallback),
+        PrimaryKind::Refused => Span::styled(LANE_REFUSED_GLYPH, t.muted),
+    }
 }
 
 /// The title, with what is in flight and the ticks skipped: the long words where they fit,
@@ -169,7 +222,7 @@ fn title<'a>(view: &View, columns: usize) -> Line<'a> {
 fn in_flight_line<'a>(view: &View, in_flight: &BTreeMap<u64, Duration>) -> Line<'a> {
     let t = &view.theme;
     if in_flight.is_empty() {
-        return Line::from(vec![
+        let mut legend = vec![
             Span::styled(" ", t.muted),
             Span::styled(PRIMARY_GLYPH, t.primary),
             Span::styled(" primary  ", t.muted),
@@ -183,7 +236,19 @@ fn in_flight_line<'a>(view: &View, in_flight: &BTreeMap<u64, Duration>) -> Line<
             Span::styled(" transition  ", t.muted),
             Span::styled(MARKER_GLYPH, t.marker),
             Span::styled(" marker", t.muted),
-        ]);
+        ];
+        if view.dashboard.info.direct {
+            legend.push(Span::styled("  │ primary alone: ", t.muted));
+            for (kind, word) in [
+                (PrimaryKind::Up, " up "),
+                (PrimaryKind::Failing, " failing "),
+                (PrimaryKind::CoolingDown, " cooldown"),
+            ] {
+                legend.push(lane_glyph(view, kind));
+                legend.push(Span::styled(word, t.muted));
+            }
+        }
+        return Line::from(legend);
     }
     let mut spans = vec![Span::styled(" in flight: ", t.in_flight)];
     for (i, (seq, sent)) in in_flight.iter().enumerate() {

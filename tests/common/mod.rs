@@ -22,11 +22,17 @@ pub struct Capture {
     pub body: Vec<u8>,
 }
 
-/// Loads `tests/fixtures/captures/NAME` (the `.http` format of the shared captures: `#---`
-/// comment lines, a status line, headers, a blank line, the body, a closing `#--- curl:`).
+/// Loads `tests/fixtures/captures/NAME`, an answer of LiteLLM 1.83.14.
 pub fn capture(name: &str) -> Capture {
+    capture_in("captures", name)
+}
+
+/// Loads `tests/fixtures/DIR/NAME` (the `.http` format of the recordings: `#---` comment
+/// lines, a status line, headers, a blank line, the body, a closing `#--- curl:`).
+pub fn capture_in(dir: &str, name: &str) -> Capture {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/captures")
+        .join("tests/fixtures")
+        .join(dir)
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -10,14 +10,14 @@ use crate::demo::config_file::seed;
 use crate::demo::director::{Direction, Director, KEYS};
 use crate::demo::errors::CallFailure;
 use crate::demo::stage::Stage;
-use crate::probe::{Probe, ProbeReport, Role};
+use crate::probe::{Lane, Probe, ProbeReport, Role};
 use crate::run::ModeLink;
 use crate::tests::{key, run_dashboard, run_info, served};
 
 struct AlwaysPrimary;
 
 impl Probe for AlwaysPrimary {
-    async fn probe(&self) -> ProbeReport {
+    async fn probe(&self, _lane: Lane) -> ProbeReport {
         served(Role::Primary, "llama-fp8", "Hi.", Duration::from_millis(5))
     }
 }

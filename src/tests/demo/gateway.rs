@@ -10,9 +10,11 @@ use serde_json::{Value, json};
 
 use crate::demo::config_file;
 use crate::demo::gateway::Gateway;
+use crate::demo::settings::Release;
 use crate::demo::stage::{Fault, Stage, Target};
 use crate::probe::deployments::Deployments;
-use crate::probe::{Endpoint, Evidence, HttpProber, Probe, ProbeSettings, Role};
+use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
+use crate::tests::{Capture, capture_in};
 
 const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
 const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";
@@ -38,8 +40,9 @@ struct Setup {
     http: reqwest::Client,
 }
 
-async fn recorded_setup() -> Setup {
-    let settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
+async fn recorded_setup(release: Release) -> Setup {
+    let mut settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
+    settings.release = release;
     let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
     let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
     // reqwest is built without a default TLS provider; plain HTTP still needs one set.
@@ -85,6 +88,11 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The `data:` events of a recorded stream.
+fn chunks_of(recording: &Capture) -> Vec<Value> {
+    chunks(&String::from_utf8_lossy(&recording.body))
+}
+
 /// The `data:` events of an SSE body, `[DONE]` left out.
 fn chunks(body: &str) -> Vec<Value> {
     body.lines()
@@ -94,122 +102,180 @@ fn chunks(body: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The recordings of a release, and the headers of theirs that tell who served.
+fn recordings(release: Release) -> &'static str {
+    match release {
+        Release::V1_83 => "captures",
+        Release::V1_106 => "captures-1.106.12",
+    }
+}
+
+/// The recorded answer `name` of `release`.
+fn recorded(release: Release, name: &str) -> Capture {
+    capture_in(recordings(release), name)
+}
+
+fn recorded_json(release: Release, name: &str) -> Value {
+    serde_json::from_slice(&recorded(release, name).body).unwrap()
+}
+
+fn recorded_header<'a>(capture: &'a Capture, name: &str) -> Option<&'a str> {
+    capture
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The headers that tell who served an answer, and which release answered.
+const TELLING: [&str; 7] = [
+    "x-litellm-model-group",
+    "x-litellm-attempted-fallbacks",
+    "x-litellm-attempted-retries",
+    "x-litellm-model-id",
+    "x-litellm-model-api-base",
+    "x-litellm-model-name",
+    "x-litellm-version",
+];
+
+/// The answer tells who served as the recording does, header for header.
+fn assert_tells_like(answer: &reqwest::Response, recording: &Capture) {
+    for name in TELLING {
+        assert_eq!(
+            header(answer, name),
+            recorded_header(recording, name),
+            "{name}"
+        );
+    }
+}
+
+const RELEASES: [Release; 2] = [Release::V1_83, Release::V1_106];
+
 #[tokio::test]
 async fn answers_carry_the_real_proxys_headers_and_model_names() {
-    let s = recorded_setup().await;
-    let answer = s.chat(false).await;
-    assert_eq!(answer.status(), 200);
-    for (name, value) in [
-        ("x-litellm-model-group", "llama-fp8"),
-        ("x-litellm-attempted-fallbacks", "0"),
-        ("x-litellm-attempted-retries", "0"),
-        ("x-litellm-model-id", PRIMARY_ID),
-        ("x-litellm-model-api-base", "http://127.0.0.1:18080/v1"),
-        ("x-litellm-version", "1.83.14"),
-    ] {
-        assert_eq!(header(&answer, name), Some(value), "{name}");
+    for release in RELEASES {
+        let s = recorded_setup(release).await;
+        let answer = s.chat(false).await;
+        assert_eq!(answer.status(), 200);
+        assert_tells_like(&answer, &recorded(release, "01b-primary-ok.http"));
+        assert!(header(&answer, "x-litellm-call-id").is_some_and(|id| id.len() == 36));
+        assert!(header(&answer, "x-litellm-response-duration-ms").is_some());
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["model"], "llama-fp8");
+        assert_eq!(body["object"], "chat.completion");
+        assert_eq!(body["choices"][0]["message"]["content"], "Hi.");
+
+        // Primary down: the fallback serves under its provider string.
+        s.stage.set(Target::Primary, Fault::Down);
+        let answer = s.chat(false).await;
+        assert_eq!(answer.status(), 200);
+        let recording = recorded(release, "02a-primary-refused-1st.http");
+        assert_tells_like(&answer, &recording);
+        let body: Value = answer.json().await.unwrap();
+        let recorded: Value = serde_json::from_slice(&recording.body).unwrap();
+        assert_eq!(body["model"], recorded["model"], "{release:?}");
+        assert_eq!(body["choices"][0]["message"]["content"], "Hello!");
+
+        // The real prober reads it all.
+        let report = s.prober(false).probe(Lane::Normal).await;
+        assert_eq!(report.route.version.as_deref(), Some(release.version()));
+        let served = report.result.unwrap();
+        assert_eq!(served.role, Role::Fallback);
+        assert_eq!(served.model, "ollama/llama3");
+        assert_eq!(served.evidence, Evidence::ModelGroupHeader);
     }
-    assert!(header(&answer, "x-litellm-call-id").is_some_and(|id| id.len() == 36));
-    assert!(header(&answer, "x-litellm-response-duration-ms").is_some());
-    let body: Value = answer.json().await.unwrap();
-    assert_eq!(body["model"], "llama-fp8");
-    assert_eq!(body["object"], "chat.completion");
-    assert_eq!(body["choices"][0]["message"]["content"], "Hi.");
-
-    // Primary down: the fallback serves under its provider string (captures/02a).
-    s.stage.set(Target::Primary, Fault::Down);
-    let answer = s.chat(false).await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(header(&answer, "x-litellm-model-group"), Some("llama3"));
-    assert_eq!(header(&answer, "x-litellm-attempted-fallbacks"), Some("1"));
-    assert_eq!(header(&answer, "x-litellm-model-id"), Some(FALLBACK_ID));
-    assert_eq!(
-        header(&answer, "x-litellm-model-api-base"),
-        Some("http://127.0.0.1:11434")
-    );
-    let body: Value = answer.json().await.unwrap();
-    assert_eq!(body["model"], "ollama/llama3");
-    assert_eq!(body["choices"][0]["message"]["content"], "Hello!");
-
-    // The real prober reads it all.
-    let report = s.prober(false).probe().await;
-    let served = report.result.unwrap();
-    assert_eq!(served.role, Role::Fallback);
-    assert_eq!(served.model, "ollama/llama3");
-    assert_eq!(served.evidence, Evidence::ModelGroupHeader);
 }
 
 #[tokio::test]
-async fn a_stream_names_the_primary_in_every_chunk_even_when_the_fallback_serves() {
-    let s = recorded_setup().await;
-    s.stage.set(Target::Primary, Fault::Down);
-    let answer = s.chat(true).await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(
-        header(&answer, "content-type"),
-        Some("text/event-stream; charset=utf-8")
-    );
-    // captures/07b: only the deployment's id and api_base tell who served.
-    assert_eq!(header(&answer, "x-litellm-model-id"), Some(FALLBACK_ID));
-    assert_eq!(header(&answer, "x-litellm-model-group"), None);
-    assert_eq!(header(&answer, "x-litellm-attempted-fallbacks"), None);
-    let body = answer.text().await.unwrap();
-    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
-    let chunks = chunks(&body);
-    assert!(chunks.len() >= 2);
-    assert!(chunks.iter().all(|c| c["model"] == "llama-fp8"), "{body}");
-    let text: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
-    assert_eq!(text, "Hello!");
-    assert_eq!(
-        chunks.last().unwrap()["choices"][0]["finish_reason"],
-        "stop"
-    );
+async fn a_stream_names_who_served_as_each_release_does() {
+    for release in RELEASES {
+        let s = recorded_setup(release).await;
+        s.stage.set(Target::Primary, Fault::Down);
+        let answer = s.chat(true).await;
+        assert_eq!(answer.status(), 200);
+        assert_eq!(
+            header(&answer, "content-type"),
+            Some("text/event-stream; charset=utf-8")
+        );
+        // 1.83: only the deployment's id and api_base tell who served; 1.106 says it all.
+        let recording = recorded(release, "07b-stream-fallback-refused.http");
+        assert_tells_like(&answer, &recording);
+        let body = answer.text().await.unwrap();
+        assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+        let chunks = chunks(&body);
+        assert!(chunks.len() >= 2);
+        // Every chunk names the model the recording's chunks name: the requested one on
+        // 1.83, the group that served on 1.106.
+        let recorded_model = chunks_of(&recording)[0]["model"].clone();
+        assert!(
+            chunks.iter().all(|c| c["model"] == recorded_model),
+            "{release:?}: {body}"
+        );
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
+        assert_eq!(text, "Hello!");
+        assert_eq!(
+            chunks.last().unwrap()["choices"][0]["finish_reason"],
+            "stop"
+        );
 
-    // The prober is not fooled: the deployment map says the fallback served.
-    let served = s.prober(true).probe().await.result.unwrap();
-    assert_eq!(served.role, Role::Fallback);
-    assert_eq!(served.model, "ollama/llama3");
-    assert_eq!(served.evidence, Evidence::Deployment);
-    assert_eq!(served.reply, "Hello!");
+        // The prober is not fooled: the deployment map (1.83) or the group header (1.106)
+        // says the fallback served.
+        let served = s.prober(true).probe(Lane::Normal).await.result.unwrap();
+        assert_eq!(served.role, Role::Fallback);
+        assert_eq!(served.model, "ollama/llama3");
+        let evidence = match release {
+            Release::V1_83 => Evidence::Deployment,
+            Release::V1_106 => Evidence::ModelGroupHeader,
+        };
+        assert_eq!(served.evidence, evidence);
+        assert_eq!(served.reply, "Hello!");
+    }
 }
 
 #[tokio::test]
 async fn with_everything_down_the_errors_are_litellms_recorded_ones() {
-    let s = recorded_setup().await;
-    s.stage.set(Target::Primary, Fault::Down);
-    s.stage.set(Target::Fallback, Fault::Down);
-    // captures/06a: the primary's error, the fallback's inside it.
-    let first = s.chat(false).await;
-    assert_eq!(first.status(), 500);
-    assert_eq!(header(&first, "x-litellm-timeout"), Some("30"));
-    assert_eq!(
-        first.json::<Value>().await.unwrap(),
-        recorded_body("06a-both-refused.http")
-    );
-    // captures/06b: a stream gets the same JSON 500, not SSE.
-    let stream = s.chat(true).await;
-    assert_eq!(stream.status(), 500);
-    assert_eq!(header(&stream, "content-type"), Some("application/json"));
-    assert_eq!(
-        stream.json::<Value>().await.unwrap(),
-        recorded_body("06b-both-refused-stream.http")
-    );
-    // captures/06a3: two failures put the primary in cooldown; now the router's own 429.
-    let third = s.chat(false).await;
-    assert_eq!(third.status(), 429);
-    assert_eq!(header(&third, "x-litellm-timeout"), None);
-    assert_eq!(
-        third.json::<Value>().await.unwrap(),
-        recorded_body("06a3-both-refused-third.http")
-    );
+    for release in RELEASES {
+        let s = recorded_setup(release).await;
+        s.stage.set(Target::Primary, Fault::Down);
+        s.stage.set(Target::Fallback, Fault::Down);
+        // The primary's error, the fallback's inside it.
+        let first = s.chat(false).await;
+        assert_eq!(first.status(), 500);
+        assert_eq!(header(&first, "x-litellm-timeout"), Some("30"));
+        assert_eq!(
+            first.json::<Value>().await.unwrap(),
+            recorded_json(release, "06a-both-refused.http")
+        );
+        // A stream gets the same JSON 500, not SSE.
+        let stream = s.chat(true).await;
+        assert_eq!(stream.status(), 500);
+        assert_eq!(header(&stream, "content-type"), Some("application/json"));
+        assert_eq!(
+            stream.json::<Value>().await.unwrap(),
+            recorded_json(release, "06b-both-refused-stream.http")
+        );
+        // Two failures put the primary in cooldown; now the router's own 429.
+        let third = s.chat(false).await;
+        assert_eq!(third.status(), 429);
+        let recording = recorded(release, "06a3-both-refused-third.http");
+        assert_eq!(header(&third, "x-litellm-timeout"), None);
+        assert_eq!(
+            header(&third, "retry-after"),
+            recorded_header(&recording, "retry-after")
+        );
+        assert_eq!(
+            third.json::<Value>().await.unwrap(),
+            serde_json::from_slice::<Value>(&recording.body).unwrap()
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_other_endpoints_answer_like_the_proxys() {
-    let s = recorded_setup().await;
+    let s = recorded_setup(Release::V1_83).await;
     let get = |path: &str| {
         let url = format!("{}{path}", s.gateway.url());
         let http = s.http.clone();

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::demo::config_file;
 use crate::demo::errors::{CallFailure, RouteError};
 use crate::demo::router::{self, Calls, Moment, Router, Served};
-use crate::demo::settings::{GatewaySettings, RouterOverrides};
+use crate::demo::settings::{GatewaySettings, Release, RouterOverrides};
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
 /// in the recordings.
@@ -26,9 +26,12 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The recording's setup: the seed's config pointed at loopback mocks.
+/// The recording's setup: the seed's config pointed at loopback mocks, on LiteLLM 1.83.14 (the
+/// release of the recorded timelines).
 fn recorded_setup() -> GatewaySettings {
-    config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap()
+    let mut settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
+    settings.release = Release::V1_83;
+    settings
 }
 
 /// What the deployments of a group do at a moment.
@@ -111,7 +114,7 @@ fn walk(
         trace: Vec::new(),
     };
     // Every call and wait of the stage is ready at once: one poll drives the walk to its end.
-    let result = futures::executor::block_on(router::drive(router, group, &mut stage));
+    let result = futures::executor::block_on(router::drive(router, group, true, &mut stage));
     (result.map(|(served, ())| served), stage.now, stage.trace)
 }
 
@@ -314,7 +317,7 @@ async fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
         let router = &router;
         async move {
             tokio::time::sleep(after).await;
-            let result = router::drive(router, group, &mut Clocked { start }).await;
+            let result = router::drive(router, group, true, &mut Clocked { start }).await;
             (result.map(|(served, ())| served), start.elapsed())
         }
     };
@@ -346,40 +349,55 @@ async fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
 
 #[test]
 fn both_down_gives_litellms_500_twice_then_its_429() {
-    // captures/06a, 06a2, 06a3: three requests 0.35 s apart with both upstreams refused.
-    let router = Mutex::new(Router::new(recorded_setup()));
-    let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
-    let bodies: Vec<Value> = [0, 356, 712]
-        .into_iter()
-        .map(|ms| {
-            let (result, _) = request(&router, "llama-fp8", Duration::from_millis(ms), &down);
-            result.unwrap_err().body()
-        })
-        .collect();
-    let recorded = |name: &str| -> Value {
-        let text = fixture(&format!("captures/{name}"));
-        let json = text.lines().find(|l| l.starts_with('{')).unwrap();
-        serde_json::from_str(json).unwrap()
-    };
-    assert_eq!(bodies[0], recorded("06a-both-refused.http"));
-    assert_eq!(bodies[1], recorded("06a-both-refused.http"));
-    assert_eq!(bodies[2], recorded("06a3-both-refused-third.http"));
+    // Three requests 0.35 s apart with both upstreams refused, on each release.
+    for (release, recordings) in [
+        (Release::V1_83, "captures"),
+        (Release::V1_106, "captures-1.106.12"),
+    ] {
+        let mut setup = recorded_setup();
+        setup.release = release;
+        let router = Mutex::new(Router::new(setup));
+        let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
+        let bodies: Vec<Value> = [0, 356, 712]
+            .into_iter()
+            .map(|ms| {
+                let (result, _) = request(&router, "llama-fp8", Duration::from_millis(ms), &down);
+                result.unwrap_err().body()
+            })
+            .collect();
+        let recorded = |name: &str| -> Value {
+            let text = fixture(&format!("{recordings}/{name}"));
+            let json = text.lines().find(|l| l.starts_with('{')).unwrap();
+            serde_json::from_str(json).unwrap()
+        };
+        assert_eq!(bodies[0], recorded("06a-both-refused.http"), "{release:?}");
+        assert_eq!(bodies[1], recorded("06a-both-refused.http"), "{release:?}");
+        assert_eq!(
+            bodies[2],
+            recorded("06a3-both-refused-third.http"),
+            "{release:?}"
+        );
+    }
 }
 
 #[test]
 fn without_fallbacks_the_primarys_error_says_so() {
-    // captures/12b-nofallback-primary-refused.http
-    let mut setup = recorded_setup();
-    setup.router.fallbacks = None;
-    let router = Mutex::new(Router::new(setup));
-    let (result, _) = request(&router, "llama-fp8", Duration::ZERO, &|_, _| {
-        Condition::Failing(CallFailure::Refused)
-    });
-    assert_eq!(
-        result.unwrap_err().message,
-        "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.. \
-         Received Model Group=llama-fp8\nAvailable Model Group Fallbacks=None"
-    );
+    // 12b-nofallback-primary-refused.http, on each release.
+    for (release, recordings) in [
+        (Release::V1_83, "captures"),
+        (Release::V1_106, "captures-1.106.12"),
+    ] {
+        let mut setup = recorded_setup();
+        setup.router.fallbacks = None;
+        setup.release = release;
+        let router = Mutex::new(Router::new(setup.clone()));
+        let refused = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
+        let (result, _, _) = walk(&router, &setup, "llama-fp8", Duration::ZERO, &refused);
+        let text = fixture(&format!("{recordings}/12b-nofallback-primary-refused.http"));
+        let json = text.lines().find(|l| l.starts_with('{')).unwrap();
+        let recorded: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(result.unwrap_err().body(), recorded, "{release:?}");
+    }
 }
 
 #[test]

@@ -1,0 +1,74 @@
+//! What is worth saying once about a run, not about one request: each kind is told the first
+//! time it holds, on every output.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The proxy waits at least as long for a model as the client waits for the proxy: its
+    /// fallback answers after a hung primary would be cut off as timeouts.
+    RouterTimeout,
+    /// The `--record` file cannot be written: the recording stopped.
+    RecordFailed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// When the answer that showed it arrived.
+    pub at: Duration,
+    pub kind: NoticeKind,
+    pub message: String,
+}
+
+/// The notice that the record cannot be written.
+pub fn record_failed(message: String, at: Duration) -> Notice {
+    Notice {
+        at,
+        kind: NoticeKind::RecordFailed,
+        message,
+    }
+}
+
+/// The notice for a router timeout `router` that is not below the client's `timeout`.
+pub fn router_timeout(router: Duration, timeout: Duration, at: Duration) -> Option<Notice> {
+    (router >= timeout).then(|| Notice {
+        at,
+        kind: NoticeKind::RouterTimeout,
+        message: format!(
+            "the proxy waits {} for a model; --timeout {} will cut its fallback answers off",
+            seconds(router),
+            // As the option is written: `30s`, `1m`.
+            humantime::format_duration(Duration::from_millis(timeout.as_millis() as u64))
+        ),
+    })
+}
+
+/// `30 s`, `2.5 s`.
+fn seconds(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{secs} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_router_timeout_at_or_over_the_clients_is_told() {
+        let s = Duration::from_secs;
+        let notice = router_timeout(s(30), s(30), s(5)).unwrap();
+        assert_eq!(
+            notice.message,
+            "the proxy waits 30 s for a model; --timeout 30s will cut its fallback answers off"
+        );
+        assert!(router_timeout(s(30), s(60), s(5)).is_none());
+        assert!(router_timeout(Duration::from_millis(2500), s(2), s(5)).is_some());
+    }
+}

@@ -1,0 +1,127 @@
+//! `check` against the simulated gateway (the real proxy's run is in the end-to-end tests):
+//! a healthy setup passes, the seed's missing api_key is named with its fix, an unreachable
+//! proxy cannot be checked.
+
+use std::time::Duration;
+
+use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
+use crate::demo::config_file::{self, SEED_CONFIG};
+use crate::demo::gateway::Gateway;
+use crate::demo::stage::{Fault, Stage, Target};
+use crate::exit::{Ended, Usage};
+
+fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
+    CheckArgs {
+        proxy: ProxyArgs {
+            url: url.to_owned(),
+            api_key_file: None,
+        },
+        target: TargetArgs {
+            primary: None,
+            fallback: fallback.map(str::to_owned),
+            timeout: Some(Duration::from_secs(10)),
+            prompt: "Say hi".to_owned(),
+            max_tokens: 10,
+            stream: false,
+        },
+        output: CheckOutput::Json,
+        log_file: std::env::temp_dir().join("fw-check-test.log"),
+    }
+}
+
+async fn gateway(config: &str) -> (Gateway, Stage) {
+    let settings = config_file::parse(config, false).unwrap();
+    let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
+    let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
+    (gateway, stage)
+}
+
+#[tokio::test]
+async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
+    let (gateway, stage) = gateway(SEED_CONFIG).await;
+    let report = crate::check::report(&args(&gateway.url(), Some("llama3")))
+        .await
+        .unwrap();
+    assert!(report.ok && report.checked, "{report:#?}");
+    let checks: Vec<&str> = report.checks.iter().map(|c| c.check).collect();
+    assert_eq!(
+        checks,
+        [
+            "proxy", "key", "primary", "request", "alone", "fallback", "timeouts"
+        ]
+    );
+    assert_eq!(report.litellm_version.as_deref(), Some("1.106.12"));
+    stage.set(Target::Fallback, Fault::Down);
+    let report = crate::check::report(&args(&gateway.url(), Some("llama3")))
+        .await
+        .unwrap();
+    assert!(!report.ok);
+    let fallback = report
+        .checks
+        .iter()
+        .find(|c| c.check == "fallback")
+        .unwrap();
+    assert!(
+        fallback.message.starts_with("llama3 fails on its own"),
+        "{fallback:?}"
+    );
+    // The error told the router's timeout: below --timeout, as it should be.
+    let timeouts = report
+        .checks
+        .iter()
+        .find(|c| c.check == "timeouts")
+        .unwrap();
+    assert!(
+        timeouts
+            .message
+            .starts_with("the proxy waits 30s for a model"),
+        "{timeouts:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_seeds_missing_api_key_is_named_with_its_fix() {
+    let verbatim = SEED_CONFIG.replace("          api_key: \"none\"\n", "");
+    let (gateway, _) = gateway(&verbatim).await;
+    let report = crate::check::report(&args(&gateway.url(), None))
+        .await
+        .unwrap();
+    assert!(!report.ok && report.checked);
+    let request = report.checks.iter().find(|c| c.check == "request").unwrap();
+    assert!(
+        request.message.starts_with("served by the fallback"),
+        "{request:?}"
+    );
+    let alone = report.checks.iter().find(|c| c.check == "alone").unwrap();
+    assert_eq!(
+        alone.message,
+        "the primary fails inside LiteLLM for want of an api_key"
+    );
+    assert!(alone.fix.as_ref().unwrap().contains("api_key: \"none\""));
+    // The fallback group came from the answer that fell back.
+    let fallback = report
+        .checks
+        .iter()
+        .find(|c| c.check == "fallback")
+        .unwrap();
+    assert!(
+        fallback.message.starts_with("llama3 answers on its own"),
+        "{fallback:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_proxy_cannot_be_checked() {
+    let url = format!("http://{}", super::refused_addr());
+    let report = crate::check::report(&args(&url, None)).await.unwrap();
+    assert!(!report.checked && !report.ok);
+    assert!(
+        report.checks[0]
+            .message
+            .starts_with("cannot reach the proxy")
+    );
+    let error = crate::check::check(args(&url, None)).await.unwrap_err();
+    assert!(error.chain().any(|e| e.is::<Usage>()));
+    let ended = crate::check::check(args(&url, None)).await.ok();
+    assert_ne!(ended, Some(Ended::Clean));
+}
