@@ -5,7 +5,9 @@ Usage: check.py SCENARIO DIR --litellm-version V [--interval S] [--router-timeou
                 [--cooldown S]
 
 DIR holds:
-  watch.jsonl    the watcher's standard output, one JSON object per line;
+  watch.jsonl    the watcher's standard output, one JSON object per line (its `direct` lines,
+                 one per probe while direct probes are on, as by default, are requests to the
+                 primary mock too: the mocks' counters are compared with both);
   markers.jsonl  what tests/e2e/run.sh did and when (`{"event": "primary-down", "at": EPOCH}`),
                  and the mocks' own counters (`{"event": "stats", "mock": "primary",
                  "label": "before", "at": EPOCH, "stats": {"requests": N, "completions": N}}`;
@@ -13,12 +15,12 @@ DIR holds:
                  answered normally).
 
 The LiteLLM version under test (1.83.14 or 1.106.12) chooses what the checks expect where the
-versions differ (docs/litellm.md): streams, the fallback's name on streams, error messages, what
-the example's primary receives.
+versions differ (docs/litellm.md): what attributes a stream answer, error messages, what the
+example's primary receives.
 
-Prints one line per check (`ok` or `FAIL`; `note` for a check skipped because the binary does
-not print its field yet) and, when a check failed, the evidence: the timeline of requests,
-transitions and markers. Exits 1 when a check failed, 2 on bad usage. Standard library only.
+Prints one line per check (`ok` or `FAIL`) and, when a check failed, the evidence: the timeline
+of requests, of the direct probes not answered 200, of transitions and markers. Exits 1 when a
+check failed, 2 on bad usage. Standard library only.
 """
 
 import argparse
@@ -47,9 +49,9 @@ class Expect:
         # x-litellm-model-group and -attempted-fallbacks: on every normal answer; on streams
         # only from 1.106.12 on (1.83.14's streams carry only the deployment's id).
         self.group_headers = new or not stream
-        # The fallback as the proxy names it: its deployment (`ollama/llama3`) on normal
-        # answers and on 1.83.14's streams, the group (the chunk's `model`) on 1.106.12's.
-        self.fallback_model = "llama3" if stream and new else "ollama/llama3"
+        # The fallback as a normal answer names it, its deployment, on streams too (1.83.14's
+        # through the deployment map; 1.106.12's chunks say `llama3`, the group).
+        self.fallback_model = "ollama/llama3"
         # 1.106.12 asks an openai/ deployment for its model list once, at the proxy's start.
         self.startup_requests = 1 if new else 0
 
@@ -108,6 +110,10 @@ class Run:
         self.transitions = [x for x in self.lines if x.get("type") == "transition"]
         for t in self.transitions:
             t["t_at"] = epoch(t["at"])
+        # The direct probes (`disable_fallbacks`) beside the probes: the primary on its own.
+        self.direct = [x for x in self.lines if x.get("type") == "direct"]
+        for d in self.direct:
+            d["t_sent"] = epoch(d["sent_at"])
         self.skips = [x for x in self.lines if x.get("type") == "skip"]
         self.abandoned = [x for x in self.lines if x.get("type") == "abandoned"]
         summaries = [x for x in self.lines if x.get("type") == "summary"]
@@ -137,6 +143,11 @@ class Run:
     def sent_between(self, start, end):
         return [r for r in self.requests if start <= r["t_sent"] < end]
 
+    def direct_answered(self, start=float("-inf"), end=float("inf")):
+        """Direct probes sent in [start, end) that the primary answered (200): each is a
+        completion of the primary mock, like a request attributed to the primary."""
+        return sum(1 for d in self.direct if start <= d["t_sent"] < end and d.get("status") == 200)
+
     def by_seq(self, seq):
         return next((r for r in self.requests if r["seq"] == seq), None)
 
@@ -163,6 +174,16 @@ class Run:
                     f"{r['result']:<8} {r['latency_ms']:8.0f} ms{late}  {detail}",
                 )
             )
+        for d in self.direct:
+            if d.get("status") != 200:
+                rows.append(
+                    (
+                        d["t_sent"],
+                        f"  d{d['seq']:<3} sent {self.rel(d['t_sent']):6.2f}s direct   "
+                        f"{d['latency_ms']:8.0f} ms  state={d.get('state')} status={d.get('status')} "
+                        f"message={(d.get('message') or '')[:90]!r}",
+                    )
+                )
         for t in self.transitions:
             rows.append(
                 (
@@ -189,9 +210,6 @@ class Checks:
         self.scenario = scenario
         self.failed = 0
         self.passed = 0
-
-    def note(self, what):
-        print(f"  note {what}")
 
     def check(self, condition, what, evidence=""):
         if condition:
@@ -277,18 +295,12 @@ def common(run, c, args, allow_errors=False):
             f"mock's reply {reply!r}",
             "; ".join(wrong[:5]),
         )
-    # The version the proxy named in its answers (x-litellm-version): a field of newer binaries.
-    if "litellm_version" in s:
-        c.check(
-            s["litellm_version"] == args.litellm_version,
-            f"summary: litellm_version is {args.litellm_version}, the version under test",
-            f"litellm_version={s['litellm_version']!r}",
-        )
-    else:
-        c.note(
-            "the summary has no litellm_version (this binary does not print it yet): "
-            f"its check (== {args.litellm_version}) is skipped"
-        )
+    # The version the proxy named in its answers (x-litellm-version).
+    c.check(
+        s.get("litellm_version") == args.litellm_version,
+        f"summary: litellm_version is {args.litellm_version}, the version under test",
+        f"litellm_version={s.get('litellm_version')!r}",
+    )
     return True
 
 
@@ -414,19 +426,23 @@ def scenario_killed(run, c, args):
     down, up = run.marker("primary-down"), run.marker("primary-up")
     before = [r for r in run.requests if r["t_sent"] < down]
     after_up = [r for r in run.requests if r["t_sent"] >= up]
-    # The mocks' own counters: who really answered.
+    # The mocks' own counters: who really answered (the direct probes the primary answered too).
+    before_p = count(before, "primary") + run.direct_answered(end=down)
     c.check(
-        delta(run, "primary", "before", "before-kill", "completions") == count(before, "primary"),
-        "the primary mock answered exactly the requests attributed to it before the kill",
+        delta(run, "primary", "before", "before-kill", "completions") == before_p,
+        "the primary mock answered exactly the requests attributed to it (and the direct probes "
+        "it answered) before the kill",
         f"mock {delta(run, 'primary', 'before', 'before-kill', 'completions')}, "
-        f"watcher {count(before, 'primary')}",
+        f"watcher {count(before, 'primary')} + {run.direct_answered(end=down)} direct",
     )
     restarted = run.stats[("primary", "after")]
+    after_p = count(after_up, "primary") + run.direct_answered(start=up)
     c.check(
-        restarted["completions"] == count(after_up, "primary")
-        and restarted["requests"] == restarted["completions"],
-        "the restarted primary mock answered exactly the requests attributed to it after the restart",
-        f"mock {restarted}, watcher {count(after_up, 'primary')}",
+        restarted["completions"] == after_p and restarted["requests"] == restarted["completions"],
+        "the restarted primary mock answered exactly the requests attributed to it (and the "
+        "direct probes it answered) after the restart, and nothing else",
+        f"mock {restarted}, watcher {count(after_up, 'primary')} + "
+        f"{run.direct_answered(start=up)} direct",
     )
     c.check(
         delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
@@ -442,9 +458,10 @@ def scenario_500(run, c, args):
     answered = delta(run, "primary", "before", "after", "completions")
     refused = delta(run, "primary", "before", "after", "requests") - answered
     c.check(
-        answered == count(run.requests, "primary"),
-        "the primary mock answered exactly the requests attributed to the primary",
-        f"mock {answered}, watcher {count(run.requests, 'primary')}",
+        answered == count(run.requests, "primary") + run.direct_answered(),
+        "the primary mock answered exactly the requests attributed to the primary (and the "
+        "direct probes it answered)",
+        f"mock {answered}, watcher {count(run.requests, 'primary')} + {run.direct_answered()} direct",
     )
     c.check(
         refused >= 1,
@@ -530,13 +547,20 @@ def scenario_hang(run, c, args):
     )
     if len(held) < 2:
         return
-    # The router gave up on the second held request here: its second failure, the cooldown.
-    cool = held[1]["t_sent"] + held[1]["latency_ms"] / 1000.0
+    # The requests the router gave up on: the held ones and the direct probes sent during the
+    # hang (answered 408, the router's timeout). The second of these failures starts the
+    # cooldown.
+    held_direct = [d for d in run.direct if hang <= d["t_sent"] < ok]
+    given_up = sorted(
+        x["t_sent"] + x["latency_ms"] / 1000.0
+        for x in held + [d for d in held_direct if d.get("status") == 408]
+    )
+    cool = given_up[1]
     after = [r for r in run.requests if r["seq"] > held[-1]["seq"]]
     served_again = [r for r in after if r["t_sent"] < cool - EPS]
     c.check(
         served_again and all(r["result"] == "primary" for r in served_again),
-        "after the hang the primary served every request until the router gave up on the second "
+        "after the hang the primary served every request until the router gave up on a second "
         "held one",
         run.pattern(served_again),
     )
@@ -582,14 +606,24 @@ def scenario_hang(run, c, args):
     answered = delta(run, "primary", "before", "after", "completions")
     held_by_mock = delta(run, "primary", "before", "after", "requests") - answered
     c.check(
-        held_by_mock == len(held),
-        "the primary mock held exactly the requests sent during the hang",
-        f"the primary mock held {held_by_mock}, requests sent during the hang: {held_seqs}",
+        held_by_mock == len(held) + len(held_direct),
+        "the primary mock held exactly the requests (and the direct probes) sent during the hang",
+        f"the primary mock held {held_by_mock}, requests sent during the hang: {held_seqs}, "
+        f"direct probes: {[d['seq'] for d in held_direct]}",
     )
     c.check(
-        answered == count(run.requests, "primary"),
-        "the primary mock answered exactly the requests attributed to the primary",
-        f"mock {answered}, watcher {count(run.requests, 'primary')}",
+        all(
+            d.get("status") == 408 and limit_ms - 50 <= d["latency_ms"] <= limit_ms + 2500
+            for d in held_direct
+        ),
+        "every direct probe sent during the hang ended at the router timeout (408)",
+        "; ".join(f"d{d['seq']} {d.get('status')} {d['latency_ms']:.0f} ms" for d in held_direct),
+    )
+    c.check(
+        answered == count(run.requests, "primary") + run.direct_answered(),
+        "the primary mock answered exactly the requests attributed to the primary (and the "
+        "direct probes it answered)",
+        f"mock {answered}, watcher {count(run.requests, 'primary')} + {run.direct_answered()} direct",
     )
     c.check(
         delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
@@ -650,9 +684,8 @@ def scenario_both_down(run, c, args):
     )
     kinds_seen = "".join("5" if is_500(r) else "4" for r in errors)
     c.check(
-        re.fullmatch(r"55(4)*", kinds_seen) is not None,
-        "the two first failures are 500s (the primary fails twice), then 429s while the primary "
-        "is in cooldown",
+        re.fullmatch(r"5+4*", kinds_seen) is not None,
+        "the 500s come first, then 429s once the primary is in cooldown",
         f"statuses {[r.get('status') for r in errors]}",
     )
     last = errors[-1]
@@ -690,11 +723,14 @@ def scenario_both_down(run, c, args):
     after_up = [r for r in run.requests if r["t_sent"] >= up]
     p = run.stats[("primary", "after")]
     f = run.stats[("fallback", "after")]
+    after_p = count(after_up, "primary") + run.direct_answered(start=up)
     c.check(
-        p["completions"] == count(after_up, "primary") and f["completions"] == count(after_up, "fallback"),
-        "the restarted mocks answered exactly the requests attributed to each",
+        p["completions"] == after_p and f["completions"] == count(after_up, "fallback"),
+        "the restarted mocks answered exactly the requests attributed to each (and the primary "
+        "the direct probes it answered)",
         f"primary mock {p}, fallback mock {f}; watcher after restart: "
-        f"{count(after_up, 'primary')} primary, {count(after_up, 'fallback')} fallback",
+        f"{count(after_up, 'primary')} primary + {run.direct_answered(start=up)} direct, "
+        f"{count(after_up, 'fallback')} fallback",
     )
     attribution_evidence(run, c, args)
 
