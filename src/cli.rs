@@ -207,7 +207,7 @@ pub enum CheckOutput {
 /// Where the proxy is and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
-    /// The LiteLLM proxy, with or without `/v1`.
+    /// The LiteLLM proxy: its root, `/v1` or `/v1/chat/completions`, with `http://` or `https://`.
     #[arg(
         long,
         env = "FAILOVER_WATCH_URL",

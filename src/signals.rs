@@ -1,4 +1,4 @@
-//! Termination signals (SIGINT, SIGTERM, SIGHUP) as a channel, so the owner loop can end a
+//! Termination signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) as a channel, so the owner loop can end a
 //! run the same way whatever asked it to.
 
 use tokio::sync::mpsc;
@@ -20,6 +20,8 @@ pub fn listen() -> mpsc::UnboundedReceiver<&'static str> {
         for (kind, name) in [
             (SignalKind::terminate(), "SIGTERM"),
             (SignalKind::hangup(), "SIGHUP"),
+            // Its default would end the process with the terminal still taken over.
+            (SignalKind::quit(), "SIGQUIT"),
         ] {
             let tx = tx.clone();
             if let Ok(mut stream) = signal(kind) {

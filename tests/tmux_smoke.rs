@@ -161,8 +161,17 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_restores_the_terminal_and_prints_the_summary() {
+    a_signal_restores_the_terminal_and_prints_the_summary("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigquit_restores_the_terminal_and_prints_the_summary() {
+    a_signal_restores_the_terminal_and_prints_the_summary("QUIT").await;
+}
+
+async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
     let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
-    let name = format!("fw-sigterm-{}", std::process::id());
+    let name = format!("fw-sig{}-{}", signal.to_lowercase(), std::process::id());
     let dir = std::env::temp_dir().join(&name);
     std::fs::create_dir_all(&dir).unwrap();
     let pid_file = dir.join("pid");
@@ -191,11 +200,13 @@ async fn sigterm_restores_the_terminal_and_prints_the_summary() {
     });
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let killed = Command::new("kill")
-        .args(["-TERM", pid.trim()])
+        .args([&format!("-{signal}"), pid.trim()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let screen = session.wait_for("the summary after SIGTERM", |s| s.contains("Demo Summary"));
+    let screen = session.wait_for("the summary after the signal", |s| {
+        s.contains("Demo Summary")
+    });
     assert!(
         screen
             .lines()
@@ -205,8 +216,15 @@ async fn sigterm_restores_the_terminal_and_prints_the_summary() {
     assert_eq!(exit_status(&exit_file), "0");
     assert_eq!(
         session
-            .tmux(&["display", "-p", "-t", &session.name, "#{alternate_on}"])
+            .tmux(&[
+                "display",
+                "-p",
+                "-t",
+                &session.name,
+                "#{alternate_on} #{cursor_flag}"
+            ])
             .trim(),
-        "0"
+        "0 1",
+        "the alternate screen is off and the cursor shown again"
     );
 }

@@ -91,6 +91,19 @@ pub fn wrap_words(text: &str, columns: usize) -> Vec<String> {
     lines
 }
 
+/// `text` wrapped at word boundaries into at most `rows` lines of `columns`; the last line
+/// ends with an ellipsis when the text goes on.
+pub fn wrap_within(text: &str, columns: usize, rows: usize) -> Vec<String> {
+    let mut lines = wrap_words(text, columns);
+    if lines.len() > rows {
+        let rest = lines.split_off(rows.saturating_sub(1)).join(" ");
+        if rows > 0 {
+            lines.push(fit_words(&rest, columns));
+        }
+    }
+    lines
+}
+
 /// `text` in at most `columns` terminal columns, cut after a whole word with an ellipsis when
 /// it does not fit.
 pub fn fit_words(text: &str, columns: usize) -> String {

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use reqwest::header::HeaderMap;
+use tokio::time::Instant;
 
 use super::outcome::Route;
 
@@ -28,10 +29,14 @@ tokio::task_local! {
     static SLOT: RefCell<Option<Captured>>;
 }
 
-/// Runs one async-openai call and returns what the service captured during it.
-pub async fn capture<F: Future>(call: F) -> (F::Output, Option<Captured>) {
+/// Runs one async-openai call until `deadline` and returns its output (`None` when the
+/// deadline came first) and what the service captured during it, in either case.
+pub async fn capture<F: Future>(
+    call: F,
+    deadline: Instant,
+) -> (Option<F::Output>, Option<Captured>) {
     SLOT.scope(RefCell::new(None), async move {
-        let output = call.await;
+        let output = tokio::time::timeout_at(deadline, call).await.ok();
         let captured = SLOT.with(|slot| slot.borrow_mut().take());
         (output, captured)
     })
@@ -99,7 +104,7 @@ pub fn route_from_headers(headers: &HeaderMap) -> Route {
         model_name: text("x-litellm-model-name"),
         version: text("x-litellm-version"),
         router_timeout: seconds,
-        cooling: None,
+        ..Route::default()
     }
 }
 

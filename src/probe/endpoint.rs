@@ -1,4 +1,5 @@
-//! Where the proxy is: `--url` accepted with or without `/v1` and a trailing slash.
+//! Where the proxy is: `--url` accepted with or without `/v1`, `/v1/chat/completions` and a
+//! trailing slash.
 
 use reqwest::Url;
 
@@ -11,6 +12,11 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Self, String> {
         let trimmed = url.trim();
+        if !trimmed.contains("://") {
+            return Err(format!(
+                "invalid --url {trimmed:?}: no scheme; did you mean \"http://{trimmed}\"?"
+            ));
+        }
         let parsed = Url::parse(trimmed).map_err(|e| format!("invalid --url {trimmed:?}: {e}"))?;
         // Not echoed: the URL would show the password on screen, in the log and in `ps`.
         if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -33,10 +39,11 @@ impl Endpoint {
                 "invalid --url {trimmed:?}: a query or fragment makes no sense here"
             ));
         }
-        let mut root = parsed.as_str().trim_end_matches('/').to_owned();
-        if let Some(stripped) = root.strip_suffix("/v1") {
-            root = stripped.to_owned();
-        }
+        // The endpoint itself, as people copy it from a client's config, names the proxy too.
+        let mut root = parsed.as_str().trim_end_matches('/');
+        root = root.strip_suffix("/chat/completions").unwrap_or(root);
+        root = root.strip_suffix("/v1").unwrap_or(root);
+        let root = root.to_owned();
         Ok(Self { root })
     }
 
@@ -87,6 +94,8 @@ mod tests {
             "http://127.0.0.1:4000/v1",
             "http://127.0.0.1:4000/v1/",
             " http://127.0.0.1:4000/v1// ",
+            "http://127.0.0.1:4000/v1/chat/completions",
+            "http://127.0.0.1:4000/chat/completions/",
         ] {
             let e = Endpoint::parse(url).unwrap();
             assert_eq!(e.root(), "http://127.0.0.1:4000", "{url}");
@@ -95,6 +104,17 @@ mod tests {
         }
         let e = Endpoint::parse("https://gw.example.com/litellm/v1").unwrap();
         assert_eq!(e.api_base(), "https://gw.example.com/litellm/v1");
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_gets_one_suggested() {
+        for url in ["127.0.0.1:4000", "localhost:4000", "gw.example.com"] {
+            let error = Endpoint::parse(url).unwrap_err();
+            assert!(
+                error.contains(&format!("did you mean \"http://{url}\"?")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

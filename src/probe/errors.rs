@@ -14,9 +14,14 @@ pub const MESSAGE_CHARS: usize = 1000;
 /// Longest excerpt of a body that is not what was expected.
 const EXCERPT_CHARS: usize = 120;
 
-/// Sorts an async-openai error, knowing the status the service saw (if any answer came) and
-/// whether a key went with the request.
-pub fn classify(error: &OpenAIError, status: Option<u16>, key_sent: bool) -> Failure {
+/// Sorts an async-openai error, knowing the status the service saw (if any answer came),
+/// whether a key went with the request and the probe's timeout.
+pub fn classify(
+    error: &OpenAIError,
+    status: Option<u16>,
+    key_sent: bool,
+    timeout: Duration,
+) -> Failure {
     let non_2xx = status.filter(|s| !(200..300).contains(s));
     if let Some(status) = non_2xx {
         let message = match error {
@@ -29,7 +34,7 @@ pub fn classify(error: &OpenAIError, status: Option<u16>, key_sent: bool) -> Fai
         return http_failure(status, &message, key_sent);
     }
     match error {
-        OpenAIError::Reqwest(e) => transport_failure(e),
+        OpenAIError::Reqwest(e) => transport_failure(e, timeout),
         OpenAIError::JSONDeserialize(_, body) => Failure {
             kind: ErrorKind::Decode,
             message: format!("the answer is not a chat completion: {}", excerpt(body)),
@@ -67,6 +72,7 @@ pub fn http_failure(status: u16, message: &str, key_sent: bool) -> Failure {
         _ => None,
     };
     let message = match hint {
+        Some(hint) if hint.ends_with('?') => format!("{hint} {message}"),
         Some(hint) => format!("{hint}. {message}"),
         None => message.to_owned(),
     };
@@ -86,14 +92,20 @@ pub fn timeout_failure(timeout: Duration) -> Failure {
     }
 }
 
-fn transport_failure(error: &reqwest::Error) -> Failure {
+fn transport_failure(error: &reqwest::Error, timeout: Duration) -> Failure {
     let cause = root_cause(error);
-    let (kind, message) = if error.is_timeout() {
-        (ErrorKind::Timeout, "no answer in time".to_owned())
-    } else if error.is_connect() {
+    // A connect timeout is a connection that could not be made, not a late answer.
+    let (kind, message) = if error.is_connect() {
         (
             ErrorKind::Connect,
             format!("cannot connect to the proxy: {cause}"),
+        )
+    } else if error.is_timeout() {
+        return timeout_failure(timeout);
+    } else if speaks_no_http(error) {
+        (
+            ErrorKind::Protocol,
+            format!("the answer is not valid HTTP: {cause}"),
         )
     } else {
         (ErrorKind::Reset, format!("the connection broke: {cause}"))
@@ -104,6 +116,19 @@ fn transport_failure(error: &reqwest::Error) -> Failure {
     }
 }
 
+/// Whether the server sent something that is not HTTP (a bad status line or header, a head too
+/// large), as opposed to a connection that closed or broke.
+fn speaks_no_http(error: &reqwest::Error) -> bool {
+    let mut source = error.source();
+    while let Some(inner) = source {
+        if let Some(hyper) = inner.downcast_ref::<hyper::Error>() {
+            return hyper.is_parse() || hyper.is_parse_status() || hyper.is_parse_too_large();
+        }
+        source = inner.source();
+    }
+    false
+}
+
 fn transport_message(error: &OpenAIError) -> String {
     match error {
         OpenAIError::Reqwest(e) => root_cause(e),
@@ -112,7 +137,7 @@ fn transport_message(error: &OpenAIError) -> String {
 }
 
 /// The innermost cause: reqwest's own message hides it ("error sending request for url").
-fn root_cause(error: &reqwest::Error) -> String {
+pub fn root_cause(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
@@ -256,6 +281,11 @@ mod tests {
         assert!(f.message.contains("rejected the key"), "{}", f.message);
         let f = http_failure(500, "boom", true);
         assert_eq!(f.message, "boom");
+        let f = http_failure(404, "(empty body)", true);
+        assert_eq!(
+            f.message,
+            "check --url: is this a LiteLLM proxy? (empty body)"
+        );
     }
 
     #[test]

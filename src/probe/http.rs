@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::Config;
+use async_openai::error::OpenAIError;
 use color_eyre::eyre::{Result, WrapErr};
 use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
@@ -29,7 +30,7 @@ const REPLY_CHARS: usize = 1000;
 /// `/model/info` is asked again for an unknown deployment at most this often.
 const DEPLOYMENTS_REFRESH: Duration = Duration::from_secs(10);
 /// The most a `/model/info` look-up may take: it holds back the attribution of an answer
-/// that has already arrived, under the probe's own timeout.
+/// that has already arrived, so it has its own bound, apart from the probe's timeout.
 const DEPLOYMENTS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What to ask and how.
@@ -83,6 +84,14 @@ impl Config for ProxyConfig {
 struct DeploymentCache {
     deployments: Arc<Deployments>,
     fetched_at: Option<Instant>,
+    /// Why the last look-up failed, until one succeeds.
+    failure: Option<String>,
+}
+
+/// The deployment map as far as it is known, and why it is not better known.
+struct Lookup {
+    deployments: Arc<Deployments>,
+    failure: Option<String>,
 }
 
 pub struct HttpProber {
@@ -145,20 +154,30 @@ impl HttpProber {
             deployments: Mutex::new(DeploymentCache {
                 deployments: Arc::new(Deployments::default()),
                 fetched_at: None,
+                failure: None,
             }),
         })
     }
 
+    /// The failure of an async-openai call.
+    fn classify(&self, error: &OpenAIError, status: Option<u16>) -> Failure {
+        let key_sent = self.settings.key.is_some();
+        errors::classify(error, status, key_sent, self.settings.timeout)
+    }
+
     async fn probe_once(&self, request: &Value, started: Instant) -> ProbeReport {
         let chat = self.client.chat();
-        let (result, captured) = capture(chat.create_byot::<_, Value>(request.clone())).await;
+        let deadline = started + self.settings.timeout;
+        let call = chat.create_byot::<_, Value>(request.clone());
+        let (result, captured) = capture(call, deadline).await;
         let heard = Heard::new(started, captured, None);
         let body = match result {
-            Ok(body) => body,
-            Err(error) => {
-                let failure = errors::classify(&error, heard.status, self.settings.key.is_some());
+            Some(Ok(body)) => body,
+            Some(Err(error)) => {
+                let failure = self.classify(&error, heard.status);
                 return heard.failed(failure);
             }
+            None => return heard.failed(errors::timeout_failure(self.settings.timeout)),
         };
         match completion_text(&body) {
             Ok(reply) => {
@@ -171,26 +190,35 @@ impl HttpProber {
 
     async fn probe_stream(&self, request: &Value, started: Instant) -> ProbeReport {
         let chat = self.client.chat();
+        let deadline = started + self.settings.timeout;
         let call = chat.create_stream_byot::<_, Value>(request.clone());
-        let (result, captured) = capture(call).await;
+        let (result, captured) = capture(call, deadline).await;
         let status = captured.as_ref().map(|c| c.status);
+        let timed_out = errors::timeout_failure(self.settings.timeout);
         let mut stream = match result {
-            Ok(stream) => stream,
-            Err(error) => {
-                let failure = errors::classify(&error, status, self.settings.key.is_some());
+            Some(Ok(stream)) => stream,
+            Some(Err(error)) => {
+                let failure = self.classify(&error, status);
                 return Heard::new(started, captured, None).failed(failure);
             }
+            None => return Heard::new(started, captured, None).failed(timed_out),
         };
         let mut reply = String::new();
         let mut model: Option<String> = None;
         let mut ttft = None;
         let mut chunks = 0u64;
         let mut finished = false;
-        while let Some(item) = stream.next().await {
+        loop {
+            // What was seen before the deadline (status, first token) stays in the report.
+            let item = match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => return Heard::new(started, captured, ttft).failed(timed_out),
+            };
             let chunk = match item {
                 Ok(chunk) => chunk,
                 Err(error) => {
-                    let mut failure = errors::classify(&error, status, self.settings.key.is_some());
+                    let mut failure = self.classify(&error, status);
                     if failure.kind == ErrorKind::Decode {
                         failure.kind = ErrorKind::Stream;
                     }
@@ -247,15 +275,18 @@ impl HttpProber {
 
     /// Attributes a successful answer (after its latency was taken: a deployment look-up
     /// here must not count as the proxy's time).
-    async fn served(&self, heard: Heard, body_model: Option<&str>, reply: &str) -> ProbeReport {
+    async fn served(&self, mut heard: Heard, body_model: Option<&str>, reply: &str) -> ProbeReport {
         let route = &heard.route;
         let deployments = if route.model_group.is_none()
             && (route.model_id.is_some() || route.api_base.is_some())
         {
-            self.deployments_for(route).await
+            let lookup = self.deployments_knowing(route.model_id.as_slice()).await;
+            heard.route.lookup_failure = lookup.failure;
+            lookup.deployments
         } else {
             Arc::new(Deployments::default())
         };
+        let route = &heard.route;
         let body_model = body_model.map(|m| clean(m, 200));
         let Some(who) = attribute(
             &self.settings.primary,
@@ -284,14 +315,10 @@ impl HttpProber {
         }
     }
 
-    /// The deployment map, fetched on first need and again when an answer names a deployment
-    /// it does not know (the proxy's config may have changed).
-    async fn deployments_for(&self, route: &Route) -> Arc<Deployments> {
-        self.deployments_knowing(route.model_id.as_slice()).await
-    }
-
-    /// The deployment map, fetched again (at most every so often) unless it knows `ids`.
-    async fn deployments_knowing(&self, ids: &[String]) -> Arc<Deployments> {
+    /// The deployment map, fetched again (at most every so often) unless it knows `ids`:
+    /// fetched on first need, and when an answer names a deployment it does not know (the
+    /// proxy's config may have changed).
+    async fn deployments_knowing(&self, ids: &[String]) -> Lookup {
         let mut cache = self.deployments.lock().await;
         let known = !ids.is_empty() && ids.iter().all(|id| cache.deployments.by_id(id).is_some());
         let stale = cache
@@ -303,27 +330,41 @@ impl HttpProber {
                 Ok(deployments) => {
                     tracing::info!(count = deployments.len(), "read the proxy's deployments");
                     cache.deployments = Arc::new(deployments);
+                    cache.failure = None;
                 }
-                Err(error) => tracing::warn!(
-                    %error,
-                    "cannot read the proxy's deployments: streams are attributed by their body"
-                ),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the proxy's deployments");
+                    cache.failure = Some(error);
+                }
             }
         }
-        cache.deployments.clone()
+        Lookup {
+            deployments: cache.deployments.clone(),
+            failure: if known { None } else { cache.failure.clone() },
+        }
     }
 
     async fn fetch_deployments(&self) -> std::result::Result<Deployments, String> {
         let mut request = self
             .http
             .get(self.settings.endpoint.model_info())
-            .timeout(self.settings.timeout.min(DEPLOYMENTS_TIMEOUT));
+            .timeout(DEPLOYMENTS_TIMEOUT);
         if let Some(key) = &self.settings.key {
             request = request.header(AUTHORIZATION, key.bearer());
         }
-        let response = request.send().await.map_err(|e| e.to_string())?;
+        let failed = |error: reqwest::Error| {
+            if error.is_timeout() {
+                // The client's read limit (`--timeout`) holds here too.
+                let limit = DEPLOYMENTS_TIMEOUT.min(self.settings.timeout);
+                let limit = errors::timeout_failure(limit).message;
+                format!("GET /model/info: {limit}")
+            } else {
+                format!("GET /model/info: {}", errors::root_cause(&error))
+            }
+        };
+        let response = request.send().await.map_err(failed)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let body = response.bytes().await.map_err(failed)?;
         if !status.is_success() {
             return Err(format!(
                 "GET /model/info answered {status}: {}",
@@ -345,7 +386,7 @@ impl HttpProber {
         let Some((ids, cooldown)) = errors::cooldown_of(&failure.message) else {
             return;
         };
-        let deployments = self.deployments_knowing(&ids).await;
+        let deployments = self.deployments_knowing(&ids).await.deployments;
         let api_bases = ids
             .iter()
             .filter_map(|id| deployments.by_id(id)?.api_base.clone())
@@ -359,6 +400,9 @@ impl HttpProber {
 }
 
 impl Probe for HttpProber {
+    /// A look-up of `/model/info`, and the wait for another probe's.
+    const ATTRIBUTION_TIME: Duration = DEPLOYMENTS_TIMEOUT.saturating_mul(2);
+
     async fn probe(&self, lane: Lane) -> ProbeReport {
         let started = Instant::now();
         let request = match lane {
@@ -385,10 +429,18 @@ fn redact(report: &mut ProbeReport, key: &ApiKey) {
         &mut route.model_group,
         &mut route.model_id,
         &mut route.api_base,
+        &mut route.model_name,
+        &mut route.version,
+        &mut route.lookup_failure,
     ]
     .into_iter()
     .flatten()
-    {
+    .chain(
+        route
+            .cooling
+            .iter_mut()
+            .flat_map(|c| c.ids.iter_mut().chain(&mut c.api_bases)),
+    ) {
         key.redact(text);
     }
     match &mut report.result {

@@ -52,6 +52,9 @@ pub struct Route {
     pub router_timeout: Option<Duration>,
     /// What the router's "No deployments available" answer said (a 429's body).
     pub cooling: Option<Cooling>,
+    /// Why the proxy's deployments (`GET /model/info`) could not be read when this answer
+    /// needed them to be attributed.
+    pub lookup_failure: Option<String>,
 }
 
 /// The deployments LiteLLM holds in cooldown, as its 429 lists them.
@@ -86,6 +89,9 @@ pub enum ErrorKind {
     Connect,
     /// The connection broke before a complete answer.
     Reset,
+    /// The server answered with something that is not HTTP (a bad status line or header, a
+    /// head too large).
+    Protocol,
     /// The proxy answered with a non-2xx status.
     Http,
     /// A 2xx answer that is not a chat completion.
@@ -100,6 +106,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Connect => "connect",
             ErrorKind::Reset => "reset",
+            ErrorKind::Protocol => "protocol",
             ErrorKind::Http => "http",
             ErrorKind::Decode => "decode",
             ErrorKind::Stream => "stream",

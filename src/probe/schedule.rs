@@ -24,6 +24,10 @@ use crate::clock::{RunClock, until};
 /// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
 /// by scripted probers in tests.
 pub trait Probe: Send + Sync + 'static {
+    /// The most a prober may take after the timeout to tell who served an answer that came
+    /// in time (a look-up of its own): the schedule cuts a probe off only after both.
+    const ATTRIBUTION_TIME: Duration = Duration::ZERO;
+
     fn probe(&self, lane: Lane) -> impl Future<Output = ProbeReport> + Send;
 }
 
@@ -260,7 +264,8 @@ async fn probe_task<P: Probe>(
     timeout: Duration,
     events: mpsc::Sender<ProbeEvent>,
 ) {
-    let report = match tokio::time::timeout(timeout, prober.probe(lane)).await {
+    let limit = timeout + P::ATTRIBUTION_TIME;
+    let report = match tokio::time::timeout(limit, prober.probe(lane)).await {
         Ok(report) => report,
         Err(_) => ProbeReport::failed(
             clock.now().saturating_sub(sent_at),

@@ -278,11 +278,21 @@ impl Monitor {
         {
             self.litellm_version = Some(version.clone());
         }
-        let router = route.router_timeout?;
-        let notice = notice::router_timeout(router, self.config.timeout, outcome.answered_at())?;
-        if self.notices.iter().any(|n| n.kind == notice.kind) {
-            return None;
-        }
+        let at = outcome.answered_at();
+        let candidates = [
+            route
+                .router_timeout
+                .and_then(|router| notice::router_timeout(router, self.config.timeout, at)),
+            route
+                .lookup_failure
+                .as_deref()
+                .map(|why| notice::deployments_unread(why, at)),
+        ];
+        // One a time; another that holds is told with a later answer.
+        let notice = candidates
+            .into_iter()
+            .flatten()
+            .find(|new| self.notices.iter().all(|told| told.kind != new.kind))?;
         self.notices.push(notice.clone());
         Some(notice)
     }

@@ -13,6 +13,9 @@ pub enum NoticeKind {
     RouterTimeout,
     /// The `--record` file cannot be written: the recording stopped.
     RecordFailed,
+    /// The proxy's deployments (`GET /model/info`) cannot be read: streams are attributed by
+    /// the model their chunks name.
+    DeploymentsUnread,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +32,18 @@ pub fn record_failed(message: String, at: Duration) -> Notice {
         at,
         kind: NoticeKind::RecordFailed,
         message,
+    }
+}
+
+/// The notice that a stream could not be attributed through the proxy's deployments.
+pub fn deployments_unread(why: &str, at: Duration) -> Notice {
+    Notice {
+        at,
+        kind: NoticeKind::DeploymentsUnread,
+        message: format!(
+            "cannot read the proxy's deployments ({why}): streams are attributed by the model \
+             their chunks name, which LiteLLM 1.83 sets to the primary even after a fallback"
+        ),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
 use super::wall;
@@ -595,4 +596,115 @@ fn the_proxys_release_and_a_notice_show() {
         screen.contains("⚠ the proxy waits 30 s for a model; --timeout 30s will cut its"),
         "{screen}"
     );
+}
+
+/// The words in `rect`, borders excluded, line after line, joined by single spaces.
+fn words_in(buffer: &Buffer, rect: Rect) -> String {
+    let mut text = String::new();
+    for y in rect.top()..rect.bottom() {
+        for x in rect.left()..rect.right() {
+            let symbol = buffer[(x, y)].symbol();
+            text.push_str(if "│┌┐└┘─".contains(symbol) {
+                " "
+            } else {
+                symbol
+            });
+        }
+        text.push(' ');
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every state the snapshots show, and the primary never serving with its lane telling why,
+/// and the demo's mode.
+fn every_state() -> Vec<(String, Story, Dashboard)> {
+    let mut cases = Vec::new();
+    for (name, story, toggled) in states() {
+        let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
+        if let Toggled::Paused = toggled {
+            dashboard.toggle_pause(&story.monitor, story.now());
+        }
+        cases.push((name.to_owned(), story, dashboard));
+    }
+    let mut lane = info();
+    lane.direct = true;
+    let mut never = Story::new();
+    never.ticks(&"F:X ".repeat(5));
+    for (name, story) in lane_states()
+        .into_iter()
+        .chain([("lane-never-served", never)])
+    {
+        cases.push((
+            name.to_owned(),
+            story,
+            Dashboard::new(lane.clone(), ThemeName::Dark),
+        ));
+    }
+    let mut demo = Story::new();
+    demo.answers(&"P ".repeat(5)).answers(&"F ".repeat(3));
+    let mut dashboard = Dashboard::new(
+        RunInfo {
+            simulated: true,
+            ..lane
+        },
+        ThemeName::Dark,
+    );
+    dashboard.mode = Some(demo_mode("down", "up"));
+    cases.push(("demo".to_owned(), demo, dashboard));
+    cases
+}
+
+#[test]
+fn from_100x30_on_nothing_the_readme_promises_is_cut() {
+    let never_served = "⚠ llama-fp8 has not served once: check its deployment \
+                        (LiteLLM's openai/ needs an api_key)";
+    let no_transition = "No transition yet. m marks a moment (\"scaled down now\").";
+    for (name, story, dashboard) in every_state() {
+        let monitor = &story.monitor;
+        for (w, h) in [(100, 30), (120, 40), (160, 50)] {
+            let terminal = draw(w, h, monitor, &dashboard, story.now() + secs(0.4));
+            let buffer = terminal.backend().buffer();
+            let areas = ui::layout::areas(buffer.area, dashboard.info.direct).unwrap();
+            let at = format!("{name} at {w}x{h}");
+            let banner = words_in(buffer, areas.banner);
+            if monitor.primary_never_served() && monitor.counters().fallback >= 3 {
+                assert!(banner.contains(never_served), "{at}: {banner}");
+            }
+            let events = words_in(buffer, areas.events.unwrap());
+            if monitor.transitions().len() + monitor.markers().len() == 0 {
+                assert!(events.contains(no_transition), "{at}: {events}");
+            }
+            let timeline = words_in(buffer, areas.timeline.unwrap());
+            let footer = words_in(buffer, areas.footer.unwrap());
+            for (pane, text) in [
+                ("events", &events),
+                ("timeline", &timeline),
+                ("footer", &footer),
+            ] {
+                assert!(!text.contains('…'), "{at}: the {pane} is cut: {text}");
+            }
+            // The whole footer, or whole entries: the dashboard's own all show.
+            if dashboard.mode.is_none() {
+                for (keys, what) in ui::DASHBOARD.iter().filter_map(|b| b.footer) {
+                    assert!(footer.contains(&format!("{keys} {what}")), "{at}: {footer}");
+                }
+            }
+            // The legend's entries come whole or not at all.
+            let legend = [
+                "● primary",
+                "◆ fallback",
+                "✗ failed",
+                "▲ transition",
+                "primary alone: ▪ up × failing ◔ cooldown",
+            ];
+            let shown = match (monitor.in_flight().is_empty(), dashboard.info.direct) {
+                // The requests in flight take the legend's line.
+                (false, _) => 0,
+                (true, lane) => 4 + usize::from(lane),
+            };
+            for entry in legend.iter().take(shown) {
+                assert!(timeline.contains(entry), "{at}: {entry:?} in {timeline}");
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::hostile::{Act, Hostile};
 use super::{Capture, ReplayServer, capture, capture_in, refused_addr};
 use crate::mock::{Api, MockConfig, MockServer, Mode};
 use crate::probe::outcome::Failure;
@@ -595,4 +596,101 @@ async fn a_redirect_is_reported_not_followed() {
         failure.message
     );
     assert_eq!(server.chat_requests(), 1);
+}
+
+#[tokio::test]
+async fn what_is_not_http_is_a_protocol_error_with_the_reason() {
+    let cases = [
+        (Act::Raw("SSH-2.0-OpenSSH_9.6\r\n"), "invalid HTTP version"),
+        (
+            Act::Raw("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"),
+            "invalid HTTP header",
+        ),
+        (
+            Act::Raw("HTTP/1.1 2000 OK\r\n\r\n"),
+            "invalid HTTP status-code",
+        ),
+        (Act::HeadTooLarge, "message head is too large"),
+    ];
+    for (act, reason) in cases {
+        let server = Hostile::start(act, Act::Hang).await;
+        for stream in [false, true] {
+            let failure = probe_once(settings(&server.url(), stream))
+                .await
+                .result
+                .unwrap_err();
+            assert_eq!(failure.kind, ErrorKind::Protocol, "{}", failure.message);
+            assert!(
+                failure.message.starts_with("the answer is not valid HTTP")
+                    && failure.message.contains(reason),
+                "{}",
+                failure.message
+            );
+        }
+    }
+    // A connection closed before or inside the answer is no protocol error.
+    for act in [Act::CloseEarly, Act::CloseMidBody] {
+        let server = Hostile::start(act, Act::Hang).await;
+        let failure = probe_once(settings(&server.url(), false))
+            .await
+            .result
+            .unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::Reset, "{}", failure.message);
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_stops_after_its_first_tokens_keeps_its_status_and_first_token() {
+    let server = Hostile::start(Act::StreamThenHang, Act::Hang).await;
+    let mut s = settings(&server.url(), true);
+    s.timeout = Duration::from_millis(400);
+    let report = probe_once(s).await;
+    let failure = report.result.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::Timeout);
+    assert_eq!(failure.message, "no answer within 400ms");
+    assert_eq!(report.status, Some(200));
+    assert_eq!(report.route.model_id.as_deref(), Some("dep-1"));
+    let ttft = report.ttft.expect("the first token was seen");
+    assert!(ttft < Duration::from_millis(400), "{ttft:?}");
+    assert!(report.latency >= Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn a_hung_model_info_never_turns_a_stream_that_came_into_a_timeout() {
+    let server = Hostile::start(Act::Stream, Act::Hang).await;
+    let mut s = settings(&server.url(), true);
+    s.timeout = Duration::from_secs(1);
+    let report = probe_once(s).await;
+    // Attributed by the chunk's model, and said why.
+    let (role, model, evidence, _) = served(&report);
+    assert_eq!(
+        (role, model, evidence),
+        (Role::Primary, "llama-fp8", Evidence::BodyModel)
+    );
+    let why = report.route.lookup_failure.as_deref().unwrap();
+    assert_eq!(why, "GET /model/info: no answer within 1s");
+    // Timed to the stream's end, not to the end of the look-up.
+    assert!(
+        report.latency < Duration::from_secs(1),
+        "{:?}",
+        report.latency
+    );
+}
+
+#[tokio::test]
+async fn a_model_info_that_fails_or_lies_is_said_with_its_reason() {
+    for (act, reason) in [
+        (Act::EchoError(500), "GET /model/info answered 500"),
+        (
+            Act::Raw("HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nnot json!"),
+            "GET /model/info",
+        ),
+    ] {
+        let server = Hostile::start(Act::Stream, act).await;
+        let report = probe_once(settings(&server.url(), true)).await;
+        assert!(report.result.is_ok());
+        let why = report.route.lookup_failure.as_deref().unwrap();
+        assert!(why.contains(reason), "{why}");
+        assert!(!why.contains("sk-test"), "the key is blanked out: {why}");
+    }
 }

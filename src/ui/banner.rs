@@ -22,7 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{View, font};
-use crate::output::format::{fit_parts, fit_words, span};
+use crate::output::format::{fit_parts, span, wrap_within};
 use crate::state::{PrimaryState, Serving, cause};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
@@ -66,17 +66,26 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         let line = fit_parts(&parts, SEPARATOR, width);
         lines.push(Line::from(Span::styled(line, t.text)));
     }
-    if let Some(warning) = warning(view)
-        && (inner.height as usize) > lines.len()
-    {
-        let warning = fit_words(&format!("⚠ {warning}"), width);
-        lines.push(Line::from(Span::styled(warning, t.fallback)));
+    let mode_line = view
+        .dashboard
+        .mode
+        .as_ref()
+        .map(|mode| mode.status.banner.as_str())
+        .filter(|line| !line.is_empty());
+    if let Some(warning) = warning(view) {
+        // On as many rows as it needs and the banner has, the mode's line kept.
+        let rows = (inner.height as usize)
+            .saturating_sub(lines.len())
+            .saturating_sub(usize::from(mode_line.is_some()))
+            .max(usize::from(inner.height as usize > lines.len()));
+        for line in wrap_within(&format!("⚠ {warning}"), width, rows) {
+            lines.push(Line::from(Span::styled(line, t.fallback)));
+        }
     }
-    if let Some(mode) = &view.dashboard.mode
-        && !mode.status.banner.is_empty()
+    if let Some(mode_line) = mode_line
         && (inner.height as usize) > lines.len()
     {
-        let parts: Vec<&str> = mode.status.banner.split(SEPARATOR).collect();
+        let parts: Vec<&str> = mode_line.split(SEPARATOR).collect();
         let line = fit_parts(&parts, SEPARATOR, width);
         lines.push(Line::from(Span::styled(line, t.marker)));
     }

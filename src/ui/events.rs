@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
-use crate::output::format::{fit_words, span};
+use unicode_width::UnicodeWidthStr;
+
+use crate::output::format::{fit_words, span, wrap_within};
 use crate::state::{Marker, ServingKind, Transition, TransitionKind};
 
 enum Entry<'a> {
@@ -32,11 +34,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     if entries.is_empty() {
-        let hint = Line::from(Span::styled(
-            " No transition yet. m marks a moment (\"scaled down now\").",
-            t.muted,
-        ));
-        frame.render_widget(Paragraph::new(hint), inner);
+        let hint = "No transition yet. m marks a moment (\"scaled down now\").";
+        let columns = (inner.width as usize).saturating_sub(1);
+        let lines: Vec<Line> = wrap_within(hint, columns, inner.height as usize)
+            .into_iter()
+            .map(|line| Line::from(Span::styled(format!(" {line}"), t.muted)))
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
     let mut lines: Vec<Line> = Vec::new();
@@ -49,7 +53,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
                 Span::styled(format!("  after request #{}", mk.after_seq), t.muted),
             ])),
             Entry::Transition(tr) => {
-                let (headline, details, lag) = transition(view, tr);
+                let room = (inner.width as usize).saturating_sub(time.width());
+                let (headline, details, lag) = transition(view, tr, room);
                 lines.push(Line::from([vec![time], headline].concat()));
                 // Why the primary was away, or how long LiteLLM held it back.
                 let why = match (&tr.cause, tr.primary_cooldown) {
@@ -85,11 +90,12 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// A transition's headline, what it cost (for the line under it), and how long after a marker
-/// it came.
+/// A transition's headline in `room` columns, what it cost (for the line under it), and how
+/// long after a marker it came.
 fn transition<'a>(
     view: &View,
     tr: &'a Transition,
+    room: usize,
 ) -> (Vec<Span<'a>>, Vec<Span<'a>>, Option<Span<'a>>) {
     let t = &view.theme;
     let style = match tr.to {
@@ -105,10 +111,17 @@ fn transition<'a>(
     };
     let from = tr.from_model.as_deref().unwrap_or("nothing");
     let to = tr.to_model.as_deref().unwrap_or("nothing");
+    let seq = format!("#{} ", tr.seq);
+    let word = format!("{word:<8} ");
+    // Long model names are cut at a word's end, never mid-name without a mark.
+    let models = fit_words(
+        &format!("{from} → {to}"),
+        room.saturating_sub(seq.width() + word.width()),
+    );
     let headline = vec![
-        Span::styled(format!("#{} ", tr.seq), t.muted),
-        Span::styled(format!("{word:<8} "), style),
-        Span::styled(format!("{from} → {to}"), t.text),
+        Span::styled(seq, t.muted),
+        Span::styled(word, style),
+        Span::styled(models, t.text),
     ];
     let mut spans = vec![Span::styled(
         format!(

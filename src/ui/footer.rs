@@ -1,44 +1,99 @@
 //! The bottom line: the keys, from the key table. With a mode, its status comes first (on a
 //! narrow screen it is what must show), then the dashboard's keys kept beside a mode, then the
-//! mode's own.
+//! mode's own. An entry that does not fit is left out whole, with those after it (the help
+//! has them all); none is cut.
+//!
+//! ```text
+//!  q quit  space pause  +/- interval  r reset  m marker  t theme  ? help
+//!  primary down · fallback up  │ q quit  ? help  │ demo: k kill  u up …
+//! ```
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::View;
 use super::keys::{Binding, DASHBOARD};
+use crate::output::format::fit_words;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;
+    let mut line = Footer::new(area.width as usize);
     let entries = |bindings: &'static [Binding], beside_mode: bool| {
         bindings
             .iter()
             .filter(move |b| !beside_mode || b.beside_mode)
             .filter_map(|b| b.footer)
-            .flat_map(|(keys, what)| {
-                [
+            .map(|(keys, what)| {
+                vec![
                     Span::styled(keys, t.key),
                     Span::styled(format!(" {what}  "), t.muted),
                 ]
             })
     };
-    let mut spans = vec![Span::raw(" ")];
     match &view.dashboard.mode {
-        None => spans.extend(entries(&DASHBOARD, false)),
+        None => line.push_all(entries(&DASHBOARD, false)),
         Some(mode) => {
-            spans.push(Span::styled(
-                format!("{}  │ ", mode.status.footer),
-                t.marker,
-            ));
-            spans.extend(entries(&DASHBOARD, true));
-            spans.push(Span::styled(
-                format!("│ {}: ", mode.keys.footer_title),
-                t.muted,
-            ));
-            spans.extend(entries(mode.keys.bindings, false));
+            let status = format!("{}  │ ", mode.status.footer);
+            let status = fit_words(&status, line.room());
+            line.push(vec![Span::styled(status, t.marker)]);
+            line.push_all(entries(&DASHBOARD, true));
+            // The mode's title goes with its first key, or not at all.
+            let title = Span::styled(format!("│ {}: ", mode.keys.footer_title), t.muted);
+            let mut mode_entries = entries(mode.keys.bindings, false);
+            if let Some(first) = mode_entries.next()
+                && line.push([vec![title], first].concat())
+            {
+                line.push_all(mode_entries);
+            }
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(Paragraph::new(Line::from(line.spans)), area);
+}
+
+/// A line filled with whole entries while they fit.
+struct Footer {
+    spans: Vec<Span<'static>>,
+    columns: usize,
+    used: usize,
+    full: bool,
+}
+
+impl Footer {
+    fn new(columns: usize) -> Self {
+        Self {
+            spans: vec![Span::styled(" ", Style::new())],
+            columns,
+            used: 1,
+            full: false,
+        }
+    }
+
+    fn room(&self) -> usize {
+        self.columns.saturating_sub(self.used)
+    }
+
+    /// Adds `entry` if it fits (its trailing spaces may fall off the edge); once one does not,
+    /// none after it is added.
+    fn push(&mut self, entry: Vec<Span<'static>>) -> bool {
+        let width: usize = entry.iter().map(Span::width).sum();
+        let trailing = entry
+            .last()
+            .map_or(0, |s| s.content.len() - s.content.trim_end().len());
+        if self.full || self.used + width - trailing > self.columns {
+            self.full = true;
+            return false;
+        }
+        self.used += width;
+        self.spans.extend(entry);
+        true
+    }
+
+    fn push_all(&mut self, entries: impl Iterator<Item = Vec<Span<'static>>>) {
+        for entry in entries {
+            self.push(entry);
+        }
+    }
 }

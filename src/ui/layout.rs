@@ -13,8 +13,6 @@ const COUNTERS_WIDTH: u16 = 40;
 
 const BANNER_COMPACT: u16 = 4;
 const BANNER_BIG: u16 = 9;
-/// With the primary's lane: a line more for why the state is what it is.
-const BANNER_TALL: u16 = 10;
 const TIMELINE_MIN: u16 = 4;
 const TIMELINE_FULL: u16 = 5;
 const COUNTERS_NARROW: u16 = 5;
@@ -68,13 +66,19 @@ pub fn areas(area: Rect, lane: bool) -> Option<Areas> {
     if left >= BANNER_BIG - BANNER_COMPACT {
         banner = BANNER_BIG;
         left -= BANNER_BIG - BANNER_COMPACT;
+        // With the primary's lane, a line for why the state is what it is.
         if lane && left > 0 {
-            banner = BANNER_TALL;
+            banner += 1;
             left -= 1;
         }
     }
     if timeline > 0 && left > 0 {
         timeline = TIMELINE_FULL + lane_row;
+        left -= 1;
+    }
+    // A second line for a warning too long for one.
+    if banner > BANNER_COMPACT && left > 0 {
+        banner += 1;
         left -= 1;
     }
     if sparkline > 0 {
@@ -148,7 +152,14 @@ mod tests {
     fn every_pane_at_100_by_30_and_up() {
         for (w, h) in [(100, 30), (120, 40), (250, 80)] {
             let a = at(w, h);
-            assert_eq!(a.banner.height, BANNER_BIG, "{w}x{h}");
+            // Big letters, the details and two lines of a warning.
+            assert_eq!(a.banner.height, BANNER_BIG + 1, "{w}x{h}");
+            let lane = areas(Rect::new(0, 0, w, h), true).unwrap();
+            assert_eq!(
+                lane.banner.height,
+                BANNER_BIG + 2,
+                "{w}x{h}: and the reason"
+            );
             for (name, pane) in [
                 ("counters", a.counters),
                 ("timeline", a.timeline),

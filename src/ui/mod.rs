@@ -49,6 +49,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Block;
 
 pub use dashboard::{Dashboard, ModeStatus, ModeView, step_interval};
+#[cfg(test)]
+pub use keys::DASHBOARD;
 pub use keys::{Action, Binding, ModeKeys, action_for};
 pub use theme::{Theme, ThemeName};
 

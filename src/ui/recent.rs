@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
 use super::timeline::{IN_FLIGHT_GLYPH, glyph};
-use crate::output::format::{fit_columns, latency, span_compact};
+use crate::output::format::{fit_columns, fit_words, latency, span_compact};
 use crate::state::Verdict;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
@@ -60,20 +60,24 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             _ => r.model.clone().unwrap_or_default(),
         };
         let late = if r.late { " (late)" } else { "" };
-        let line = Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!(" #{:<4} {}", r.seq, time(r.sent_at)), t.muted),
             Span::styled(format!("{g} {word} "), style),
             Span::styled(format!("{} ", fit_columns(&what, 13)), t.text),
             Span::styled(format!("{:>7}{late} ", latency(r.latency)), t.muted),
-            Span::styled(
-                r.text.clone(),
-                if r.verdict == Verdict::Error {
-                    t.error
-                } else {
-                    t.text
-                },
-            ),
-        ]);
+        ];
+        // The reply or the error in what is left, cut at a word's end.
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = (inner.width as usize).saturating_sub(used);
+        spans.push(Span::styled(
+            fit_words(&r.text, room),
+            if r.verdict == Verdict::Error {
+                t.error
+            } else {
+                t.text
+            },
+        ));
+        let line = Line::from(spans);
         (r.seq, line)
     }));
     lines.sort_by_key(|l| std::cmp::Reverse(l.0));

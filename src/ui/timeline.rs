@@ -118,7 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     }
     lines.push(Line::from(notes));
     if inner.height as usize > lines.len() {
-        lines.push(in_flight_line(view, in_flight));
+        lines.push(in_flight_line(view, in_flight, inner.width as usize));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -164,6 +164,69 @@ pub fn lane_glyph<'a>(view: &View, kind: PrimaryKind) -> Span<'a> {
         PrimaryKind::CoolingDown => Span::styled(LANE_COOLING_GLYPH, t.fallback),
         PrimaryKind::Refused => Span::styled(LANE_REFUSED_GLYPH, t.muted),
     }
+}
+
+/// What the glyphs mean: whole entries, the most needed first where not all fit, shown in
+/// their usual order.
+fn legend<'a>(view: &View, columns: usize) -> Line<'a> {
+    let t = &view.theme;
+    let entry = |glyph: &'static str, style: Style, word: &'static str| {
+        vec![
+            Span::styled(glyph, style),
+            Span::styled(format!(" {word}  "), t.muted),
+        ]
+    };
+    // (importance, spans), in the order shown.
+    let mut entries = vec![
+        (0, entry(PRIMARY_GLYPH, t.primary, "primary")),
+        (1, entry(FALLBACK_GLYPH, t.fallback, "fallback")),
+        (2, entry(ERROR_GLYPH, t.error, "failed")),
+        (5, entry(IN_FLIGHT_GLYPH, t.in_flight, "in flight")),
+        (4, entry(TRANSITION_GLYPH, t.text, "transition")),
+        (6, entry(MARKER_GLYPH, t.marker, "marker")),
+    ];
+    if view.dashboard.info.direct {
+        let mut lane = vec![Span::styled("│ primary alone: ", t.muted)];
+        for (kind, word) in [
+            (PrimaryKind::Up, " up "),
+            (PrimaryKind::Failing, " failing "),
+            (PrimaryKind::CoolingDown, " cooldown"),
+        ] {
+            lane.push(lane_glyph(view, kind));
+            lane.push(Span::styled(word, t.muted));
+        }
+        entries.push((3, lane));
+    }
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let trailing = |spans: &[Span]| {
+        spans
+            .last()
+            .map_or(0, |s| s.content.len() - s.content.trim_end().len())
+    };
+    let mut by_importance: Vec<usize> = (0..entries.len()).collect();
+    by_importance.sort_by_key(|&i| entries[i].0);
+    let mut shown = vec![false; entries.len()];
+    // The line's width with these entries; the last one's trailing spaces may fall off the edge.
+    let line_width = |shown: &[bool]| {
+        let kept: Vec<&Vec<Span>> = entries
+            .iter()
+            .zip(shown)
+            .filter_map(|((_, spans), &on)| on.then_some(spans))
+            .collect();
+        let all: usize = kept.iter().map(|spans| width(spans)).sum();
+        1 + all - kept.last().map_or(0, |spans| trailing(spans))
+    };
+    for i in by_importance {
+        shown[i] = true;
+        shown[i] = line_width(&shown) <= columns;
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (_, entry)) in entries.into_iter().enumerate() {
+        if shown[i] {
+            spans.extend(entry);
+        }
+    }
+    Line::from(spans)
 }
 
 /// The title, with what is in flight and the ticks skipped: the long words where they fit,
@@ -219,36 +282,14 @@ fn title<'a>(view: &View, columns: usize) -> Line<'a> {
     ])
 }
 
-fn in_flight_line<'a>(view: &View, in_flight: &BTreeMap<u64, Duration>) -> Line<'a> {
+fn in_flight_line<'a>(
+    view: &View,
+    in_flight: &BTreeMap<u64, Duration>,
+    columns: usize,
+) -> Line<'a> {
     let t = &view.theme;
     if in_flight.is_empty() {
-        let mut legend = vec![
-            Span::styled(" ", t.muted),
-            Span::styled(PRIMARY_GLYPH, t.primary),
-            Span::styled(" primary  ", t.muted),
-            Span::styled(FALLBACK_GLYPH, t.fallback),
-            Span::styled(" fallback  ", t.muted),
-            Span::styled(ERROR_GLYPH, t.error),
-            Span::styled(" failed  ", t.muted),
-            Span::styled(IN_FLIGHT_GLYPH, t.in_flight),
-            Span::styled(" in flight  ", t.muted),
-            Span::styled(TRANSITION_GLYPH, t.text),
-            Span::styled(" transition  ", t.muted),
-            Span::styled(MARKER_GLYPH, t.marker),
-            Span::styled(" marker", t.muted),
-        ];
-        if view.dashboard.info.direct {
-            legend.push(Span::styled("  │ primary alone: ", t.muted));
-            for (kind, word) in [
-                (PrimaryKind::Up, " up "),
-                (PrimaryKind::Failing, " failing "),
-                (PrimaryKind::CoolingDown, " cooldown"),
-            ] {
-                legend.push(lane_glyph(view, kind));
-                legend.push(Span::styled(word, t.muted));
-            }
-        }
-        return Line::from(legend);
+        return legend(view, columns);
     }
     let mut spans = vec![Span::styled(" in flight: ", t.in_flight)];
     for (i, (seq, sent)) in in_flight.iter().enumerate() {

@@ -1,0 +1,233 @@
+//! The binary against a hostile server: the key echoed in every place an answer can carry
+//! text, escape sequences and forged log lines, bytes that are not HTTP, a head too large,
+//! connections closed early, hangs, a `/model/info` that hangs or lies. Whatever comes, the
+//! run ends cleanly, every probe is accounted for, and neither the key nor a control
+//! character reaches the screen, the record or the log.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::Scratch;
+use common::hostile::{Act, Hostile};
+
+const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
+const KEY: &str = "sk-hostile-echo-3141";
+
+struct Case {
+    name: &'static str,
+    chat: Act,
+    model_info: Act,
+    stream: bool,
+    /// The outcome every probe must have: `primary`, `fallback` or an error kind.
+    expected: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    let case = |name, chat, model_info, stream, expected| Case {
+        name,
+        chat,
+        model_info,
+        stream,
+        expected,
+    };
+    vec![
+        case(
+            "echo-200",
+            Act::EchoEverywhere,
+            Act::Hang,
+            false,
+            "fallback",
+        ),
+        case("echo-500", Act::EchoError(500), Act::Hang, false, "http"),
+        case("echo-401", Act::EchoError(401), Act::Hang, false, "http"),
+        case(
+            "echo-html-502",
+            Act::EchoHtml(502),
+            Act::Hang,
+            false,
+            "http",
+        ),
+        case(
+            "not-http",
+            Act::Raw("SSH-2.0-OpenSSH_9.6\r\n"),
+            Act::Hang,
+            false,
+            "protocol",
+        ),
+        case(
+            "bad-header",
+            Act::Raw("HTTP/1.1 200 OK\r\nno colon\r\n\r\n"),
+            Act::Hang,
+            true,
+            "protocol",
+        ),
+        case(
+            "head-too-large",
+            Act::HeadTooLarge,
+            Act::Hang,
+            false,
+            "protocol",
+        ),
+        case("closed-early", Act::CloseEarly, Act::Hang, false, "reset"),
+        case(
+            "closed-mid-body",
+            Act::CloseMidBody,
+            Act::Hang,
+            false,
+            "reset",
+        ),
+        case("hang", Act::Hang, Act::Hang, false, "timeout"),
+        case(
+            "stream-then-hang",
+            Act::StreamThenHang,
+            Act::Hang,
+            true,
+            "timeout",
+        ),
+        case(
+            "broken-json",
+            Act::Raw("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n{\"id\":1"),
+            Act::Hang,
+            false,
+            "decode",
+        ),
+        case("model-info-hangs", Act::Stream, Act::Hang, true, "primary"),
+        case(
+            "model-info-echoes",
+            Act::Stream,
+            Act::EchoError(500),
+            true,
+            "primary",
+        ),
+        case(
+            "model-info-garbage",
+            Act::Stream,
+            Act::Raw("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n<html"),
+            true,
+            "primary",
+        ),
+    ]
+}
+
+fn run(scratch: &Scratch, url: &str, stream: bool, output: &str, record: &str) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(["--url", url, "--count", "2", "--interval", "100ms"])
+        .args(["--timeout", "1s", "--output", output, "--record", record])
+        .args(stream.then_some("--stream"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LITELLM_API_KEY", KEY)
+        .env("FAILOVER_WATCH_LOG", "trace")
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
+        .env("FAILOVER_WATCH_DIRECT", "off");
+    command.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_a_hostile_server_sends_leaks_the_key_forges_a_line_or_loses_a_probe() {
+    for case in cases() {
+        let scratch = Scratch::new(&format!("hostile-{}", case.name));
+        let server = Hostile::start(case.chat, case.model_info).await;
+        let url = server.url();
+        let record = scratch.0.join("record.jsonl");
+        let record_arg = record.to_str().unwrap().to_owned();
+        let stream = case.stream;
+        let (out, log, _scratch) = tokio::task::spawn_blocking(move || {
+            let out = run(&scratch, &url, stream, "text", &record_arg);
+            let log = std::fs::read_to_string(scratch.log());
+            (out, log, scratch)
+        })
+        .await
+        .unwrap();
+        let name = case.name;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let log = log.unwrap_or_default();
+        let record_text = std::fs::read_to_string(&record).unwrap();
+        let shown = [
+            ("stdout", text(&out.stdout)),
+            ("stderr", text(&out.stderr)),
+            ("log", log.clone()),
+            ("record", record_text.clone()),
+        ];
+        for (place, shown) in &shown {
+            assert!(
+                !shown.contains(KEY),
+                "{name}: the key reached the {place}:\n{shown}"
+            );
+            let control = shown.chars().find(|c| c.is_control() && *c != '\n');
+            assert_eq!(
+                control, None,
+                "{name}: a control character in the {place}:\n{shown}"
+            );
+        }
+        // A server's text never starts a line of the log that looks like ours.
+        for (place, shown) in [("log", &log), ("stdout", &text(&out.stdout))] {
+            assert!(
+                !shown.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+                "{name}: a forged line in the {place}:\n{shown}"
+            );
+        }
+
+        let lines: Vec<serde_json::Value> = record_text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let requests: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["type"] == "request").collect();
+        assert_eq!(requests.len(), 2, "{name}: {record_text}");
+        for request in &requests {
+            let outcome = match request["result"].as_str().unwrap() {
+                "error" => request["error_kind"].as_str().unwrap(),
+                served => served,
+            };
+            assert_eq!(outcome, case.expected, "{name}: {request}");
+        }
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["type"], "summary", "{name}");
+        assert_eq!(summary["sent"], 2, "{name}: {summary}");
+
+        match name {
+            "stream-then-hang" => {
+                for request in &requests {
+                    assert_eq!(request["status"], 200, "{name}: {request}");
+                    assert!(request["ttft_ms"].as_f64().unwrap() < 1000.0, "{request}");
+                    assert_eq!(request["error"], "no answer within 1s", "{request}");
+                }
+            }
+            "model-info-hangs" | "model-info-echoes" | "model-info-garbage" => {
+                // The stream came at once: the look-up's trouble is said, once, and the
+                // probe's own time and outcome stay.
+                let notices: Vec<_> = lines
+                    .iter()
+                    .filter(|l| l["type"] == "notice" && l["kind"] == "deployments_unread")
+                    .collect();
+                assert_eq!(notices.len(), 1, "{name}: {record_text}");
+                for request in &requests {
+                    assert!(
+                        request["latency_ms"].as_f64().unwrap() < 1000.0,
+                        "{request}"
+                    );
+                }
+                let story = text(&out.stdout);
+                assert!(
+                    story.contains("[!] cannot read the proxy's deployments"),
+                    "{name}: {story}"
+                );
+            }
+            "echo-html-502" => {
+                for request in &requests {
+                    let error = request["error"].as_str().unwrap();
+                    assert!(error.starts_with("an HTML page: [API key]"), "{error}");
+                }
+            }
+            _ => {}
+        }
+        assert!(server.requests() >= 2, "{name}");
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
