@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# The one test command: the Rust tests, then the end-to-end tests against the real LiteLLM
-# proxy (tests/e2e/run.sh). Fails when either fails; prints how long each part took and, last,
-# how many tests passed and failed in all.
+# The one test command: installs what the machine lacks (tests/setup.sh: Debian packages, as
+# root, only when missing), then the Rust tests, then the end-to-end tests against the real
+# LiteLLM proxy, every scenario on each LiteLLM version (tests/e2e/run.sh). Fails when any part
+# fails; prints how long each part took and, last, how many tests passed and failed in all.
 #
-#   bash tests/all.sh            (CI runs it the same way, with CI=true)
+#   bash tests/all.sh            (CI runs it the same way, with CI=true, from .ci/run)
 #
-# E2E_SCENARIOS="primary-500 both-down" runs only those end-to-end scenarios.
+# E2E_SCENARIOS="primary-500 both-down" runs only those end-to-end scenarios; E2E_VERSIONS,
+# E2E_PARALLEL: see tests/e2e/run.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
 
 now() { date +%s; }
 start=$(now)
 status=0
+
+echo "== tests/setup.sh"
+t=$(now)
+# shellcheck source=tests/setup.sh
+source "$ROOT/tests/setup.sh"
+tests_setup || {
+  echo "all: FAIL (the set-up failed: see above)" >&2
+  exit 1
+}
+setup_secs=$(($(now) - t))
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 echo "== cargo test --all-targets"
 t=$(now)
@@ -36,6 +49,7 @@ read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i < NF; i
 read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/e2e.log" | tail -n 1 | grep . || echo 0 0)
 
 echo "== times"
+echo "set-up (tests/setup.sh): $setup_secs s"
 echo "rust tests (cargo test --all-targets): $rust, $rust_passed passed, $rust_failed failed ($rust_secs s)"
 echo "end-to-end (tests/e2e/run.sh): $e2e, $e2e_passed passed, $e2e_failed failed ($e2e_secs s)"
 echo "all: $([[ $status == 0 ]] && echo pass || echo FAIL) ($(($(now) - start)) s)"

@@ -4,15 +4,17 @@
 # fresh `python3 -m venv` on this kind of machine (CPython 3.11, Linux x86_64, glibc).
 # The end-to-end runner installs it with `pip install --require-hashes --no-deps`.
 #
-#   tests/e2e/lock.sh              -> tests/e2e/requirements.lock          (litellm[proxy]==1.83.14)
 #   tests/e2e/lock.sh VERSION      -> tests/e2e/requirements-VERSION.lock  (litellm[proxy]==VERSION)
+#   tests/e2e/lock.sh              -> tests/e2e/requirements-1.83.14.lock  (the same for 1.83.14)
 #
-# Run it by hand when moving LiteLLM to another pinned version (never unpinned: FACTS.md lists
-# the malicious and vulnerable releases), then review the diff of the lock before committing.
+# tests/e2e/run.sh tests the versions in its VERSIONS list (1.83.14 and 1.106.12), each from
+# its own lock. Run this by hand when adding or moving a pinned version (never unpinned:
+# docs/litellm.md lists the malicious and vulnerable releases), then review the diff of the lock
+# before committing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if (($# == 0)); then
-  version=1.83.14 lock=requirements.lock
+  version=1.83.14 lock=requirements-1.83.14.lock
 elif (($# == 1)) && [[ $1 =~ ^[0-9]+(\.[0-9]+)+$ ]]; then
   version=$1 lock=requirements-$1.lock
 else

@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
-# End-to-end tests of failover-watch against the real LiteLLM proxy (litellm[proxy]==1.83.14).
+# End-to-end tests of failover-watch against the real LiteLLM proxy, on every LiteLLM version in
+# VERSIONS below (1.83.14 and 1.106.12), each scenario on each version.
 #
 #   tests/e2e/run.sh [SCENARIO...]      (all scenarios when none is named)
 #
 # Scenarios: seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
 #
-# It installs the pinned LiteLLM from tests/e2e/requirements.lock into tests/e2e/.venv (reused
-# while it holds exactly that lock), builds the binary (or takes FAILOVER_WATCH_BIN), starts
-# mock upstreams (`failover-watch mock-upstream`) and the real proxy on free loopback ports,
-# then for each scenario runs `failover-watch --output jsonl`, breaks the upstreams on a
-# schedule, and checks what the watcher printed with tests/e2e/check.py. Logs and outputs are
-# under tests/e2e/.work/ (kept until the next run). Every process it starts is stopped on
-# every exit path. Exit status: 0 when every scenario passed, 1 otherwise.
+# For each version it installs litellm[proxy]==VERSION from tests/e2e/requirements-VERSION.lock
+# into tests/e2e/.venv/VERSION (reused while it holds exactly that lock); the installs run in
+# the background while the binary builds (or FAILOVER_WATCH_BIN is taken). Then it runs one lane
+# per version, the lanes side by side: a lane is this script again (`--lane VERSION`) with its
+# own mock upstreams (`failover-watch mock-upstream`) and real proxies on its own free loopback
+# ports. For each scenario a lane runs `failover-watch --output jsonl`, breaks the upstreams on
+# a schedule, and checks what the watcher printed with tests/e2e/check.py. Each result names
+# its version (`PASS primary-killed @1.106.12 (31 s)`); the evidence of failed ones comes after
+# the lanes are done, then the results per version, then, last, `e2e: N passed, N failed`.
+# Logs and outputs are under tests/e2e/.work/VERSION/ (kept until the next run). Every process
+# it starts is stopped on every exit path. Exit status: 0 when every scenario passed on every
+# version, 1 otherwise.
 #
 # Environment: FAILOVER_WATCH_BIN (a binary to test instead of building one), CARGO_TARGET_DIR
-# (respected when building), E2E_PYTHON (the Python that creates the venv; python3).
+# (respected when building), E2E_PYTHON (the Python that creates the venvs; python3),
+# E2E_VERSIONS (some of VERSIONS only, e.g. "1.106.12"), E2E_PARALLEL=0 (the lanes one after
+# the other instead of side by side).
 set -euo pipefail
 set -E # the ERR trap in functions too
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-VENV=$HERE/.venv
 WORK=$HERE/.work
-LOCK=$HERE/requirements.lock
-LITELLM_VERSION=1.83.14
 PYTHON=${E2E_PYTHON:-python3}
 
-# The story's clock: 1 s between probes, a short router timeout for the hang, the seed's cooldown.
+# The LiteLLM versions under test, each with its lock tests/e2e/requirements-VERSION.lock.
+VERSIONS=(1.83.14 1.106.12)
+
+# The story's clock: 1 s between probes; the seed's router timeout and cooldown.
 INTERVAL=1
-ROUTER_TIMEOUT=3
+ROUTER_TIMEOUT=30
 COOLDOWN=10
 ALL_SCENARIOS=(seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down)
 
@@ -36,11 +44,13 @@ export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 now_us() { local t=${EPOCHREALTIME//[.,]/}; echo "$t"; }
-RUN_START=$(now_us)
+# A lane counts its seconds from the start of the whole run, like the main runner.
+RUN_START=${E2E_RUN_START:-$(now_us)}
 secs_since() { # START_US -> whole seconds elapsed
   echo $((($(now_us) - $1 + 500000) / 1000000))
 }
-say() { printf '[e2e %4ss] %s\n' "$(secs_since "$RUN_START")" "$*"; }
+LANE='' # the version a lane tests; empty in the main runner
+say() { printf '[e2e%s %4ss] %s\n' "${LANE:+ $LANE}" "$(secs_since "$RUN_START")" "$*"; }
 die() {
   say "ERROR: $*" >&2
   exit 1
@@ -49,15 +59,32 @@ die() {
 # ---------------------------------------------------------------------------------------------
 # Processes. Each is started with setsid, so it leads its own session and process group, and
 # is stopped by signalling the group. The list is in memory only: everything is started by
-# this shell, never by a subshell.
-declare -A PROC_PID=() # name -> pid (== pgid == sid)
+# this shell, never by a subshell. A lane (a process of the main runner) also writes what it
+# starts to PIDS_FILE, so that the main runner can stop what a lane killed by force left behind.
+declare -A PROC_PID=()   # name -> pid (== pgid == sid)
+declare -A PROC_GRACE=() # name -> seconds it gets to stop after SIGTERM (5 unless set)
 SLEEP_PID=
+PIDS_FILE=
 
-spawn() { # NAME STDOUT STDERR CMD... : starts CMD in a new session; output appended to the files
+spawn() { # NAME STDOUT STDERR CMD... : starts CMD in a new session; output appended to the
+  # files, or written to this shell's own stdout and stderr when both are '-'
   local name=$1 out=$2 err=$3
   shift 3
-  setsid "$@" </dev/null >>"$out" 2>>"$err" &
+  if [[ $out == - && $err == - ]]; then
+    setsid "$@" </dev/null &
+  else
+    setsid "$@" </dev/null >>"$out" 2>>"$err" &
+  fi
   PROC_PID[$name]=$!
+  [[ -z $PIDS_FILE ]] || echo "$name $! $(start_time $!)" >>"$PIDS_FILE"
+}
+
+start_time() { # PID: when it started (clock ticks since boot), to tell it from a later namesake
+  local stat
+  stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+  stat=${stat##*) } # the fields after the command's name, from the 3rd on
+  read -r -a stat <<<"$stat"
+  echo "${stat[19]}"
 }
 
 alive() { # PID: running and not a zombie
@@ -70,19 +97,25 @@ session_members() { # SID -> pids of live processes in that session
   ps -e -o sid=,pid=,stat= | awk -v s="$1" '$1 == s && $3 !~ /^Z/ { print $2 }'
 }
 
+kill_session() { # SID: SIGKILL to its group and to every process left in it
+  local pid
+  kill -KILL -- -"$1" 2>/dev/null || true
+  for pid in $(session_members "$1"); do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
 stop_proc() { # NAME [SIGNAL]: signals the group, waits (bounded) for the session to empty
-  local name=$1 sig=${2:-TERM} pid i
+  local name=$1 sig=${2:-TERM} pid i grace
   pid=${PROC_PID[$name]:-}
   [[ -n $pid ]] || return 0
+  grace=${PROC_GRACE[$name]:-5}
   kill -"$sig" -- -"$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < grace * 20; i++)); do
     [[ -z $(session_members "$pid") ]] && break
     sleep 0.05
   done
   if [[ -n $(session_members "$pid") ]]; then
-    say "$name (pid $pid) ignored SIG$sig for 5 s: killing it"
-    kill -KILL -- -"$pid" 2>/dev/null || true
-    for pid2 in $(session_members "$pid"); do kill -KILL "$pid2" 2>/dev/null || true; done
+    say "$name (pid $pid) ignored SIG$sig for $grace s: killing it"
+    kill_session "$pid"
   fi
   wait "$pid" 2>/dev/null || true
   unset "PROC_PID[$name]"
@@ -91,18 +124,51 @@ stop_proc() { # NAME [SIGNAL]: signals the group, waits (bounded) for the sessio
 stop_all() {
   local name pid left=()
   if [[ -n $SLEEP_PID ]]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
-  ((${#PROC_PID[@]})) || return 0
-  # Signal every group first, so they stop in parallel, then wait for each.
-  for name in "${!PROC_PID[@]}"; do kill -TERM -- -"${PROC_PID[$name]}" 2>/dev/null || true; done
-  for name in "${!PROC_PID[@]}"; do
-    pid=${PROC_PID[$name]}
-    stop_proc "$name"
-    [[ -n $(session_members "$pid") ]] && left+=("$name")
-  done
+  if ((${#PROC_PID[@]})); then
+    # Signal every group first, so they stop in parallel, then wait for each.
+    for name in "${!PROC_PID[@]}"; do kill -TERM -- -"${PROC_PID[$name]}" 2>/dev/null || true; done
+    for name in "${!PROC_PID[@]}"; do
+      pid=${PROC_PID[$name]}
+      stop_proc "$name"
+      [[ -n $(session_members "$pid") ]] && left+=("$name")
+    done
+  fi
+  # The main runner: whatever a lane started and left running (only if the lane was killed).
+  [[ -n $LANE ]] || sweep_lanes || left+=(lanes)
   if ((${#left[@]})); then
     say "ERROR: still running after cleanup: ${left[*]}" >&2
     return 1
   fi
+}
+
+sweep_lane() { # VERSION: kills what that lane started and left running; fails when there was any
+  local file=$WORK/$1/pids name pid started now left=()
+  [[ -f $file ]] || return 0
+  while read -r name pid started; do
+    [[ -n $(session_members "$pid") ]] || continue
+    # A session outlives its leader, and its id is not reused while it has members; but a
+    # leader that ended with its whole session leaves its pid free for another process.
+    now=$(start_time "$pid")
+    [[ -z $now || $now == "$started" ]] || continue
+    left+=("$name")
+    kill_session "$pid"
+  done <"$file"
+  ((${#left[@]} == 0)) && return 0
+  sleep 0.2
+  say "ERROR: lane $1 left these running; killed: ${left[*]}" >&2
+  return 1
+}
+
+LANES_STARTED=''
+
+sweep_lanes() { # every lane's leftovers (after the lanes are stopped)
+  local file rc=0
+  [[ -n $LANES_STARTED ]] || return 0 # the pids files of an earlier run are not ours
+  for file in "$WORK"/*/pids; do
+    [[ -f $file ]] || continue
+    sweep_lane "$(basename "$(dirname "$file")")" || rc=1
+  done
+  return "$rc"
 }
 
 on_exit() {
@@ -148,101 +214,259 @@ sleep_until() { # EPOCH_US
   return 0
 }
 
-# ---------------------------------------------------------------------------------------------
-# The virtual environment, from the lock.
-venv_python_ok() {
-  [[ -x $VENV/bin/python ]] || return 1
-  "$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
+# =============================================================================================
+# The main runner: the virtual environments, the binary, the lanes, the results.
+
+# The virtual environments, one per version, from the locks.
+venv_python_ok() { # VENV
+  [[ -x $1/bin/python ]] || return 1
+  "$1/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
 }
 
-# The install runs in the background while the binary builds (pip mostly waits for the network
-# and the disk, cargo for the CPU): start_venv, then finish_venv.
-VENV_PID='' VENV_START='' LOCK_SHA=''
+# The installs run in the background while the binary builds (pip mostly waits for the network
+# and the disk, cargo for the CPU): start_venv, then finish_venv, for each version.
+declare -A VENV_PID=() VENV_START=() LOCK_SHA=()
 
-start_venv() {
-  local want have stamp=$VENV/.e2e-lock.sha256
-  command -v "$PYTHON" >/dev/null || die "no $PYTHON on PATH (E2E_PYTHON names the Python that creates the venv)"
-  want=$(sed -n 's/^# python_version: //p' "$LOCK")
+start_venv() { # VERSION
+  local v=$1 venv=$HERE/.venv/$1 lock=$HERE/requirements-$1.lock want have
+  local stamp=$venv/.e2e-lock.sha256 name=requirements-$1.lock
+  command -v "$PYTHON" >/dev/null || die "no $PYTHON on PATH (E2E_PYTHON names the Python that creates the venvs)"
+  [[ -f $lock ]] || die "no $lock: tests/e2e/lock.sh $v writes it"
+  want=$(sed -n 's/^# python_version: //p' "$lock")
   have=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   [[ $have == "$want" ]] ||
-    die "requirements.lock was made for Python $want, $PYTHON is $have (its wheels' hashes would not match): run tests/e2e/lock.sh with that Python, or set E2E_PYTHON"
-  LOCK_SHA=$(sha256sum "$LOCK" | cut -d' ' -f1)
-  if [[ -f $stamp && $(<"$stamp") == "$LOCK_SHA" ]] && [[ $(venv_python_ok) == "$want" ]]; then
-    say "venv: $VENV already holds requirements.lock ($LOCK_SHA), reused"
+    die "$name was made for Python $want, $PYTHON is $have (its wheels' hashes would not match): run tests/e2e/lock.sh $v with that Python, or set E2E_PYTHON"
+  LOCK_SHA[$v]=$(sha256sum "$lock" | cut -d' ' -f1)
+  if [[ -f $stamp && $(<"$stamp") == "${LOCK_SHA[$v]}" ]] && [[ $(venv_python_ok "$venv") == "$want" ]]; then
+    say "venv $v: $venv already holds $name (${LOCK_SHA[$v]}), reused"
     return 0
   fi
-  VENV_START=$(now_us)
-  say "venv: installing requirements.lock into $VENV (takes 1-3 min; log: $WORK/logs/pip-install.log)"
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  spawn pip "$WORK/logs/pip-install.log" "$WORK/logs/pip-install.log" \
-    "$VENV/bin/python" -m pip install --no-input --disable-pip-version-check --progress-bar off \
-    --require-hashes --no-deps --only-binary=:all: -r "$LOCK"
-  VENV_PID=${PROC_PID[pip]}
+  VENV_START[$v]=$(now_us)
+  say "venv $v: installing $name into $venv (takes 1-3 min; log: $WORK/logs/pip-install-$v.log)"
+  rm -rf "$venv"
+  mkdir -p "$HERE/.venv"
+  "$PYTHON" -m venv "$venv"
+  spawn "pip-$v" "$WORK/logs/pip-install-$v.log" "$WORK/logs/pip-install-$v.log" \
+    "$venv/bin/python" -m pip install --no-input --disable-pip-version-check --progress-bar off \
+    --require-hashes --no-deps --only-binary=:all: -r "$lock"
+  VENV_PID[$v]=${PROC_PID[pip-$v]}
 }
 
-finish_venv() {
-  if [[ -n $VENV_PID ]]; then
+finish_venv() { # VERSION
+  local v=$1 venv=$HERE/.venv/$1 lock=$HERE/requirements-$1.lock name=requirements-$1.lock
+  if [[ -n ${VENV_PID[$v]:-} ]]; then
     local rc=0
-    wait "$VENV_PID" || rc=$?
-    unset "PROC_PID[pip]"
-    VENV_PID=
+    wait "${VENV_PID[$v]}" || rc=$?
+    unset "PROC_PID[pip-$v]" "VENV_PID[$v]"
     if ((rc != 0)); then
-      tail -n 40 "$WORK/logs/pip-install.log" >&2
-      rm -rf "$VENV"
-      die "pip could not install requirements.lock (status $rc; whole log: $WORK/logs/pip-install.log)"
+      tail -n 40 "$WORK/logs/pip-install-$v.log" >&2
+      rm -rf "$venv"
+      die "pip could not install $name (status $rc; whole log: $WORK/logs/pip-install-$v.log)"
     fi
-    if ! "$VENV/bin/python" -m pip check >"$WORK/logs/pip-check.log" 2>&1; then
-      cat "$WORK/logs/pip-check.log" >&2
-      rm -rf "$VENV"
-      die "pip check: requirements.lock misses or breaks a dependency"
+    if ! "$venv/bin/python" -m pip check >"$WORK/logs/pip-check-$v.log" 2>&1; then
+      cat "$WORK/logs/pip-check-$v.log" >&2
+      rm -rf "$venv"
+      die "pip check: $name misses or breaks a dependency"
     fi
-    echo "$LOCK_SHA" >"$VENV/.e2e-lock.sha256"
-    say "venv: installed $(grep -c '^[A-Za-z]' "$LOCK") packages in $(secs_since "$VENV_START") s"
+    echo "${LOCK_SHA[$v]}" >"$venv/.e2e-lock.sha256"
+    say "venv $v: installed $(grep -c '^[A-Za-z]' "$lock") packages in $(secs_since "${VENV_START[$v]}") s"
   fi
   # A .pth file runs code at every interpreter start: the malicious 1.82.7/1.82.8 used one.
   local pth version
-  pth=$(find "$VENV" -name '*.pth' -printf '%f\n' | sort | tr '\n' ' ')
+  pth=$(find "$venv" -name '*.pth' -printf '%f\n' | sort | tr '\n' ' ')
   [[ $pth == "distutils-precedence.pth " ]] ||
-    die "unexpected .pth files in the venv: '$pth' (only distutils-precedence.pth belongs there); remove $VENV and look at the lock"
-  version=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')
-  [[ $version == "$LITELLM_VERSION" ]] || die "the venv holds litellm $version, not $LITELLM_VERSION"
-  say "venv: litellm $version, .pth files: ${pth% }"
+    die "unexpected .pth files in $venv: '$pth' (only distutils-precedence.pth belongs there); remove it and look at the lock"
+  version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')
+  [[ $version == "$v" ]] || die "$venv holds litellm $version, not $v"
+  say "venv $v: litellm $version, .pth files: ${pth% }"
 }
 
-# ---------------------------------------------------------------------------------------------
 # The binary.
 locate_binary() {
   if [[ -n ${FAILOVER_WATCH_BIN:-} ]]; then
     BIN=$FAILOVER_WATCH_BIN
     [[ -x $BIN ]] || die "FAILOVER_WATCH_BIN=$BIN is not an executable file"
+    BIN=$(realpath "$BIN")
     say "binary: $BIN (FAILOVER_WATCH_BIN)"
     return
   fi
   local start target
   start=$(now_us)
-  run_in_session cargo /dev/stderr /dev/stderr cargo build --quiet --bin failover-watch \
+  run_in_session cargo - - cargo build --quiet --bin failover-watch \
     --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
-  target=$(cargo metadata --format-version 1 --no-deps |
+  target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
     "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   BIN=$target/debug/failover-watch
   [[ -x $BIN ]] || die "cargo build left no $BIN"
   say "binary: $BIN (cargo build, $(secs_since "$start") s)"
 }
 
+declare -A LANE_RC=() LANE_SECS=()
+
+lane_done() { # VERSION STATUS: notes a finished lane; stops what it may have left running
+  local v=$1 rc=$2
+  unset "PROC_PID[lane-$v]"
+  LANE_RC[$v]=$rc
+  LANE_SECS[$v]=$(secs_since "${LANE_START[$v]}")
+  if ! sweep_lane "$v" && ((rc == 0)); then LANE_RC[$v]=1; fi
+  say "lane $v: done in ${LANE_SECS[$v]} s (status $rc)"
+}
+
+wait_lanes() { # VERSION...: waits for those lanes, each noted as soon as it ends
+  local v rc pid
+  local -A by_pid=()
+  for v in "$@"; do by_pid[${PROC_PID[lane-$v]}]=$v; done
+  while ((${#by_pid[@]})); do
+    rc=0 pid=
+    wait -n -p pid "${!by_pid[@]}" || rc=$?
+    # No pid: the wait itself failed (no such child any more); the lanes left are noted failed.
+    if [[ -z $pid ]]; then
+      for pid in "${!by_pid[@]}"; do lane_done "${by_pid[$pid]}" 127; done
+      return
+    fi
+    lane_done "${by_pid[$pid]}" "$rc"
+    unset "by_pid[$pid]"
+  done
+}
+
+declare -A LANE_START=()
+
+main() {
+  local scenarios=("$@") s k v known versions=() parallel=${E2E_PARALLEL:-1}
+  ((${#scenarios[@]})) || scenarios=("${ALL_SCENARIOS[@]}")
+  for s in "${scenarios[@]}"; do
+    known=
+    for k in "${ALL_SCENARIOS[@]}"; do [[ $s == "$k" ]] && known=1; done
+    [[ -n $known ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
+  done
+  read -r -a versions <<<"${E2E_VERSIONS:-${VERSIONS[*]}}"
+  ((${#versions[@]})) || die "E2E_VERSIONS names no version (known: ${VERSIONS[*]})"
+  local -A named=()
+  for v in "${versions[@]}"; do
+    known=
+    for k in "${VERSIONS[@]}"; do [[ $v == "$k" ]] && known=1; done
+    [[ -n $known ]] || die "unknown LiteLLM version '$v' in E2E_VERSIONS (known: ${VERSIONS[*]})"
+    [[ -z ${named[$v]:-} ]] || die "E2E_VERSIONS names $v twice"
+    named[$v]=1
+  done
+  [[ $parallel == [01] ]] || die "E2E_PARALLEL is 0 or 1, not '$parallel'"
+
+  cd "$ROOT"
+  rm -rf "$WORK"
+  mkdir -p "$WORK/logs"
+  say "work dir: $WORK; LiteLLM versions: ${versions[*]}; scenarios: ${scenarios[*]}"
+  # The single venv of earlier runners, tests/e2e/.venv itself: the venvs are below it now.
+  if [[ -e $HERE/.venv/pyvenv.cfg ]]; then
+    say "venv: removing the old single venv $HERE/.venv (the venvs are $HERE/.venv/VERSION now)"
+    rm -rf "$HERE/.venv"
+  fi
+  for v in "${versions[@]}"; do start_venv "$v"; done
+  locate_binary
+  for v in "${versions[@]}"; do finish_venv "$v"; done
+
+  say "lanes: ${versions[*]} $([[ $parallel == 1 ]] && echo 'side by side' || echo 'one after the other')"
+  local i=0
+  for v in "${versions[@]}"; do
+    mkdir -p "$WORK/$v"
+    : >"$WORK/$v/results"
+    LANE_START[$v]=$(now_us)
+    LANES_STARTED=1
+    spawn "lane-$v" - - env E2E_BIN="$BIN" E2E_RUN_START="$RUN_START" \
+      bash "$HERE/run.sh" --lane "$v" "$i" "${scenarios[@]}"
+    # A lane stops what it started when it is told to stop: give it time for that.
+    PROC_GRACE[lane-$v]=60
+    [[ $parallel == 1 ]] || wait_lanes "$v"
+    i=$((i + 1))
+  done
+  [[ $parallel == 0 ]] || wait_lanes "${versions[@]}"
+
+  # The evidence of what failed, one after the other, then the results.
+  local passed=0 failed=0 line verdict secs results=() lane_failed
+  for v in "${versions[@]}"; do
+    lane_failed=0
+    for s in "${scenarios[@]}"; do
+      line=$(awk -v s="$s" '$2 == s' "$WORK/$v/results" | tail -n 1)
+      if [[ -z $line ]]; then
+        lane_failed=$((lane_failed + 1))
+        results+=("FAIL $s @$v: not run (lane $v ended with status ${LANE_RC[$v]} before it; its errors are above)")
+        continue
+      fi
+      read -r verdict _ secs <<<"$line"
+      if [[ $verdict == PASS ]]; then
+        passed=$((passed + 1))
+        results+=("PASS $s @$v ($secs s)")
+      else
+        lane_failed=$((lane_failed + 1))
+        results+=("FAIL $s @$v ($secs s)")
+        echo "== evidence: $s @$v (files in $WORK/$v/$s)"
+        cat "$WORK/$v/$s/evidence.txt" 2>/dev/null || echo "  (no evidence file)"
+      fi
+    done
+    # A lane that failed outside its scenarios (say, in its cleanup) fails the run too.
+    if ((lane_failed == 0 && LANE_RC[$v] != 0)); then
+      lane_failed=1
+      results+=("FAIL lane @$v: every scenario passed, but the lane ended with status ${LANE_RC[$v]} (its errors are above)")
+    fi
+    failed=$((failed + lane_failed))
+  done
+  echo "== results"
+  for line in "${results[@]}"; do echo "$line"; done
+  for v in "${versions[@]}"; do say "lane $v: ${LANE_SECS[$v]} s"; done
+  say "whole run: $(secs_since "$RUN_START") s"
+  echo "e2e: $passed passed, $failed failed"
+  ((failed == 0)) || exit 1
+}
+
+# =============================================================================================
+# A lane: one LiteLLM version, every scenario. Started by the main runner as
+#   E2E_BIN=... E2E_RUN_START=... run.sh --lane VERSION INDEX SCENARIO...
+# INDEX chooses the lane's own range of ports.
+
 # ---------------------------------------------------------------------------------------------
 # Mock upstreams and proxies.
 declare -A MOCK_PORT=() MOCK_ARGS=()
+USED_PORTS=()
 
-start_mock() { # NAME API MODEL REPLY [PORT]: waits for its "listening on" line
-  local name=$1 api=$2 model=$3 reply=$4 port=${5:-0} log=$WORK/logs/$1.log pid i line=
+free_port() { # a port free now on 127.0.0.1, in this lane's range, not handed out before
+  # The ranges lie below the kernel's ephemeral ports (32768 and up here), so that no bind(0)
+  # or outgoing connection of another process takes a port between our choice and the bind,
+  # or while a mock is down between its stop and its restart on the same port.
+  "$PYTHON" - "$LANE_INDEX" "${USED_PORTS[@]}" <<'PY'
+import random, socket, sys
+lane, used = int(sys.argv[1]), set(map(int, sys.argv[2:]))
+low = 20000 + 4000 * lane
+for _ in range(500):
+    port = random.randrange(low, low + 4000)
+    if port in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    sys.exit(f"no free port in {low}-{low + 3999} on 127.0.0.1")
+PY
+}
+
+new_port() { # sets PORT to a free port and notes it as handed out
+  PORT=$(free_port) || die "cannot find a free port"
+  USED_PORTS+=("$PORT")
+}
+
+start_mock() { # NAME API MODEL REPLY PORT: waits for its "listening on" line
+  local name=$1 api=$2 model=$3 reply=$4 port=$5 log=$WORK/logs/$1.log pid i line=
   MOCK_ARGS[$name]="$api $model $reply"
   : >"$log.stdout"
   spawn "$name" "$log.stdout" "$log" \
     "$BIN" mock-upstream --api "$api" --listen "127.0.0.1:$port" --model "$model" --reply "$reply"
   pid=${PROC_PID[$name]}
   # The mock prints `listening on http://127.0.0.1:PORT` once it accepts connections.
-  local pattern='^listening on http://127\.0\.0\.1:([0-9]+)$'
+  local pattern="^listening on http://127\\.0\\.0\\.1:$port\$"
   for ((i = 0; i < 200; i++)); do
     line=$(head -n 1 "$log.stdout")
     [[ $line =~ $pattern ]] && break
@@ -251,19 +475,21 @@ start_mock() { # NAME API MODEL REPLY [PORT]: waits for its "listening on" line
   done
   [[ $line =~ $pattern ]] || {
     cat "$log" >&2
-    die "mock $name did not say it was listening within 10 s (it printed '$line')"
+    die "mock $name did not say it was listening on port $port within 10 s (it printed '$line')"
   }
-  MOCK_PORT[$name]=${BASH_REMATCH[1]}
+  MOCK_PORT[$name]=$port
 }
 
 mock() { # NAME: starts it (again, on the same port when it ran before)
   local name=$1 api model reply
   read -r api model reply <<<"${MOCK_ARGS[$name]}"
-  start_mock "$name" "$api" "$model" "$reply" "${MOCK_PORT[$name]:-0}"
+  start_mock "$name" "$api" "$model" "$reply" "${MOCK_PORT[$name]}"
 }
 
 new_mock() { # NAME API MODEL REPLY
+  new_port
   MOCK_ARGS[$1]="$2 $3 $4"
+  MOCK_PORT[$1]=$PORT
   mock "$1"
 }
 
@@ -274,26 +500,17 @@ mock_mode() { # NAME MODE
   [[ $answer == *"\"mode\":\"$2\""* ]] || die "mock $1 answered '$answer' to mode $2"
 }
 
-free_port() { # a port free now on 127.0.0.1, not already given to another proxy
-  local port
-  while :; do
-    port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    [[ " ${PROXY_PORT[*]} " == *" $port "* ]] || break
-  done
-  echo "$port"
-}
-
 declare -A PROXY_PORT=() PROXY_STARTED=()
 
 start_proxy() { # NAME TEMPLATE PRIMARY_MOCK FALLBACK_MOCK: starts it, does not wait
-  local name=$1 template=$2 config=$WORK/$1.yaml port
+  local name=$1 template=$2 config=$WORK/$1.yaml
   sed -e "s#@PRIMARY_BASE@#http://127.0.0.1:${MOCK_PORT[$3]}#" \
     -e "s#@FALLBACK_BASE@#http://127.0.0.1:${MOCK_PORT[$4]}#" \
     -e "s#@ROUTER_TIMEOUT@#$ROUTER_TIMEOUT#" -e "s#@COOLDOWN@#$COOLDOWN#" \
     "$HERE/$template" >"$config"
   ! grep -n '@[A-Z_]*@' "$config" || die "unfilled placeholder in $config"
-  port=$(free_port)
-  PROXY_PORT[$name]=$port
+  new_port
+  PROXY_PORT[$name]=$PORT
   PROXY_STARTED[$name]=$(now_us)
   mkdir -p "$WORK/home"
   # A clean environment: no OPENAI_API_KEY (the seed-verbatim scenario depends on it), no
@@ -301,7 +518,29 @@ start_proxy() { # NAME TEMPLATE PRIMARY_MOCK FALLBACK_MOCK: starts it, does not 
   spawn "$name" "$WORK/logs/$name.log" "$WORK/logs/$name.log" \
     env -i PATH="$PATH" HOME="$WORK/home" LANG=C.UTF-8 \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost LITELLM_LOCAL_MODEL_COST_MAP=True \
-    "$VENV/bin/litellm" --config "$config" --host 127.0.0.1 --port "$port" --telemetry False
+    "$VENV/bin/litellm" --config "$config" --host 127.0.0.1 --port "$PORT" --telemetry False
+}
+
+json_field() { # FIELD: that top-level field of the JSON object on stdin, empty when absent
+  "$PYTHON" -c 'import json, sys
+try:
+    value = json.load(sys.stdin).get(sys.argv[1])
+except (ValueError, AttributeError):
+    value = None
+print("" if value is None else value)' "$1"
+}
+
+proxy_version() { # PORT: the version the proxy reports, and where it said it
+  # 1.83.14 says it in /health/readiness; 1.106.12 only behind the key, in its /details.
+  local version
+  version=$(curl -fsS --max-time 5 "http://127.0.0.1:$1/health/readiness" | json_field litellm_version) || true
+  if [[ -n $version ]]; then
+    echo "$version (GET /health/readiness)"
+    return
+  fi
+  version=$(curl -fsS --max-time 5 -H 'Authorization: Bearer sk-test' \
+    "http://127.0.0.1:$1/health/readiness/details" | json_field litellm_version) || true
+  echo "${version:-none} (GET /health/readiness/details)"
 }
 
 wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at most
@@ -309,9 +548,8 @@ wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at mo
   deadline=$((${PROXY_STARTED[$1]} + 120 * 1000000))
   while (($(now_us) < deadline)); do
     if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/health/liveliness" 2>/dev/null; then
-      version=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/health/readiness" |
-        "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin).get("litellm_version"))')
-      [[ $version == "$LITELLM_VERSION" ]] || die "proxy $name reports litellm $version"
+      version=$(proxy_version "$port")
+      [[ ${version%% *} == "$LANE" ]] || die "proxy $name reports litellm $version, not $LANE"
       say "proxy $name: ready on 127.0.0.1:$port after $(secs_since "${PROXY_STARTED[$name]}") s (litellm $version)"
       return 0
     fi
@@ -332,17 +570,23 @@ chat() { # PORT MODEL: one non-streaming request; prints the response headers
     "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null | tr -d '\r' || true
 }
 
+answer_version() { # HEADERS NAME: every successful answer names the version that served it
+  [[ $1 == *$'\nx-litellm-version: '"$LANE"$'\n'* ]] ||
+    die "proxy $2 answered without x-litellm-version: $LANE; its headers: $(grep -i '^x-litellm-version' <<<"$1" || echo none)"
+}
+
 settle() { # PROXY: waits (30 s at most) until the primary serves and the fallback is out of cooldown
-  local port=${PROXY_PORT[$1]} i start headers p_ok='' f_ok=''
-  start=$(now_us)
+  local port=${PROXY_PORT[$1]} i headers p_ok='' f_ok=''
   for ((i = 0; i < 60; i++)); do
     if [[ -z $p_ok ]]; then
       headers="$(chat "$port" llama-fp8)"$'\n'
+      [[ $headers == "HTTP/1.1 200"* ]] && answer_version "$headers" "$1"
       [[ $headers == "HTTP/1.1 200"* && $headers == *$'\nx-litellm-model-group: llama-fp8\n'* &&
         $headers == *$'\nx-litellm-attempted-fallbacks: 0\n'* ]] && p_ok=1
     fi
     if [[ -z $f_ok ]]; then
       headers="$(chat "$port" llama3)"$'\n'
+      [[ $headers == "HTTP/1.1 200"* ]] && answer_version "$headers" "$1"
       [[ $headers == "HTTP/1.1 200"* && $headers == *$'\nx-litellm-model-group: llama3\n'* ]] && f_ok=1
     fi
     [[ -n $p_ok && -n $f_ok ]] && return 0
@@ -412,39 +656,44 @@ begin_scenario() { # NAME PROXY
   PROXY_LOG_OFFSET=$(stat -c %s "$WORK/logs/$PROXY.log")
 }
 
-PASSED=() FAILED=()
-
 finish_scenario() { # NAME START_US: checks the watcher's output (after finish_watch)
-  local name=$1 start=$2 rc=$WATCH_RC
-  local verdict=pass foreign
+  local name=$1 start=$2 rc=$WATCH_RC secs
+  local verdict=pass foreign evidence=$SDIR/evidence.txt
+  : >"$evidence"
   if ((rc != 0)); then
-    echo "  FAIL the watcher exited with status $rc"
+    echo "  FAIL the watcher exited with status $rc" >>"$evidence"
     verdict=fail
   fi
   # Nothing leaves 127.0.0.1: a sample of every connection of the proxy and the mocks.
   foreign=$(foreign_peers)
   if [[ -n $foreign ]]; then
-    echo "  FAIL connections beyond 127.0.0.1:"
-    sed 's/^/  | /' <<<"$foreign"
+    {
+      echo "  FAIL connections beyond 127.0.0.1:"
+      sed 's/^/  | /' <<<"$foreign"
+    } >>"$evidence"
     verdict=fail
   fi
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
-    --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" >"$SDIR/check.log" 2>&1; then
+    --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" --litellm-version "$LANE" \
+    >"$SDIR/check.log" 2>&1; then
     verdict=fail
   fi
+  secs=$(secs_since "$start")
   if [[ $verdict == pass ]]; then
-    PASSED+=("$name")
-    echo "PASS $name ($(secs_since "$start") s)"
+    echo "PASS $name $secs" >>"$WORK/results"
+    echo "PASS $name @$LANE ($secs s)"
   else
-    FAILED+=("$name")
-    cat "$SDIR/check.log"
-    if [[ -s $SDIR/watch.err ]]; then
-      echo "  the watcher's stderr ($SDIR/watch.err), last 20 lines:"
-      tail -n 20 "$SDIR/watch.err" | sed 's/^/  | /'
-    fi
-    echo "  proxy log ($WORK/logs/$PROXY.log) during the scenario, last 30 lines:"
-    tail -c +$((PROXY_LOG_OFFSET + 1)) "$WORK/logs/$PROXY.log" | tail -n 30 | sed 's/^/  | /'
-    echo "FAIL $name ($(secs_since "$start") s): evidence above, files in $SDIR"
+    {
+      cat "$SDIR/check.log"
+      if [[ -s $SDIR/watch.err ]]; then
+        echo "  the watcher's stderr ($SDIR/watch.err), last 20 lines:"
+        tail -n 20 "$SDIR/watch.err" | sed 's/^/  | /'
+      fi
+      echo "  proxy log ($WORK/logs/$PROXY.log) during the scenario, last 30 lines:"
+      tail -c +$((PROXY_LOG_OFFSET + 1)) "$WORK/logs/$PROXY.log" | tail -n 30 | sed 's/^/  | /'
+    } >>"$evidence"
+    echo "FAIL $name $secs" >>"$WORK/results"
+    echo "FAIL $name @$LANE ($secs s): its evidence follows when every lane is done (and is in $evidence)"
   fi
 }
 
@@ -470,6 +719,19 @@ run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.js
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
     --log-file "$SDIR/failover-watch.log" "$@"
+  set_t0_from "$SDIR/watch.jsonl"
+}
+
+run_watch_at_defaults() { # DURATION_S: the watcher with every option at its default but the
+  # interval (and the proxy's address, the JSON lines and the end): what a user who only picks
+  # the interval sees; the request timeout (60 s) above the router's (30 s), direct probes on.
+  # Its log goes to the default place, under XDG_STATE_HOME.
+  local duration=$1
+  spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 90)) \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_STATE_HOME="$SDIR/state" LITELLM_API_KEY=sk-test \
+    NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
+    "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --interval "${INTERVAL}s" \
+    --output jsonl --duration "${duration}s"
   set_t0_from "$SDIR/watch.jsonl"
 }
 
@@ -538,16 +800,20 @@ scenario_500() {
   finish_scenario primary-500 "$start"
 }
 
+# The primary holds every request for 3 s, at the seed's router timeout (30 s) and the
+# watcher's defaults: the held requests come back from the fallback 30 s later.
+HANG_DURATION=54
+
 scenario_hang() {
   local start
   start=$(now_us)
   begin_scenario primary-hang proxy
   prepare proxy primary fallback
-  run_watch 32
+  run_watch_at_defaults "$HANG_DURATION"
   at 5.5
   mock_mode primary hang
   marker primary-hang
-  at 12.5
+  at 8.5
   mock_mode primary ok
   marker primary-ok
   finish_watch_then_stats primary fallback
@@ -573,27 +839,19 @@ scenario_both_down() {
   finish_scenario both-down "$start"
 }
 
-# ---------------------------------------------------------------------------------------------
-main() {
-  local scenarios=("$@") s known
-  ((${#scenarios[@]})) || scenarios=("${ALL_SCENARIOS[@]}")
-  for s in "${scenarios[@]}"; do
-    known=
-    for k in "${ALL_SCENARIOS[@]}"; do [[ $s == "$k" ]] && known=1; done
-    [[ -n $known ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
-  done
-  local want_seed='' want_main=''
+lane_main() { # VERSION INDEX SCENARIO...
+  LANE=$1 LANE_INDEX=$2
+  shift 2
+  local scenarios=("$@") s want_seed='' want_main=''
+  WORK=$WORK/$LANE
+  VENV=$HERE/.venv/$LANE
+  BIN=${E2E_BIN:?the main runner sets E2E_BIN}
+  mkdir -p "$WORK/logs"
+  PIDS_FILE=$WORK/pids
+  : >"$PIDS_FILE"
   for s in "${scenarios[@]}"; do
     if [[ $s == seed-verbatim ]]; then want_seed=1; else want_main=1; fi
   done
-
-  cd "$ROOT"
-  rm -rf "$WORK"
-  mkdir -p "$WORK/logs"
-  say "work dir: $WORK"
-  start_venv
-  locate_binary
-  finish_venv
 
   if [[ -n $want_main ]]; then
     new_mock primary openai llama-fp8 Hi.
@@ -626,11 +884,12 @@ main() {
     both-down) scenario_both_down ;;
     esac
   done
-
-  say "whole run: $(secs_since "$RUN_START") s"
-  ((${#FAILED[@]} == 0)) || say "failed: ${FAILED[*]}"
-  echo "e2e: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
-  ((${#FAILED[@]} == 0)) || exit 1
+  ! grep -q '^FAIL' "$WORK/results" || exit 1
 }
 
-main "$@"
+if [[ ${1:-} == --lane ]]; then
+  shift
+  lane_main "$@"
+else
+  main "$@"
+fi
