@@ -324,8 +324,9 @@ pub struct ProbeArgs {
 
     /// Beside every probe, probe the primary group alone (`disable_fallbacks`): its own
     /// state, why traffic left it and when LiteLLM tries it again. Costs a second small request
-    /// to the primary each interval.
-    #[arg(long, env = "FAILOVER_WATCH_DIRECT", default_value = "on", value_name = "on|off", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    /// to the primary each interval, and its failures count in LiteLLM's `allowed_fails`
+    /// (the cooldown starts a tick earlier): `off` to time recoveries without it.
+    #[arg(long, env = "FAILOVER_WATCH_DIRECT", default_value = "on", value_name = "on|off", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set, hide_possible_values = true)]
     pub direct: bool,
 
     /// Send this many probes, wait for their answers, then end.

@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -22,6 +22,12 @@ use crate::secret::redact_known;
 /// Our own life and transitions, other crates' warnings; not async-openai's, which repeats
 /// the whole error body of every failed request (a week of outage would fill the disk).
 const DEFAULT_FILTER: &str = "warn,async_openai=error,failover_watch=info";
+
+/// Lines waiting for the log's writer thread before new ones are dropped. The queue is
+/// allocated and written whole at start: tracing-appender's default (128,000 lines, 4 MB, a
+/// thousand page faults) was most of the start-up's CPU, for a log that writes a few lines
+/// a run, or one a probe at debug level.
+const BUFFERED_LINES: usize = 4096;
 
 /// `$XDG_STATE_HOME/failover-watch/failover-watch.log`, else
 /// `~/.local/state/failover-watch/failover-watch.log`, else the temporary directory.
@@ -54,7 +60,9 @@ pub fn init(path: &Path) -> Result<WorkerGuard> {
         .mode(0o600)
         .open(path)
         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(file);
     let writer = SafeLines(writer);
     let filter = EnvFilter::try_from_env("FAILOVER_WATCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));

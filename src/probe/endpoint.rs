@@ -59,6 +59,11 @@ impl Endpoint {
         }
     }
 
+    /// `http://`, no TLS.
+    pub fn is_plain_http(&self) -> bool {
+        self.root.starts_with("http://")
+    }
+
     pub fn root(&self) -> &str {
         &self.root
     }
@@ -133,6 +138,16 @@ mod tests {
             "http://[2001:db8::1]:4000",
         ] {
             assert!(!Endpoint::parse(url).unwrap().is_loopback(), "{url}");
+        }
+    }
+
+    #[test]
+    fn knows_plain_http_from_tls() {
+        for url in ["http://127.0.0.1:4000", "HTTP://localhost/v1"] {
+            assert!(Endpoint::parse(url).unwrap().is_plain_http(), "{url}");
+        }
+        for url in ["https://127.0.0.1:4000", "HTTPS://gw.example.com"] {
+            assert!(!Endpoint::parse(url).unwrap().is_plain_http(), "{url}");
         }
     }
 
