@@ -91,7 +91,7 @@ pub struct ReplayArgs {
     #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
     pub theme: Option<ThemeArg>,
 
-    /// Write logs here (they never go to the terminal).
+    /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
     pub log_file: PathBuf,
 }
@@ -254,7 +254,7 @@ pub struct CheckArgs {
     )]
     pub output: CheckOutput,
 
-    /// Write logs here (they never go to the terminal).
+    /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
     pub log_file: PathBuf,
 }
@@ -346,9 +346,15 @@ pub struct ProbeArgs {
     pub down_after: u32,
 
     /// `tui`: the live dashboard; `text`: the story line by line; `jsonl`: one JSON object per
-    /// line. [default: tui when stdout is a terminal, else text]
+    /// line; `none`: nothing (a service that exports `--metrics-listen`). [default: tui when
+    /// stdout is a terminal, else text]
     #[arg(long, env = "FAILOVER_WATCH_OUTPUT", value_enum)]
     pub output: Option<OutputFormat>,
+
+    /// Serve Prometheus metrics (`GET /metrics`) and liveness (`GET /healthz`) on this
+    /// address, e.g. `127.0.0.1:9464` (`0.0.0.0:9464` in a container).
+    #[arg(long, env = "FAILOVER_WATCH_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// The dashboard's colours (`t` cycles them live). [default: dark, mono when NO_COLOR is set]
     #[arg(long, env = "FAILOVER_WATCH_THEME", value_enum)]
@@ -359,7 +365,7 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_RECORD", value_name = "PATH")]
     pub record: Option<PathBuf>,
 
-    /// Write logs here (they never go to the terminal).
+    /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
     #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
     pub log_file: PathBuf,
 
@@ -380,6 +386,8 @@ pub enum OutputFormat {
     Tui,
     Text,
     Jsonl,
+    /// Nothing on stdout: a service that only exports metrics (or only records).
+    None,
 }
 
 /// The shortest interval between probes: below it the schedule would only flood the proxy.

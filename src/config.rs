@@ -3,7 +3,7 @@
 //! the environment, then the command line (clap reads those two). Every refusal is a usage
 //! error with a one-line reason.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use color_eyre::eyre::Result;
@@ -45,6 +45,7 @@ pub struct Plan {
     pub theme: ThemeName,
     /// A JSON lines copy of the run (`--record`).
     pub record: Option<PathBuf>,
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub fail_on_error: bool,
 }
 
@@ -159,6 +160,13 @@ impl Plan {
                 "the dashboard needs a terminal: use --output text or --output jsonl",
             ));
         }
+        if output(args, surroundings) == OutputFormat::Tui
+            && args.log_file == Path::new(crate::logging::STDERR)
+        {
+            return Err(usage(
+                "--log-file - would write over the dashboard: give a file, or another --output",
+            ));
+        }
         let timeout = probe.timeout;
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
@@ -197,6 +205,7 @@ impl Plan {
             color: surroundings.color(),
             theme: surroundings.theme(args.theme),
             record: args.record.clone(),
+            metrics_listen: args.metrics_listen,
             fail_on_error: args.fail_on_error,
         })
     }

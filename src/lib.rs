@@ -18,6 +18,7 @@ mod demo;
 mod duration;
 pub mod exit;
 pub mod logging;
+mod metrics;
 mod mock;
 mod output;
 mod probe;

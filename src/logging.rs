@@ -44,25 +44,21 @@ pub fn default_log_file() -> PathBuf {
     state_dir.join("failover-watch").join("failover-watch.log")
 }
 
-/// Starts logging to `path` (appending). Keep the guard alive until the end of `main`: it
-/// flushes the last lines.
+/// Where logs go to stderr instead of a file (a container's log collector reads it there).
+pub const STDERR: &str = "-";
+
+/// Starts logging to `path` (appending), or to stderr for `-`. Keep the guard alive until the
+/// end of `main`: it flushes the last lines.
 pub fn init(path: &Path) -> Result<WorkerGuard> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-    let (writer, guard) = NonBlockingBuilder::default()
-        .buffered_lines_limit(BUFFERED_LINES)
-        .finish(file);
+    let (writer, guard) = if path == Path::new(STDERR) {
+        NonBlockingBuilder::default()
+            .buffered_lines_limit(BUFFERED_LINES)
+            .finish(std::io::stderr())
+    } else {
+        NonBlockingBuilder::default()
+            .buffered_lines_limit(BUFFERED_LINES)
+            .finish(open(path)?)
+    };
     let writer = SafeLines(writer);
     let filter = EnvFilter::try_from_env("FAILOVER_WATCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
@@ -74,6 +70,23 @@ pub fn init(path: &Path) -> Result<WorkerGuard> {
         .try_init()
         .map_err(|e| eyre!("cannot start logging: {e}"))?;
     Ok(guard)
+}
+
+/// The log file, the user's alone: 0600, in a 0700 folder when we make it.
+fn open(path: &Path) -> Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .wrap_err_with(|| format!("cannot write {}", path.display()))
 }
 
 /// Makes writers that make every line safe: the key blanked out, controls escaped.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: installs what the machine lacks (tests/setup.sh: Debian packages, as
-# root, only when missing), then the Rust tests, then the end-to-end tests against the real
-# LiteLLM proxy, every scenario on each LiteLLM version (tests/e2e/run.sh). Fails when any part
-# fails; prints how long each part took and, last, how many tests passed and failed in all.
+# root, only when missing), then the Rust tests, then the checks of deploy/ (tests/deploy.sh:
+# the alerting rules, the dashboard, the Containerfile, the Kubernetes manifests, the real
+# /metrics), then the end-to-end tests against the real LiteLLM proxy, every scenario on each
+# LiteLLM version (tests/e2e/run.sh). Fails when any part fails; prints how long each part took
+# and, last, how many tests passed and failed in all.
 #
 #   bash tests/all.sh            (CI runs it the same way, with CI=true, from .ci/run)
 #
@@ -35,6 +37,12 @@ rust=pass
 cargo test --all-targets 2>&1 | tee "$logs/rust.log" || { rust=FAIL; status=1; }
 rust_secs=$(($(now) - t))
 
+echo "== tests/deploy.sh"
+t=$(now)
+deploy=pass
+bash tests/deploy.sh 2>&1 | tee "$logs/deploy.log" || { deploy=FAIL; status=1; }
+deploy_secs=$(($(now) - t))
+
 echo "== tests/e2e/run.sh ${E2E_SCENARIOS:-}"
 t=$(now)
 e2e=pass
@@ -46,12 +54,15 @@ e2e_secs=$(($(now) - t))
 read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i < NF; i++) {
   if ($(i + 1) ~ /^passed;/) p += $i; if ($(i + 1) ~ /^failed;/) f += $i } }
   END { print p + 0, f + 0 }' "$logs/rust.log")
+# `deploy: 16 passed, 0 failed` last (`, 1 skipped` may follow); none: it could not run.
+read -r deploy_passed deploy_failed < <(sed -n 's/^deploy: \([0-9]*\) passed, \([0-9]*\) failed.*$/\1 \2/p' "$logs/deploy.log" | tail -n 1 | grep . || echo 0 1)
 read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/e2e.log" | tail -n 1 | grep . || echo 0 0)
 
 echo "== times"
 echo "set-up (tests/setup.sh): $setup_secs s"
 echo "rust tests (cargo test --all-targets): $rust, $rust_passed passed, $rust_failed failed ($rust_secs s)"
+echo "deploy checks (tests/deploy.sh): $deploy, $deploy_passed passed, $deploy_failed failed ($deploy_secs s)"
 echo "end-to-end (tests/e2e/run.sh): $e2e, $e2e_passed passed, $e2e_failed failed ($e2e_secs s)"
 echo "all: $([[ $status == 0 ]] && echo pass || echo FAIL) ($(($(now) - start)) s)"
-echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"
+echo "tests: $((rust_passed + deploy_passed + e2e_passed)) passed, $((rust_failed + deploy_failed + e2e_failed)) failed"
 exit "$status"

@@ -550,3 +550,121 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
     );
     assert!(!quiet.contains("the proxy waits"), "{quiet}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_exports_metrics_prometheus_accepts_and_logs_to_stderr() {
+    let scratch = Scratch::new("cli-metrics");
+    let server = ReplayServer::start(
+        vec![
+            capture("01b-primary-ok.http"),
+            capture("02a-primary-refused-1st.http"),
+        ],
+        None,
+    )
+    .await;
+    let addr = refused_addr();
+    let url = server.url();
+    let listen = addr.to_string();
+    let child = command(
+        &scratch,
+        &[
+            "--url",
+            &url,
+            "--interval",
+            "100ms",
+            "--duration",
+            "3s",
+            "--output",
+            "none",
+            "--metrics-listen",
+            &listen,
+            "--log-file",
+            "-",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let get = |path: &'static str| http_get(addr, path);
+    // Up once it answers /healthz; the run lasts 3 s, the wait at most as long.
+    let mut healthy = false;
+    for _ in 0..60 {
+        if let Ok((status, _)) = get("/healthz").await {
+            healthy = status == 200;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "/healthz never answered 200");
+    // The failover shows once the second recorded answer (the fallback's) came.
+    let mut scrape = String::new();
+    for _ in 0..40 {
+        scrape = get("/metrics").await.unwrap().1;
+        if scrape.contains("failover_watch_transitions_total{kind=\"failover\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for expected in [
+        "failover_watch_requests_total{result=\"primary\",model=\"llama-fp8\"} 1",
+        "failover_watch_serving{state=\"fallback\"} 1",
+        "failover_watch_serving{state=\"primary\"} 0",
+        "failover_watch_transitions_total{kind=\"failover\"} 1",
+        "# TYPE failover_watch_request_duration_seconds histogram",
+        "failover_watch_info{url=",
+    ] {
+        assert!(scrape.contains(expected), "{expected} in\n{scrape}");
+    }
+    // What Prometheus itself would say of the scrape, where promtool is installed (CI).
+    if let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(scrape.as_bytes())
+            .unwrap();
+        let checked = promtool.wait_with_output().unwrap();
+        assert!(
+            checked.status.success(),
+            "promtool: {}{}",
+            text(&checked.stdout),
+            text(&checked.stderr)
+        );
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "--output none prints nothing");
+    let log = text(&out.stderr);
+    assert!(log.contains("INFO serving metrics"), "{log}");
+    // Gone with the run.
+    assert!(get("/healthz").await.is_err());
+}
+
+/// `GET path` on `addr`: the status and the body (HTTP/1.1, the connection closed after).
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_owned());
+    Ok((status, body))
+}

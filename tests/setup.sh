@@ -11,9 +11,9 @@
 #   iproute2             ss (it checks that every socket stays on 127.0.0.1)
 #   util-linux           setsid (it starts every process in a session of its own)
 #   python3-venv         when `python3 -c 'import venv, ensurepip'` fails (Debian keeps them
-#                        apart): the runner's virtual environments
+#                        apart): the runner's virtual environments, and tests/deploy.sh's
 #   prometheus           when promtool is missing: prometheus and promtool, for the tests of
-#                        the metrics (its service is not started)
+#                        the metrics and of deploy/ (tests/deploy.sh; its service is not started)
 # Not installed here: cargo (rustup) and python3 itself (3.11, the end-to-end locks' version).
 # When something is missing and this is not root, it says what to install and fails.
 

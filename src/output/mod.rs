@@ -57,6 +57,31 @@ pub fn tell(sink: &mut dyn Sink, told: &Told, monitor: &Monitor) -> io::Result<(
     }
 }
 
+/// No output: a run that only exports its metrics (`--output none`), or only records.
+pub struct Silent;
+
+impl Sink for Silent {
+    fn begin(&mut self, _info: &RunInfo) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, _: &ProbeEvent, _: &Applied, _: &Monitor) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn notice(&mut self, _notice: &Notice) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn marker(&mut self, _marker: &Marker) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn end(&mut self, _monitor: &Monitor, _now: Duration) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// An output that prints a run as it happens.
 pub trait Sink {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()>;

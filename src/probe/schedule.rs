@@ -155,6 +155,11 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
     while stop.is_none() && schedule.count.is_none_or(|n| lanes[0].seq < n) {
         tokio::select! {
             () = sleep_until(next_tick) => {
+                // A tick at the end of the run sends nothing, whichever branch woke first:
+                // `--duration 8s` at 1 s is 8 probes.
+                if deadline.is_some_and(|end| next_tick >= end) {
+                    break;
+                }
                 last_tick = next_tick;
                 next_tick += interval;
                 // Fell behind (a stalled process): restart the grid rather than burst.

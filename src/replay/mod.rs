@@ -111,6 +111,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
         color: surroundings.color(),
         theme: surroundings.theme(args.theme),
         record: None,
+        metrics_listen: None,
         fail_on_error: false,
     };
     let pace = Pace {
@@ -122,7 +123,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     let mode = (output == OutputFormat::Tui).then_some(mode);
     // No one marks a replay from outside: the markers are the record's.
     let (_, marks) = mpsc::channel(1);
-    let ended = run::drive(&show, session, &mut Recorder::off(), mode, marks).await?;
+    let ended = run::drive(&show, session, Recorder::off(), mode, marks).await?;
     match damage {
         // Played up to where it was cut; the record is still damaged.
         Some(damage) => Err(usage(damage)),

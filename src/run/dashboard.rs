@@ -13,9 +13,9 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use super::mode::ModeLink;
 use super::outbox::Outbox;
 use super::session::{Input, Session, apply};
+use super::taps::Taps;
 use crate::clock::until;
 use crate::control::MarkRequest;
-use crate::output::Recorder;
 use crate::output::format::interval;
 use crate::probe::Stop;
 use crate::state::Monitor;
@@ -45,7 +45,7 @@ pub async fn run<S, E>(
     monitor: &mut Monitor,
     dashboard: &mut Dashboard,
     mut inputs: Inputs<'_, E>,
-    recorder: &mut Recorder,
+    taps: &mut Taps,
 ) -> io::Result<Duration>
 where
     S: Screen,
@@ -68,11 +68,11 @@ where
         }
         None => (None, None),
     };
-    recorder.begin(&dashboard.info);
+    taps.begin(&dashboard.info);
     let mut outbox = Outbox::default();
 
     loop {
-        if let Some(why) = recorder.untold_failure() {
+        if let Some(why) = taps.untold_failure() {
             // Said on the screen now; on stderr once the screen is restored.
             let _ = monitor.record_failed(why, session.clock.now());
             dirty = true;
@@ -92,8 +92,8 @@ where
                 None => break,
             },
             () = until(outbox.due()) => {
-                if let Some(told) = outbox.release(monitor) {
-                    recorder.tell(&told, monitor);
+                for told in outbox.release(monitor) {
+                    taps.tell(&told, monitor);
                 }
                 continue;
             }
@@ -198,17 +198,17 @@ where
         }
         if let Some(told) = apply(monitor, &session.controls, input) {
             for told in outbox.push(told, monitor, Instant::now()) {
-                recorder.tell(&told, monitor);
+                taps.tell(&told, monitor);
             }
         }
         dirty = true;
     }
-    if let Some(told) = outbox.release(monitor) {
-        recorder.tell(&told, monitor);
+    for told in outbox.release(monitor) {
+        taps.tell(&told, monitor);
     }
     let end = session.clock.end();
     session.finish().await;
-    recorder.end(monitor, end);
+    taps.end(monitor, end);
     Ok(end)
 }
 

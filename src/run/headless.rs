@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use super::outbox::Outbox;
 use super::session::{Input, Session, apply};
+use super::taps::Taps;
 use crate::clock::{SessionClock, until};
 use crate::control::MarkRequest;
-use crate::output::{Recorder, RunInfo, Sink, Told, tell};
+use crate::output::{RunInfo, Sink, Told, tell};
 use crate::probe::Stop;
 use crate::state::Monitor;
 
@@ -26,12 +27,12 @@ pub async fn run(
     mut session: Session,
     monitor: &mut Monitor,
     sink: &mut dyn Sink,
-    recorder: &mut Recorder,
+    taps: &mut Taps,
     info: &RunInfo,
     mut inputs: Inputs<'_>,
 ) -> io::Result<()> {
     sink.begin(info)?;
-    recorder.begin(info);
+    taps.begin(info);
     let mut stops = 0;
     let mut outbox = Outbox::default();
     loop {
@@ -42,7 +43,7 @@ pub async fn run(
             }
             () = until(outbox.due()) => {
                 let held = outbox.release(monitor);
-                tell_all(held, monitor, sink, recorder, &session)?;
+                tell_all(held, monitor, sink, taps, &session)?;
                 continue;
             }
             Some(mark) = inputs.marks.recv() => Input::Mark {
@@ -65,15 +66,15 @@ pub async fn run(
             continue;
         };
         let ready = outbox.push(told, monitor, Instant::now());
-        tell_all(ready, monitor, sink, recorder, &session)?;
+        tell_all(ready, monitor, sink, taps, &session)?;
     }
     let held = outbox.release(monitor);
-    tell_all(held, monitor, sink, recorder, &session)?;
+    tell_all(held, monitor, sink, taps, &session)?;
     let now = session.clock.end();
     let clock = session.clock.clone();
     session.finish().await;
-    recorder.end(monitor, now);
-    tell_record_failure(recorder, monitor, sink, &clock)?;
+    taps.end(monitor, now);
+    tell_record_failure(taps, monitor, sink, &clock)?;
     sink.end(monitor, now)
 }
 
@@ -82,13 +83,13 @@ fn tell_all(
     ready: impl IntoIterator<Item = Told>,
     monitor: &mut Monitor,
     sink: &mut dyn Sink,
-    recorder: &mut Recorder,
+    taps: &mut Taps,
     session: &Session,
 ) -> io::Result<()> {
     for told in ready {
-        recorder.tell(&told, monitor);
+        taps.tell(&told, monitor);
         let told = tell(sink, &told, monitor)
-            .and_then(|()| tell_record_failure(recorder, monitor, sink, &session.clock));
+            .and_then(|()| tell_record_failure(taps, monitor, sink, &session.clock));
         if let Err(error) = told {
             session.controls.stop(Stop::Now);
             return Err(error);
@@ -99,12 +100,12 @@ fn tell_all(
 
 /// A record that cannot be written is said at once: on stderr, and as a notice.
 fn tell_record_failure(
-    recorder: &mut Recorder,
+    taps: &mut Taps,
     monitor: &mut Monitor,
     sink: &mut dyn Sink,
     clock: &SessionClock,
 ) -> io::Result<()> {
-    let Some(why) = recorder.untold_failure() else {
+    let Some(why) = taps.untold_failure() else {
         return Ok(());
     };
     eprintln!("failover-watch: warning: {why}");

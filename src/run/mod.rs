@@ -7,8 +7,10 @@ mod headless;
 mod mode;
 mod outbox;
 mod session;
+mod taps;
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,13 +20,15 @@ use tokio::sync::mpsc;
 
 pub use mode::ModeLink;
 pub use session::{Input, Session};
+pub use taps::Taps;
 
 use crate::cli::OutputFormat;
 use crate::clock::{RunClock, WallClock};
 use crate::config::Plan;
 use crate::control::{self, MarkRequest};
 use crate::exit::{self, Ended};
-use crate::output::{JsonLines, Recorder, RunInfo, Sink, TextStory};
+use crate::metrics::{self, Metrics};
+use crate::output::{JsonLines, Recorder, RunInfo, Silent, Sink, TextStory};
 use crate::probe::Probe;
 use crate::signals;
 use crate::state::{Monitor, MonitorConfig};
@@ -41,6 +45,8 @@ pub struct Show {
     pub theme: ThemeName,
     /// A JSON lines copy of the run (`--record`).
     pub record: Option<PathBuf>,
+    /// Where to serve the metrics (`--metrics-listen`).
+    pub metrics_listen: Option<SocketAddr>,
     pub fail_on_error: bool,
 }
 
@@ -53,6 +59,7 @@ impl From<&Plan> for Show {
             color: plan.color,
             theme: plan.theme,
             record: plan.record.clone(),
+            metrics_listen: plan.metrics_listen,
             fail_on_error: plan.fail_on_error,
         }
     }
@@ -68,7 +75,7 @@ pub async fn execute<P: Probe>(
 ) -> Result<Ended> {
     let show = Show::from(plan);
     let clock = RunClock::start();
-    let mut recorder = recorder(&show, clock.wall())?;
+    let recorder = recorder(&show, clock.wall())?;
     let (marks_tx, marks) = mpsc::channel(8);
     let socket = match control::listen(marks_tx) {
         Ok(socket) => Some(socket),
@@ -79,7 +86,7 @@ pub async fn execute<P: Probe>(
         }
     };
     let session = Session::start(prober, plan.schedule.clone(), clock);
-    let ended = drive(&show, session, &mut recorder, mode, marks).await;
+    let ended = drive(&show, session, recorder, mode, marks).await;
     drop(socket);
     ended
 }
@@ -94,17 +101,30 @@ fn recorder(show: &Show, wall: WallClock) -> Result<Recorder> {
     })
 }
 
-/// Drives `session` to its end in the output `show` asks for: the single owner of the state.
+/// Drives `session` to its end in the output `show` asks for: the single owner of the state,
+/// telling `recorder` and, when asked for, the metrics endpoint.
 pub async fn drive(
     show: &Show,
     session: Session,
-    recorder: &mut Recorder,
+    recorder: Recorder,
     mode: Option<ModeLink>,
     marks: mpsc::Receiver<MarkRequest>,
 ) -> Result<Ended> {
     let mut signals = signals::listen();
     let wall = session.clock.wall();
     let mut monitor = Monitor::new(show.monitor.clone());
+    let mut taps = Taps::from(recorder);
+    let mut endpoint = None;
+    if let Some(addr) = show.metrics_listen {
+        let (collected, exporter) = Metrics::new(&show.info, session.clock.clone());
+        let served = metrics::serve(addr, exporter).map_err(|error| {
+            exit::usage(format!("cannot listen on --metrics-listen {addr}: {error}"))
+        })?;
+        taps = taps.with_metrics(collected, session.clock.clone());
+        tracing::info!(%addr, "serving metrics");
+        endpoint = Some(served);
+    }
+    let recorder = &mut taps;
     let result = match show.output {
         OutputFormat::Tui => {
             let inputs = dashboard::Inputs {
@@ -115,10 +135,11 @@ pub async fn drive(
             };
             on_terminal(show, session, &mut monitor, recorder, inputs).await
         }
-        OutputFormat::Jsonl | OutputFormat::Text => {
+        OutputFormat::Jsonl | OutputFormat::Text | OutputFormat::None => {
             let stdout = io::stdout().lock();
             let mut sink: Box<dyn Sink> = match show.output {
                 OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
+                OutputFormat::None => Box::new(Silent),
                 _ => Box::new(TextStory::new(stdout, wall, show.color)),
             };
             let inputs = headless::Inputs {
@@ -129,7 +150,8 @@ pub async fn drive(
             headless::run(session, &mut monitor, sink.as_mut(), recorder, info, inputs).await
         }
     };
-    finish(show, &monitor, result, recorder.failure())
+    drop(endpoint);
+    finish(show, &monitor, result, taps.recorder.failure())
 }
 
 /// The dashboard on the real terminal, then, once the screen is restored, the same summary
@@ -138,7 +160,7 @@ async fn on_terminal<E>(
     show: &Show,
     session: Session,
     monitor: &mut Monitor,
-    recorder: &mut Recorder,
+    taps: &mut Taps,
     inputs: dashboard::Inputs<'_, E>,
 ) -> io::Result<()>
 where
@@ -147,7 +169,7 @@ where
     let wall = session.clock.wall();
     let (mut terminal, restore) = tui::enter()?;
     let mut view = Dashboard::new(show.info.clone(), show.theme);
-    let ended = dashboard::run(&mut terminal, session, monitor, &mut view, inputs, recorder).await;
+    let ended = dashboard::run(&mut terminal, session, monitor, &mut view, inputs, taps).await;
     drop(terminal);
     drop(restore);
     let end = ended?;

@@ -35,6 +35,16 @@ pub enum Verdict {
     Error,
 }
 
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Primary => "primary",
+            Verdict::Fallback => "fallback",
+            Verdict::Error => "error",
+        }
+    }
+}
+
 impl From<Role> for Verdict {
     fn from(role: Role) -> Self {
         match role {
@@ -204,9 +214,9 @@ impl Monitor {
             ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
                 let notice = self.learn(outcome);
                 let primary = self.primary.apply(outcome);
-                if primary.is_some() {
-                    self.explain_transition(outcome.sent_at);
-                }
+                // Whether or not the primary's state changed: the answer of a transition's
+                // own tick tells why (failing before, failing still).
+                self.explain_transition(outcome.sent_at);
                 Applied {
                     notice,
                     primary,
@@ -480,6 +490,14 @@ impl Monitor {
         let Some(last) = self.transitions.last() else {
             return;
         };
+        let explained = match last.kind {
+            TransitionKind::Recovery => last.primary_cooldown.is_some(),
+            TransitionKind::Failover | TransitionKind::Outage => last.cause.is_some(),
+            TransitionKind::Restored => true,
+        };
+        if explained {
+            return;
+        }
         let same_tick = self
             .history
             .iter()

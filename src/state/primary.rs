@@ -51,6 +51,13 @@ pub enum PrimaryKind {
 }
 
 impl PrimaryKind {
+    pub const ALL: [PrimaryKind; 4] = [
+        PrimaryKind::Up,
+        PrimaryKind::Failing,
+        PrimaryKind::CoolingDown,
+        PrimaryKind::Refused,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PrimaryKind::Up => "up",

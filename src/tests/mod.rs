@@ -11,6 +11,7 @@ mod check;
 mod dashboard;
 mod dashboard_loop;
 mod demo;
+mod metrics;
 mod playback;
 mod prober;
 mod schedule;
@@ -30,7 +31,7 @@ use crate::clock::{RunClock, WallClock};
 use crate::output::{Recorder, RunInfo};
 use crate::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
 use crate::run::dashboard::{self as shell, Inputs};
-use crate::run::{ModeLink, Session};
+use crate::run::{ModeLink, Session, Taps};
 use crate::state::{Monitor, MonitorConfig};
 use crate::tui::Screen;
 use crate::ui::{Dashboard, ThemeName};
@@ -143,18 +144,18 @@ pub async fn run_dashboard<P: Probe>(
     mode: Option<ModeLink>,
 ) -> Ran {
     let session = start_session(prober, schedule(Duration::from_secs(1)));
-    let mut recorder = Recorder::off();
-    drive_dashboard(session, info, (width, height), keys, mode, &mut recorder).await
+    drive_dashboard(session, info, (width, height), keys, mode, Recorder::off()).await
 }
 
-/// Runs the dashboard's loop over `session` as [`run_dashboard`] does, telling `recorder`.
+/// Runs the dashboard's loop over `session` as [`run_dashboard`] does, telling `recorder`
+/// (closed when it returns).
 pub async fn drive_dashboard(
     session: Session,
     info: RunInfo,
     (width, height): (u16, u16),
     keys: &[(f64, Event)],
     mode: Option<ModeLink>,
-    recorder: &mut Recorder,
+    recorder: Recorder,
 ) -> Ran {
     let mut monitor = Monitor::new(MonitorConfig::default());
     let mut dashboard = Dashboard::new(info, ThemeName::Dark);
@@ -186,7 +187,7 @@ pub async fn drive_dashboard(
         &mut monitor,
         &mut dashboard,
         inputs,
-        recorder,
+        &mut Taps::from(recorder),
     )
     .await
     .unwrap();

@@ -20,21 +20,12 @@ use crate::ui;
 /// pause, an interval change, a reset), recorded; and the record read back.
 async fn recorded_run(scratch: &Scratch) -> (Ran, Record) {
     let path = scratch.0.join("run.jsonl");
-    let mut recorder = Recorder::to_file(&path, super::wall()).unwrap();
+    let recorder = Recorder::to_file(&path, super::wall()).unwrap();
     let session = start_session(
         Scripted(AtomicU64::new(0)),
         schedule(Duration::from_secs(1)),
     );
-    let live = drive_dashboard(
-        session,
-        run_info(false),
-        (120, 40),
-        &keys(),
-        None,
-        &mut recorder,
-    )
-    .await;
-    drop(recorder);
+    let live = drive_dashboard(session, run_info(false), (120, 40), &keys(), None, recorder).await;
     let bytes = std::fs::read(&path).unwrap();
     let record = record::read(&bytes, "run.jsonl").unwrap();
     (live, record)
@@ -70,8 +61,8 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
     let (session, mode) = play(record, config, pace);
     // Played at its own pace, held at the end, quit a second later.
     let quit = [(end.as_secs_f64() + 1.0, key(KeyCode::Char('q')))];
-    let mut off = Recorder::off();
-    let replayed = drive_dashboard(session, info, (120, 40), &quit, Some(mode), &mut off).await;
+    let off = Recorder::off();
+    let replayed = drive_dashboard(session, info, (120, 40), &quit, Some(mode), off).await;
 
     // The same state: the whole run's summary, and what the dashboard counts since `r`.
     let summary = |ran: &Ran| serde_json::to_value(SummaryLine::new(&ran.monitor, end)).unwrap();
@@ -138,8 +129,8 @@ async fn keys_step_through_requests_and_transitions_and_back() {
         (0.8, key(KeyCode::Char('['))),
         (0.9, key(KeyCode::Char('q'))),
     ];
-    let mut off = Recorder::off();
-    let ran = drive_dashboard(session, info, (120, 40), &steps, Some(mode), &mut off).await;
+    let off = Recorder::off();
+    let ran = drive_dashboard(session, info, (120, 40), &steps, Some(mode), off).await;
     // Where each key left the replay: the last request shown, from the frames' footers.
     let shown: Vec<String> = ran
         .screen

@@ -237,3 +237,12 @@ async fn the_interval_can_change_while_running() {
         "after the change, ticks follow the new interval from the last tick"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_duration_on_a_tick_sends_no_probe_at_its_end() {
+    let mut plan = schedule(1.0);
+    plan.duration = Some(secs(8.0));
+    let events = collect(super::start_session(scripted(|_| secs(0.01)), plan)).await;
+    let times: Vec<Duration> = sent_times(&events).iter().map(|s| s.1).collect();
+    assert_eq!(times, (0..8).map(|s| secs(s as f64)).collect::<Vec<_>>());
+}

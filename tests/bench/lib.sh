@@ -11,7 +11,7 @@ mock_pid=""
 cleanup() {
   tmux kill-session -t "$session" 2>/dev/null || true
   [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 

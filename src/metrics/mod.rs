@@ -1,0 +1,354 @@
+//! The client's view as Prometheus metrics (`--metrics-listen`): another consumer of what the
+//! owner of the state tells its outputs, like the record. The owner updates the metrics as
+//! inputs are applied; scrapes read them (counters and gauges are atomics, families take a
+//! read lock), so a scrape never waits for the owner, nor the owner for a scrape.
+//!
+//! ```text
+//!  owner loop ──Told──▶ Metrics::tell ──▶ registry (atomics) ◀── GET /metrics (server.rs)
+//!                                      └▶ Health (last input) ◀── GET /healthz
+//! ```
+
+mod server;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+pub use server::{Exporter, serve};
+
+use crate::clock::SessionClock;
+use crate::output::{RunInfo, Told};
+use crate::probe::{ProbeEvent, ProbeOutcome};
+use crate::state::{Monitor, PrimaryKind, ServingKind, Verdict};
+
+/// Request durations, from 5 ms to a minute.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0,
+];
+/// Distinct `model` label values; the rest are counted as one (a proxy naming a new model in
+/// every answer cannot grow the series count).
+const MODELS: usize = 16;
+const OTHER_MODELS: &str = "(other)";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultModel {
+    result: &'static str,
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct State {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Kind {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InfoLabels {
+    url: String,
+    primary: String,
+    fallback: String,
+    litellm_version: String,
+    version: &'static str,
+}
+
+/// The metrics of one run, updated by the owner of the state.
+pub struct Metrics {
+    requests: Family<ResultModel, Counter>,
+    durations: Family<ResultModel, Histogram, fn() -> Histogram>,
+    serving: Family<State, Gauge>,
+    transitions: Family<Kind, Counter>,
+    in_flight: Gauge,
+    skipped: Counter,
+    errors: Family<Kind, Counter>,
+    primary: Family<State, Gauge>,
+    info: Family<InfoLabels, Gauge>,
+    info_labels: InfoLabels,
+    models: HashSet<String>,
+    time_in_state: Arc<TimeInState>,
+    health: Arc<Health>,
+}
+
+/// Whether the schedule ticks: the moment of the last input, against the interval.
+#[derive(Debug)]
+pub struct Health {
+    last_input_us: AtomicU64,
+    interval: Duration,
+}
+
+impl Health {
+    /// Alive while an input came within two intervals and five seconds (every tick sends a
+    /// probe, or says why it did not).
+    pub fn alive(&self, now: Duration) -> bool {
+        let last = Duration::from_micros(self.last_input_us.load(Ordering::Relaxed));
+        now.saturating_sub(last) <= self.interval * 2 + Duration::from_secs(5)
+    }
+}
+
+/// `failover_watch_state_seconds_total`: the time in each serving state, the current one
+/// counted up to the scrape.
+#[derive(Debug)]
+struct TimeInState {
+    clock: SessionClock,
+    /// The current state (an index into `SERVING`), or `NONE` before the first answer.
+    current: AtomicU8,
+    since_us: AtomicU64,
+    totals_us: [AtomicU64; 3],
+}
+
+const SERVING: [ServingKind; 3] = [
+    ServingKind::Primary,
+    ServingKind::Fallback,
+    ServingKind::Down,
+];
+const NONE: u8 = u8::MAX;
+
+impl TimeInState {
+    fn enter(&self, state: ServingKind, at: Duration) {
+        let index = SERVING.iter().position(|s| *s == state).unwrap_or(0) as u8;
+        let previous = self.current.swap(index, Ordering::Relaxed);
+        let at_us = micros(at);
+        let since = self.since_us.swap(at_us, Ordering::Relaxed);
+        if let Some(total) = self.totals_us.get(usize::from(previous)) {
+            total.fetch_add(at_us.saturating_sub(since), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Collector for TimeInState {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let current = self.current.load(Ordering::Relaxed);
+        if current == NONE {
+            return Ok(());
+        }
+        let now = micros(self.clock.now());
+        let since = self.since_us.load(Ordering::Relaxed);
+        let mut family = encoder.encode_descriptor(
+            "failover_watch_state",
+            "Time the requests were served by each side (or nobody), since the watcher started.",
+            Some(&Unit::Seconds),
+            MetricType::Counter,
+        )?;
+        for (i, state) in SERVING.iter().enumerate() {
+            let mut total = self.totals_us[i].load(Ordering::Relaxed);
+            if i == usize::from(current) {
+                total += now.saturating_sub(since);
+            }
+            let seconds = total as f64 / 1e6;
+            let labels = State {
+                state: state.as_str(),
+            };
+            family
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&seconds, None)?;
+        }
+        Ok(())
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Metrics {
+    /// The metrics of a run, registered in a registry for the exporter; `clock` times the
+    /// current state up to each scrape.
+    pub fn new(info: &RunInfo, clock: SessionClock) -> (Self, Exporter) {
+        let mut registry = Registry::default();
+        let metrics = Self {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(|| Histogram::new(DURATION_BUCKETS)),
+            serving: Family::default(),
+            transitions: Family::default(),
+            in_flight: Gauge::default(),
+            skipped: Counter::default(),
+            errors: Family::default(),
+            primary: Family::default(),
+            info: Family::default(),
+            info_labels: InfoLabels {
+                url: info.url.clone(),
+                primary: info.primary.clone(),
+                fallback: info.fallback.clone().unwrap_or_default(),
+                litellm_version: String::new(),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            models: HashSet::new(),
+            time_in_state: Arc::new(TimeInState {
+                clock,
+                current: AtomicU8::new(NONE),
+                since_us: AtomicU64::new(0),
+                totals_us: Default::default(),
+            }),
+            health: Arc::new(Health {
+                last_input_us: AtomicU64::new(0),
+                interval: info.interval,
+            }),
+        };
+        metrics.register(&mut registry);
+        metrics.info.get_or_create(&metrics.info_labels).set(1);
+        let clock = metrics.time_in_state.clock.clone();
+        let exporter = Exporter::new(registry, metrics.health.clone(), clock);
+        (metrics, exporter)
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "failover_watch_requests",
+            "Probes answered, by who served them (or error) and the model that did",
+            self.requests.clone(),
+        );
+        registry.register_with_unit(
+            "failover_watch_request_duration",
+            "Time from sending a probe to its whole answer, measured by the client",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
+        registry.register(
+            "failover_watch_serving",
+            "1 for who serves the requests now: primary, fallback or down",
+            self.serving.clone(),
+        );
+        registry.register(
+            "failover_watch_transitions",
+            "Changes of who serves: failover, recovery, outage, restored",
+            self.transitions.clone(),
+        );
+        registry.register(
+            "failover_watch_in_flight",
+            "Probes sent and not yet answered",
+            self.in_flight.clone(),
+        );
+        registry.register(
+            "failover_watch_skipped_ticks",
+            "Ticks without a probe because too many were in flight",
+            self.skipped.clone(),
+        );
+        registry.register(
+            "failover_watch_errors",
+            "Failed probes by kind",
+            self.errors.clone(),
+        );
+        registry.register(
+            "failover_watch_primary_state",
+            "1 for the primary's own state from its direct probes: up, failing, cooling_down, \
+             refused",
+            self.primary.clone(),
+        );
+        registry.register(
+            "failover_watch_info",
+            "The watcher: the proxy, the primary and fallback groups, LiteLLM's release, its own",
+            self.info.clone(),
+        );
+        registry.register_collector(Box::new(self.time_in_state.clone()));
+    }
+
+    /// Updates the metrics with one thing the owner applied.
+    pub fn tell(&mut self, told: &Told, monitor: &Monitor, now: Duration) {
+        self.health
+            .last_input_us
+            .store(micros(now), Ordering::Relaxed);
+        let Told::Probe(event, applied) = told else {
+            return;
+        };
+        self.in_flight.set(monitor.in_flight().len() as i64);
+        match event {
+            ProbeEvent::Skipped { .. } => {
+                self.skipped.inc();
+            }
+            ProbeEvent::Answered(outcome) if outcome.lane == crate::probe::Lane::Direct => {
+                if applied.primary.is_some() {
+                    self.primary_state(monitor);
+                }
+            }
+            ProbeEvent::Answered(outcome) => self.answered(outcome, monitor),
+            ProbeEvent::Sent { .. } | ProbeEvent::Abandoned { .. } => {}
+        }
+        if let Some(t) = &applied.transition {
+            let kind = Kind {
+                kind: t.kind.as_str(),
+            };
+            self.transitions.get_or_create(&kind).inc();
+        }
+        if let Some(version) = monitor.litellm_version()
+            && version != self.info_labels.litellm_version
+        {
+            self.info.remove(&self.info_labels);
+            self.info_labels.litellm_version = version.to_owned();
+            self.info.get_or_create(&self.info_labels).set(1);
+        }
+    }
+
+    fn answered(&mut self, outcome: &ProbeOutcome, monitor: &Monitor) {
+        let (result, model) = match &outcome.report.result {
+            Ok(served) => (Verdict::from(served.role), self.model(&served.model)),
+            Err(failure) => {
+                let kind = Kind {
+                    kind: failure.kind.as_str(),
+                };
+                self.errors.get_or_create(&kind).inc();
+                (Verdict::Error, String::new())
+            }
+        };
+        let labels = ResultModel {
+            result: result.as_str(),
+            model,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.durations
+            .get_or_create(&labels)
+            .observe(outcome.latency().as_secs_f64());
+        if let Some(state) = monitor.serving().kind() {
+            let changed = self.time_in_state.current.load(Ordering::Relaxed)
+                != SERVING.iter().position(|s| *s == state).unwrap_or(0) as u8;
+            if changed {
+                self.time_in_state.enter(state, monitor.serving_since().0);
+                for s in SERVING {
+                    let value = i64::from(s == state);
+                    self.serving
+                        .get_or_create(&State { state: s.as_str() })
+                        .set(value);
+                }
+            }
+        }
+    }
+
+    fn primary_state(&self, monitor: &Monitor) {
+        let Some(now) = monitor.primary().state().kind() else {
+            return;
+        };
+        for kind in PrimaryKind::ALL {
+            let value = i64::from(kind == now);
+            self.primary
+                .get_or_create(&State {
+                    state: kind.as_str(),
+                })
+                .set(value);
+        }
+    }
+
+    /// The model's label: its name while fewer than [`MODELS`] were seen, else one for all
+    /// the others.
+    fn model(&mut self, model: &str) -> String {
+        if self.models.contains(model) {
+            return model.to_owned();
+        }
+        if self.models.len() < MODELS - 1 {
+            self.models.insert(model.to_owned());
+            return model.to_owned();
+        }
+        OTHER_MODELS.to_owned()
+    }
+}
