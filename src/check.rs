@@ -187,6 +187,16 @@ impl<'a> Checks<'a> {
         if reachable {
             self.timeouts();
         }
+        // 1.106 names its release only in its answers: said where the proxy is.
+        if let Some(version) = &self.version
+            && let Some(proxy) = self
+                .findings
+                .iter_mut()
+                .find(|f| f.check == "proxy" && f.status == Status::Ok)
+            && !proxy.message.contains("LiteLLM")
+        {
+            proxy.message.push_str(&format!(", LiteLLM {version}"));
+        }
         let problem = self.findings.iter().any(|f| f.status == Status::Problem);
         Ok(Report {
             ok: reachable && !problem,
@@ -366,10 +376,16 @@ impl<'a> Checks<'a> {
                 };
                 let prober = HttpProber::new(settings)?;
                 let report = self.ask(&prober, Lane::Direct).await;
+                // Named as the deployment's model where the proxy says it (1.106), as the
+                // watcher names a fallback.
+                let named = report.route.model_name.as_deref();
                 self.findings.push(match &report.result {
                     Ok(served) => Finding::ok(
                         "fallback",
-                        format!("{group} answers on its own ({})", served.model),
+                        match named.unwrap_or(&served.model) {
+                            model if model == group => format!("{group} answers on its own"),
+                            model => format!("{group} answers on its own ({model})"),
+                        },
                     ),
                     Err(failure) => Finding::problem(
                         "fallback",
@@ -451,7 +467,8 @@ fn explain_primary(report: &ProbeReport) -> Finding {
             Finding::problem(
                 "alone",
                 format!("LiteLLM holds the primary in its cooldown{held}: it failed recently"),
-                "wait for the cooldown to end, and look in the proxy's log for why it failed",
+                "check again once the cooldown has ended to see why it fails (a deployment \
+                 without api_key fails at every request), or look in the proxy's log",
             )
         }
         PrimaryState::Refused { message } => Finding::problem(

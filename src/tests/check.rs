@@ -51,6 +51,21 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         ]
     );
     assert_eq!(report.litellm_version.as_deref(), Some("1.106.12"));
+    let said = |check: &str| {
+        let finding = report.checks.iter().find(|c| c.check == check).unwrap();
+        finding.message.clone()
+    };
+    // 1.106 names its release in its answers only: it is said where the proxy is.
+    assert!(
+        said("proxy").ends_with(", LiteLLM 1.106.12"),
+        "{}",
+        said("proxy")
+    );
+    // The fallback named as the watcher names it: its deployment's model.
+    assert_eq!(
+        said("fallback"),
+        "llama3 answers on its own (ollama/llama3)"
+    );
     stage.set(Target::Fallback, Fault::Down);
     let report = crate::check::report(&args(&gateway.url(), Some("llama3")))
         .await
