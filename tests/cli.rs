@@ -5,20 +5,16 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use common::{Hung, ReplayServer, Scratch, capture, refused_addr};
+use common::{Hung, ReplayServer, Scratch, capture, clean_command, refused_addr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
 /// The binary with a clean environment: no key, no colour preference, logs in `scratch`, no
 /// direct probes.
 fn command(scratch: &Scratch, args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = clean_command(BIN, scratch, args);
     command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("XDG_STATE_HOME", &scratch.0)
-        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
         // A recorded proxy answers in the order of its recording: no second lane of probes
         // taking turns, unless a test asks for it.
         .env("FAILOVER_WATCH_DIRECT", "off");

@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::Scratch;
 use common::hostile::{Act, Hostile};
+use common::{Scratch, clean_command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 const KEY: &str = "sk-hostile-echo-3141";
@@ -111,16 +111,13 @@ fn cases() -> Vec<Case> {
 }
 
 fn run(scratch: &Scratch, url: &str, stream: bool, output: &str, record: &str) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = clean_command(BIN, scratch, &["--url", url, "--count", "2"]);
     command
-        .args(["--url", url, "--count", "2", "--interval", "100ms"])
-        .args(["--timeout", "1s", "--output", output, "--record", record])
+        .args(["--interval", "100ms", "--timeout", "1s"])
+        .args(["--output", output, "--record", record])
         .args(stream.then_some("--stream"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LITELLM_API_KEY", KEY)
         .env("FAILOVER_WATCH_LOG", "trace")
-        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
         .env("FAILOVER_WATCH_DIRECT", "off");
     command.output().unwrap()
 }

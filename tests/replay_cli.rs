@@ -7,18 +7,14 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use common::Scratch;
+use common::{Scratch, clean_command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
+/// The binary in a clean environment, its control socket in `scratch`.
 fn command(scratch: &Scratch, args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("XDG_RUNTIME_DIR", &scratch.0)
-        .env("FAILOVER_WATCH_LOG_FILE", scratch.log());
+    let mut command = clean_command(BIN, scratch, args);
+    command.env("XDG_RUNTIME_DIR", &scratch.0);
     command
 }
 

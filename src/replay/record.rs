@@ -405,21 +405,30 @@ fn route(fields: RouteFields) -> Route {
     }
 }
 
-fn request_report(r: RequestFields) -> ProbeReport {
-    let result = match r.result {
-        Verdict::Primary | Verdict::Fallback => Ok(Served {
-            role: match r.result {
-                Verdict::Primary => Role::Primary,
-                _ => Role::Fallback,
-            },
-            model: r.model.unwrap_or_default(),
-            evidence: r.evidence.unwrap_or(Evidence::ModelGroupHeader),
-            reply: r.reply.unwrap_or_default(),
-        }),
+/// What a line says came back: who served, or how it failed.
+fn result(
+    verdict: Verdict,
+    served: impl FnOnce(Role) -> Served,
+    kind: Option<ErrorKind>,
+    message: Option<String>,
+) -> Result<Served, Failure> {
+    match verdict {
+        Verdict::Primary => Ok(served(Role::Primary)),
+        Verdict::Fallback => Ok(served(Role::Fallback)),
         Verdict::Error => Err(Failure {
-            kind: r.error_kind.unwrap_or(ErrorKind::Http),
-            message: r.error.unwrap_or_default(),
+            kind: kind.unwrap_or(ErrorKind::Http),
+            message: message.unwrap_or_default(),
         }),
+    }
+}
+
+fn request_report(r: RequestFields) -> ProbeReport {
+    let (model, evidence, reply) = (r.model, r.evidence, r.reply);
+    let served = |role| Served {
+        role,
+        model: model.unwrap_or_default(),
+        evidence: evidence.unwrap_or(Evidence::ModelGroupHeader),
+        reply: reply.unwrap_or_default(),
     };
     ProbeReport {
         latency: micros(r.latency_ms),
@@ -432,25 +441,18 @@ fn request_report(r: RequestFields) -> ProbeReport {
             ..route(r.route)
         },
         ttft: r.ttft_ms.map(micros),
-        result,
+        result: result(r.result, served, r.error_kind, r.error),
     }
 }
 
 fn direct_report(d: DirectFields) -> ProbeReport {
-    let result = match d.result {
-        Verdict::Primary | Verdict::Fallback => Ok(Served {
-            role: match d.result {
-                Verdict::Primary => Role::Primary,
-                _ => Role::Fallback,
-            },
-            model: d.model.unwrap_or_default(),
-            evidence: Evidence::ModelGroupHeader,
-            reply: String::new(),
-        }),
-        Verdict::Error => Err(Failure {
-            kind: d.error_kind.unwrap_or(ErrorKind::Http),
-            message: d.message.unwrap_or_default(),
-        }),
+    let model = d.model;
+    // A direct answer's evidence and reply are not shown: none is recorded.
+    let served = |role| Served {
+        role,
+        model: model.unwrap_or_default(),
+        evidence: Evidence::ModelGroupHeader,
+        reply: String::new(),
     };
     let cooling = d.cooldown_ids.map(|ids| Cooling {
         ids,
@@ -465,6 +467,6 @@ fn direct_report(d: DirectFields) -> ProbeReport {
             ..route(d.route)
         },
         ttft: None,
-        result,
+        result: result(d.result, served, d.error_kind, d.message),
     }
 }

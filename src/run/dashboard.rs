@@ -97,12 +97,7 @@ where
                 }
                 continue;
             }
-            Some(mark) = inputs.marks.recv() => Input::Mark {
-                at: session.clock.now(),
-                after_seq: None,
-                label: mark.label,
-                answer: Some(mark.answer),
-            },
+            Some(mark) = inputs.marks.recv() => Input::asked(mark, session.clock.now()),
             input = inputs.terminal.next(), if terminal_open => {
                 dirty = true;
                 let key = match input {

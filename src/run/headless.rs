@@ -46,12 +46,7 @@ pub async fn run(
                 tell_all(held, monitor, sink, taps, &session)?;
                 continue;
             }
-            Some(mark) = inputs.marks.recv() => Input::Mark {
-                at: session.clock.now(),
-                after_seq: None,
-                label: mark.label,
-                answer: Some(mark.answer),
-            },
+            Some(mark) = inputs.marks.recv() => Input::asked(mark, session.clock.now()),
             Some(signal) = inputs.signals.recv() => {
                 stops += 1;
                 tracing::info!(signal, "stopping");

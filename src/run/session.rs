@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::{RunClock, SessionClock};
+use crate::control::MarkRequest;
 use crate::output::Told;
 use crate::probe::{Controls, Probe, ProbeEvent, Schedule, schedule};
 use crate::state::{Applied, Monitor, PrimaryKind, PrimaryState};
@@ -34,6 +35,18 @@ pub enum Input {
     },
     /// The whole state starts over: a replay stepping back plays the run again.
     Restart,
+}
+
+impl Input {
+    /// A marker `failover-watch mark` asked for, dropped now (`at`).
+    pub fn asked(mark: MarkRequest, at: Duration) -> Self {
+        Self::Mark {
+            at,
+            after_seq: None,
+            label: mark.label,
+            answer: Some(mark.answer),
+        }
+    }
 }
 
 impl From<ProbeEvent> for Input {

@@ -206,6 +206,18 @@ impl Hung {
     }
 }
 
+/// The binary at `bin` run with `args` in a clean environment: `PATH` only, its log in
+/// `scratch`.
+pub fn clean_command(bin: &str, scratch: &Scratch, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log());
+    command
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct Scratch(pub PathBuf);
 
