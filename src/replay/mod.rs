@@ -4,7 +4,7 @@
 //! and position through its one extension point, a mode.
 //!
 //! ```text
-//!  failover-watch  ▶ REPLAY ×2   llama-fp8 → llama3 …                     14:02:10
+//!  failover-watch  ▶ REPLAY ×2 run.jsonl · #57/240   llama-fp8 → llama3 …     14:02:10
 //!  ┌ NOW SERVING ──────────────────────────────────┐
 //!  │ …                                             │
 //!  │ replay of run.jsonl · request 57 of 240 · 57 s in │

@@ -305,7 +305,11 @@ impl Player {
         let position = format!("request {shown} of {}", t.requests.len());
         let at = span(self.playhead.borrow().now());
         self.status.send_replace(ModeStatus {
-            header: format!(" {state} REPLAY{speed} "),
+            header: format!(
+                " {state} REPLAY{speed} {} · #{shown}/{} ",
+                t.file,
+                t.requests.len()
+            ),
             banner: format!("replay of {} · {position} · {at} in", t.file),
             footer: format!("{state} {position}"),
         });
