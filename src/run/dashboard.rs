@@ -6,7 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use ratatui::crossterm::event::Event;
+use ratatui::crossterm::event::{Event, KeyEvent};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
@@ -110,54 +110,20 @@ where
                     }
                 };
                 let now = session.clock.now();
-                // A marker's label being typed takes the keys, but for Ctrl-C.
-                if let Some(prompt) = &mut dashboard.label {
-                    if !ui::is_interrupt(key) {
-                        match prompt.type_key(key) {
-                            Typed::Editing => continue,
-                            Typed::Done(label) => {
-                                let (at, after_seq) = (prompt.at, Some(prompt.after_seq));
-                                dashboard.label = None;
-                                Input::Mark { at, after_seq, label, answer: None }
-                            }
-                        }
-                    } else {
-                        dashboard.label = None;
+                match press(key, &session, monitor, dashboard, now) {
+                    Pressed::Quit => {
                         stops += 1;
                         stop(&session, dashboard, monitor, stops, now);
                         continue;
                     }
-                } else {
-                    let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
-                    let Some(action) = ui::action_for(key, mode_keys, dashboard.help) else {
+                    Pressed::Mode(n) => {
+                        if let Some(presses) = &presses {
+                            let _ = presses.send(n);
+                        }
                         continue;
-                    };
-                    match action {
-                        Action::Quit => {
-                            stops += 1;
-                            stop(&session, dashboard, monitor, stops, now);
-                            continue;
-                        }
-                        Action::Mode(n) => {
-                            if let Some(presses) = &presses {
-                                let _ = presses.send(n);
-                            }
-                            continue;
-                        }
-                        Action::ResetCounters => {
-                            dashboard.say("counters reset", now);
-                            Input::ResetCounters { at: now }
-                        }
-                        Action::Mark => {
-                            let after_seq = monitor.last_sent_seq();
-                            dashboard.label = Some(LabelPrompt::new(now, after_seq));
-                            continue;
-                        }
-                        action => {
-                            act(action, &session, monitor, dashboard, now);
-                            continue;
-                        }
                     }
+                    Pressed::Input(input) => input,
+                    Pressed::Done => continue,
                 }
             }
             Some(signal) = inputs.signals.recv() => {
@@ -236,18 +202,64 @@ fn stop(
     }
 }
 
-/// Applies one of the dashboard's own actions (all but quitting and a mode's).
-fn act(
-    action: Action,
+/// What a key press asks of the loop.
+enum Pressed {
+    Quit,
+    /// The mode's action of this number.
+    Mode(usize),
+    /// Something for the state (a marker, a counters reset).
+    Input(Input),
+    /// Done on the dashboard alone.
+    Done,
+}
+
+/// A key press: typed into a marker's label while one is asked for (Ctrl-C still quits),
+/// else looked up in the key table and carried out on the dashboard.
+fn press(
+    key: KeyEvent,
     session: &Session,
-    monitor: &mut Monitor,
+    monitor: &Monitor,
     dashboard: &mut Dashboard,
     now: Duration,
-) {
+) -> Pressed {
+    if let Some(prompt) = &mut dashboard.label {
+        if ui::is_interrupt(key) {
+            dashboard.label = None;
+            return Pressed::Quit;
+        }
+        return match prompt.type_key(key) {
+            Typed::Editing => Pressed::Done,
+            Typed::Done(label) => {
+                let (at, after_seq) = (prompt.at, Some(prompt.after_seq));
+                dashboard.label = None;
+                Pressed::Input(Input::Mark {
+                    at,
+                    after_seq,
+                    label,
+                    answer: None,
+                })
+            }
+        };
+    }
+    let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
+    let Some(action) = ui::action_for(key, mode_keys, dashboard.help) else {
+        return Pressed::Done;
+    };
     match action {
-        // Told by the loop: quitting, a mode's, and what goes through the state's inputs.
-        Action::Quit | Action::Mode(_) | Action::ResetCounters | Action::Mark => {}
-        Action::TogglePause => dashboard.toggle_pause(monitor, now),
+        Action::Quit => Pressed::Quit,
+        Action::Mode(n) => Pressed::Mode(n),
+        Action::ResetCounters => {
+            dashboard.say("counters reset", now);
+            Pressed::Input(Input::ResetCounters { at: now })
+        }
+        Action::Mark => {
+            dashboard.label = Some(LabelPrompt::new(now, monitor.last_sent_seq()));
+            Pressed::Done
+        }
+        Action::TogglePause => {
+            dashboard.toggle_pause(monitor, now);
+            Pressed::Done
+        }
         Action::LongerInterval | Action::ShorterInterval => {
             let next = step_interval(dashboard.interval, action == Action::LongerInterval);
             if next != dashboard.interval {
@@ -256,12 +268,20 @@ fn act(
                 tracing::info!(interval = ?next, "interval changed");
             }
             dashboard.say(format!("interval {}", interval(next)), now);
+            Pressed::Done
         }
-        Action::ToggleHelp => dashboard.help = !dashboard.help,
-        Action::CloseHelp => dashboard.help = false,
+        Action::ToggleHelp => {
+            dashboard.help = !dashboard.help;
+            Pressed::Done
+        }
+        Action::CloseHelp => {
+            dashboard.help = false;
+            Pressed::Done
+        }
         Action::CycleTheme => {
             dashboard.theme = dashboard.theme.next();
             dashboard.say(format!("theme {}", dashboard.theme.as_str()), now);
+            Pressed::Done
         }
     }
 }
