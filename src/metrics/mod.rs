@@ -28,8 +28,8 @@ pub use server::{Exporter, serve};
 
 use crate::clock::SessionClock;
 use crate::output::{RunInfo, Told};
-use crate::probe::{ProbeEvent, ProbeOutcome};
-use crate::state::{Monitor, PrimaryKind, ServingKind, Verdict};
+use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome};
+use crate::state::{Monitor, PrimaryKind, ServingKind, TransitionKind, Verdict};
 
 /// Request durations, from 5 ms to a minute.
 const DURATION_BUCKETS: [f64; 14] = [
@@ -199,6 +199,18 @@ impl Metrics {
         };
         metrics.register(&mut registry);
         metrics.info.get_or_create(&metrics.info_labels).set(1);
+        // At 0 from the start: Prometheus's increase() cannot count a series' first sample,
+        // so a counter born at 1 would hide the first failover from an alert.
+        for kind in TransitionKind::ALL {
+            let _ = metrics.transitions.get_or_create(&Kind {
+                kind: kind.as_str(),
+            });
+        }
+        for kind in ErrorKind::ALL {
+            let _ = metrics.errors.get_or_create(&Kind {
+                kind: kind.as_str(),
+            });
+        }
         let clock = metrics.time_in_state.clock.clone();
         let exporter = Exporter::new(registry, metrics.health.clone(), clock);
         (metrics, exporter)

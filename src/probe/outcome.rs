@@ -101,6 +101,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Reset,
+        ErrorKind::Protocol,
+        ErrorKind::Http,
+        ErrorKind::Decode,
+        ErrorKind::Stream,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Timeout => "timeout",

@@ -69,6 +69,13 @@ pub enum TransitionKind {
 }
 
 impl TransitionKind {
+    pub const ALL: [TransitionKind; 4] = [
+        TransitionKind::Failover,
+        TransitionKind::Recovery,
+        TransitionKind::Outage,
+        TransitionKind::Restored,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TransitionKind::Failover => "failover",

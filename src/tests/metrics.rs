@@ -96,6 +96,15 @@ fn a_failover_and_an_outage_are_counted_as_the_state_tells_them() {
         "failover_watch_info{url=\"http://127.0.0.1:4000\",primary=\"llama-fp8\",\
          fallback=\"llama3\",litellm_version=\"\",version=\""
     ));
+    // Counters of kinds are there at 0 from the start: increase() sees their first rise.
+    for series in [
+        "failover_watch_transitions_total{kind=\"failover\"}",
+        "failover_watch_transitions_total{kind=\"restored\"}",
+        "failover_watch_errors_total{kind=\"timeout\"}",
+        "failover_watch_errors_total{kind=\"protocol\"}",
+    ] {
+        assert_eq!(sample(&before, series), Some(0.0), "{series}");
+    }
 
     for _ in 0..3 {
         fed.answer(Lane::Normal, ok(Role::Primary, "llama-fp8"));

@@ -2,7 +2,7 @@
 """Checks what `failover-watch --output jsonl` printed during one end-to-end scenario.
 
 Usage: check.py SCENARIO DIR --litellm-version V [--interval S] [--router-timeout S]
-                [--cooldown S]
+                [--cooldown S] [--prometheus URL]
 
 DIR holds:
   watch.jsonl    the watcher's standard output, one JSON object per line (its `direct` lines,
@@ -12,7 +12,27 @@ DIR holds:
                  and the mocks' own counters (`{"event": "stats", "mock": "primary",
                  "label": "before", "at": EPOCH, "stats": {"requests": N, "completions": N}}`;
                  `requests` counts every model request a mock received, `completions` those it
-                 answered normally).
+                 answered normally); the mocks' addresses (`mocks`); how `failover-watch
+                 check` (`preflight`: its attempt, output, file and status), `failover-watch
+                 mark` (`mark`: its label, status, the watcher's pid, when it ran) and
+                 `failover-watch replay` (`replay`: its output and status) ended;
+  record.jsonl   the watcher's record (`--record`; absent when the watcher ran at its
+                 defaults: its standard output is the record then);
+  replay.jsonl, replay.text
+                 `failover-watch replay RECORD --instant` as JSON lines and as the text story;
+  preflight*.json, preflight*.txt
+                 what `failover-watch check` printed (JSON on the healthy proxy before the
+                 faults, the text on the seed-verbatim proxy);
+  mark.out       what `failover-watch mark` printed;
+  metrics/       (primary-killed) the second watcher's, run as a service (`--output none
+                 --metrics-listen ADDR --log-file -`, and `--record`): `watch.out` (empty),
+                 `watch.err` (its logs), `record.jsonl`; one raw scrape of its `/metrics`
+                 (`scrape.txt`, `scrape.openmetrics`, their `.headers`), `promtool.out`,
+                 `healthz.body`, `listening.txt` (`ss -ltn` of the processes started); the
+                 Prometheus that scraped it every second (`prometheus.yml`, `prometheus.log`,
+                 `data/`) and its answers to the checks' queries (`prometheus.json`): with
+                 `--prometheus URL` they are asked of that Prometheus and kept there; without,
+                 read from there.
 
 The LiteLLM version under test (1.83.14 or 1.106.12) chooses what the checks expect where the
 versions differ (docs/litellm.md): what attributes a stream answer, error messages, what the
@@ -25,8 +45,12 @@ check failed, 2 on bad usage. Standard library only.
 
 import argparse
 import json
+import math
 import re
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -54,6 +78,20 @@ class Expect:
         self.fallback_model = "ollama/llama3"
         # 1.106.12 asks an openai/ deployment for its model list once, at the proxy's start.
         self.startup_requests = 1 if new else 0
+
+    def missing_api_key(self):
+        """LiteLLM's error for an openai/ deployment without an api_key (and no OPENAI_API_KEY in
+        the proxy's environment): its stable beginning."""
+        if self.version == "1.83.14":
+            return re.compile(
+                r"litellm\.AuthenticationError: AuthenticationError: OpenAIException - The api_key "
+                r"client option must be set either by passing api_key to the client or by setting "
+                r"the OPENAI_API_KEY environment variable"
+            )
+        return re.compile(
+            r"litellm\.InternalServerError: InternalServerError: OpenAIException - Missing "
+            r"credentials\. Please pass an `api_key`"
+        )
 
     def both_down_500(self):
         """LiteLLM's 500 when the primary and then the fallback refused the connection: the
@@ -88,20 +126,40 @@ def epoch(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def read_jsonl(path):
+    """The JSON objects of a file of JSON lines, and the lines that are not JSON."""
+    objects, bad = [], []
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            objects.append(json.loads(raw))
+        except json.JSONDecodeError as error:
+            bad.append(f"line {number}: {error}: {raw[:120]!r}")
+    return objects, bad
+
+
+def first_difference(a, b):
+    """Where two lists of JSON objects first differ, told briefly; None when they are equal."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            keys = sorted(k for k in set(x) | set(y) if x.get(k, "<absent>") != y.get(k, "<absent>"))
+            said = "; ".join(
+                f"{k}: {json.dumps(x.get(k, '<absent>'))[:150]} vs {json.dumps(y.get(k, '<absent>'))[:150]}"
+                for k in keys[:5]
+            )
+            return f"line {i + 1} ({x.get('type')}) differs: {said}"
+    if len(a) != len(b):
+        return f"{len(a)} lines vs {len(b)}"
+    return None
+
+
 class Run:
     """The watcher's output and the runner's markers, parsed."""
 
-    def __init__(self, directory):
-        self.lines = []
-        self.bad_lines = []
-        path = Path(directory, "watch.jsonl")
-        for number, raw in enumerate(path.read_text().splitlines(), 1):
-            if not raw.strip():
-                continue
-            try:
-                self.lines.append(json.loads(raw))
-            except json.JSONDecodeError as error:
-                self.bad_lines.append(f"line {number}: {error}: {raw[:120]!r}")
+    def __init__(self, directory, output="watch.jsonl"):
+        self.directory = Path(directory)
+        self.lines, self.bad_lines = read_jsonl(Path(directory, output))
         self.requests = sorted(
             (x for x in self.lines if x.get("type") == "request"), key=lambda r: r["seq"]
         )
@@ -114,6 +172,13 @@ class Run:
         self.direct = [x for x in self.lines if x.get("type") == "direct"]
         for d in self.direct:
             d["t_sent"] = epoch(d["sent_at"])
+        # The primary's own state, each change of it.
+        self.primaries = [x for x in self.lines if x.get("type") == "primary"]
+        for p in self.primaries:
+            p["t_at"] = epoch(p["at"])
+        self.marks = [x for x in self.lines if x.get("type") == "marker"]
+        for m in self.marks:
+            m["t_at"] = epoch(m["at"])
         self.skips = [x for x in self.lines if x.get("type") == "skip"]
         self.abandoned = [x for x in self.lines if x.get("type") == "abandoned"]
         summaries = [x for x in self.lines if x.get("type") == "summary"]
@@ -130,12 +195,22 @@ class Run:
                         self.stats[(m["mock"], m["label"])] = m["stats"]
                     self.markers.append(m)
         self.origin = self.requests[0]["t_sent"] if self.requests else 0.0
+        # primary-killed: the metrics watcher (metrics/record.jsonl), its own Run.
+        self.second, self.second_error = None, None
 
     def marker(self, name):
         for m in self.markers:
             if m["event"] == name:
                 return m["at"]
         raise KeyError(f"the runner recorded no marker {name!r}")
+
+    def events(self, name):
+        """The runner's records of that kind (`mark`, `preflight`, `replay`, `mocks`)."""
+        return [m for m in self.markers if m["event"] == name]
+
+    def text(self, name):
+        path = self.directory / name
+        return path.read_text(errors="replace") if path.exists() else None
 
     def pattern(self, requests=None):
         return "".join(LETTER.get(r["result"], "?") for r in (requests or self.requests))
@@ -193,14 +268,42 @@ class Run:
                     f"failed_during={t.get('failed_during')}",
                 )
             )
+        for p in self.primaries:
+            detail = (
+                f"next_try={self.rel(epoch(p['next_try'])):.2f}s cooldown_secs={p.get('cooldown_secs')}"
+                if p.get("next_try")
+                else f"message={(p.get('message') or '')[:90]!r}"
+            )
+            rows.append(
+                (
+                    p["t_at"],
+                    f"  ~~~~ {self.rel(p['t_at']):6.2f}s PRIMARY {p.get('from')} -> {p.get('to')} "
+                    f"(d{p.get('seq')}) {detail}",
+                )
+            )
+        for m in self.marks:
+            rows.append(
+                (m["t_at"], f"  ++++ {self.rel(m['t_at']):6.2f}s MARKER M{m.get('id')} {m.get('label')!r}")
+            )
         for m in self.markers:
-            what = m["event"] if m["event"] != "stats" else f"stats {m['mock']} {m['label']} {m['stats']}"
+            if m["event"] in ("stats",):
+                what = f"stats {m['mock']} {m['label']} {m['stats']}"
+            elif "at" not in m:
+                continue
+            else:
+                what = m["event"] + "".join(
+                    f" {k}={m[k]}" for k in ("label", "rc", "output", "attempt") if k in m
+                )
             rows.append((m["at"], f"  ==== {self.rel(m['at']):6.2f}s RUNNER {what}"))
         rows.sort(key=lambda row: row[0])
         lines = [row for _, row in rows]
         lines += [f"  skip: {json.dumps(s)}" for s in self.skips]
         lines += [f"  abandoned: {json.dumps(a)}" for a in self.abandoned]
         lines += [f"  unparsable: {b}" for b in self.bad_lines]
+        lines += [
+            f"  transition: {json.dumps({k: v for k, v in t.items() if k != 't_at'})}"
+            for t in self.transitions
+        ]
         lines.append(f"  summary: {json.dumps(self.summary)}")
         return "\n".join(lines)
 
@@ -421,34 +524,48 @@ def count(requests, result):
 
 def scenario_killed(run, c, args):
     story = failover_story(run, c, args, "primary-down", "primary-up")
+    if len(run.transitions) == 2:
+        marker_from_script(run, c, *run.transitions)
+    primary_lane_killed(run, c, args)
+    story_killed(run, c, args)
     if story is None:
         return
     down, up = run.marker("primary-down"), run.marker("primary-up")
-    before = [r for r in run.requests if r["t_sent"] < down]
-    after_up = [r for r in run.requests if r["t_sent"] >= up]
-    # The mocks' own counters: who really answered (the direct probes the primary answered too).
-    before_p = count(before, "primary") + run.direct_answered(end=down)
+    # The mocks' own counters: who really answered (the direct probes the primary answered
+    # too), for the watcher and, in primary-killed, the metrics watcher beside it.
+    watchers = [run] + ([run.second] if run.second is not None else [])
+    both = " (both watchers')" if len(watchers) > 1 else ""
+
+    def said(part):
+        return " + ".join(f"{p} {d} direct" for p, d in map(part, watchers))
+
+    def before_kill(w):
+        return count([r for r in w.requests if r["t_sent"] < down], "primary"), w.direct_answered(end=down)
+
+    def after_restart(w):
+        return count([r for r in w.requests if r["t_sent"] >= up], "primary"), w.direct_answered(start=up)
+
+    before_p = sum(map(sum, map(before_kill, watchers)))
     c.check(
         delta(run, "primary", "before", "before-kill", "completions") == before_p,
-        "the primary mock answered exactly the requests attributed to it (and the direct probes "
-        "it answered) before the kill",
-        f"mock {delta(run, 'primary', 'before', 'before-kill', 'completions')}, "
-        f"watcher {count(before, 'primary')} + {run.direct_answered(end=down)} direct",
+        f"the primary mock answered exactly the requests attributed to it (and the direct probes "
+        f"it answered){both} before the kill",
+        f"mock {delta(run, 'primary', 'before', 'before-kill', 'completions')}, watcher(s) "
+        f"{said(before_kill)}",
     )
     restarted = run.stats[("primary", "after")]
-    after_p = count(after_up, "primary") + run.direct_answered(start=up)
+    after_p = sum(map(sum, map(after_restart, watchers)))
     c.check(
         restarted["completions"] == after_p and restarted["requests"] == restarted["completions"],
-        "the restarted primary mock answered exactly the requests attributed to it (and the "
-        "direct probes it answered) after the restart, and nothing else",
-        f"mock {restarted}, watcher {count(after_up, 'primary')} + "
-        f"{run.direct_answered(start=up)} direct",
+        f"the restarted primary mock answered exactly the requests attributed to it (and the "
+        f"direct probes it answered){both} after the restart, and nothing else",
+        f"mock {restarted}, watcher(s) {said(after_restart)}",
     )
+    fallbacks = [count(w.requests, "fallback") for w in watchers]
     c.check(
-        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
-        "the fallback mock answered exactly the requests attributed to the fallback",
-        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
-        f"watcher {count(run.requests, 'fallback')}",
+        delta(run, "fallback", "before", "after", "completions") == sum(fallbacks),
+        f"the fallback mock answered exactly the requests attributed to the fallback{both}",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, watcher(s) {fallbacks}",
     )
 
 
@@ -770,6 +887,958 @@ def scenario_seed_verbatim(run, c, args):
         f"watcher {count(run.requests, 'fallback')}",
     )
     attribution_evidence(run, c, args)
+    primary_lane_missing_key(run, c, args)
+    preflight_missing_key(run, c, args)
+
+
+# ---------------------------------------------------------------------------------------------
+# The record and its replay, the preflight (`failover-watch check`), markers from a script, the
+# primary's own lane (the direct probes).
+
+
+def record_and_replay(run, c, args):
+    """The run's record (`--record`, or the standard output itself) starts with its run line;
+    `failover-watch replay RECORD --instant` plays it back through the same core: as JSON lines,
+    every line again, every field the same (transitions, the primary's changes and notices are
+    derived again, not copied); as the text story, without error."""
+    printed, _ = read_jsonl(run.directory / "watch.jsonl")  # as printed, without our t_ fields
+    first = printed[0] if printed else {}
+    c.check(
+        first.get("type") == "run"
+        and first.get("record_version") == 1
+        and first.get("primary") == PRIMARY
+        and first.get("direct") is True
+        and first.get("stream") is args.expect.stream,
+        "the first line is the run's: record_version 1, the primary, direct probes on, stream "
+        + str(args.expect.stream).lower(),
+        json.dumps(first)[:300],
+    )
+    record_path = run.directory / "record.jsonl"
+    if record_path.exists():
+        record, bad = read_jsonl(record_path)
+        c.check(
+            not bad and record == printed,
+            "the record (--record FILE) holds exactly the lines printed on standard output",
+            "; ".join(bad[:3]) or first_difference(printed, record),
+        )
+    else:
+        record = printed
+    for output in ("jsonl", "text"):
+        events = [e for e in run.events("replay") if e["output"] == output]
+        rc = events[-1]["rc"] if events else None
+        name = f"replay {events[-1]['record'] if events else '?'} --output {output} --instant"
+        if not c.check(
+            rc == 0,
+            f"{name} exited 0",
+            f"status {rc}; stderr: {(run.text(f'replay-{output}.err') or '')[:300]!r}",
+        ):
+            continue
+        if output == "jsonl":
+            replayed, bad = read_jsonl(run.directory / "replay.jsonl")
+            c.check(
+                not bad and replayed == record,
+                f"{name} reproduces the record line for line, every field ({len(record)} lines)",
+                "; ".join(bad[:3]) or first_difference(record, replayed),
+            )
+        else:
+            story = run.text("replay.text") or ""
+            c.check(
+                f"Replay of: {events[-1]['record']}" in story and "Demo Summary" in story,
+                f"{name} tells the story, from its header (naming the record) to its summary",
+                repr(story[:300]),
+            )
+
+
+def preflight_healthy(run, c, args):
+    """`failover-watch check` on the healthy proxy, before the faults: exit 0, every check ok
+    (the router's timeout skipped: only an error answer tells it)."""
+    events = run.events("preflight")
+    if not c.check(len(events) == 1, "the runner ran failover-watch check once", f"{events}"):
+        return
+    rc = events[0]["rc"]
+    c.check(
+        rc == 0,
+        "failover-watch check exited 0 on the healthy proxy",
+        f"status {rc}; stderr {(run.text('preflight.err') or '')[:300]!r}",
+    )
+    try:
+        report = json.loads(run.text(events[0]["file"]) or "")
+    except json.JSONDecodeError as error:
+        c.check(False, "failover-watch check --output json printed one JSON object", repr(error))
+        return
+    findings = report.get("checks") or []
+    status = {f.get("check"): f.get("status") for f in findings}
+    messages = {f.get("check"): f.get("message") or "" for f in findings}
+    c.check(
+        report.get("ok") is True
+        and report.get("checked") is True
+        and report.get("litellm_version") == args.litellm_version,
+        f"check: ok, checked, litellm_version {args.litellm_version}",
+        json.dumps({k: report.get(k) for k in ("ok", "checked", "litellm_version")}),
+    )
+    want = ("proxy", "key", "primary", "request", "alone", "fallback")
+    c.check(
+        all(status.get(k) == "ok" for k in want)
+        and all(v in ("ok", "skipped") for v in status.values()),
+        "check: " + ", ".join(want) + " ok, no problem",
+        json.dumps(findings)[:800],
+    )
+    mocks = run.events("mocks")
+    base = mocks[0]["primary_base"] + "/v1" if mocks else "?"
+    c.check(
+        f"openai/{PRIMARY} at {base}" in messages.get("primary", "")
+        and "served by the primary" in messages.get("request", ""),
+        f"check names the primary's deployment (openai/{PRIMARY} at {base}) and says the "
+        "primary served its request",
+        f"primary: {messages.get('primary')!r}; request: {messages.get('request')!r}",
+    )
+
+
+def preflight_missing_key(run, c, args):
+    """`failover-watch check` on the seed-verbatim proxy, after the watcher's run (asked again
+    while the primary is in the cooldown the watcher's failures started: the check can only say
+    so then): it exits 1 and names the missing api_key, with its fix."""
+    events = sorted(run.events("preflight"), key=lambda e: e["attempt"])
+    if not c.check(events, "the runner ran failover-watch check"):
+        return
+    stories = [run.text(e["file"]) or "" for e in events]
+
+    def line(story, check):
+        return next((x for x in story.splitlines() if re.match(rf"^. {check}\s", x)), "")
+
+    early = [(e["rc"], line(t, "alone")) for e, t in zip(events[:-1], stories[:-1])]
+    c.check(
+        all(rc == 1 and re.match(r"^✗ alone\s+.*cooldown", alone) for rc, alone in early),
+        f"every check made while the primary was in LiteLLM's cooldown ({len(early)}) exited 1 "
+        "and said so",
+        f"{early}",
+    )
+    last, story = events[-1], stories[-1]
+    lines = story.splitlines()
+    alone = line(story, "alone")
+    after = lines.index(alone) + 1 if alone in lines else len(lines)
+    fix = lines[after] if after < len(lines) else ""
+    c.check(
+        last["rc"] == 1,
+        "failover-watch check exited 1 on the seed-verbatim proxy",
+        f"status {last['rc']}; stderr {(run.text('preflight.err') or '')[:300]!r}",
+    )
+    c.check(
+        re.match(r"^✗ alone\s+.*\bapi_key\b", alone) is not None
+        and re.match(r"^\s+fix: .*api_key", fix) is not None,
+        "check names the missing api_key (`✗ alone ... api_key`) and its fix",
+        f"{alone!r} / {fix!r}; the whole output: {story[:900]!r}",
+    )
+    c.check(
+        re.match(r"^✗ request\s+served by the fallback", line(story, "request")) is not None
+        and line(story, "fallback").startswith("✓ fallback")
+        and line(story, "key").startswith("✓ key"),
+        "check: the request served by the fallback, the fallback answers on its own, the key "
+        "accepted",
+        f"{line(story, 'request')!r}; {line(story, 'fallback')!r}; {line(story, 'key')!r}",
+    )
+
+
+def marker_from_script(run, c, failover, recovery):
+    """`failover-watch mark "kill primary"` just before the kill reached the watcher: its lines
+    have the marker, and the failover says how long after it it came."""
+    events = run.events("mark")
+    if not c.check(len(events) == 1, "the runner ran failover-watch mark once", f"{events}"):
+        return
+    ev = events[0]
+    out = (run.text("mark.out") or "").strip()
+    c.check(
+        ev["rc"] == 0,
+        "failover-watch mark exited 0",
+        f"status {ev['rc']}; stderr {(run.text('mark.err') or '')[:300]!r}",
+    )
+    want = f'marker M1 "{ev["label"]}" dropped in failover-watch {ev["watcher_pid"]}'
+    c.check(out == want, f"mark printed '{want}' (the watcher's pid)", f"it printed {out!r}")
+    marks = [{k: v for k, v in m.items() if k != "t_at"} for m in run.marks]
+    if not c.check(
+        len(marks) == 1 and marks[0].get("id") == 1 and marks[0].get("label") == ev["label"],
+        f'one marker line: id 1, label "{ev["label"]}"',
+        json.dumps(marks),
+    ):
+        return
+    m = run.marks[0]
+    c.check(
+        ev["at"] - 0.05 <= m["t_at"] <= ev["done"] + 0.05,
+        "the marker is timed while mark ran",
+        f"marker at {run.rel(m['t_at']):.3f}s, mark ran {run.rel(ev['at']):.3f}s to "
+        f"{run.rel(ev['done']):.3f}s",
+    )
+    sent_before = [r["seq"] for r in run.requests if r["t_sent"] < m["t_at"]]
+    c.check(
+        sent_before and m.get("after_seq") == max(sent_before),
+        "the marker comes after the last request sent before it",
+        f"after_seq {m.get('after_seq')}, last request sent before it #{max(sent_before, default=None)}",
+    )
+    lag = failover.get("after_marker_secs")
+    c.check(
+        failover.get("after_marker") == 1
+        and failover.get("after_marker_label") == ev["label"]
+        and isinstance(lag, (int, float))
+        and 0 < lag < 5
+        and abs(lag - (failover["t_at"] - m["t_at"])) <= 0.002,
+        f'the failover came after marker 1 "{ev["label"]}": after_marker_secs positive, below 5 s, '
+        "the time from the marker to the failover",
+        json.dumps({k: failover.get(k) for k in ("after_marker", "after_marker_label", "after_marker_secs")})
+        + f"; the failover came {failover['t_at'] - m['t_at']:.3f} s after the marker",
+    )
+    c.check(
+        recovery.get("after_marker") is None and recovery.get("after_marker_secs") is None,
+        "the recovery claims no marker (the failover took it)",
+        json.dumps({k: recovery.get(k) for k in ("after_marker", "after_marker_label", "after_marker_secs")}),
+    )
+
+
+def primary_lane_killed(run, c, args):
+    """The primary's own lane (its direct probes) through the kill: up, failing (LiteLLM's
+    connection error), in LiteLLM's cooldown, up again; the failover's cause, the recovery's
+    cooldown, the estimated next try against what the direct probes saw, the summary."""
+    down, up = run.marker("primary-down"), run.marker("primary-up")
+    changes = [(p.get("from"), p.get("to")) for p in run.primaries]
+    if not c.check(
+        changes == [(None, "up"), ("up", "failing"), ("failing", "cooling_down"), ("cooling_down", "up")],
+        "the primary's own state: up, failing, cooling_down, up, in that order, nothing else",
+        f"{changes}",
+    ):
+        return
+    first, failing, cooling, back = run.primaries
+    after_down = [d for d in run.direct if d["t_sent"] >= down]
+    c.check(
+        after_down
+        and failing.get("seq") == after_down[0]["seq"]
+        and after_down[0].get("status") == 500
+        and "Connection error" in (failing.get("message") or ""),
+        "the first direct probe after the kill found the primary failing, with LiteLLM's "
+        "connection error (500)",
+        f"failing at d{failing.get('seq')}: {failing.get('message')!r}; first direct probe after "
+        f"the kill: {json.dumps(after_down[0]) if after_down else None}",
+    )
+    mocks = run.events("mocks")
+    base = mocks[0]["primary_base"] + "/v1" if mocks else "?"
+    c.check(
+        cooling.get("seq") == failing.get("seq", 0) + 1
+        and cooling.get("cooldown_secs") == args.cooldown
+        and cooling.get("api_bases") == [base]
+        and cooling.get("next_try") is not None,
+        f"the next direct probe found it in LiteLLM's cooldown ({args.cooldown:g} s, api_base "
+        f"{base}), with an estimated next try",
+        json.dumps({k: cooling.get(k) for k in ("seq", "cooldown_secs", "api_bases", "next_try")}),
+    )
+    first_up = next((d for d in run.direct if d["seq"] == back.get("seq")), None)
+    c.check(
+        first_up is not None and first_up["t_sent"] >= up and first_up.get("status") == 200,
+        "it was up again at a direct probe sent after its restart",
+        f"up at d{back.get('seq')}",
+    )
+    if first_up is None or cooling.get("next_try") is None:
+        return
+    # LiteLLM tries the primary again when its cooldown ends: after the last direct probe that
+    # still found it cooling down left, at the latest when the first that found it up arrived.
+    # The estimate counts from the failure the watcher saw: within the answers' latency of that.
+    next_try = epoch(cooling["next_try"])
+    held_back = [d for d in run.direct if d["seq"] < first_up["seq"] and d.get("state") == "cooling_down"]
+    last_cool = held_back[-1]
+    margin = 0.5
+    c.check(
+        last_cool["t_sent"] - margin <= next_try <= first_up["t_sent"] + margin,
+        "the cooldown's estimated next try lies between the last direct probe that found the "
+        f"primary cooling down and the first that found it up (±{margin:g} s)",
+        f"next_try {run.rel(next_try):.3f}s; last cooling d{last_cool['seq']} sent "
+        f"{run.rel(last_cool['t_sent']):.3f}s; first up d{first_up['seq']} sent "
+        f"{run.rel(first_up['t_sent']):.3f}s",
+    )
+    wrong = []
+    for d in held_back:
+        expected = max(0.0, (next_try - d["t_sent"]) * 1000.0 - d["latency_ms"])
+        got = d.get("retry_in_ms")
+        if not isinstance(got, (int, float)) or abs(got - expected) > 2.0:
+            wrong.append(f"d{d['seq']} retry_in_ms={got} expected {expected:.1f}")
+    c.check(
+        not wrong,
+        "every direct probe in the cooldown says how long, from its answer, to the next try",
+        "; ".join(wrong[:5]),
+    )
+    if len(run.transitions) != 2:
+        return
+    failover, recovery = run.transitions
+    cause = failover.get("cause") or ""
+    c.check(
+        cause.startswith("primary: ") and "Connection error" in cause,
+        "the failover's cause names the primary's connection error",
+        f"cause={failover.get('cause')!r}",
+    )
+    held = recovery.get("primary_cooldown_secs")
+    c.check(
+        isinstance(held, (int, float))
+        and args.cooldown - 2 <= held <= args.cooldown + 2
+        and abs(held - (back["t_at"] - cooling["t_at"])) <= 0.002,
+        "the recovery says how long the primary was in LiteLLM's cooldown: within "
+        f"[{args.cooldown - 2:g}, {args.cooldown + 2:g}] s (cooldown_time {args.cooldown:g}), "
+        "from its cooling_down line to its up line",
+        f"primary_cooldown_secs={held!r}; cooling_down to up: {back['t_at'] - cooling['t_at']:.3f} s",
+    )
+    c.check(
+        recovery.get("cause") is None and failover.get("primary_cooldown_secs") is None,
+        "no cause on the recovery, no cooldown on the failover",
+        json.dumps(
+            {
+                "recovery.cause": recovery.get("cause"),
+                "failover.primary_cooldown_secs": failover.get("primary_cooldown_secs"),
+            }
+        ),
+    )
+    lane = run.summary.get("primary_lane") or {}
+    end = epoch(run.lines[0]["started_at"]) + run.summary["duration_secs"]
+    expected = {
+        "direct_probes": len(run.direct),
+        "abandoned": 0,
+        "refused": None,
+        "first_failure": failing.get("message"),
+    }
+    times = {
+        "up_secs": (failing["t_at"] - first["t_at"]) + (end - back["t_at"]),
+        "failing_secs": cooling["t_at"] - failing["t_at"],
+        "cooling_down_secs": back["t_at"] - cooling["t_at"],
+    }
+    c.check(
+        all(lane.get(k) == v for k, v in expected.items())
+        and all(
+            isinstance(lane.get(k), (int, float)) and abs(lane[k] - v) <= 0.01 for k, v in times.items()
+        ),
+        "summary: primary_lane counts every direct probe, keeps the first failure, and the time "
+        "up, failing and cooling down the primary lines tell",
+        f"primary_lane {json.dumps(lane)}; expected {json.dumps(expected)} and "
+        f"{json.dumps({k: round(v, 3) for k, v in times.items()})}",
+    )
+
+
+def story_killed(run, c, args):
+    """The text story of the kill (the record replayed as text): the failover after the marker
+    with its cause, the recovery with the cooldown, the primary's own states."""
+    story = run.text("replay.text")
+    if story is None:
+        c.check(False, "the text story (replay --output text) was written")
+        return
+    fallback_model = args.expect.fallback_model
+    lines = story.splitlines()
+    wanted = (
+        f"[!] FAILOVER DETECTED: {PRIMARY} → {fallback_model}",
+        f"[!] RECOVERY DETECTED: {fallback_model} → {PRIMARY}",
+        'MARKER M1 "kill primary"',
+        'after M1 "kill primary"',
+        "the primary was in LiteLLM's cooldown for ",
+    )
+    missing = [text for text in wanted if text not in story]
+    c.check(
+        not missing,
+        "the text story has the failover and recovery banners, the marker, the failover after "
+        'M1 "kill primary", the cooldown the recovery ended',
+        f"missing: {missing}",
+    )
+    c.check(
+        any(re.match(r"^\s+cause: primary: .*Connection error", x) for x in lines),
+        "the text story gives the failover's cause (primary: ... Connection error)",
+        f"{[x for x in lines if 'cause' in x]}",
+    )
+    states = [x.split("Primary's own state: ", 1)[1] for x in lines if "Primary's own state: " in x]
+    prefixes = (("up", "UP"), ("failing", "FAILING"), ("cooling_down", "IN LITELLM'S COOLDOWN"))
+    kinds = [next((k for k, p in prefixes if s.startswith(p)), s[:40]) for s in states]
+    c.check(
+        kinds == ["up", "failing", "cooling_down", "up"]
+        and "Connection error" in states[1]
+        and f"({args.cooldown:g}s)" in states[2]
+        and "next try ~" in states[2],
+        "the text story tells the primary's own state: UP, FAILING (Connection error), IN "
+        f"LITELLM'S COOLDOWN ({args.cooldown:g}s, next try ~...), UP",
+        f"{states}",
+    )
+
+
+def primary_lane_missing_key(run, c, args):
+    """Seed-verbatim: the primary never serves; its own lane says why, in LiteLLM's words."""
+    words = args.expect.missing_api_key()
+    changes = [(p.get("from"), p.get("to")) for p in run.primaries]
+    first = run.primaries[0] if run.primaries else {}
+    message = first.get("message") or ""
+    c.check(
+        changes[:1] == [(None, "failing")] and words.match(message) is not None and "api_key" in message,
+        "the primary's own state: failing from the first direct probe, with LiteLLM "
+        f"{args.litellm_version}'s words for the missing api_key",
+        f"{changes}; message {first.get('message')!r}",
+    )
+    d1 = run.direct[0] if run.direct else {}
+    c.check(
+        d1.get("state") == "failing" and d1.get("status") == 500 and d1.get("message") == first.get("message"),
+        "the first direct probe: failing, 500, that message",
+        json.dumps({k: d1.get(k) for k in ("seq", "state", "status", "message")})[:400],
+    )
+    mocks = run.events("mocks")
+    base = mocks[0]["primary_base"] + "/v1" if mocks else "?"
+    cooling = run.primaries[1] if len(run.primaries) > 1 else {}
+    c.check(
+        changes == [(None, "failing"), ("failing", "cooling_down")]
+        and cooling.get("cooldown_secs") == args.cooldown
+        and cooling.get("api_bases") == [base],
+        f"then LiteLLM holds it in its cooldown ({args.cooldown:g} s, api_base {base}) to the end "
+        "(allowed_fails 1: the first probe and direct probe both failed)",
+        f"{changes}; {json.dumps({k: cooling.get(k) for k in ('cooldown_secs', 'api_bases')})}",
+    )
+    lane = run.summary.get("primary_lane") or {}
+    c.check(
+        lane.get("first_failure") == first.get("message")
+        and lane.get("direct_probes") == len(run.direct)
+        and lane.get("up_secs") == 0
+        and lane.get("refused") is None,
+        "summary: primary_lane's first_failure is that message, every direct probe counted, never up",
+        json.dumps(lane)[:600],
+    )
+    story = run.text("replay.text") or ""
+    failing = next((x for x in story.splitlines() if "Primary's own state: FAILING: " in x), "")
+    c.check(
+        "api_key" in failing and "first failure: " in story,
+        "the text story tells the primary failing for want of an api_key, and its first failure",
+        f"{failing!r}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The metrics (primary-killed): a second watcher beside the first, `--output none
+# --metrics-listen` (and `--record`), scraped every second by a real Prometheus, which is asked
+# through its HTTP API once the watchers are done.
+
+METRICS = "metrics"  # the folder of the metrics watcher and its Prometheus, in DIR
+METRIC_TYPES = {
+    "failover_watch_requests_total": "counter",
+    "failover_watch_request_duration_seconds": "histogram",
+    "failover_watch_serving": "gauge",
+    "failover_watch_transitions_total": "counter",
+    "failover_watch_state_seconds_total": "counter",
+    "failover_watch_in_flight": "gauge",
+    "failover_watch_skipped_ticks_total": "counter",
+    "failover_watch_primary_state": "gauge",
+    "failover_watch_info": "gauge",
+}
+PRIMARY_STATES = ("up", "failing", "cooling_down", "refused")
+SERVING_STATES = ("primary", "fallback", "down")
+TRANSITION_KINDS = ("failover", "recovery", "outage", "restored")
+# How long after a change Prometheus shows it: one scrape interval (1 s), and some slack.
+SCRAPE_LAG = 1.5
+
+
+class PromError(Exception):
+    pass
+
+
+class Prometheus:
+    """Asks the scenario's Prometheus (`GET /api/v1/query`, `/api/v1/query_range`) and keeps
+    every answer in metrics/prometheus.json; without a URL, reads the answers kept there (a
+    re-check of a finished run, its Prometheus gone)."""
+
+    def __init__(self, directory, url):
+        self.path = Path(directory, METRICS, "prometheus.json")
+        self.url = url
+        self.answers = {} if url else json.loads(self.path.read_text())
+
+    def ask(self, name, path, **params):
+        params = {k: (f"{v:.3f}" if isinstance(v, float) else str(v)) for k, v in params.items()}
+        if self.url:
+            address = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+            try:
+                with urllib.request.urlopen(address, timeout=10) as response:
+                    answer = json.load(response)
+            except urllib.error.HTTPError as error:
+                answer = {"status": "error", "http": error.code,
+                          "body": error.read().decode(errors="replace")[:500]}
+            except (OSError, ValueError) as error:
+                answer = {"status": "error", "error": repr(error)}
+            self.answers[name] = {"path": path, "params": params, "answer": answer}
+            self.path.write_text(json.dumps(self.answers, indent=1) + "\n")
+        else:
+            kept = self.answers.get(name)
+            if kept is None or (kept["path"], kept["params"]) != (path, params):
+                raise PromError(f"{self.path} keeps no answer to {name} {path} {params}")
+            answer = kept["answer"]
+        if answer.get("status") != "success":
+            raise PromError(f"{name}: {path} {params} answered {json.dumps(answer)[:400]}")
+        return answer["data"]["result"]
+
+    def query(self, name, expr, at):
+        """An instant query at `at` (epoch seconds): [(labels, value)] for a vector,
+        [(labels, [(t, value)...])] for a range selector (its raw samples)."""
+        result = self.ask(name, "/api/v1/query", query=expr, time=at)
+        return [
+            (s["metric"], float(s["value"][1]) if "value" in s
+             else [(t, float(v)) for t, v in s["values"]])
+            for s in result
+        ]
+
+    def query_range(self, name, expr, start, end, step):
+        result = self.ask(name, "/api/v1/query_range", query=expr, start=start, end=end, step=step)
+        return [(s["metric"], [(t, float(v)) for t, v in s["values"]]) for s in result]
+
+
+SAMPLE_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$")
+LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """The families' types and the samples (name, labels, value) of a scrape (the Prometheus
+    text format or OpenMetrics), and the lines neither comment nor sample."""
+    types, samples, bad = {}, [], []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            parts = line.split()
+            if len(parts) >= 4 and parts[1] == "TYPE":
+                types[parts[2]] = parts[3]
+            continue
+        m = SAMPLE_LINE.match(line)
+        if not m:
+            bad.append(line)
+            continue
+        labels = dict(LABEL_PAIR.findall(m.group(2) or ""))
+        try:
+            samples.append((m.group(1), labels, float(m.group(3))))
+        except ValueError:
+            bad.append(line)
+    return types, samples, bad
+
+
+def values_of(samples, name, **labels):
+    return [v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items())]
+
+
+def done_at(x):
+    """When a request or direct probe was answered (epoch seconds)."""
+    return x["t_sent"] + (x.get("latency_ms") or 0) / 1000
+
+
+def answered_by(watcher, result, until):
+    """How many answers of that result (primary, fallback, error) the watcher had by then."""
+    return sum(1 for r in watcher.requests if r["result"] == result and done_at(r) <= until)
+
+
+def transition_at(watcher, kind):
+    return next((t["t_at"] for t in watcher.transitions if t["kind"] == kind), None)
+
+
+def metrics_watcher(run, c, args, second):
+    """The second watcher ran as a service: nothing on stdout, logs on stderr, its metrics
+    served; its record tells the same story as the first watcher's output; its probes left
+    between the first watcher's."""
+    done = run.events("metrics-watcher-done")
+    c.check(
+        len(done) == 1 and done[0]["rc"] == 0,
+        "the metrics watcher (--output none --metrics-listen) exited 0",
+        f"{done}; stderr: {(run.text(METRICS + '/watch.err') or '')[-300:]!r}",
+    )
+    out = run.text(METRICS + "/watch.out")
+    c.check(out == "", "--output none: the metrics watcher printed nothing on stdout", repr((out or "")[:200]))
+    err = run.text(METRICS + "/watch.err") or ""
+    scrape = (run.events("scrape") or [{}])[-1]
+    port = scrape.get("metrics_port")
+    c.check(
+        re.search(rf"INFO .*serving metrics.*addr=127\.0\.0\.1:{port}\b", err) is not None
+        and "panicked" not in err,
+        f"--log-file -: its logs on stderr, with 'serving metrics addr=127.0.0.1:{port}', no panic",
+        repr(err[:400]),
+    )
+    pattern = second.pattern()
+    kinds = [t["kind"] for t in second.transitions]
+    s = second.summary or {}
+    c.check(
+        re.fullmatch(r"P+F+P+", pattern) is not None
+        and kinds == ["failover", "recovery"]
+        and (s.get("failed"), s.get("skipped"), s.get("litellm_version")) == (0, 0, args.litellm_version),
+        "its record tells the same story: P+F+P+, one failover then one recovery, no failure, no "
+        "skip, the version under test",
+        f"{pattern} {kinds} {json.dumps({k: s.get(k) for k in ('failed', 'skipped', 'litellm_version')})}",
+    )
+    phase = (second.origin - run.origin) % args.interval if second.requests else None
+    c.check(
+        phase is not None and 0.05 <= phase <= 0.45,
+        "its probes left 0.05-0.45 s after the first watcher's (so that none leaves between the "
+        "kill and the first watcher's next probe, whose direct probe must find the primary failing)",
+        f"{phase if phase is None else round(phase, 3)} s after",
+    )
+
+
+def metrics_scrape(run, c, args, second):
+    """One raw scrape of the metrics watcher, at 24.5 s (after the recovery): promtool passes
+    it; every family is there with its type, its values are the watcher's record at that
+    moment; OpenMetrics when asked for; /healthz 200; every listening socket on 127.0.0.1."""
+    events = run.events("scrape")
+    if not c.check(len(events) == 1, "the runner scraped the metrics watcher once", f"{events}"):
+        return
+    ev = events[0]
+    headers = (run.text(METRICS + "/scrape.headers") or "").lower()
+    text = run.text(METRICS + "/scrape.txt") or ""
+    c.check(
+        ev["curl_text"] == 0 and headers.startswith("http/1.1 200")
+        and "content-type: text/plain; version=0.0.4" in headers,
+        "GET /metrics: 200, the Prometheus text format (text/plain; version=0.0.4)",
+        f"curl status {ev['curl_text']}; headers {headers[:300]!r}",
+    )
+    promtool = (run.text(METRICS + "/promtool.out") or "").strip()
+    c.check(
+        ev["promtool"] == 0 and promtool == "",
+        "promtool check metrics passes the raw scrape (status 0, no problem named)",
+        f"status {ev['promtool']}: {promtool[:500]!r}",
+    )
+    types, samples, bad = parse_exposition(text)
+    c.check(not bad, "every line of the scrape is a comment or a sample", repr(bad[:3]))
+    wrong = {n: types.get(n) for n, t in METRIC_TYPES.items() if types.get(n) != t}
+    c.check(
+        not wrong,
+        "the scrape has every family, each of its type: " + ", ".join(METRIC_TYPES),
+        f"missing or of another type: {wrong}",
+    )
+    c.check(
+        not [v for v in values_of(samples, "failover_watch_errors_total") if v != 0],
+        "no failover_watch_errors_total above 0 (no probe failed)",
+        repr([x for x in samples if x[0] == "failover_watch_errors_total"]),
+    )
+    # Its values against what the record says the watcher had seen when it was scraped.
+    lo, hi = ev["at"] - 0.1, ev["done"] + 0.1
+    got, want = {}, {}
+    for result, model in (("primary", PRIMARY), ("fallback", args.expect.fallback_model)):
+        got[result] = values_of(samples, "failover_watch_requests_total", result=result, model=model)
+        got[result + " count"] = values_of(
+            samples, "failover_watch_request_duration_seconds_count", result=result, model=model
+        )
+        want[result] = (answered_by(second, result, lo), answered_by(second, result, hi))
+    fine = all(
+        len(got[k]) == 1 and want[r][0] <= got[k][0] <= want[r][1]
+        for r in ("primary", "fallback") for k in (r, r + " count")
+    )
+    c.check(
+        fine and not values_of(samples, "failover_watch_requests_total", result="error"),
+        "requests_total and the duration histogram's count, by result and model, are the record's "
+        "answers at the scrape",
+        f"scrape {got}; record (by the scrape's start, by its end) {want}",
+    )
+    expected = {
+        ("failover_watch_serving", "state"): {"primary": 1, "fallback": 0, "down": 0},
+        ("failover_watch_primary_state", "state"): {"up": 1, "failing": 0, "cooling_down": 0, "refused": 0},
+        ("failover_watch_transitions_total", "kind"): {"failover": 1, "recovery": 1},
+        ("failover_watch_skipped_ticks_total", None): {None: 0},
+    }
+    for (name, label), values in expected.items():
+        seen = {l.get(label) if label else None: v for n, l, v in samples if n == name}
+        c.check(
+            {k: v for k, v in seen.items() if v or k in values} == values,
+            f"{name}: {values} after the recovery",
+            f"{seen}",
+        )
+    seconds = {l.get("state"): v for n, l, v in samples if n == "failover_watch_state_seconds_total"}
+    fo, rec = transition_at(second, "failover"), transition_at(second, "recovery")
+    c.check(
+        set(seconds) == set(SERVING_STATES) and fo and rec
+        and abs(seconds["fallback"] - (rec - fo)) <= 0.05 and seconds["down"] == 0,
+        "failover_watch_state_seconds_total: the fallback's is the time from the failover to the "
+        "recovery (±0.05 s), down's 0",
+        f"{seconds}; record: failover to recovery {(rec or 0) - (fo or 0):.3f} s",
+    )
+    info = [l for n, l, v in samples if n == "failover_watch_info" and v == 1]
+    first = second.lines[0] if second.lines else {}
+    want_info = {
+        "url": first.get("url"), "primary": PRIMARY, "fallback": "",
+        "litellm_version": args.litellm_version, "version": first.get("tool_version"),
+    }
+    c.check(
+        info == [want_info],
+        "failover_watch_info: one series, the proxy's url, the primary, no fallback given, "
+        f"litellm_version {args.litellm_version}, the watcher's version",
+        f"{info} (expected {want_info})",
+    )
+    om_headers = (run.text(METRICS + "/scrape-openmetrics.headers") or "").lower()
+    om = run.text(METRICS + "/scrape.openmetrics") or ""
+    om_types, om_samples, om_bad = parse_exposition(om)
+    c.check(
+        ev["curl_openmetrics"] == 0
+        and "content-type: application/openmetrics-text; version=1.0.0" in om_headers
+        and om.endswith("# EOF\n") and not om_bad
+        and {n for n, _, _ in om_samples} >= {n for n, _, _ in samples},
+        "GET /metrics asking for OpenMetrics: application/openmetrics-text; version=1.0.0, ends "
+        "with # EOF, the same samples' names",
+        f"curl {ev['curl_openmetrics']}; headers {om_headers[:200]!r}; tail {om[-60:]!r}; bad {om_bad[:2]}",
+    )
+    c.check(
+        ev["healthz"] == "200",
+        "GET /healthz answered 200 while the schedule ticked",
+        f"{ev['healthz']} {(run.text(METRICS + '/healthz.body') or '')[:100]!r}",
+    )
+    listening = [x.split() for x in (run.text(METRICS + "/listening.txt") or "").splitlines() if x.strip()]
+    local = [x[3] for x in listening if len(x) > 3]
+    c.check(
+        local and all(a.startswith("127.0.0.1:") for a in local)
+        and f"127.0.0.1:{ev['metrics_port']}" in local and f"127.0.0.1:{ev['prometheus_port']}" in local,
+        "the metrics watcher and Prometheus listen on 127.0.0.1 (and so does every other "
+        "process started)",
+        f"{local}",
+    )
+
+
+def metrics_prometheus(run, c, args, second, prometheus):
+    """What Prometheus scraped: its HTTP API, asked at chosen times, shows the failover; every
+    sample is the watcher's record at its moment; against the JSON-lines watcher, the counts
+    two watchers can differ by."""
+    fo, rec = transition_at(second, "failover"), transition_at(second, "recovery")
+    if not c.check(fo is not None and rec is not None, "the metrics watcher saw a failover and a recovery"):
+        return
+    kill = run.marker("primary-down")
+    first_sent = second.origin
+    answers = second.requests + second.direct
+    first_done = min(done_at(x) for x in answers)
+    last_done = max(done_at(x) for x in answers)
+    ended = run.events("metrics-watcher-done")[-1]["at"]
+    F = count(second.requests, "fallback")
+
+    # up: every scrape succeeded from the watcher's start to its end.
+    window = int(ended + 2 - first_sent) + 5
+    raw = prometheus.query("up_raw", f'up{{job="failover-watch"}}[{window}s]', ended + 2)
+    scrape = (run.events("scrape") or [{}])[-1]
+    instance = f"127.0.0.1:{scrape.get('metrics_port')}"
+    if not c.check(
+        len(raw) == 1 and raw[0][0].get("instance") == instance,
+        f'one up{{job="failover-watch"}} series, instance {instance}',
+        f"{[m for m, _ in raw]}",
+    ):
+        return
+    samples = raw[0][1]
+    ups = [t for t, v in samples if v == 1]
+    if not c.check(ups, "Prometheus scraped the metrics watcher (up == 1)", f"{samples}"):
+        return
+    first_up, t_end = ups[0], ups[-1]
+    during = [(t, v) for t, v in samples if first_up <= t <= t_end]
+    gaps = [round(b - a, 3) for (a, _), (b, _) in zip(during, during[1:]) if b - a > 1.5]
+    c.check(
+        all(v == 1 for _, v in during) and not gaps
+        and first_up <= first_sent + SCRAPE_LAG and t_end >= last_done - SCRAPE_LAG,
+        f"up == 1 at every scrape (every second) from the watcher's start to its end ({len(during)} "
+        "scrapes)",
+        f"first up {first_up - first_sent:+.2f} s from its first probe, last up "
+        f"{t_end - last_done:+.2f} s from its last answer; failed: "
+        f"{[round(t - first_sent, 2) for t, v in during if v != 1]}; gaps {gaps}",
+    )
+    up_end = prometheus.query("up_end", 'up{job="failover-watch"}', t_end)
+    c.check([v for _, v in up_end] == [1], 'up{job="failover-watch"} == 1 at the end', f"{up_end}")
+    window = int(t_end - first_sent) + 5
+
+    # The requests' counters: every sample is what the record says the watcher had answered.
+    raw = prometheus.query("requests_raw", f"failover_watch_requests_total[{window}s]", t_end)
+    keys = sorted((m.get("result"), m.get("model")) for m, _ in raw)
+    c.check(
+        keys == sorted([("fallback", args.expect.fallback_model), ("primary", PRIMARY)]),
+        "failover_watch_requests_total: a series for the primary and one for the fallback, by model",
+        f"{keys}",
+    )
+    wrong, checked = [], 0
+    for m, values in raw:
+        for t, v in values:
+            checked += 1
+            low = answered_by(second, m.get("result"), t - 0.1)
+            high = answered_by(second, m.get("result"), t + 0.5)
+            if not low <= v <= high:
+                wrong.append((m.get("result"), round(t - first_sent, 2), v, (low, high)))
+    c.check(
+        checked and not wrong,
+        f"every sample of failover_watch_requests_total ({checked}) is the count of the record's "
+        "answers at its scrape",
+        f"(result, at, value, record) {wrong[:6]}",
+    )
+    fallback_series = [vals for m, vals in raw if m.get("result") == "fallback"]
+    born = fallback_series[0][0][0] if fallback_series and fallback_series[0] else None
+    c.check(
+        born is not None and fo - 0.1 <= born <= fo + SCRAPE_LAG,
+        "the fallback's series appears at the failover's scrape",
+        f"first sample {None if born is None else round(born - fo, 2)} s from the failover",
+    )
+
+    # increase() before the kill, over the outage, after the recovery.
+    fallback = 'failover_watch_requests_total{result="fallback"}'
+    before = int(kill - first_sent)
+    got = prometheus.query("fallback_before", f"increase({fallback}[{before}s])", kill)
+    primary_before = prometheus.query(
+        "primary_before", f'increase(failover_watch_requests_total{{result="primary"}}[{before}s])', kill
+    )
+    c.check(
+        all(v == 0 for _, v in got) and [v > 0 for _, v in primary_before] == [True],
+        f"before the kill: increase({fallback}[{before}s]) is 0 (no series yet), the primary's > 0",
+        f"fallback {got}; primary {primary_before}",
+    )
+    outage = math.ceil(rec - kill)
+    got = prometheus.query("fallback_outage", f"increase({fallback}[{outage}s])", rec)
+    c.check(
+        len(got) == 1 and 0 < got[0][1] <= F + 1,
+        f"over the outage (the kill to the recovery, {outage} s): increase({fallback}) > 0, at "
+        f"most the {F} fallback answers (+1)",
+        f"{got}",
+    )
+    after = int(t_end - rec - SCRAPE_LAG)
+    got = prometheus.query("fallback_after", f"increase({fallback}[{after}s])", t_end)
+    c.check(
+        len(got) == 1 and got[0][1] == 0,
+        f"after the recovery ({after} s to the end): increase({fallback}) == 0",
+        f"{got}",
+    )
+
+    # Who serves, second by second.
+    serving = prometheus.query_range(
+        "serving_range", "failover_watch_serving", first_sent - 2, t_end, 0.5
+    )
+    by_state = {m.get("state"): values for m, values in serving}
+    c.check(
+        sorted(by_state) == sorted(SERVING_STATES),
+        "failover_watch_serving: a series for primary, fallback and down",
+        f"{sorted(by_state)}",
+    )
+    for state, during_fo in (("fallback", 1), ("primary", 0), ("down", 0)):
+        values = by_state.get(state, [])
+        wrong = []
+        for t, v in values:
+            if fo + SCRAPE_LAG <= t < rec:
+                want = during_fo
+            elif t < fo or t >= rec + SCRAPE_LAG:
+                want = 1 if state == "primary" else 0
+            else:
+                continue
+            if v != want:
+                wrong.append((round(t - first_sent, 1), v))
+        changes = [v for i, (_, v) in enumerate(values) if i == 0 or v != values[i - 1][1]]
+        shape = {"fallback": [0, 1, 0], "primary": [1, 0, 1], "down": [0]}[state]
+        c.check(
+            values and not wrong and changes == shape,
+            f'failover_watch_serving{{state="{state}"}}: '
+            + {"fallback": "0, 1 from the failover to the recovery, then 0",
+               "primary": "1, 0 from the failover to the recovery, then 1",
+               "down": "0 throughout"}[state]
+            + f" (every 0.5 s, ±{SCRAPE_LAG} s at the changes)",
+            f"changes {changes}; wrong (at, value) {wrong[:6]}",
+        )
+    starts = [values[0][0] for values in by_state.values() if values]
+    c.check(
+        starts and min(starts) >= first_done - 0.05,
+        "failover_watch_serving has no value before the watcher's first answer",
+        f"first value {min(starts, default=0) - first_done:+.2f} s from the first answer",
+    )
+
+    # The transitions: one failover, one recovery, each seen at its scrape.
+    got = prometheus.query("transitions_end", "failover_watch_transitions_total", t_end)
+    kinds = {m.get("kind"): v for m, v in got if v}
+    c.check(
+        kinds == {"failover": 1, "recovery": 1},
+        'at the end: failover_watch_transitions_total{kind="failover"} == 1 and '
+        '{kind="recovery"} == 1, no other kind above 0',
+        f"{got}",
+    )
+    raw = prometheus.query("transitions_raw", f"failover_watch_transitions_total[{window}s]", t_end)
+    # Every kind is there from the first scrape, at 0, so increase() counts its first rise.
+    c.check(
+        {m.get("kind") for m, _ in raw} == set(TRANSITION_KINDS)
+        and all(values and values[0][1] == 0 for _, values in raw),
+        "failover_watch_transitions_total: every kind's first sample is 0",
+        f"{ {m.get('kind'): values[:1] for m, values in raw} }",
+    )
+    seen = {m.get("kind"): next(t for t, v in values if v >= 1)
+            for m, values in raw if any(v >= 1 for _, v in values)}
+    c.check(
+        set(seen) == {"failover", "recovery"}
+        and fo - 0.1 <= seen["failover"] <= fo + SCRAPE_LAG
+        and rec - 0.1 <= seen["recovery"] <= rec + SCRAPE_LAG,
+        f"Prometheus saw each transition within {SCRAPE_LAG} s of it",
+        f"{ {k: round(v - first_sent, 2) for k, v in seen.items()} } vs failover "
+        f"{fo - first_sent:.2f} s, recovery {rec - first_sent:.2f} s",
+    )
+
+    # The time in each state; the primary's own state; the rest.
+    got = {m.get("state"): v for m, v in
+           prometheus.query("state_seconds_end", "failover_watch_state_seconds_total", t_end)}
+    c.check(
+        set(got) == set(SERVING_STATES) and abs(got["fallback"] - (rec - fo)) <= 0.05
+        and got["down"] == 0 and abs(got["primary"] + got["fallback"] - (t_end - first_done)) <= SCRAPE_LAG,
+        "at the end: failover_watch_state_seconds_total: the fallback's the failover to the "
+        "recovery, the primary's the rest, down's 0",
+        f"{got}; record: fallback {rec - fo:.3f} s, first answer to the end {t_end - first_done:.2f} s",
+    )
+    cooling = next((p["t_at"] for p in second.primaries if p.get("to") == "cooling_down"), None)
+    back = next((p["t_at"] for p in second.primaries if p.get("to") == "up" and cooling and p["t_at"] > cooling), None)
+    if c.check(cooling and back and back - cooling > 2 * SCRAPE_LAG,
+               "the metrics watcher saw the primary cooling down, then up",
+               f"{[(p.get('to'), round(p['t_at'] - first_sent, 2)) for p in second.primaries]}"):
+        for name, at, want in (("primary_state_cooling", (cooling + back) / 2, "cooling_down"),
+                               ("primary_state_end", t_end, "up")):
+            got = {m.get("state"): v for m, v in prometheus.query(name, "failover_watch_primary_state", at)}
+            c.check(
+                got == {s: int(s == want) for s in PRIMARY_STATES},
+                f'failover_watch_primary_state{{state="{want}"}} == 1 and the others 0 '
+                + ("in LiteLLM's cooldown" if want == "cooling_down" else "at the end"),
+                f"{got}",
+            )
+    got = prometheus.query(
+        "others_end", '{__name__=~"failover_watch_(skipped_ticks_total|errors_total|in_flight)"}', t_end
+    )
+    values = {(m["__name__"], m.get("kind")): v for m, v in got}
+    c.check(
+        values.get(("failover_watch_skipped_ticks_total", None)) == 0
+        and values.get(("failover_watch_in_flight", None)) in (0, 1)
+        and not [v for (n, _), v in values.items() if n == "failover_watch_errors_total" and v],
+        "at the end: no skipped tick, in flight 0 or 1, no error counted",
+        f"{values}",
+    )
+    got = prometheus.query("info_end", "failover_watch_info", t_end)
+    c.check(
+        len(got) == 1 and got[0][1] == 1 and got[0][0].get("litellm_version") == args.litellm_version,
+        f"failover_watch_info: one series at the end, litellm_version {args.litellm_version}",
+        f"{got}",
+    )
+
+    # Against the JSON-lines watcher: the same story, counts within what two watchers differ by.
+    final = {m.get("result"): v for m, v in
+             prometheus.query("requests_end", "failover_watch_requests_total", t_end)}
+    s = run.summary
+    # The fallback's count can differ by one probe at each end of the outage (which watcher's
+    # probe first met the kill, the end of the cooldown); the primary's, besides, by the
+    # later start of the metrics watcher and its last answer after the last scrape.
+    c.check(
+        abs(final.get("fallback", -9) - s["fallback"]) <= 2 and abs(final.get("primary", -9) - s["primary"]) <= 3,
+        "Prometheus's counts at the end against the JSON-lines watcher's summary: the fallback's "
+        "within 2, the primary's within 3",
+        f"Prometheus {final}, JSON lines primary {s['primary']} fallback {s['fallback']}",
+    )
+    w1 = {t["kind"]: t["t_at"] for t in run.transitions}
+    c.check(
+        set(w1) == {"failover", "recovery"} and abs(seen.get("failover", 0) - w1["failover"]) <= 2.5
+        and abs(seen.get("recovery", 0) - w1["recovery"]) <= 2.5,
+        "Prometheus saw the failover and the recovery within 2.5 s of the JSON-lines watcher's",
+        f"Prometheus {seen}, JSON lines {w1}",
+    )
+
+
+def metrics(run, c, args):
+    """primary-killed's metrics watcher, its raw scrape, and what Prometheus made of it."""
+    second = run.second
+    if not c.check(
+        second is not None and second.summary is not None,
+        "the metrics watcher's record (metrics/record.jsonl) ends with its summary",
+        f"{run.second_error}",
+    ):
+        return
+    for part in (metrics_watcher, metrics_scrape):
+        try:
+            part(run, c, args, second)
+        except (KeyError, StopIteration, TypeError, IndexError, ValueError, OSError) as error:
+            c.check(False, f"{part.__name__}: the files have what the checks need", repr(error))
+    try:
+        prometheus = Prometheus(run.directory, args.prometheus)
+        metrics_prometheus(run, c, args, second, prometheus)
+    except (PromError, KeyError, StopIteration, TypeError, IndexError, ValueError, OSError) as error:
+        c.check(False, "Prometheus answered every query the checks asked", repr(error))
 
 
 SCENARIOS = {
@@ -790,6 +1859,12 @@ def main():
     parser.add_argument("--router-timeout", type=float, default=3.0)
     parser.add_argument("--cooldown", type=float, default=10.0)
     parser.add_argument("--litellm-version", required=True, choices=VERSIONS)
+    parser.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="primary-killed: ask this Prometheus (and keep its answers in "
+        "DIR/metrics/prometheus.json); without it, the answers kept there are read",
+    )
     args = parser.parse_args()
     args.expect = Expect(args.litellm_version, stream=args.scenario.startswith("stream-"))
     check, allow_errors = SCENARIOS[args.scenario]
@@ -799,14 +1874,36 @@ def main():
     except (OSError, KeyError, ValueError) as error:
         print(f"  FAIL cannot read the run in {args.directory}: {error}")
         return 1
-    try:
+    with_metrics = args.scenario == "primary-killed"
+    if with_metrics:
+        try:
+            run.second = Run(args.directory, f"{METRICS}/record.jsonl")
+        except (OSError, KeyError, ValueError) as error:
+            run.second_error = error
+
+    def scenario():
         if common(run, c, args, allow_errors=allow_errors):
             check(run, c, args)
-    except (KeyError, StopIteration, TypeError) as error:
-        c.check(False, "the output has the fields and records the checks need", repr(error))
+
+    parts = [scenario, lambda: record_and_replay(run, c, args)]
+    if args.scenario != "seed-verbatim":  # its check comes after the run, with its story
+        parts.append(lambda: preflight_healthy(run, c, args))
+    if with_metrics:
+        parts.append(lambda: metrics(run, c, args))
+    for part in parts:
+        try:
+            part()
+        except (KeyError, StopIteration, TypeError, IndexError, ValueError, OSError) as error:
+            c.check(False, "the output has the fields and records the checks need", repr(error))
     if c.failed:
         print(f"  evidence for {args.scenario} (times from the first request):")
         print(run.timeline())
+        if run.second is not None:
+            w = run.second
+            print(f"  the metrics watcher (times from the first watcher's first request): results "
+                  f"{w.pattern()}, first sent {run.rel(w.origin):.2f}s, transitions "
+                  f"{[(t['kind'], round(run.rel(t['t_at']), 2)) for t in w.transitions]}, primary "
+                  f"{[(x.get('to'), round(run.rel(x['t_at']), 2)) for x in w.primaries]}")
         print(f"  {args.scenario}: {c.passed} checks passed, {c.failed} failed")
         return 1
     print(f"  {args.scenario}: {c.passed} checks passed")

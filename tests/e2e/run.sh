@@ -11,8 +11,14 @@
 # the background while the binary builds (or FAILOVER_WATCH_BIN is taken). Then it runs one lane
 # per version, the lanes side by side: a lane is this script again (`--lane VERSION`) with its
 # own mock upstreams (`failover-watch mock-upstream`) and real proxies on its own free loopback
-# ports. For each scenario a lane runs `failover-watch --output jsonl`, breaks the upstreams on
-# a schedule, and checks what the watcher printed with tests/e2e/check.py. Each result names
+# ports. For each scenario a lane runs `failover-watch --output jsonl` (and `--record`), breaks
+# the upstreams on a schedule (dropping a marker first with `failover-watch mark` where it kills
+# the primary), replays the record (`failover-watch replay --instant`, as JSON lines and as
+# text), runs `failover-watch check` on the proxy (before the faults; after the run on the
+# seed-verbatim proxy), and checks it all with tests/e2e/check.py. In primary-killed a second
+# watcher exports its metrics (`--output none --metrics-listen`), scraped every second by a real
+# Prometheus (started with the lane's proxies), whose HTTP API check.py then queries, and
+# promtool checks one raw scrape. Each result names
 # its version (`PASS primary-killed @1.106.12 (31 s)`); the evidence of failed ones comes after
 # the lanes are done, then the results per version, then, last, `e2e: N passed, N failed`.
 # Logs and outputs are under tests/e2e/.work/VERSION/ (kept until the next run). Every process
@@ -173,7 +179,10 @@ sweep_lanes() { # every lane's leftovers (after the lanes are stopped)
 
 on_exit() {
   local rc=$?
-  trap - EXIT INT TERM ERR
+  trap - EXIT ERR
+  # Nor a signal during the cleanup, however it began; SIGKILL still ends it (stop_proc, after
+  # the lane's grace).
+  trap '' INT TERM
   # The reader of our output may be gone (a Ctrl-C also ends `| tee`): a failed write must
   # not stop the cleanup.
   trap '' PIPE
@@ -182,6 +191,7 @@ on_exit() {
   [[ -n $SIGNALLED ]] && say "$SIGNALLED: stopping what runs: ${names:-nothing}"
   if ! stop_all; then rc=1; fi
   [[ -n $names ]] && say "stopped: $names"
+  [[ -z ${RUNTIME_TMP:-} ]] || rm -rf "$RUNTIME_TMP"
   exit "$rc"
 }
 on_err() {
@@ -189,8 +199,10 @@ on_err() {
 }
 SIGNALLED=
 trap on_exit EXIT
-trap 'trap "" PIPE; SIGNALLED=interrupted; exit 130' INT
-trap 'trap "" PIPE; SIGNALLED=terminated; exit 143' TERM
+# A second signal (the main runner signals a lane's group twice: all lanes first, then each
+# as it waits for it) must not cut the cleanup short: ignored from the first one on.
+trap 'trap "" PIPE INT TERM; SIGNALLED=interrupted; exit 130' INT
+trap 'trap "" PIPE INT TERM; SIGNALLED=terminated; exit 143' TERM
 trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
 
 run_in_session() { # NAME STDOUT STDERR CMD...: runs CMD like spawn and waits for it; its status
@@ -623,9 +635,10 @@ foreign_peers() { # prints every socket of ours connected (or connecting) beyond
 }
 
 # ---------------------------------------------------------------------------------------------
-# Scenarios. Each: settle, note the mocks' counters, start the watcher, act on a schedule
-# relative to its start (at half intervals, between two probes), then check its output.
-SDIR='' T0='' MARKERS='' PROXY=''
+# Scenarios. Each: settle, run the preflight (`failover-watch check`), note the mocks' counters,
+# start the watcher, act on a schedule relative to its start (at half intervals, between two
+# probes), replay its record, then check it all.
+SDIR='' T0='' MARKERS='' PROXY='' RUNTIME_DIR='' RUNTIME_TMP=''
 
 marker() { # EVENT: when the runner did something
   printf '{"event": "%s", "at": %s}\n' "$1" "${EPOCHREALTIME/,/.}" >>"$MARKERS"
@@ -649,11 +662,102 @@ at() { # SECONDS (may be fractional, one decimal): sleeps until that long after 
 begin_scenario() { # NAME PROXY
   SDIR=$WORK/$1
   PROXY=$2
-  rm -rf "$SDIR"
+  # The Prometheus started with the proxies for this scenario keeps its folder (metrics/).
+  if [[ -n ${PROC_PID[prometheus]:-} && $MDIR == "$SDIR/metrics" ]]; then
+    find "$SDIR" -mindepth 1 -maxdepth 1 ! -name metrics -exec rm -rf {} +
+  else
+    rm -rf "$SDIR"
+  fi
   mkdir -p "$SDIR"
   MARKERS=$SDIR/markers.jsonl
   : >"$MARKERS"
   PROXY_LOG_OFFSET=$(stat -c %s "$WORK/logs/$PROXY.log")
+  runtime_dir RUNTIME_DIR rt
+}
+
+runtime_dir() { # VAR NAME: sets VAR to a new folder of the scenario's own, for XDG_RUNTIME_DIR
+  # A watcher listens for markers on $XDG_RUNTIME_DIR/failover-watch/<pid>.sock, where
+  # `failover-watch mark` looks: the watcher and `mark` get a folder of the scenario's own
+  # (nothing of the user's, and the other lane's watcher is not reached); the metrics watcher
+  # gets another (`mark` does not reach it). A socket's path holds 107 bytes at most: a short
+  # folder in /tmp when the work dir lies too deep.
+  local dir=$SDIR/$2
+  local socket=$dir/failover-watch/4194304.sock
+  if ((${#socket} > 107)); then
+    [[ -n $RUNTIME_TMP ]] || RUNTIME_TMP=$(mktemp -d "/tmp/failover-watch-e2e.XXXXXX") # made 0700
+    dir=$RUNTIME_TMP/$2
+  fi
+  mkdir -m 700 "$dir"
+  printf -v "$1" '%s' "$dir"
+}
+
+note_mocks() { # PRIMARY_MOCK FALLBACK_MOCK: their addresses, as the proxy's config names them
+  printf '{"event": "mocks", "primary_base": "http://127.0.0.1:%s", "fallback_base": "http://127.0.0.1:%s"}\n' \
+    "${MOCK_PORT[$1]}" "${MOCK_PORT[$2]}" >>"$MARKERS"
+}
+
+now_epoch() { echo "${EPOCHREALTIME/,/.}"; }
+
+preflight() { # PROXY OUTPUT FILE ATTEMPT: `failover-watch check` of the proxy, as a user runs it
+  # (its defaults, the key from LITELLM_API_KEY); its output in FILE, its status in markers
+  local rc=0 at
+  at=$(now_epoch)
+  run_in_session check "$SDIR/$3" "$SDIR/preflight.err" timeout -k 5 150 \
+    env -i PATH="$PATH" HOME="$WORK/home" LITELLM_API_KEY=sk-test \
+    NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
+    "$BIN" check --url "http://127.0.0.1:${PROXY_PORT[$1]}" --primary llama-fp8 --fallback llama3 \
+    --output "$2" --log-file "$SDIR/preflight.log" || rc=$?
+  printf '{"event": "preflight", "attempt": %d, "output": "%s", "file": "%s", "rc": %d, "at": %s, "done": %s}\n' \
+    "$4" "$2" "$3" "$rc" "$at" "$(now_epoch)" >>"$MARKERS"
+}
+
+preflight_seed() { # the check of the seed-verbatim proxy, once the watcher's run is over
+  # The watcher's first failures put the primary in LiteLLM's cooldown (10 s): while it lasts
+  # the check can only say so. It is asked again (its requests during the cooldown reach no
+  # deployment, so they do not prolong it) until it can tell why the primary fails, 25 s at most.
+  local i deadline=$(($(now_us) + 25000000))
+  for ((i = 1; ; i++)); do
+    preflight seed-proxy text "preflight-$i.txt" "$i"
+    grep -q '^. alone .*cooldown' "$SDIR/preflight-$i.txt" || break
+    (($(now_us) < deadline)) || break
+    pause 0.5
+  done
+}
+
+watcher_pid() { # the failover-watch process of the running watcher (below timeout and env)
+  local pid comm
+  for pid in $(session_members "${PROC_PID[watch]}"); do
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    if [[ $comm == failover-watch ]]; then
+      echo "$pid"
+      return
+    fi
+  done
+}
+
+drop_mark() { # LABEL: `failover-watch mark LABEL`, as a script runs it just before its change
+  local rc=0 at pid
+  pid=$(watcher_pid)
+  at=$(now_epoch)
+  run_in_session mark "$SDIR/mark.out" "$SDIR/mark.err" timeout -k 2 10 \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" RUST_BACKTRACE=1 \
+    "$BIN" mark "$1" || rc=$?
+  printf '{"event": "mark", "label": "%s", "rc": %d, "watcher_pid": %s, "at": %s, "done": %s}\n' \
+    "$1" "$rc" "${pid:-null}" "$at" "$(now_epoch)" >>"$MARKERS"
+}
+
+replay_run() { # the run's record played back at once, as JSON lines and as the text story
+  local record=$SDIR/record.jsonl output rc
+  # Without --record (the watcher at its defaults) its standard output is the record.
+  [[ -f $record ]] || record=$SDIR/watch.jsonl
+  for output in jsonl text; do
+    rc=0
+    run_in_session replay "$SDIR/replay.$output" "$SDIR/replay-$output.err" timeout -k 2 30 \
+      env -i PATH="$PATH" HOME="$WORK/home" RUST_BACKTRACE=1 \
+      "$BIN" replay "$record" --output "$output" --instant --log-file "$SDIR/replay.log" || rc=$?
+    printf '{"event": "replay", "output": "%s", "record": "%s", "rc": %d}\n' \
+      "$output" "${record##*/}" "$rc" >>"$MARKERS"
+  done
 }
 
 finish_scenario() { # NAME START_US: checks the watcher's output (after finish_watch)
@@ -664,20 +768,30 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
     echo "  FAIL the watcher exited with status $rc" >>"$evidence"
     verdict=fail
   fi
+  replay_run
+  if [[ -n $RUNTIME_TMP ]]; then
+    rm -rf "$RUNTIME_TMP"
+    RUNTIME_TMP=''
+  fi
   # Nothing leaves 127.0.0.1: a sample of every connection of the proxy and the mocks.
   foreign=$(foreign_peers)
   if [[ -n $foreign ]]; then
     {
       echo "  FAIL connections beyond 127.0.0.1:"
-      sed 's/^/  | /' <<<"$foreign"
+      awk '{ print "  | " $0 }' <<<"$foreign"
     } >>"$evidence"
     verdict=fail
   fi
+  # The Prometheus of the scenario, if any, is asked by check.py, then stopped.
+  local prometheus=()
+  [[ -z ${PROC_PID[prometheus]:-} || $MDIR != "$SDIR/metrics" ]] ||
+    prometheus=(--prometheus "http://127.0.0.1:$PROM_PORT")
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
     --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" --litellm-version "$LANE" \
-    >"$SDIR/check.log" 2>&1; then
+    "${prometheus[@]}" >"$SDIR/check.log" 2>&1; then
     verdict=fail
   fi
+  ((${#prometheus[@]} == 0)) || stop_proc prometheus
   secs=$(secs_since "$start")
   if [[ $verdict == pass ]]; then
     echo "PASS $name $secs" >>"$WORK/results"
@@ -688,6 +802,12 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
       if [[ -s $SDIR/watch.err ]]; then
         echo "  the watcher's stderr ($SDIR/watch.err), last 20 lines:"
         tail -n 20 "$SDIR/watch.err" | sed 's/^/  | /'
+      fi
+      if [[ $MDIR == "$SDIR/metrics" ]]; then
+        echo "  the metrics watcher's stderr, its logs ($MDIR/watch.err), last 10 lines:"
+        tail -n 10 "$MDIR/watch.err" 2>/dev/null | sed 's/^/  | /'
+        echo "  Prometheus's log ($MDIR/prometheus.log), last 10 lines:"
+        tail -n 10 "$MDIR/prometheus.log" 2>/dev/null | sed 's/^/  | /'
       fi
       echo "  proxy log ($WORK/logs/$PROXY.log) during the scenario, last 30 lines:"
       tail -c +$((PROXY_LOG_OFFSET + 1)) "$WORK/logs/$PROXY.log" | tail -n 30 | sed 's/^/  | /'
@@ -709,16 +829,17 @@ set_t0_from() { # FILE: T0 = the epoch µs the watcher's first answered probe le
   T0=$(date -d "${BASH_REMATCH[1]}" +%s%6N) || die "cannot read the time ${BASH_REMATCH[1]}"
 }
 
-run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.jsonl
+run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.jsonl, its
+  # record (--record) in record.jsonl
   local duration=$1
   shift
   # A clean environment here too: only the key, and no FAILOVER_WATCH_* of the caller's.
   spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 30)) \
-    env -i PATH="$PATH" HOME="$WORK/home" LITELLM_API_KEY=sk-test \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
-    --log-file "$SDIR/failover-watch.log" "$@"
+    --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" "$@"
   set_t0_from "$SDIR/watch.jsonl"
 }
 
@@ -728,25 +849,36 @@ run_watch_at_defaults() { # DURATION_S: the watcher with every option at its def
   # Its log goes to the default place, under XDG_STATE_HOME.
   local duration=$1
   spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 90)) \
-    env -i PATH="$PATH" HOME="$WORK/home" XDG_STATE_HOME="$SDIR/state" LITELLM_API_KEY=sk-test \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_STATE_HOME="$SDIR/state" \
+    XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --interval "${INTERVAL}s" \
     --output jsonl --duration "${duration}s"
   set_t0_from "$SDIR/watch.jsonl"
 }
 
-finish_watch_then_stats() { # PRIMARY_MOCK FALLBACK_MOCK: waits for the watcher, notes counters
-  local pid=${PROC_PID[watch]}
+finish_watch_then_stats() { # PRIMARY_MOCK FALLBACK_MOCK: waits for the watcher (and the
+  # metrics watcher), notes counters
+  local pid=${PROC_PID[watch]} rc=0
   WATCH_RC=0
   wait "$pid" || WATCH_RC=$?
   # Anything left in its session (it should have none) goes too.
   stop_proc watch
+  if [[ -n ${PROC_PID[watch-metrics]:-} ]]; then
+    wait "${PROC_PID[watch-metrics]}" || rc=$?
+    stop_proc watch-metrics
+    printf '{"event": "metrics-watcher-done", "rc": %d, "at": %s}\n' "$rc" "$(now_epoch)" >>"$MARKERS"
+  fi
   stats "$1" after
   stats "$2" after
 }
 
 prepare() { # PROXY PRIMARY_MOCK FALLBACK_MOCK
   settle "$1"
+  note_mocks "$2" "$3"
+  # The preflight, on the healthy proxy before the faults; its requests come before the mocks'
+  # counters are noted.
+  preflight "$1" json preflight.json 1
   stats "$2" before
   stats "$3" before
 }
@@ -758,30 +890,170 @@ scenario_seed_verbatim() {
   # The point of this scenario: the proxy has no OPENAI_API_KEY to fall back on.
   ! tr '\0' '\n' <"/proc/${PROC_PID[seed-proxy]}/environ" | grep -q '^OPENAI_API_KEY=' ||
     die "the seed-verbatim proxy has OPENAI_API_KEY in its environment"
+  note_mocks seed-primary seed-fallback
   stats seed-primary before
   stats seed-fallback before
   run_watch 8
   finish_watch_then_stats seed-primary seed-fallback
+  preflight_seed
   finish_scenario seed-verbatim "$start"
 }
 
-# The kill/restart story, plain or streaming.
+# The kill/restart story, plain or streaming; primary-killed with the metrics watcher and
+# Prometheus besides.
 scenario_killed() { # NAME [--stream]
-  local name=$1 start
+  local name=$1 start metrics=''
   shift
   start=$(now_us)
   begin_scenario "$name" proxy
+  [[ $name != primary-killed ]] || metrics=1
+  # Started with the proxies; started now if it is not running (the scenario named twice).
+  [[ -z $metrics || -n ${PROC_PID[prometheus]:-} ]] || start_prometheus
   prepare proxy primary fallback
+  [[ -z $metrics ]] || wait_prometheus
   run_watch 30 "$@"
+  [[ -z $metrics ]] || run_metrics_watch 30
   at 5.5
+  # As a script would: `failover-watch mark "kill primary" && kill ...`.
+  drop_mark "kill primary"
   stats primary before-kill
   stop_proc primary
   marker primary-down
   at 12.5
   mock primary
   marker primary-up
+  if [[ -n $metrics ]]; then
+    # After the recovery (at 16-18 s): every family has its series.
+    at 24.5
+    scrape_metrics
+  fi
   finish_watch_then_stats primary fallback
   finish_scenario "$name" "$start"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The metrics (primary-killed): a second watcher, `--output none --metrics-listen`, scraped every
+# second by a real Prometheus (Debian's /usr/bin/prometheus), which check.py then asks.
+# Prometheus 2.42 applies its targets ~5 s after its start (its discovery and scrape managers
+# sync every 5 s): the lane starts it with its proxies, so that it scrapes the watcher's port
+# from before the watcher starts, and it runs until the scenario's checks are done.
+MDIR='' PROM_PORT='' METRICS_PORT='' PROM_STARTED='' PROM_READY='' METRICS_RUNTIME_DIR=''
+
+start_prometheus() { # for the primary-killed scenario: its folder, its config; does not wait
+  local bin
+  for bin in prometheus promtool; do
+    command -v "$bin" >/dev/null ||
+      die "no $bin on PATH: primary-killed needs Debian's prometheus (tests/setup.sh installs it)"
+  done
+  MDIR=$WORK/primary-killed/metrics
+  rm -rf "$MDIR"
+  mkdir -p "$MDIR"
+  new_port
+  METRICS_PORT=$PORT
+  new_port
+  PROM_PORT=$PORT
+  cat >"$MDIR/prometheus.yml" <<YAML
+# Written by tests/e2e/run.sh: the metrics watcher of primary-killed, scraped every second.
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: failover-watch
+    static_configs:
+      - targets: ['127.0.0.1:$METRICS_PORT']
+YAML
+  PROM_STARTED=$(now_us)
+  PROM_READY=''
+  spawn prometheus "$MDIR/prometheus.log" "$MDIR/prometheus.log" \
+    env -i PATH="$PATH" HOME="$WORK/home" \
+    prometheus --config.file="$MDIR/prometheus.yml" --storage.tsdb.path="$MDIR/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
+}
+
+prom_get() { # PATH: GET from the Prometheus, its body on stdout; fails unless 200
+  curl -fsS --max-time 2 "http://127.0.0.1:$PROM_PORT$1" 2>/dev/null
+}
+
+wait_prometheus_ready() { # GET /-/ready answers 200, 30 s at most after its start
+  local deadline=$((PROM_STARTED + 30000000)) pid=${PROC_PID[prometheus]} version
+  while (($(now_us) < deadline)); do
+    if prom_get /-/ready >/dev/null; then
+      PROM_READY=$(now_us)
+      version=$(prom_get /api/v1/status/buildinfo | grep -o '"version":"[^"]*"') || true
+      version=${version#*:}
+      say "prometheus ${version//\"/}: ready on 127.0.0.1:$PROM_PORT after $(printf '%d.%02d' \
+        $(((PROM_READY - PROM_STARTED) / 1000000)) $(((PROM_READY - PROM_STARTED) / 10000 % 100))) s; it scrapes 127.0.0.1:$METRICS_PORT every second"
+      return 0
+    fi
+    if ! alive "$pid"; then
+      tail -n 20 "$MDIR/prometheus.log" >&2
+      die "prometheus exited before it was ready (log: $MDIR/prometheus.log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$MDIR/prometheus.log" >&2
+  die "prometheus not ready 30 s after its start (log: $MDIR/prometheus.log)"
+}
+
+wait_prometheus() { # ready, and scraping the watcher's port (`down` while no watcher listens):
+  # it applies its targets ~5 s after its start; 30 s at most
+  local deadline=$((PROM_STARTED + 30000000)) targets=''
+  [[ -n $PROM_READY ]] || wait_prometheus_ready
+  while (($(now_us) < deadline)); do
+    if targets=$(prom_get '/api/v1/targets?state=active') &&
+      [[ $targets == *"\"scrapeUrl\":\"http://127.0.0.1:$METRICS_PORT/metrics\""* &&
+        $targets != *'"health":"unknown"'* ]]; then
+      printf '{"event": "prometheus", "port": %s, "target": "127.0.0.1:%s", "started": %s, "ready_after": %s, "scraping_after": %s, "at": %s}\n' \
+        "$PROM_PORT" "$METRICS_PORT" "$(printf '%d.%06d' $((PROM_STARTED / 1000000)) $((PROM_STARTED % 1000000)))" \
+        "$(printf '%d.%03d' $(((PROM_READY - PROM_STARTED) / 1000000)) $(((PROM_READY - PROM_STARTED) / 1000 % 1000)))" \
+        "$(printf '%d.%03d' $((($(now_us) - PROM_STARTED) / 1000000)) $((($(now_us) - PROM_STARTED) / 1000 % 1000)))" \
+        "$(now_epoch)" >>"$MARKERS"
+      return 0
+    fi
+    alive "${PROC_PID[prometheus]}" || die "prometheus exited (log: $MDIR/prometheus.log)"
+    sleep 0.1
+  done
+  tail -n 20 "$MDIR/prometheus.log" >&2
+  die "prometheus not scraping 127.0.0.1:$METRICS_PORT 30 s after its start: targets $targets"
+}
+
+run_metrics_watch() { # DURATION_S: the second watcher, as a service runs it: no output, its
+  # metrics on METRICS_PORT, its logs on stderr; and its record, which tells check.py what it
+  # saw (and which of the mocks' requests were its own). Started so that its probes leave
+  # ~0.2 s after the first watcher's: never between the kill (5.5 s) and the first watcher's
+  # next probe (6 s), whose direct probe must find the primary failing, not cooling down.
+  local duration=$1 target
+  runtime_dir METRICS_RUNTIME_DIR rt-metrics
+  target=$((T0 + 150000))
+  while ((target < $(now_us) + 10000)); do target=$((target + INTERVAL * 1000000)); done
+  sleep_until "$target"
+  marker metrics-watcher-start
+  spawn watch-metrics "$MDIR/watch.out" "$MDIR/watch.err" timeout -k 5 $((duration + 30)) \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$METRICS_RUNTIME_DIR" \
+    LITELLM_API_KEY=sk-test NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+    RUST_BACKTRACE=1 \
+    "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
+    --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output none \
+    --metrics-listen "127.0.0.1:$METRICS_PORT" --log-file - --record "$MDIR/record.jsonl"
+}
+
+scrape_metrics() { # one raw scrape of the metrics watcher (as text, then as OpenMetrics), its
+  # /healthz, where our processes listen; promtool checks the text
+  local base=http://127.0.0.1:$METRICS_PORT at curl_text=0 curl_om=0 healthz promtool=0
+  at=$(now_epoch)
+  curl -sS --max-time 5 -D "$MDIR/scrape.headers" -o "$MDIR/scrape.txt" "$base/metrics" \
+    2>"$MDIR/scrape.err" || curl_text=$?
+  curl -sS --max-time 5 -H 'Accept: application/openmetrics-text; version=1.0.0' \
+    -D "$MDIR/scrape-openmetrics.headers" -o "$MDIR/scrape.openmetrics" "$base/metrics" \
+    2>>"$MDIR/scrape.err" || curl_om=$?
+  healthz=$(curl -sS --max-time 5 -o "$MDIR/healthz.body" -w '%{http_code}' "$base/healthz" \
+    2>>"$MDIR/scrape.err") || true
+  timeout 30 promtool check metrics <"$MDIR/scrape.txt" >"$MDIR/promtool.out" 2>&1 || promtool=$?
+  our_sockets -ltn >"$MDIR/listening.txt"
+  printf '{"event": "scrape", "at": %s, "done": %s, "curl_text": %d, "curl_openmetrics": %d, "healthz": "%s", "promtool": %d, "metrics_port": %s, "prometheus_port": %s}\n' \
+    "$at" "$(now_epoch)" "$curl_text" "$curl_om" "${healthz:-none}" "$promtool" "$METRICS_PORT" \
+    "$PROM_PORT" >>"$MARKERS"
 }
 
 scenario_500() {
@@ -842,7 +1114,7 @@ scenario_both_down() {
 lane_main() { # VERSION INDEX SCENARIO...
   LANE=$1 LANE_INDEX=$2
   shift 2
-  local scenarios=("$@") s want_seed='' want_main=''
+  local scenarios=("$@") s want_seed='' want_main='' want_prometheus=''
   WORK=$WORK/$LANE
   VENV=$HERE/.venv/$LANE
   BIN=${E2E_BIN:?the main runner sets E2E_BIN}
@@ -851,6 +1123,7 @@ lane_main() { # VERSION INDEX SCENARIO...
   : >"$PIDS_FILE"
   for s in "${scenarios[@]}"; do
     if [[ $s == seed-verbatim ]]; then want_seed=1; else want_main=1; fi
+    [[ $s != primary-killed ]] || want_prometheus=1
   done
 
   if [[ -n $want_main ]]; then
@@ -862,6 +1135,10 @@ lane_main() { # VERSION INDEX SCENARIO...
     new_mock seed-primary openai llama-fp8 Hi.
     new_mock seed-fallback ollama llama3 Hello!
     start_proxy seed-proxy config-seed-verbatim.yaml.in seed-primary seed-fallback
+  fi
+  if [[ -n $want_prometheus ]]; then
+    start_prometheus
+    wait_prometheus_ready
   fi
   [[ -z $want_main ]] || wait_proxy proxy
   [[ -z $want_seed ]] || wait_proxy seed-proxy
