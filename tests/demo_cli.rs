@@ -539,10 +539,13 @@ fn the_primarys_own_lane_tells_why_and_when_it_comes_back() {
         cooling["retry_in_ms"].as_f64().unwrap() <= 3000.0,
         "{cooling}"
     );
-    // The estimated next try is within one interval of when the primary was really tried.
+    // The estimated next try is within one interval of when the primary was really tried:
+    // the sending of the first direct probe that found it up again (its answer's arrival
+    // would add the machine's load to the figure).
     let changes = run.of_type("primary");
     let to_cooling = changes.iter().find(|c| c["to"] == "cooling_down").unwrap();
     let back = changes.iter().rfind(|c| c["to"] == "up").unwrap();
+    let back_probe = direct.iter().find(|d| d["seq"] == back["seq"]).unwrap();
     let secs = |at: &Value| {
         chrono::DateTime::parse_from_rfc3339(at.as_str().unwrap())
             .unwrap()
@@ -550,9 +553,9 @@ fn the_primarys_own_lane_tells_why_and_when_it_comes_back() {
             / 1000.0
     };
     let estimate = secs(&to_cooling["next_try"]);
-    let real = secs(&back["at"]);
+    let real = secs(&back_probe["sent_at"]);
     assert!(
-        (real - estimate).abs() <= 0.5 + 0.1,
+        (real - estimate).abs() <= 0.5 + 0.25,
         "estimated {estimate}, tried again at {real}"
     );
     assert_eq!(to_cooling["cooldown_secs"], 3.0);
