@@ -30,7 +30,7 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let env = |name: &str| std::env::var(name).ok();
     let plan = Plan::watch(&args, env, Surroundings::detect())?;
     let prober = HttpProber::new(plan.probe.clone())?;
-    tracing::info!(url = %plan.info.url, primary = %plan.info.primary, "watching");
+    tracing::info!(url = %plan.show.info.url, primary = %plan.show.info.primary, "watching");
     run::execute(&plan, Arc::new(prober), None).await
 }
 
@@ -189,10 +189,10 @@ mod tests {
         assert_eq!(s.pass, Some(SECS(36)));
         assert_eq!(plan.schedule.duration, Some(SECS(36)));
         assert_eq!(plan.probe.primary, "llama-fp8");
-        assert_eq!(plan.info.fallback.as_deref(), Some("llama3"));
+        assert_eq!(plan.show.info.fallback.as_deref(), Some("llama3"));
         // Over the router's timeout (30 s): the default.
         assert_eq!(plan.schedule.timeout, SECS(60));
-        assert!(plan.info.simulated);
+        assert!(plan.show.info.simulated);
         // Without a terminal, text is the default output: the same story.
         let (_, plan) = resolve(&[], None, false).unwrap();
         assert_eq!(plan.schedule.duration, Some(SECS(36)));
@@ -226,7 +226,7 @@ mod tests {
         let args = ["--primary", "llama3", "--fallback", "other"];
         let (_, plan) = resolve(&args, None, false).unwrap();
         assert_eq!(plan.probe.primary, "llama3");
-        assert_eq!(plan.info.fallback.as_deref(), Some("other"));
+        assert_eq!(plan.show.info.fallback.as_deref(), Some("other"));
     }
 
     #[test]

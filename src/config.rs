@@ -36,6 +36,12 @@ pub struct Layer {
 pub struct Plan {
     pub probe: ProbeSettings,
     pub schedule: Schedule,
+    pub show: Show,
+}
+
+/// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
+#[derive(Clone, Debug)]
+pub struct Show {
     pub monitor: MonitorConfig,
     pub info: RunInfo,
     pub output: OutputFormat,
@@ -45,6 +51,7 @@ pub struct Plan {
     pub theme: ThemeName,
     /// A JSON lines copy of the run (`--record`).
     pub record: Option<PathBuf>,
+    /// Where to serve the metrics (`--metrics-listen`).
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub fail_on_error: bool,
 }
@@ -199,14 +206,16 @@ impl Plan {
         Ok(Self {
             probe,
             schedule,
-            monitor,
-            info,
-            output: output(args, surroundings),
-            color: surroundings.color(),
-            theme: surroundings.theme(args.theme),
-            record: args.record.clone(),
-            metrics_listen: args.metrics_listen,
-            fail_on_error: args.fail_on_error,
+            show: Show {
+                monitor,
+                info,
+                output: output(args, surroundings),
+                color: surroundings.color(),
+                theme: surroundings.theme(args.theme),
+                record: args.record.clone(),
+                metrics_listen: args.metrics_listen,
+                fail_on_error: args.fail_on_error,
+            },
         })
     }
 }
@@ -275,11 +284,11 @@ mod tests {
         assert_eq!(p.schedule.max_in_flight, 10);
         assert_eq!(p.probe.max_tokens, 10);
         assert_eq!(p.probe.prompt, "Say hi");
-        assert_eq!(p.output, OutputFormat::Text);
-        assert!(!p.color);
+        assert_eq!(p.show.output, OutputFormat::Text);
+        assert!(!p.show.color);
         assert!(p.probe.key.is_none());
-        assert_eq!(plan(&[], true).unwrap().output, OutputFormat::Tui);
-        assert!(plan(&[], true).unwrap().color);
+        assert_eq!(plan(&[], true).unwrap().show.output, OutputFormat::Tui);
+        assert!(plan(&[], true).unwrap().show.color);
     }
 
     #[test]

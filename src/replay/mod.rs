@@ -26,11 +26,11 @@ use tokio::time::Instant;
 
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::clock::{Playhead, SessionClock};
-use crate::config::Surroundings;
+use crate::config::{Show, Surroundings};
 use crate::exit::{Ended, usage};
 use crate::output::Recorder;
 use crate::probe::schedule;
-use crate::run::{self, ModeLink, Session, Show};
+use crate::run::{self, ModeLink, Session};
 use crate::state::MonitorConfig;
 use crate::ui::{Action, Binding, ModeKeys, ModeStatus};
 pub use player::Pace;

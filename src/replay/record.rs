@@ -331,31 +331,18 @@ impl Reader {
         // a tick first, as the schedule sends it), merged with the rest.
         self.sent
             .sort_by_key(|(at, lane, seq)| (*at, *lane == Lane::Normal, *seq));
+        let sent_step = |(at, lane, seq): (Duration, Lane, u64)| {
+            (at, Step::Probe(ProbeEvent::Sent { lane, seq, at }))
+        };
         let mut steps = Vec::with_capacity(self.sent.len() + self.applied.len());
         let mut sent = self.sent.into_iter().peekable();
         for (at, step) in self.applied {
-            while let Some((sent_at, lane, seq)) = sent.next_if(|(sent_at, ..)| *sent_at <= at) {
-                steps.push((
-                    sent_at,
-                    Step::Probe(ProbeEvent::Sent {
-                        lane,
-                        seq,
-                        at: sent_at,
-                    }),
-                ));
+            while let Some(before) = sent.next_if(|(sent_at, ..)| *sent_at <= at) {
+                steps.push(sent_step(before));
             }
             steps.push((at, step));
         }
-        for (sent_at, lane, seq) in sent {
-            steps.push((
-                sent_at,
-                Step::Probe(ProbeEvent::Sent {
-                    lane,
-                    seq,
-                    at: sent_at,
-                }),
-            ));
-        }
+        steps.extend(sent.map(sent_step));
         let last = steps.last().map_or(Duration::ZERO, |(at, _)| *at);
         let offset = FixedOffset::east_opt(run.utc_offset_secs)
             .ok_or_else(|| RecordError(format!("{name}: line 1: no such UTC offset")))?;

@@ -10,8 +10,6 @@ mod session;
 mod taps;
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -24,46 +22,16 @@ pub use taps::Taps;
 
 use crate::cli::OutputFormat;
 use crate::clock::{RunClock, WallClock};
-use crate::config::Plan;
+use crate::config::{Plan, Show};
 use crate::control::{self, MarkRequest};
 use crate::exit::{self, Ended};
 use crate::metrics::{self, Metrics};
-use crate::output::{JsonLines, Recorder, RunInfo, Silent, Sink, TextStory};
+use crate::output::{JsonLines, Recorder, Silent, Sink, TextStory};
 use crate::probe::Probe;
 use crate::signals;
-use crate::state::{Monitor, MonitorConfig};
+use crate::state::Monitor;
 use crate::tui;
-use crate::ui::{Dashboard, ThemeName};
-
-/// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
-#[derive(Clone, Debug)]
-pub struct Show {
-    pub monitor: MonitorConfig,
-    pub info: RunInfo,
-    pub output: OutputFormat,
-    pub color: bool,
-    pub theme: ThemeName,
-    /// A JSON lines copy of the run (`--record`).
-    pub record: Option<PathBuf>,
-    /// Where to serve the metrics (`--metrics-listen`).
-    pub metrics_listen: Option<SocketAddr>,
-    pub fail_on_error: bool,
-}
-
-impl From<&Plan> for Show {
-    fn from(plan: &Plan) -> Self {
-        Self {
-            monitor: plan.monitor.clone(),
-            info: plan.info.clone(),
-            output: plan.output,
-            color: plan.color,
-            theme: plan.theme,
-            record: plan.record.clone(),
-            metrics_listen: plan.metrics_listen,
-            fail_on_error: plan.fail_on_error,
-        }
-    }
-}
+use crate::ui::Dashboard;
 
 /// Runs the schedule of `plan` against `prober`, in its output, to the end of the run; a mode
 /// lends the dashboard its keys and status. `failover-watch mark` reaches it through a
@@ -73,9 +41,9 @@ pub async fn execute<P: Probe>(
     prober: Arc<P>,
     mode: Option<ModeLink>,
 ) -> Result<Ended> {
-    let show = Show::from(plan);
+    let show = &plan.show;
     let clock = RunClock::start();
-    let recorder = recorder(&show, clock.wall())?;
+    let recorder = recorder(show, clock.wall())?;
     let (marks_tx, marks) = mpsc::channel(8);
     let socket = match control::listen(marks_tx) {
         Ok(socket) => Some(socket),
@@ -86,7 +54,7 @@ pub async fn execute<P: Probe>(
         }
     };
     let session = Session::start(prober, plan.schedule.clone(), clock);
-    let ended = drive(&show, session, recorder, mode, marks).await;
+    let ended = drive(show, session, recorder, mode, marks).await;
     drop(socket);
     ended
 }

@@ -29,6 +29,12 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
     }
 }
 
+/// The finding of `report` named `check`.
+fn finding<'a>(report: &'a crate::check::Report, check: &str) -> &'a crate::check::Finding {
+    let found = report.checks.iter().find(|c| c.check == check);
+    found.unwrap_or_else(|| panic!("no {check} in {report:?}"))
+}
+
 async fn gateway(config: &str) -> (Gateway, Stage) {
     let settings = config_file::parse(config, false).unwrap();
     let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
@@ -51,10 +57,7 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         ]
     );
     assert_eq!(report.litellm_version.as_deref(), Some("1.106.12"));
-    let said = |check: &str| {
-        let finding = report.checks.iter().find(|c| c.check == check).unwrap();
-        finding.message.clone()
-    };
+    let said = |check: &str| finding(&report, check).message.clone();
     // 1.106 names its release in its answers only: it is said where the proxy is.
     assert!(
         said("proxy").ends_with(", LiteLLM 1.106.12"),
@@ -71,21 +74,13 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         .await
         .unwrap();
     assert!(!report.ok);
-    let fallback = report
-        .checks
-        .iter()
-        .find(|c| c.check == "fallback")
-        .unwrap();
+    let fallback = finding(&report, "fallback");
     assert!(
         fallback.message.starts_with("llama3 fails on its own"),
         "{fallback:?}"
     );
     // The error told the router's timeout: below --timeout, as it should be.
-    let timeouts = report
-        .checks
-        .iter()
-        .find(|c| c.check == "timeouts")
-        .unwrap();
+    let timeouts = finding(&report, "timeouts");
     assert!(
         timeouts
             .message
@@ -102,23 +97,19 @@ async fn the_seeds_missing_api_key_is_named_with_its_fix() {
         .await
         .unwrap();
     assert!(!report.ok && report.checked);
-    let request = report.checks.iter().find(|c| c.check == "request").unwrap();
+    let request = finding(&report, "request");
     assert!(
         request.message.starts_with("served by the fallback"),
         "{request:?}"
     );
-    let alone = report.checks.iter().find(|c| c.check == "alone").unwrap();
+    let alone = finding(&report, "alone");
     assert_eq!(
         alone.message,
         "the primary fails inside LiteLLM for want of an api_key"
     );
     assert!(alone.fix.as_ref().unwrap().contains("api_key: \"none\""));
     // The fallback group came from the answer that fell back.
-    let fallback = report
-        .checks
-        .iter()
-        .find(|c| c.check == "fallback")
-        .unwrap();
+    let fallback = finding(&report, "fallback");
     assert!(
         fallback.message.starts_with("llama3 answers on its own"),
         "{fallback:?}"
