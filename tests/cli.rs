@@ -482,21 +482,23 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
             None,
         )
     };
+    let watch = |url: &str, output: &str| {
+        let args = [
+            "--url",
+            url,
+            "--count",
+            "4",
+            "--interval",
+            "50ms",
+            "--timeout",
+            "30s",
+            "--output",
+            output,
+        ];
+        run(&scratch, &args)
+    };
     let server = proxy().await;
-    let url = server.url();
-    let args = [
-        "--url",
-        &url,
-        "--count",
-        "4",
-        "--interval",
-        "50ms",
-        "--timeout",
-        "30s",
-    ];
-    let mut jsonl = args.to_vec();
-    jsonl.extend(["--output", "jsonl"]);
-    let out = run(&scratch, &jsonl);
+    let out = watch(&server.url(), "jsonl");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
@@ -519,17 +521,7 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
     );
     let server = proxy().await;
     let url = server.url();
-    let args = [
-        "--url",
-        &url,
-        "--count",
-        "4",
-        "--interval",
-        "50ms",
-        "--timeout",
-        "30s",
-    ];
-    let story = text(&run(&scratch, &args).stdout);
+    let story = text(&watch(&url, "text").stdout);
     assert_eq!(
         story.matches("[!] the proxy waits 30 s").count(),
         1,
