@@ -160,25 +160,13 @@ class Run:
     def __init__(self, directory, output="watch.jsonl"):
         self.directory = Path(directory)
         self.lines, self.bad_lines = read_jsonl(Path(directory, output))
-        self.requests = sorted(
-            (x for x in self.lines if x.get("type") == "request"), key=lambda r: r["seq"]
-        )
-        for r in self.requests:
-            r["t_sent"] = epoch(r["sent_at"])
-        self.transitions = [x for x in self.lines if x.get("type") == "transition"]
-        for t in self.transitions:
-            t["t_at"] = epoch(t["at"])
+        self.requests = sorted(self.typed("request", "sent_at"), key=lambda r: r["seq"])
+        self.transitions = self.typed("transition", "at")
         # The direct probes (`disable_fallbacks`) beside the probes: the primary on its own.
-        self.direct = [x for x in self.lines if x.get("type") == "direct"]
-        for d in self.direct:
-            d["t_sent"] = epoch(d["sent_at"])
+        self.direct = self.typed("direct", "sent_at")
         # The primary's own state, each change of it.
-        self.primaries = [x for x in self.lines if x.get("type") == "primary"]
-        for p in self.primaries:
-            p["t_at"] = epoch(p["at"])
-        self.marks = [x for x in self.lines if x.get("type") == "marker"]
-        for m in self.marks:
-            m["t_at"] = epoch(m["at"])
+        self.primaries = self.typed("primary", "at")
+        self.marks = self.typed("marker", "at")
         self.skips = [x for x in self.lines if x.get("type") == "skip"]
         self.abandoned = [x for x in self.lines if x.get("type") == "abandoned"]
         summaries = [x for x in self.lines if x.get("type") == "summary"]
@@ -197,6 +185,14 @@ class Run:
         self.origin = self.requests[0]["t_sent"] if self.requests else 0.0
         # primary-killed: the metrics watcher (metrics/record.jsonl), its own Run.
         self.second, self.second_error = None, None
+
+    def typed(self, kind, time_field):
+        """The lines of `kind`, each with its `time_field` in epoch seconds as `t_sent` (for
+        `sent_at`) or `t_at` (for `at`)."""
+        lines = [x for x in self.lines if x.get("type") == kind]
+        for x in lines:
+            x["t_sent" if time_field == "sent_at" else "t_at"] = epoch(x[time_field])
+        return lines
 
     def marker(self, name):
         for m in self.markers:

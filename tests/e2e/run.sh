@@ -997,8 +997,11 @@ wait_prometheus_ready() { # GET /-/ready answers 200, 30 s at most after its sta
 }
 
 wait_prometheus() { # ready, and scraping the watcher's port (`down` while no watcher listens):
-  # it applies its targets ~5 s after its start; 30 s at most
-  local deadline=$((PROM_STARTED + 30000000)) targets=''
+  # it applies its targets ~5 s after its start; 30 s at most, and at least 10 s from now
+  # (started with the lane, it may have been up for longer than that already)
+  local deadline=$((PROM_STARTED + 30000000)) targets='' soonest
+  soonest=$(($(now_us) + 10000000))
+  ((deadline > soonest)) || deadline=$soonest
   [[ -n $PROM_READY ]] || wait_prometheus_ready
   while (($(now_us) < deadline)); do
     if targets=$(prom_get '/api/v1/targets?state=active') &&
@@ -1015,7 +1018,7 @@ wait_prometheus() { # ready, and scraping the watcher's port (`down` while no wa
     sleep 0.1
   done
   tail -n 20 "$MDIR/prometheus.log" >&2
-  die "prometheus not scraping 127.0.0.1:$METRICS_PORT 30 s after its start: targets $targets"
+  die "prometheus not scraping 127.0.0.1:$METRICS_PORT $(secs_since "$PROM_STARTED") s after its start: targets $targets"
 }
 
 run_metrics_watch() { # DURATION_S: the second watcher, as a service runs it: no output, its
