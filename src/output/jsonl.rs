@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::records::{
-    AbandonedLine, DirectLine, Line, MarkerLine, NoticeLine, PrimaryLine, RequestLine, ResetLine,
-    RunLine, SkipLine, SummaryLine, TransitionLine,
+    AbandonedLine, DirectLine, IntervalLine, Line, MarkerLine, NoticeLine, PrimaryLine,
+    RequestLine, ResetLine, RunLine, SkipLine, SummaryLine, TransitionLine,
 };
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
@@ -101,6 +101,14 @@ impl<W: Write> Sink for JsonLines<W> {
     fn reset(&mut self, at: Duration) -> io::Result<()> {
         let at = self.wall.rfc3339(at);
         self.write(&Line::Reset(ResetLine { at }))
+    }
+
+    fn interval(&mut self, at: Duration, every: Duration) -> io::Result<()> {
+        let at = self.wall.rfc3339(at);
+        self.write(&Line::Interval(IntervalLine {
+            at,
+            interval_ms: millis(every),
+        }))
     }
 
     fn notice(&mut self, notice: &Notice) -> io::Result<()> {

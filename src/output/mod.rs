@@ -46,6 +46,8 @@ pub enum Told {
     Marker(Marker),
     /// The dashboard's counters started afresh (`r`): kept in the record for a replay.
     Reset(Duration),
+    /// The time between probes changed (`+`/`-`): kept in the record for a replay.
+    Interval { at: Duration, every: Duration },
 }
 
 /// Tells `sink` one thing, after it was applied to `monitor`.
@@ -54,6 +56,7 @@ pub fn tell(sink: &mut dyn Sink, told: &Told, monitor: &Monitor) -> io::Result<(
         Told::Probe(event, applied) => sink.event(event, applied, monitor),
         Told::Marker(marker) => sink.marker(marker),
         Told::Reset(at) => sink.reset(*at),
+        Told::Interval { at, every } => sink.interval(*at, *every),
     }
 }
 
@@ -93,6 +96,10 @@ pub trait Sink {
     fn marker(&mut self, marker: &Marker) -> io::Result<()>;
     /// Only the record keeps it.
     fn reset(&mut self, _at: Duration) -> io::Result<()> {
+        Ok(())
+    }
+    /// Only the record keeps it.
+    fn interval(&mut self, _at: Duration, _every: Duration) -> io::Result<()> {
         Ok(())
     }
     /// The end of the run at `now`: the summary.

@@ -32,6 +32,7 @@ pub enum Line<'a> {
     Primary(PrimaryLine<'a>),
     Marker(MarkerLine<'a>),
     Reset(ResetLine),
+    Interval(IntervalLine),
     Summary(SummaryLine),
 }
 
@@ -99,6 +100,13 @@ impl<'a> MarkerLine<'a> {
 #[derive(Debug, Serialize)]
 pub struct ResetLine {
     pub at: String,
+}
+
+/// The time between probes changed (`+`/`-`): from `at` on, one every `interval_ms`.
+#[derive(Debug, Serialize)]
+pub struct IntervalLine {
+    pub at: String,
+    pub interval_ms: f64,
 }
 
 /// What a probe's route said that only a replay needs (absent when the proxy said nothing).

@@ -84,6 +84,7 @@ impl Timeline {
                     monitor.mark(*at, Some(*after_seq), label.clone());
                 }
                 Step::ResetCounters { at } => monitor.reset_counters(*at),
+                Step::Interval { .. } => {}
             }
         }
         Self {
@@ -214,6 +215,7 @@ impl Player {
                     answer: None,
                 },
                 Step::ResetCounters { at } => Input::ResetCounters { at },
+                Step::Interval { at, every } => Input::Interval { at, every },
             };
             if events.send(input).await.is_err() {
                 return false;

@@ -29,6 +29,10 @@ pub enum Step {
     ResetCounters {
         at: Duration,
     },
+    Interval {
+        at: Duration,
+        every: Duration,
+    },
 }
 
 /// A record read back.
@@ -101,6 +105,7 @@ enum Line {
     Abandoned(AbandonedFields),
     Marker(MarkerFields),
     Reset(ResetFields),
+    Interval(IntervalFields),
     Summary(SummaryFields),
     /// Derived again by the replay (transitions, the primary's changes, notices), or added
     /// by a later build: not read.
@@ -198,6 +203,12 @@ struct ResetFields {
 }
 
 #[derive(Deserialize)]
+struct IntervalFields {
+    at: String,
+    interval_ms: f64,
+}
+
+#[derive(Deserialize)]
 struct SummaryFields {
     duration_secs: f64,
 }
@@ -280,6 +291,11 @@ impl Reader {
             Line::Reset(r) => {
                 let at = at(&r.at)?;
                 self.push(at, Step::ResetCounters { at });
+            }
+            Line::Interval(i) => {
+                let at = at(&i.at)?;
+                let every = micros(i.interval_ms);
+                self.push(at, Step::Interval { at, every });
             }
             Line::Summary(s) => {
                 // Whole milliseconds, as the run ended (see `SessionClock::end`).

@@ -110,7 +110,7 @@ where
                     }
                 };
                 let now = session.clock.now();
-                match press(key, &session, monitor, dashboard, now) {
+                match press(key, monitor, dashboard, now) {
                     Pressed::Quit => {
                         stops += 1;
                         stop(&session, dashboard, monitor, stops, now);
@@ -146,10 +146,15 @@ where
             }
             () = sleep_until(next_frame), if dirty => continue,
         };
-        if let Input::Restart = input {
-            // A replay plays the run again from its start: nothing shown is kept.
-            outbox.clear();
-            dashboard.paused = None;
+        match &input {
+            Input::Restart => {
+                // A replay plays the run again from its start: nothing shown is kept.
+                outbox.clear();
+                dashboard.paused = None;
+                dashboard.interval = dashboard.info.interval;
+            }
+            Input::Interval { every, .. } => dashboard.interval = *every,
+            _ => {}
         }
         if let Input::Mark { label, .. } = &input {
             let name = label
@@ -207,7 +212,7 @@ enum Pressed {
     Quit,
     /// The mode's action of this number.
     Mode(usize),
-    /// Something for the state (a marker, a counters reset).
+    /// Something for the state (a marker, a counters reset, a new interval).
     Input(Input),
     /// Done on the dashboard alone.
     Done,
@@ -215,13 +220,7 @@ enum Pressed {
 
 /// A key press: typed into a marker's label while one is asked for (Ctrl-C still quits),
 /// else looked up in the key table and carried out on the dashboard.
-fn press(
-    key: KeyEvent,
-    session: &Session,
-    monitor: &Monitor,
-    dashboard: &mut Dashboard,
-    now: Duration,
-) -> Pressed {
+fn press(key: KeyEvent, monitor: &Monitor, dashboard: &mut Dashboard, now: Duration) -> Pressed {
     if let Some(prompt) = &mut dashboard.label {
         if ui::is_interrupt(key) {
             dashboard.label = None;
@@ -262,13 +261,14 @@ fn press(
         }
         Action::LongerInterval | Action::ShorterInterval => {
             let next = step_interval(dashboard.interval, action == Action::LongerInterval);
-            if next != dashboard.interval {
-                dashboard.interval = next;
-                session.controls.set_interval(next);
-                tracing::info!(interval = ?next, "interval changed");
-            }
             dashboard.say(format!("interval {}", interval(next)), now);
-            Pressed::Done
+            if next == dashboard.interval {
+                return Pressed::Done;
+            }
+            Pressed::Input(Input::Interval {
+                at: now,
+                every: next,
+            })
         }
         Action::ToggleHelp => {
             dashboard.help = !dashboard.help;

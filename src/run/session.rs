@@ -33,6 +33,11 @@ pub enum Input {
     ResetCounters {
         at: Duration,
     },
+    /// The time between probes is `every` from `at` on (`+`/`-`, a record).
+    Interval {
+        at: Duration,
+        every: Duration,
+    },
     /// The whole state starts over: a replay stepping back plays the run again.
     Restart,
 }
@@ -127,6 +132,11 @@ pub fn apply(monitor: &mut Monitor, controls: &Controls, input: Input) -> Option
         Input::ResetCounters { at } => {
             monitor.reset_counters(at);
             Some(Told::Reset(at))
+        }
+        Input::Interval { at, every } => {
+            controls.set_interval(every);
+            tracing::info!(interval = ?every, "interval changed");
+            Some(Told::Interval { at, every })
         }
         Input::Restart => {
             monitor.restart();

@@ -11,7 +11,7 @@ use super::dashboard_loop::{Scripted, keys};
 use super::{Ran, Scratch, drive_dashboard, key, run_info, schedule, start_session};
 use crate::output::Recorder;
 use crate::output::records::SummaryLine;
-use crate::replay::record::{self, Record};
+use crate::replay::record::{self, Record, Step};
 use crate::replay::{Pace, play};
 use crate::state::MonitorConfig;
 use crate::ui;
@@ -58,13 +58,28 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
     };
     let info = record.info.clone();
     let end = record.end;
+    // '+' at 4.5 s is in the record, as the time it was pressed and the interval it chose.
+    let intervals: Vec<_> = record
+        .steps
+        .iter()
+        .filter_map(|(_, step)| match step {
+            Step::Interval { at, every } => Some((*at, *every)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        intervals,
+        [(Duration::from_millis(4500), Duration::from_secs(2))]
+    );
     let (session, mode) = play(record, config, pace);
     // Played at its own pace, held at the end, quit a second later.
     let quit = [(end.as_secs_f64() + 1.0, key(KeyCode::Char('q')))];
     let off = Recorder::off();
     let replayed = drive_dashboard(session, info, (120, 40), &quit, Some(mode), off).await;
 
-    // The same state: the whole run's summary, and what the dashboard counts since `r`.
+    // The same state: the interval the run ended with, the whole run's summary, and what
+    // the dashboard counts since `r`.
+    assert_eq!(replayed.dashboard.interval, live.dashboard.interval);
     let summary = |ran: &Ran| serde_json::to_value(SummaryLine::new(&ran.monitor, end)).unwrap();
     assert_eq!(summary(&replayed), summary(&live));
     assert_eq!(
@@ -158,6 +173,27 @@ async fn keys_step_through_requests_and_transitions_and_back() {
         ["6", "7", "6", "5", "6", "11", "6"],
         "{shown:?}"
     );
+    // The header's interval is the one of the moment shown: '+' was pressed between
+    // requests 5 and 6, so stepping back to 5 shows the first interval again.
+    let every = |request: &str| -> Vec<&str> {
+        let mut seen: Vec<&str> = ran
+            .screen
+            .frames
+            .iter()
+            .filter(|(_, frame)| {
+                let footer = frame.lines().last().unwrap_or_default();
+                footer.contains(&format!("request {request} "))
+            })
+            .filter_map(|(_, frame)| {
+                let header = frame.lines().next()?;
+                header.split("every ").nth(1)?.split_whitespace().next()
+            })
+            .collect();
+        seen.dedup();
+        seen
+    };
+    assert_eq!(every("5"), ["1s"]);
+    assert_eq!(every("6"), ["2s"]);
 }
 
 #[test]
