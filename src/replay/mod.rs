@@ -163,7 +163,8 @@ fn read(path: &Path) -> Result<record::Record> {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let bytes = std::fs::read(path)
+    let file = std::fs::File::open(path)
         .map_err(|error| usage(format!("cannot read {}: {error}", path.display())))?;
-    record::read(&bytes, &name).map_err(|error| usage(error.to_string()))
+    let input = std::io::BufReader::with_capacity(1 << 16, file);
+    record::read(input, &name).map_err(|error| usage(error.to_string()))
 }

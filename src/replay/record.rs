@@ -3,6 +3,7 @@
 //! each at the moment it happened. Lines the state derives (transitions, the primary's
 //! changes, notices) are not read: the replay derives them again through the same core.
 
+use std::io::BufRead;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -58,26 +59,44 @@ impl std::fmt::Display for RecordError {
     }
 }
 
-/// Reads a record from its bytes; `name` is what the messages call it.
-pub fn read(bytes: &[u8], name: &str) -> Result<Record, RecordError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(RecordError(format!("{name} is empty: no record to replay")));
-    }
-    let complete = bytes.ends_with(b"\n");
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    let count = lines.len() - usize::from(complete);
+/// Reads a record line by line from `input`, never whole (a week's record at the default
+/// interval is 150 MB); `name` is what the messages call it.
+pub fn read(mut input: impl BufRead, name: &str) -> Result<Record, RecordError> {
     let mut reader = Reader::default();
     let mut damage = None;
-    for (i, line) in lines.into_iter().take(count).enumerate() {
-        let number = i + 1;
-        let last = number == count;
-        let parsed = std::str::from_utf8(line)
+    let mut line = Vec::new();
+    let mut number = 0;
+    // Only blank lines so far: the file may be empty; else line 1's fault, told at the first
+    // line with text.
+    let mut only_blanks = true;
+    let mut first_fault = None;
+    loop {
+        line.clear();
+        let read = input
+            .read_until(b'\n', &mut line)
+            .map_err(|error| RecordError(format!("{name} cannot be read: {error}")))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let complete = line.ends_with(b"\n");
+        if complete {
+            line.pop();
+        }
+        let blank = line.iter().all(u8::is_ascii_whitespace);
+        if only_blanks && !blank {
+            only_blanks = false;
+            if let Some(fault) = first_fault.take() {
+                return Err(fault);
+            }
+        }
+        let parsed = std::str::from_utf8(&line)
             .map_err(|_| "it is not text".to_owned())
             .and_then(|text| reader.line(text));
         match parsed {
             Ok(()) => {}
             // A run stopped while writing leaves its last line cut: play what came before.
-            Err(why) if last && !complete && number > 1 => {
+            Err(why) if !complete && number > 1 && !only_blanks => {
                 damage = Some(format!(
                     "{name}: line {number} is cut short ({why}): replayed up to line {}",
                     number - 1
@@ -85,12 +104,20 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Record, RecordError> {
                 break;
             }
             Err(why) if number == 1 => {
-                return Err(RecordError(format!(
+                let fault = RecordError(format!(
                     "{name}: line 1 {why}: this is not a failover-watch record"
-                )));
+                ));
+                if !blank {
+                    return Err(fault);
+                }
+                first_fault = Some(fault);
             }
+            Err(_) if only_blanks => {}
             Err(why) => return Err(RecordError(format!("{name}: line {number}: {why}"))),
         }
+    }
+    if only_blanks {
+        return Err(RecordError(format!("{name} is empty: no record to replay")));
     }
     reader.finish(damage, name)
 }

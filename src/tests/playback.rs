@@ -27,7 +27,7 @@ async fn recorded_run(scratch: &Scratch) -> (Ran, Record) {
     );
     let live = drive_dashboard(session, run_info(false), (120, 40), &keys(), None, recorder).await;
     let bytes = std::fs::read(&path).unwrap();
-    let record = record::read(&bytes, "run.jsonl").unwrap();
+    let record = record::read(bytes.as_slice(), "run.jsonl").unwrap();
     (live, record)
 }
 
@@ -203,6 +203,14 @@ fn damaged_records_are_refused_with_the_line_and_why() {
     let read = |text: &[u8]| record::read(text, "r.jsonl").map(|_| ()).unwrap_err().0;
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (Vec::new(), "r.jsonl is empty: no record to replay"),
+        (
+            b"\n \n\t\n  ".to_vec(),
+            "r.jsonl is empty: no record to replay",
+        ),
+        (
+            format!("\n{run}\n").into_bytes(),
+            "r.jsonl: line 1 is not JSON",
+        ),
         (
             vec![0x89, b'P', b'N', b'G', 0, 0xff, b'\n'],
             "r.jsonl: line 1 it is not text: this is not a failover-watch record",
