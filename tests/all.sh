@@ -31,10 +31,11 @@ setup_secs=$(($(now) - t))
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
-echo "== cargo test --all-targets"
+echo "== cargo test --locked --all-targets"
 t=$(now)
 rust=pass
-cargo test --all-targets 2>&1 | tee "$logs/rust.log" || { rust=FAIL; status=1; }
+# --locked: Cargo.lock must be the one the build resolves (the Containerfile builds with it).
+cargo test --locked --all-targets 2>&1 | tee "$logs/rust.log" || { rust=FAIL; status=1; }
 rust_secs=$(($(now) - t))
 
 echo "== tests/deploy.sh"
@@ -60,7 +61,7 @@ read -r e2e_passed e2e_failed < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) 
 
 echo "== times"
 echo "set-up (tests/setup.sh): $setup_secs s"
-echo "rust tests (cargo test --all-targets): $rust, $rust_passed passed, $rust_failed failed ($rust_secs s)"
+echo "rust tests (cargo test --locked --all-targets): $rust, $rust_passed passed, $rust_failed failed ($rust_secs s)"
 echo "deploy checks (tests/deploy.sh): $deploy, $deploy_passed passed, $deploy_failed failed ($deploy_secs s)"
 echo "end-to-end (tests/e2e/run.sh): $e2e, $e2e_passed passed, $e2e_failed failed ($e2e_secs s)"
 echo "all: $([[ $status == 0 ]] && echo pass || echo FAIL) ($(($(now) - start)) s)"
