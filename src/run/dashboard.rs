@@ -154,13 +154,13 @@ where
                 dashboard.interval = dashboard.info.interval;
             }
             Input::Interval { every, .. } => dashboard.interval = *every,
-            _ => {}
-        }
-        if let Input::Mark { label, .. } = &input {
-            let name = label
-                .as_deref()
-                .map_or("marker".to_owned(), |l| format!("marker \"{l}\""));
-            dashboard.say(format!("{name} dropped"), session.clock.now());
+            Input::Mark { label, .. } => {
+                let name = label
+                    .as_deref()
+                    .map_or("marker".to_owned(), |l| format!("marker \"{l}\""));
+                dashboard.say(format!("{name} dropped"), session.clock.now());
+            }
+            Input::Probe(_) | Input::ResetCounters { .. } => {}
         }
         if let Some(told) = apply(monitor, &session.controls, input) {
             for told in outbox.push(told, monitor, Instant::now()) {
