@@ -1,6 +1,6 @@
 //! The simulated gateway's router (the pure core) against the real LiteLLM 1.83.14's recorded
-//! failover timelines (`fixtures/scenarios`, copied from `../shared/litellm/captures`, and one
-//! recorded with this project's watcher), made with the proxy config
+//! failover timelines (`fixtures/scenarios`: recorded against that proxy, the last one with
+//! this project's watcher), made with the proxy config
 //! `fixtures/scenarios/config.yaml`: every recorded request must be served by the same
 //! deployment, after as many fallbacks.
 
