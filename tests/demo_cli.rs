@@ -77,6 +77,13 @@ fn demo(scratch: &Scratch, args: &[&str]) -> Run {
     }
 }
 
+/// Runs `demo` with the arguments of `line` (see [`words`]), which must end it with status 0.
+fn demo_ok(scratch: &Scratch, line: &str) -> Run {
+    let run = demo(scratch, &words(line));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run
+}
+
 /// Arguments written as one line (none of them has a space).
 fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
@@ -108,13 +115,10 @@ fn transitions(run: &Run) -> Vec<String> {
 #[test]
 fn a_scripted_demo_fails_over_recovers_and_ends_with_no_failed_request() {
     let scratch = Scratch::new("demo-scripted");
-    let run = demo(
+    let run = demo_ok(
         &scratch,
-        &words(
-            "--output jsonl --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
-        ),
+        "--output jsonl --interval 200ms --cooldown 1s --script primary-down@1s,primary-up@2s",
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
     // One pass: the last step (2 s) + the cooldown (1 s) + two intervals, rounded up: 4 s.
     assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
     assert_eq!(
@@ -166,13 +170,10 @@ fn a_hang_script_lasts_until_the_hung_requests_and_the_recovery_are_told() {
     // A pass: 3 s to the last cue + the 2 s router timeout + 1 s cooldown + two 200 ms
     // intervals, rounded up: 7 s. The requests hung until 3 s come back from the fallback
     // by 5 s; the cooldown their failures started is over by 6 s.
-    let run = demo(
+    let run = demo_ok(
         &scratch,
-        &words(
-            "--output jsonl --interval 200ms --cooldown 1s --router-timeout 2s --script primary-hang@1s,primary-up@3s",
-        ),
+        "--output jsonl --interval 200ms --cooldown 1s --router-timeout 2s --script primary-hang@1s,primary-up@3s",
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("ending after 7s"), "{}", run.stderr);
     let kinds = transitions(&run);
     assert_eq!(
@@ -208,14 +209,13 @@ fn streamed_answers_from_the_fallback_are_seen_as_the_fallbacks() {
         ("1.83", Value::Null, "deployment"),
         ("1.106", Value::from("llama3"), "model_group_header"),
     ] {
-        let run = demo(
+        let run = demo_ok(
             &scratch,
-            &words(&format!(
+            &format!(
                 "--litellm {release} --output jsonl --stream --interval 200ms --cooldown 1s \
                  --script primary-down@1s,primary-up@2s"
-            )),
+            ),
         );
-        assert_eq!(run.code, Some(0), "{}", run.stderr);
         assert_eq!(
             transitions(&run),
             ["failover", "recovery"],
@@ -437,11 +437,7 @@ fn bad_scripts_and_configs_exit_2_with_a_one_line_reason() {
 fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends() {
     let scratch = Scratch::new("demo-default");
     // The built-in script: primary down at 5 s, up at 20 s; one pass then the end.
-    let run = demo(
-        &scratch,
-        &words("--output text --interval 500ms --cooldown 1s"),
-    );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let run = demo_ok(&scratch, "--output text --interval 500ms --cooldown 1s");
     assert!(run.took < Duration::from_secs(40), "took {:?}", run.took);
     let text = &run.stdout;
     assert!(text.starts_with(&"=".repeat(70)), "{text}");
@@ -471,13 +467,10 @@ fn without_a_script_or_duration_the_text_demo_tells_the_built_in_story_and_ends(
 fn a_looping_script_tells_the_story_again_every_pass() {
     let scratch = Scratch::new("demo-loop");
     // A pass: 1 s to the last cue + 1 s cooldown + two 200 ms intervals, rounded up: 3 s.
-    let run = demo(
+    let run = demo_ok(
         &scratch,
-        &words(
-            "--output jsonl --interval 200ms --cooldown 1s --loop --duration 8.8s --script primary-down@0.5s,primary-up@1s",
-        ),
+        "--output jsonl --interval 200ms --cooldown 1s --loop --duration 8.8s --script primary-down@0.5s,primary-up@1s",
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let kinds = transitions(&run);
     // Passes start at 0, 3 and 6 s: three failovers, each followed by its recovery.
     assert_eq!(
@@ -500,13 +493,10 @@ fn a_looping_script_tells_the_story_again_every_pass() {
 #[test]
 fn the_primarys_own_lane_tells_why_and_when_it_comes_back() {
     let scratch = Scratch::new("demo-lane");
-    let run = demo(
+    let run = demo_ok(
         &scratch,
-        &words(
-            "--output jsonl --interval 500ms --cooldown 3s --script primary-down@2s,primary-up@3s",
-        ),
+        "--output jsonl --interval 500ms --cooldown 3s --script primary-down@2s,primary-up@3s",
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
     // The direct probes' own story, in order.
     let direct = run.of_type("direct");
     let mut states: Vec<&str> = direct
@@ -592,8 +582,7 @@ fn a_primary_without_api_key_says_so_on_its_lane() {
             "--litellm {release} --config {} --output jsonl --interval 200ms --count 3",
             config.display()
         );
-        let run = demo(&scratch, &words(&args));
-        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let run = demo_ok(&scratch, &args);
         let first = &run.of_type("direct")[0];
         assert_eq!(first["state"], "failing", "{release}: {first}");
         assert_eq!(first["status"], 500);
