@@ -29,6 +29,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The recorded proxy: the primary answers the first request, the fallback every later one.
+async fn failing_over_proxy() -> ReplayServer {
+    let chat = vec![
+        capture("01b-primary-ok.http"),
+        capture("02a-primary-refused-1st.http"),
+    ];
+    ReplayServer::start(chat, None).await
+}
+
 #[test]
 fn bad_configuration_exits_2_with_a_one_line_reason() {
     let scratch = Scratch::new("cli-usage");
@@ -346,14 +355,7 @@ async fn sigterm_ends_the_run_with_the_summary_and_status_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_keeps_the_json_lines_whatever_the_output() {
     let scratch = Scratch::new("cli-record");
-    let server = ReplayServer::start(
-        vec![
-            capture("01b-primary-ok.http"),
-            capture("02a-primary-refused-1st.http"),
-        ],
-        None,
-    )
-    .await;
+    let server = failing_over_proxy().await;
     let record = scratch.0.join("run.jsonl");
     let url = server.url();
     let record_arg = record.to_str().unwrap();
@@ -542,14 +544,7 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_exports_metrics_prometheus_accepts_and_logs_to_stderr() {
     let scratch = Scratch::new("cli-metrics");
-    let server = ReplayServer::start(
-        vec![
-            capture("01b-primary-ok.http"),
-            capture("02a-primary-refused-1st.http"),
-        ],
-        None,
-    )
-    .await;
+    let server = failing_over_proxy().await;
     let addr = refused_addr();
     let url = server.url();
     let listen = addr.to_string();
