@@ -441,6 +441,17 @@ def attribution_evidence(run, c, args):
         )
 
 
+def one_failover_one_recovery(run, c):
+    """The summary of a run that failed over once and came back, with every request served."""
+    s = run.summary
+    c.check(
+        (s["failovers"], s["recoveries"], s["outages"], s["failed"], s["primary_never_served"])
+        == (1, 1, 0, 0, False),
+        "summary: 1 failover, 1 recovery, no outage, no failure, primary served",
+        json.dumps({k: s[k] for k in ("failovers", "recoveries", "outages", "failed", "primary_never_served")}),
+    )
+
+
 def failover_story(run, c, args, down_event, up_event, failures_lag=0.0):
     """Primary, then the fallback from the fault on, then the primary again after the
     cooldown. `failures_lag`: how long after the fault's end its last failures can still
@@ -504,13 +515,7 @@ def failover_story(run, c, args, down_event, up_event, failures_lag=0.0):
             "the transitions name the models they leave",
             f"failover from {failover.get('from_model')!r}, recovery from {recovery.get('from_model')!r}",
         )
-    s = run.summary
-    c.check(
-        (s["failovers"], s["recoveries"], s["outages"], s["failed"], s["primary_never_served"])
-        == (1, 1, 0, 0, False),
-        "summary: 1 failover, 1 recovery, no outage, no failure, primary served",
-        json.dumps({k: s[k] for k in ("failovers", "recoveries", "outages", "failed", "primary_never_served")}),
-    )
+    one_failover_one_recovery(run, c)
     return first_f, back
 
 
@@ -709,13 +714,7 @@ def scenario_hang(run, c, args):
         f"to {PRIMARY} at the first primary answer after it; none for the late answers",
         f"{kinds}",
     )
-    s = run.summary
-    c.check(
-        (s["failovers"], s["recoveries"], s["outages"], s["failed"], s["primary_never_served"])
-        == (1, 1, 0, 0, False),
-        "summary: 1 failover, 1 recovery, no outage, no failure, primary served",
-        json.dumps({k: s[k] for k in ("failovers", "recoveries", "outages", "failed", "primary_never_served")}),
-    )
+    one_failover_one_recovery(run, c)
     answered = delta(run, "primary", "before", "after", "completions")
     held_by_mock = delta(run, "primary", "before", "after", "requests") - answered
     c.check(
