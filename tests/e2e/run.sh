@@ -555,24 +555,30 @@ proxy_version() { # PORT: the version the proxy reports, and where it said it
   echo "${version:-none} (GET /health/readiness/details)"
 }
 
-wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at most
-  local name=$1 port=${PROXY_PORT[$1]} pid=${PROC_PID[$1]} version deadline
-  deadline=$((${PROXY_STARTED[$1]} + 120 * 1000000))
+poll_until_ready() { # WHAT PID LOG STARTED_US LIMIT_S PAUSE_S CMD...: runs CMD every PAUSE_S
+  # until it succeeds; if PID exits first, or LIMIT_S after STARTED_US, dies with LOG's tail
+  local what=$1 pid=$2 log=$3 deadline=$(($4 + $5 * 1000000)) limit=$5 pause=$6
+  shift 6
   while (($(now_us) < deadline)); do
-    if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/health/liveliness" 2>/dev/null; then
-      version=$(proxy_version "$port")
-      [[ ${version%% *} == "$LANE" ]] || die "proxy $name reports litellm $version, not $LANE"
-      say "proxy $name: ready on 127.0.0.1:$port after $(secs_since "${PROXY_STARTED[$name]}") s (litellm $version)"
-      return 0
-    fi
+    "$@" && return 0
     if ! alive "$pid"; then
-      tail -n 40 "$WORK/logs/$name.log" >&2
-      die "proxy $name exited before it was ready (log: $WORK/logs/$name.log)"
+      tail -n 40 "$log" >&2
+      die "$what exited before it was ready (log: $log)"
     fi
-    sleep 0.25
+    sleep "$pause"
   done
-  tail -n 40 "$WORK/logs/$name.log" >&2
-  die "proxy $name not ready 120 s after its start"
+  tail -n 40 "$log" >&2
+  die "$what not ready $limit s after its start (log: $log)"
+}
+
+wait_proxy() { # NAME: polls GET /health/liveliness (no key needed), 120 s at most
+  local name=$1 port=${PROXY_PORT[$1]} version
+  poll_until_ready "proxy $name" "${PROC_PID[$name]}" "$WORK/logs/$name.log" \
+    "${PROXY_STARTED[$name]}" 120 0.25 \
+    curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$port/health/liveliness"
+  version=$(proxy_version "$port")
+  [[ ${version%% *} == "$LANE" ]] || die "proxy $name reports litellm $version, not $LANE"
+  say "proxy $name: ready on 127.0.0.1:$port after $(secs_since "${PROXY_STARTED[$name]}") s (litellm $version)"
 }
 
 chat() { # PORT MODEL: one non-streaming request; prints the response headers
@@ -975,25 +981,17 @@ prom_get() { # PATH: GET from the Prometheus, its body on stdout; fails unless 2
   curl -fsS --max-time 2 "http://127.0.0.1:$PROM_PORT$1" 2>/dev/null
 }
 
+prom_ready() { prom_get /-/ready >/dev/null; }
+
 wait_prometheus_ready() { # GET /-/ready answers 200, 30 s at most after its start
-  local deadline=$((PROM_STARTED + 30000000)) pid=${PROC_PID[prometheus]} version
-  while (($(now_us) < deadline)); do
-    if prom_get /-/ready >/dev/null; then
-      PROM_READY=$(now_us)
-      version=$(prom_get /api/v1/status/buildinfo | grep -o '"version":"[^"]*"') || true
-      version=${version#*:}
-      say "prometheus ${version//\"/}: ready on 127.0.0.1:$PROM_PORT after $(printf '%d.%02d' \
-        $(((PROM_READY - PROM_STARTED) / 1000000)) $(((PROM_READY - PROM_STARTED) / 10000 % 100))) s; it scrapes 127.0.0.1:$METRICS_PORT every second"
-      return 0
-    fi
-    if ! alive "$pid"; then
-      tail -n 20 "$MDIR/prometheus.log" >&2
-      die "prometheus exited before it was ready (log: $MDIR/prometheus.log)"
-    fi
-    sleep 0.1
-  done
-  tail -n 20 "$MDIR/prometheus.log" >&2
-  die "prometheus not ready 30 s after its start (log: $MDIR/prometheus.log)"
+  local version
+  poll_until_ready prometheus "${PROC_PID[prometheus]}" "$MDIR/prometheus.log" "$PROM_STARTED" 30 0.1 \
+    prom_ready
+  PROM_READY=$(now_us)
+  version=$(prom_get /api/v1/status/buildinfo | grep -o '"version":"[^"]*"') || true
+  version=${version#*:}
+  say "prometheus ${version//\"/}: ready on 127.0.0.1:$PROM_PORT after $(printf '%d.%02d' \
+    $(((PROM_READY - PROM_STARTED) / 1000000)) $(((PROM_READY - PROM_STARTED) / 10000 % 100))) s; it scrapes 127.0.0.1:$METRICS_PORT every second"
 }
 
 wait_prometheus() { # ready, and scraping the watcher's port (`down` while no watcher listens):
