@@ -463,69 +463,7 @@ fn the_proxys_release_is_the_last_one_it_named() {
 
 /// A direct probe's answer: `seq` sent at `sent` seconds, answered 20 ms later.
 fn direct(seq: u64, sent: f64, what: &str) -> ProbeEvent {
-    let failure = |status, message: &str| {
-        (
-            Err(Failure {
-                kind: ErrorKind::Http,
-                message: message.to_owned(),
-            }),
-            Some(status),
-        )
-    };
-    let mut route = Route::default();
-    let (result, status) = match what {
-        "up" => (
-            Ok(Served {
-                role: Role::Primary,
-                model: PRIMARY.to_owned(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "Hi.".to_owned(),
-            }),
-            Some(200),
-        ),
-        "by-fallback" => (
-            Ok(Served {
-                role: Role::Fallback,
-                model: FALLBACK.to_owned(),
-                evidence: Evidence::ModelGroupHeader,
-                reply: "Hello!".to_owned(),
-            }),
-            Some(200),
-        ),
-        "failing" => failure(
-            500,
-            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
-        ),
-        "cooling" => {
-            route.cooling = Some(crate::probe::outcome::Cooling {
-                ids: vec!["027a".to_owned()],
-                api_bases: vec!["http://gpu:8080/v1".to_owned()],
-                cooldown: Some(secs(10.0)),
-            });
-            failure(
-                429,
-                "No deployments available for selected model, Try again in 10 seconds.",
-            )
-        }
-        "refused" => failure(400, "disable_fallbacks is not allowed"),
-        "router-timeout" => failure(
-            408,
-            "litellm.Timeout: Connection timed out after 30.0 seconds.",
-        ),
-        other => panic!("{other}"),
-    };
-    ProbeEvent::Answered(Box::new(ProbeOutcome {
-        lane: Lane::Direct,
-        seq,
-        sent_at: secs(sent),
-        report: ProbeReport {
-            latency: secs(0.02),
-            status,
-            route,
-            ttft: None,
-            result,
-        },
-    }))
+    crate::tests::direct_answer(seq, secs(sent), what)
 }
 
 /// Applies direct answers, one a second from 0, and returns the kinds it changed to.
@@ -585,7 +523,7 @@ fn the_next_try_counts_from_the_last_failure_seen() {
     // The last failure answered at 1.02 s; LiteLLM's cooldown is 10 s from it.
     assert_eq!(cooldown.next_try, Some(secs(11.02)));
     assert_eq!(cooldown.configured, Some(secs(10.0)));
-    assert_eq!(cooldown.api_bases, ["http://gpu:8080/v1"]);
+    assert_eq!(cooldown.api_bases, ["http://llama-fp8-predictor:8080/v1"]);
     // Without a failure seen (the watcher started during a cooldown), from the first 429:
     // a bound, not a guess of when it began.
     let mut monitor = Monitor::new(MonitorConfig::default());

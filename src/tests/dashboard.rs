@@ -13,7 +13,7 @@ use ratatui::style::{Color, Modifier};
 use super::wall;
 use crate::demo::director::KEYS;
 use crate::output::RunInfo;
-use crate::probe::outcome::{Cooling, Failure};
+use crate::probe::outcome::Failure;
 use crate::probe::{
     ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
 };
@@ -113,57 +113,15 @@ impl Story {
             seq,
             at: sent_at,
         });
-        let failed = |status, message: &str| {
-            (
-                Err(Failure {
-                    kind: ErrorKind::Http,
-                    message: message.into(),
-                }),
-                Some(status),
-            )
-        };
-        let mut route = Route::default();
-        let (result, status) = match letter {
-            "U" => (
-                Ok(Served {
-                    role: Role::Primary,
-                    model: "llama-fp8".into(),
-                    evidence: Evidence::ModelGroupHeader,
-                    reply: "Hi.".into(),
-                }),
-                Some(200),
-            ),
-            "X" => failed(
-                500,
-                "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
-            ),
-            "C" => {
-                route.cooling = Some(Cooling {
-                    ids: vec!["027a60b4976e".into()],
-                    api_bases: vec!["http://llama-fp8-predictor:8080/v1".into()],
-                    cooldown: Some(secs(10.0)),
-                });
-                failed(
-                    429,
-                    "No deployments available for selected model, Try again in 10 seconds.",
-                )
-            }
-            "R" => failed(400, "disable_fallbacks is not allowed for this key"),
+        let what = match letter {
+            "U" => "up",
+            "X" => "failing",
+            "C" => "cooling",
+            "R" => "refused",
             other => panic!("{other}"),
         };
         self.monitor
-            .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
-                lane: Lane::Direct,
-                seq,
-                sent_at,
-                report: ProbeReport {
-                    latency: secs(0.02),
-                    status,
-                    route,
-                    ttft: None,
-                    result,
-                },
-            })));
+            .apply(&super::direct_answer(seq, sent_at, what));
         self
     }
 

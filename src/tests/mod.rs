@@ -29,7 +29,11 @@ use tokio::sync::mpsc;
 
 use crate::clock::{RunClock, WallClock};
 use crate::output::{Recorder, RunInfo};
-use crate::probe::{Evidence, Probe, ProbeReport, Role, Route, Schedule, Served};
+use crate::probe::outcome::{Cooling, Failure};
+use crate::probe::{
+    ErrorKind, Evidence, Lane, Probe, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Schedule,
+    Served,
+};
 use crate::run::dashboard::{self as shell, Inputs};
 use crate::run::{ModeLink, Session, Taps};
 use crate::state::{Monitor, MonitorConfig};
@@ -64,12 +68,71 @@ pub fn served(role: Role, model: &str, reply: &str, latency: Duration) -> ProbeR
         status: Some(200),
         route: Route::default(),
         ttft: None,
-        result: Ok(Served {
-            role,
-            model: model.into(),
-            evidence: Evidence::ModelGroupHeader,
-            reply: reply.into(),
-        }),
+        result: Ok(served_by(role, model, reply)),
+    }
+}
+
+/// A direct probe's answer, `seq` sent at `sent_at` and answered 20 ms later: `up`,
+/// `by-fallback` (the proxy fell back despite `disable_fallbacks`), `failing` (LiteLLM's
+/// connection error), `cooling` (its cooldown 429, 10 s), `refused` (400) or `router-timeout`
+/// (408).
+pub fn direct_answer(seq: u64, sent_at: Duration, what: &str) -> ProbeEvent {
+    let failure = |status, message: &str| {
+        let failure = Failure {
+            kind: ErrorKind::Http,
+            message: message.to_owned(),
+        };
+        (Err(failure), Some(status))
+    };
+    let mut route = Route::default();
+    let (result, status) = match what {
+        "up" => (Ok(served_by(Role::Primary, "llama-fp8", "Hi.")), Some(200)),
+        "by-fallback" => (
+            Ok(served_by(Role::Fallback, "ollama/llama3", "Hello!")),
+            Some(200),
+        ),
+        "failing" => failure(
+            500,
+            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
+        ),
+        "cooling" => {
+            route.cooling = Some(Cooling {
+                ids: vec!["027a60b4976e".to_owned()],
+                api_bases: vec!["http://llama-fp8-predictor:8080/v1".to_owned()],
+                cooldown: Some(Duration::from_secs(10)),
+            });
+            failure(
+                429,
+                "No deployments available for selected model, Try again in 10 seconds.",
+            )
+        }
+        "refused" => failure(400, "disable_fallbacks is not allowed for this key"),
+        "router-timeout" => failure(
+            408,
+            "litellm.Timeout: Connection timed out after 30.0 seconds.",
+        ),
+        other => panic!("no direct answer {other:?}"),
+    };
+    ProbeEvent::Answered(Box::new(ProbeOutcome {
+        lane: Lane::Direct,
+        seq,
+        sent_at,
+        report: ProbeReport {
+            latency: Duration::from_millis(20),
+            status,
+            route,
+            ttft: None,
+            result,
+        },
+    }))
+}
+
+fn served_by(role: Role, model: &str, reply: &str) -> Served {
+    Served {
+        role,
+        model: model.to_owned(),
+        evidence: Evidence::ModelGroupHeader,
+        reply: reply.to_owned(),
     }
 }
 
