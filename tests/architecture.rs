@@ -33,13 +33,10 @@ fn module_of(src: &Path, file: &Path) -> Module {
 
 /// The paths a file's code (its tests left out) names: `crate::a::b` and `super::x`, resolved
 /// to absolute paths.
-fn references(module: &Module, is_mod_rs: bool, code: &str) -> Vec<Module> {
+fn references(module: &Module, code: &str) -> Vec<Module> {
     let code = code.split("\n#[cfg(test)]").next().unwrap_or_default();
     let mut found = Vec::new();
-    for (prefix, base) in [
-        ("crate::", Vec::new()),
-        ("super::", parent(module, is_mod_rs)),
-    ] {
+    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent(module))] {
         for (i, _) in code.match_indices(prefix) {
             let before = code[..i].chars().last();
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
@@ -52,8 +49,7 @@ fn references(module: &Module, is_mod_rs: bool, code: &str) -> Vec<Module> {
                         .chars()
                         .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                         .collect();
-                    (!name.is_empty() && name.len() == segment.len().min(name.len()))
-                        .then_some(name)
+                    (!name.is_empty()).then_some(name)
                 })
                 .take(2)
                 .collect();
@@ -67,7 +63,7 @@ fn references(module: &Module, is_mod_rs: bool, code: &str) -> Vec<Module> {
 
 /// The module `super` names from a file: the parent of a `mod.rs`'s module is one level up
 /// like any other file's.
-fn parent(module: &Module, _is_mod_rs: bool) -> Module {
+fn parent(module: &Module) -> Module {
     module[..module.len().saturating_sub(1)].to_vec()
 }
 
@@ -117,8 +113,7 @@ fn modules_import_one_another_without_a_cycle() {
             continue;
         }
         let code = std::fs::read_to_string(file).unwrap();
-        let is_mod_rs = file.file_name().is_some_and(|n| n == "mod.rs");
-        for reference in references(&module, is_mod_rs, &code) {
+        for reference in references(&module, &code) {
             let Some(first) = reference.first() else {
                 continue;
             };
@@ -175,7 +170,7 @@ fn a_cycle_is_found_when_there_is_one() {
     let module: Module = vec!["run".into(), "dashboard".into()];
     let code = "use super::session::{Session, apply};\nuse crate::ui::{self, Action};\n";
     assert_eq!(
-        references(&module, false, code),
+        references(&module, code),
         [
             vec!["ui".to_owned()],
             vec!["run".to_owned(), "session".to_owned()]

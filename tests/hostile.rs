@@ -140,7 +140,7 @@ async fn nothing_a_hostile_server_sends_leaks_the_key_forges_a_line_or_loses_a_p
         .unwrap();
         let name = case.name;
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        let log = log.unwrap_or_default();
+        let log = log.expect("the run's log (FAILOVER_WATCH_LOG=trace)");
         let record_text = std::fs::read_to_string(&record).unwrap();
         let shown = [
             ("stdout", text(&out.stdout)),

@@ -1,6 +1,6 @@
 //! A smoke test of the dashboard in a real terminal (tmux): it draws, answers keys, survives
 //! resizing to a tiny size, and gives the terminal back with the summary printed after it.
-//! `.ci/run` installs tmux.
+//! `tests/setup.sh` (run by the test command) installs tmux.
 
 mod common;
 
@@ -22,7 +22,7 @@ impl Session {
         let out = Command::new("tmux")
             .args(args)
             .output()
-            .expect("tmux is needed for this test (.ci/run installs it)");
+            .expect("tmux is needed for this test (tests/setup.sh installs it)");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

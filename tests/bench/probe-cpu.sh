@@ -11,18 +11,18 @@
 #
 # Usage: bash tests/bench/probe-cpu.sh [RUNS]     (RUNS defaults to 3)
 # Environment:
-#   LITELLM_VENV        a venv holding LiteLLM 1.83.14 (default tests/e2e/.venv, which
-#                       tests/e2e/run.sh creates from tests/e2e/requirements.lock)
+#   LITELLM_VENV        a venv holding LiteLLM 1.83.14 (default tests/e2e/.venv/1.83.14, which
+#                       tests/e2e/run.sh creates from tests/e2e/requirements-1.83.14.lock)
 #   FAILOVER_WATCH_BIN  the binary to measure (default: a release build of this checkout)
 set -euo pipefail
 runs=${1:-3}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [RUNS]" >&2; exit 2; }
 absolute() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
-venv=$(absolute "${LITELLM_VENV:-$(dirname "${BASH_SOURCE[0]}")/../e2e/.venv}")
+venv=$(absolute "${LITELLM_VENV:-$(dirname "${BASH_SOURCE[0]}")/../e2e/.venv/1.83.14}")
 [[ -z ${FAILOVER_WATCH_BIN:-} ]] || FAILOVER_WATCH_BIN=$(absolute "$FAILOVER_WATCH_BIN")
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 [[ -x $venv/bin/litellm ]] || {
-  echo "no LiteLLM in $venv: run tests/e2e/run.sh once (it creates tests/e2e/.venv), or set LITELLM_VENV" >&2
+  echo "no LiteLLM in $venv: run tests/e2e/run.sh once (it creates tests/e2e/.venv/1.83.14), or set LITELLM_VENV" >&2
   exit 1
 }
 if [[ -n ${FAILOVER_WATCH_BIN:-} ]]; then

@@ -29,15 +29,18 @@ pub fn capture(name: &str) -> Capture {
     capture_in("captures", name)
 }
 
+/// The text of `tests/fixtures/PATH`.
+pub fn fixture(path: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// Loads `tests/fixtures/DIR/NAME` (the `.http` format of the recordings: `#---` comment
 /// lines, a status line, headers, a blank line, the body, a closing `#--- curl:`).
 pub fn capture_in(dir: &str, name: &str) -> Capture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(dir)
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = fixture(&format!("{dir}/{name}"));
     let mut lines = text.split('\n').skip_while(|l| l.starts_with("#---"));
     let status_line = lines.next().expect("a status line");
     let status = status_line

@@ -3,7 +3,6 @@
 //! must look like the recorded ones (`fixtures/captures`), down to the error bodies, and the
 //! real prober must attribute them right.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -14,17 +13,10 @@ use crate::demo::settings::Release;
 use crate::demo::stage::{Fault, Stage, Target};
 use crate::probe::deployments::Deployments;
 use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
-use crate::tests::{Capture, capture_in};
+use crate::tests::{Capture, capture_in, fixture};
 
 const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
 const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";
-
-fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// The JSON body of a recorded answer.
 fn recorded_body(capture: &str) -> Value {

@@ -4,7 +4,6 @@
 //! `fixtures/scenarios/config.yaml`: every recorded request must be served by the same
 //! deployment, after as many fallbacks.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,17 +13,11 @@ use crate::demo::config_file;
 use crate::demo::errors::{CallFailure, RouteError};
 use crate::demo::router::{self, Calls, Moment, Router, Served};
 use crate::demo::settings::{GatewaySettings, Release, RouterOverrides};
+use crate::tests::fixture;
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms
 /// in the recordings.
 const CALL: Duration = Duration::from_millis(30);
-
-fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// The recording's setup: the seed's config pointed at loopback mocks, on LiteLLM 1.83.14 (the
 /// release of the recorded timelines).
