@@ -48,13 +48,10 @@ impl<W: Write> Sink for JsonLines<W> {
             ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
                 let line = DirectLine::new(outcome, monitor.primary(), &wall);
                 self.write(&Line::Direct(line))?;
-                if let Some(change) = &applied.primary {
-                    self.write(&Line::Primary(PrimaryLine::new(change, &wall)))?;
+                match &applied.primary {
+                    Some(change) => self.write(&Line::Primary(PrimaryLine::new(change, &wall))),
+                    None => Ok(()),
                 }
-                if let Some(notice) = &applied.notice {
-                    self.notice(notice)?;
-                }
-                Ok(())
             }
             ProbeEvent::Answered(outcome) => {
                 self.write(&Line::Request(RequestLine::new(
@@ -62,13 +59,10 @@ impl<W: Write> Sink for JsonLines<W> {
                     applied.late,
                     &wall,
                 )))?;
-                if let Some(t) = &applied.transition {
-                    self.write(&Line::Transition(TransitionLine::new(t, &wall)))?;
+                match &applied.transition {
+                    Some(t) => self.write(&Line::Transition(TransitionLine::new(t, &wall))),
+                    None => Ok(()),
                 }
-                if let Some(notice) = &applied.notice {
-                    self.notice(notice)?;
-                }
-                Ok(())
             }
             ProbeEvent::Skipped {
                 lane,

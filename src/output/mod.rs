@@ -53,7 +53,13 @@ pub enum Told {
 /// Tells `sink` one thing, after it was applied to `monitor`.
 pub fn tell(sink: &mut dyn Sink, told: &Told, monitor: &Monitor) -> io::Result<()> {
     match told {
-        Told::Probe(event, applied) => sink.event(event, applied, monitor),
+        Told::Probe(event, applied) => {
+            sink.event(event, applied, monitor)?;
+            match &applied.notice {
+                Some(notice) => sink.notice(notice),
+                None => Ok(()),
+            }
+        }
         Told::Marker(marker) => sink.marker(marker),
         Told::Reset(at) => sink.reset(*at),
         Told::Interval { at, every } => sink.interval(*at, *every),
@@ -91,7 +97,8 @@ pub trait Sink {
     /// Called after `event` was applied to `monitor`.
     fn event(&mut self, event: &ProbeEvent, applied: &Applied, monitor: &Monitor)
     -> io::Result<()>;
-    /// Something told once about the run that no probe event brought (the record failing).
+    /// Something told once about the run: after the event that brought it, or on its own
+    /// (the record failing).
     fn notice(&mut self, notice: &Notice) -> io::Result<()>;
     fn marker(&mut self, marker: &Marker) -> io::Result<()>;
     /// Only the record keeps it.
@@ -104,4 +111,58 @@ pub trait Sink {
     }
     /// The end of the run at `now`: the summary.
     fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::state::{MonitorConfig, NoticeKind};
+
+    /// A notice is told by every output after the event that brought it, whichever lane's
+    /// answer that was.
+    #[test]
+    fn a_notice_is_told_after_the_answer_that_brought_it_on_either_lane() {
+        let monitor = Monitor::new(MonitorConfig::default());
+        let notice = Notice {
+            at: Duration::from_secs(1),
+            kind: NoticeKind::RouterTimeout,
+            message: "the proxy waits 30 s for a model".to_owned(),
+        };
+        for event in [
+            crate::tests::direct_answer(1, Duration::ZERO, "up"),
+            ProbeEvent::Answered(Box::new(crate::probe::ProbeOutcome {
+                lane: crate::probe::Lane::Normal,
+                seq: 1,
+                sent_at: Duration::ZERO,
+                report: crate::tests::served(
+                    crate::probe::Role::Primary,
+                    "llama-fp8",
+                    "Hi.",
+                    Duration::from_millis(20),
+                ),
+            })),
+        ] {
+            let applied = Applied {
+                notice: Some(notice.clone()),
+                ..Applied::default()
+            };
+            let told = Told::Probe(event, Box::new(applied));
+            let (mut text, mut lines) = (Vec::new(), Vec::new());
+            let mut story = TextStory::new(&mut text, crate::tests::wall(), false);
+            tell(&mut story, &told, &monitor).unwrap();
+            let mut json = JsonLines::new(&mut lines, crate::tests::wall());
+            tell(&mut json, &told, &monitor).unwrap();
+            let text = String::from_utf8(text).unwrap();
+            let lines = String::from_utf8(lines).unwrap();
+            assert!(
+                text.trim_end()
+                    .ends_with("[!] the proxy waits 30 s for a model"),
+                "{text}"
+            );
+            let last = lines.lines().last().unwrap();
+            assert!(last.starts_with(r#"{"type":"notice""#), "{lines}");
+        }
+    }
 }

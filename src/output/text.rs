@@ -269,9 +269,6 @@ impl<W: Write> Sink for TextStory<W> {
                     self.banner(t)?;
                 }
                 self.request(outcome, applied.late)?;
-                if let Some(notice) = &applied.notice {
-                    self.notice(notice)?;
-                }
             }
             ProbeEvent::Skipped { at, in_flight, .. } => {
                 writeln!(
