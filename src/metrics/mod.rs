@@ -82,11 +82,12 @@ pub struct Metrics {
     health: Arc<Health>,
 }
 
-/// Whether the schedule ticks: the moment of the last input, against the interval.
+/// Whether the schedule ticks: the moment of the last input, against the interval now (`+`
+/// and `-` change it).
 #[derive(Debug)]
 pub struct Health {
     last_input_us: AtomicU64,
-    interval: Duration,
+    interval_us: AtomicU64,
 }
 
 impl Health {
@@ -94,7 +95,8 @@ impl Health {
     /// probe, or says why it did not).
     pub fn alive(&self, now: Duration) -> bool {
         let last = Duration::from_micros(self.last_input_us.load(Ordering::Relaxed));
-        now.saturating_sub(last) <= self.interval * 2 + Duration::from_secs(5)
+        let interval = Duration::from_micros(self.interval_us.load(Ordering::Relaxed));
+        now.saturating_sub(last) <= interval * 2 + Duration::from_secs(5)
     }
 }
 
@@ -194,7 +196,7 @@ impl Metrics {
             }),
             health: Arc::new(Health {
                 last_input_us: AtomicU64::new(0),
-                interval: info.interval,
+                interval_us: AtomicU64::new(micros(info.interval)),
             }),
         };
         metrics.register(&mut registry);
@@ -272,8 +274,14 @@ impl Metrics {
         self.health
             .last_input_us
             .store(micros(now), Ordering::Relaxed);
-        let Told::Probe(event, applied) = told else {
-            return;
+        let (event, applied) = match told {
+            Told::Probe(event, applied) => (event, applied),
+            Told::Interval { every, .. } => {
+                let every = micros(*every);
+                self.health.interval_us.store(every, Ordering::Relaxed);
+                return;
+            }
+            Told::Marker(_) | Told::Reset(_) => return,
         };
         self.in_flight.set(monitor.in_flight().len() as i64);
         match event {

@@ -244,4 +244,15 @@ async fn time_in_each_state_counts_the_current_one_up_to_the_scrape() {
         !fed.exporter.alive(),
         "8 s without an input at a 1 s interval"
     );
+    // `+` to a minute (at 8 s of the run): the promise follows the interval now.
+    let longer = Told::Interval {
+        at: Duration::from_secs(8),
+        every: Duration::from_secs(60),
+    };
+    fed.metrics
+        .tell(&longer, &fed.monitor, Duration::from_secs(8));
+    tokio::time::advance(Duration::from_secs(100)).await;
+    assert!(fed.exporter.alive(), "100 s after at a 60 s interval");
+    tokio::time::advance(Duration::from_secs(30)).await;
+    assert!(!fed.exporter.alive(), "130 s after at a 60 s interval");
 }
