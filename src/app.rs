@@ -10,7 +10,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use crate::cli::{
     CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, WatchArgs,
 };
-use crate::config::{self, Plan, Surroundings};
+use crate::config::{Plan, Surroundings};
 use crate::control;
 use crate::demo::{self, Given, Setup};
 use crate::exit::{Ended, usage};
@@ -66,7 +66,7 @@ fn demo_setup(
     let given = Given {
         primary: probe.target.primary.as_deref(),
         interval: probe.interval,
-        dashboard: config::output(probe, surroundings) == OutputFormat::Tui,
+        dashboard: surroundings.output(probe.output) == OutputFormat::Tui,
         ends: probe.duration.is_some() || probe.count.is_some(),
     };
     Setup::new(&args.demo, settings, given).map_err(usage)

@@ -162,18 +162,7 @@ impl Plan {
         surroundings: Surroundings,
     ) -> Result<Self> {
         let Target { probe, fallback } = Target::new(&args.target, endpoint, key, layer)?;
-        if args.output == Some(OutputFormat::Tui) && !surroundings.stdout_is_terminal {
-            return Err(usage(
-                "the dashboard needs a terminal: use --output text or --output jsonl",
-            ));
-        }
-        if output(args, surroundings) == OutputFormat::Tui
-            && args.log_file == Path::new(crate::logging::STDERR)
-        {
-            return Err(usage(
-                "--log-file - would write over the dashboard: give a file, or another --output",
-            ));
-        }
+        let output = surroundings.checked_output(args.output, &args.log_file)?;
         let timeout = probe.timeout;
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
@@ -209,7 +198,7 @@ impl Plan {
             show: Show {
                 monitor,
                 info,
-                output: output(args, surroundings),
+                output,
                 color: surroundings.color(),
                 theme: surroundings.theme(args.theme),
                 record: args.record.clone(),
@@ -218,11 +207,6 @@ impl Plan {
             },
         })
     }
-}
-
-/// The output chosen, else the dashboard on a terminal and the text story elsewhere.
-pub fn output(args: &ProbeArgs, surroundings: Surroundings) -> OutputFormat {
-    surroundings.output(args.output)
 }
 
 impl Surroundings {
@@ -240,6 +224,27 @@ impl Surroundings {
             None if self.no_color => ThemeName::Mono,
             None => ThemeName::Dark,
         }
+    }
+
+    /// The output asked for (else as [`Self::output`] chooses), if it can be had: the dashboard
+    /// needs a terminal, and logs on stderr would write over it.
+    pub fn checked_output(
+        self,
+        asked: Option<OutputFormat>,
+        log_file: &Path,
+    ) -> Result<OutputFormat> {
+        if asked == Some(OutputFormat::Tui) && !self.stdout_is_terminal {
+            return Err(usage(
+                "the dashboard needs a terminal: use --output text or --output jsonl",
+            ));
+        }
+        let output = self.output(asked);
+        if output == OutputFormat::Tui && log_file == Path::new(crate::logging::STDERR) {
+            return Err(usage(
+                "--log-file - would write over the dashboard: give a file, or another --output",
+            ));
+        }
+        Ok(output)
     }
 
     /// The output asked for, else the dashboard on a terminal and the text story elsewhere.

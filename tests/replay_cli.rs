@@ -190,4 +190,18 @@ fn damaged_records_exit_2_with_the_line_and_why() {
     .output()
     .unwrap();
     assert_eq!(instant_dashboard.status.code(), Some(2));
+    // The dashboard asked for where there is no terminal: said, as for a live run.
+    let record = scratch.0.join("old.jsonl");
+    let no_terminal = command(
+        &scratch,
+        &["replay", record.to_str().unwrap(), "--output", "tui"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(no_terminal.status.code(), Some(2));
+    assert!(
+        text(&no_terminal.stderr).contains("the dashboard needs a terminal"),
+        "{}",
+        text(&no_terminal.stderr)
+    );
 }

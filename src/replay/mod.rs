@@ -89,7 +89,7 @@ pub const KEYS: ModeKeys = ModeKeys {
 /// Plays the record `args` name in the output it asks for.
 pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     let surroundings = Surroundings::detect();
-    let output = surroundings.output(args.output);
+    let output = surroundings.checked_output(args.output, &args.log_file)?;
     if args.instant && output == OutputFormat::Tui {
         return Err(usage(
             "--instant is for --output text or jsonl: the dashboard plays at a pace",
