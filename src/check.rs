@@ -402,14 +402,15 @@ impl<'a> Checks<'a> {
         Ok(())
     }
 
-    /// One request, remembering what its headers told of the proxy.
+    /// One request, remembering what its headers told of the proxy. Cut off, as the schedule
+    /// cuts a probe off, only after the timeout and the time the prober may take to tell who
+    /// served an answer that came in time.
     async fn ask(&mut self, prober: &HttpProber, lane: Lane) -> ProbeReport {
-        let report = tokio::time::timeout(self.settings().timeout, prober.probe(lane))
+        let timeout = self.settings().timeout;
+        let limit = timeout + HttpProber::ATTRIBUTION_TIME;
+        let report = tokio::time::timeout(limit, prober.probe(lane))
             .await
-            .unwrap_or_else(|_| {
-                let timeout = self.settings().timeout;
-                ProbeReport::failed(timeout, crate::probe::timeout_failure(timeout))
-            });
+            .unwrap_or_else(|_| ProbeReport::failed(limit, crate::probe::timeout_failure(timeout)));
         if let Some(version) = &report.route.version {
             self.version.get_or_insert_with(|| version.clone());
         }
