@@ -2,14 +2,14 @@
 //! Each check is a line: what was found, and the fix where something is wrong.
 //!
 //! ```text
-//! ✓ proxy      reachable at http://127.0.0.1:4000, LiteLLM 1.106.12
-//! ✓ key        accepted (2 model groups)
-//! ✓ primary    llama-fp8: 1 deployment, openai/llama-fp8 at http://gpu:8080/v1
-//! ✗ request    served by the fallback (ollama/llama3), not the primary
-//! ✗ alone      the primary fails inside LiteLLM for want of an api_key
-//!              fix: give its deployment `api_key: "none"` (any string) in the proxy's config…
-//! ✓ fallback   llama3 answers on its own (ollama/llama3)
-//! ✓ timeouts   the proxy waits 30 s for a model, less than --timeout 60s
+//! ✓ proxy     reachable at http://127.0.0.1:4000, LiteLLM 1.106.12
+//! ✓ key       accepted (2 model groups)
+//! ✓ primary   llama-fp8: 1 deployment, openai/llama-fp8 at http://gpu:8080/v1
+//! ✗ request   served by the fallback (ollama/llama3), not the primary: LiteLLM failed over
+//! ✗ alone     the primary fails inside LiteLLM for want of an api_key
+//!             fix: give its deployment `api_key: "none"` (any string) in the proxy's config…
+//! ✓ fallback  llama3 answers on its own (ollama/llama3)
+//! ✓ timeouts  the proxy waits 30s for a model, less than --timeout 60s
 //! ```
 
 use std::io::{self, Write};

@@ -84,7 +84,7 @@ pub struct Target {
 
 impl Target {
     /// The proxy of `proxy` (its key from the environment `env` or a file) asked as `args`
-    /// say, over the values of `layer`.
+    /// say.
     pub fn of_proxy(
         proxy: &ProxyArgs,
         args: &TargetArgs,

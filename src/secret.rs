@@ -73,8 +73,9 @@ impl ApiKey {
         value
     }
 
-    /// `text` with every copy of the key blanked out: a server may echo what it was sent
-    /// (the Authorization header in an error page, say).
+    /// `text` with every copy of every key this process loaded blanked out (this one
+    /// included): a server may echo what it was sent (the Authorization header in an error
+    /// page, say).
     pub fn redact(&self, text: &mut String) {
         if let Cow::Owned(redacted) = redact_known(text) {
             *text = redacted;

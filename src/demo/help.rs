@@ -22,9 +22,9 @@ Defaults without a terminal (--output text or jsonl):
   second.
 
 Simulated gateway:
-  LiteLLM 1.83.14's proxy on 127.0.0.1 (a free port), its router's rules (fallbacks,
-  num_retries, timeout, allowed_fails, cooldown_time), headers, stream quirks and error
-  messages. The deployments are played in memory: each is up, down, failing, hanging or
+  LiteLLM's proxy (1.106.12, or 1.83.14 with --litellm 1.83) on 127.0.0.1 (a free port),
+  its router's rules (fallbacks, num_retries, timeout, allowed_fails, cooldown_time),
+  headers, stream quirks and error messages. The deployments are played in memory: each is up, down, failing, hanging or
   slow, as keys and scripts switch it; api_base values are only reported. Nothing leaves
   127.0.0.1.
   Without --primary the config's first group with a fallback is watched. Without --timeout

@@ -1,8 +1,9 @@
 //! Demo mode: the real dashboard and outputs against a simulated LiteLLM gateway that runs
 //! in-process on loopback, its deployments played in memory and switched by keys and scripts.
 //!
-//! The gateway behaves like LiteLLM 1.83.14 as recorded. Its decisions are a pure core
-//! (`settings`, `config_file`, `router`, `errors`, `script`, `setup`); the edges around it are
+//! The gateway behaves like LiteLLM 1.106.12 or 1.83.14 (`--litellm`) as recorded. Its decisions
+//! are a pure core (`settings`, `config_file`, `router`, `errors`, `script`, and `setup` but
+//! for reading the config file and introducing the run on stderr); the edges around it are
 //! thin: `gateway` (the proxy's HTTP endpoints), `stage` (the deployments and their faults),
 //! `director` (keys and script). It plugs into the dashboard as a mode: keys and status lines.
 

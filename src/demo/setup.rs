@@ -1,6 +1,7 @@
 //! A demo run resolved before anything starts: the LiteLLM config to simulate, the script, and
 //! the defaults the demo gives the watching options the user left out (a [`Layer`] under the
-//! environment and the command line). Pure, but for reading the config file.
+//! environment and the command line). Pure, but for reading the config file and introducing
+//! the run on stderr ([`introduce`]).
 
 use std::io::Read;
 use std::path::Path;

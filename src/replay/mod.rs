@@ -1,7 +1,8 @@
 //! `failover-watch replay FILE`: a record played back through the same core, on the same
-//! dashboard or outputs, as the run was seen live. The record is read whole ([`record`]); a
-//! player sends its steps at their moments ([`player`]); the dashboard gets the player's keys
-//! and position through its one extension point, a mode.
+//! dashboard or outputs, as the run was seen live. The record is read line by line, its steps
+//! all kept to step through ([`record`]); a player sends its steps at their moments
+//! ([`player`]); the dashboard gets the player's keys and position through its one extension
+//! point, a mode.
 //!
 //! ```text
 //!  failover-watch  ▶ REPLAY ×2 run.jsonl · #57/240   llama-fp8 → llama3 …     14:02:10

@@ -59,8 +59,8 @@ impl std::fmt::Display for RecordError {
     }
 }
 
-/// Reads a record line by line from `input`, never whole (a week's record at the default
-/// interval is 150 MB); `name` is what the messages call it.
+/// Reads a record line by line from `input` (a week's record at the default interval is
+/// 144 MiB), keeping its steps, not its text; `name` is what the messages call it.
 pub fn read(mut input: impl BufRead, name: &str) -> Result<Record, RecordError> {
     let mut reader = Reader::default();
     let mut damage = None;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  q quit  space pause  +/- interval  r reset  m marker  t theme  ? help
-//!  primary down · fallback up  │ q quit  ? help  │ demo: k kill  u up …
+//!  primary down · fallback up  │ q quit  space pause  m marker  ? help  │ demo: k/K down  …
 //! ```
 
 use ratatui::Frame;

@@ -1,5 +1,5 @@
-//! The top line: what is watched, how often, the proxy's LiteLLM release, LIVE or PAUSED, and
-//! the clock.
+//! The top line: what is watched, how often, the proxy's LiteLLM release, LIVE or PAUSED (or
+//! a mode's own word: the replay's position), and the clock.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
