@@ -124,15 +124,10 @@ impl<'a> RouteExtras<'a> {
     fn new(route: &'a Route) -> Self {
         Self {
             litellm_version: route.version.as_deref(),
-            router_timeout_secs: route.router_timeout.map(seconds_exact),
+            router_timeout_secs: route.router_timeout.map(|d| d.as_secs_f64()),
             lookup_failure: route.lookup_failure.as_deref(),
         }
     }
-}
-
-/// Seconds as a float, unrounded: a replay reads back the same duration.
-fn seconds_exact(d: Duration) -> f64 {
-    d.as_secs_f64()
 }
 
 /// One answered direct probe: what it says of the primary's own state.
@@ -197,7 +192,7 @@ impl<'a> DirectLine<'a> {
             model,
             error_kind,
             cooldown_api_bases: cooling.map(|c| c.api_bases.as_slice()),
-            cooldown_secs: cooling.and_then(|c| c.cooldown).map(seconds_exact),
+            cooldown_secs: cooling.and_then(|c| c.cooldown).map(|d| d.as_secs_f64()),
             route: RouteExtras::new(&report.route),
         }
     }

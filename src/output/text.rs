@@ -233,7 +233,7 @@ impl<W: Write> Sink for TextStory<W> {
             )?;
         }
         if let Some(file) = &info.replay {
-            let started = self.wall.at(Duration::ZERO).format("%Y-%m-%d %H:%M:%S UTC");
+            let started = self.wall.origin().format("%Y-%m-%d %H:%M:%S UTC");
             writeln!(self.out, "  Replay of: {file} (recorded from {started})")?;
         }
         writeln!(self.out, "{RULE}")?;

@@ -21,8 +21,7 @@ pub struct Counters {
     pub skipped: u64,
     /// Probes still unanswered when the run ended.
     pub abandoned: u64,
-    /// The same two, of the direct probes.
-    pub direct_skipped: u64,
+    /// Direct probes still unanswered when the run ended.
     pub direct_abandoned: u64,
     /// Successful answers per served model (capped like the latency map).
     pub by_model: BTreeMap<String, u64>,

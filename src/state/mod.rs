@@ -190,10 +190,10 @@ impl Monitor {
                 Applied::default()
             }
             ProbeEvent::Skipped { lane, .. } => {
-                self.tallies().for_each(|t| match lane {
-                    Lane::Normal => t.counters.skipped += 1,
-                    Lane::Direct => t.counters.direct_skipped += 1,
-                });
+                // The requests' skips are counted; a direct probe's has its own `skip` line.
+                if *lane == Lane::Normal {
+                    self.tallies().for_each(|t| t.counters.skipped += 1);
+                }
                 Applied::default()
             }
             ProbeEvent::Abandoned {

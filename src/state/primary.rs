@@ -257,11 +257,6 @@ impl PrimaryLane {
         &self.state
     }
 
-    /// When the current state began.
-    pub fn since(&self) -> Duration {
-        self.since
-    }
-
     /// How long the primary spent in each state up to `now`.
     pub fn time_in(&self, kind: PrimaryKind, now: Duration) -> Duration {
         let closed = self.times.get(&kind).copied().unwrap_or_default();
