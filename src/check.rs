@@ -545,16 +545,9 @@ fn diagnose(message: &str) -> (Option<String>, &'static str) {
     (None, "look in the proxy's log for the primary's error")
 }
 
-/// The innermost cause of a reqwest error (its own message hides it).
+/// The innermost cause of a reqwest error (its own message hides it), cut for a line.
 fn root_cause(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message = inner.to_string();
-        source = inner.source();
-    }
-    clean(&message, 300)
+    clean(&crate::probe::innermost_cause(error), 300)
 }
 
 #[cfg(test)]

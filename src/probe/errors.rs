@@ -136,15 +136,21 @@ fn transport_message(error: &OpenAIError) -> String {
     }
 }
 
-/// The innermost cause: reqwest's own message hides it ("error sending request for url").
+/// The innermost cause, cleaned for a message.
 pub fn root_cause(error: &reqwest::Error) -> String {
+    clean(&innermost_cause(error), MESSAGE_CHARS)
+}
+
+/// The innermost cause as it came: reqwest's own message hides it ("error sending request for
+/// url").
+pub fn innermost_cause(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
         message = inner.to_string();
         source = inner.source();
     }
-    clean(&message, MESSAGE_CHARS)
+    message
 }
 
 /// The message in an error body: LiteLLM's `{"error":{"message":...}}`, other common JSON

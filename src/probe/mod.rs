@@ -11,7 +11,7 @@ pub mod outcome;
 pub mod schedule;
 
 pub use endpoint::Endpoint;
-pub use errors::{body_message, timeout_failure};
+pub use errors::{body_message, innermost_cause, timeout_failure};
 pub use http::{HttpProber, ProbeSettings, http_client};
 pub use outcome::{
     ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
