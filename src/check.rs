@@ -24,9 +24,7 @@ use crate::config::Target;
 use crate::exit::{Ended, usage};
 use crate::output::format::interval;
 use crate::probe::deployments::Deployments;
-use crate::probe::{
-    HttpProber, Lane, Probe, ProbeOutcome, ProbeReport, ProbeSettings, Role, http_client,
-};
+use crate::probe::{HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role, http_client};
 use crate::sanitize::clean;
 use crate::state::{PrimaryState, cause, observe};
 
@@ -451,13 +449,7 @@ impl<'a> Checks<'a> {
 
 /// The primary on its own (a direct request), explained.
 fn explain_primary(report: &ProbeReport) -> Finding {
-    let outcome = ProbeOutcome {
-        lane: Lane::Direct,
-        seq: 1,
-        sent_at: Duration::ZERO,
-        report: report.clone(),
-    };
-    match observe(&outcome) {
+    match observe(report) {
         PrimaryState::Up | PrimaryState::Unknown => {
             Finding::ok("alone", "the primary answers on its own")
         }

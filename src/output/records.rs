@@ -159,7 +159,7 @@ impl<'a> DirectLine<'a> {
     /// `lane` is the primary's state once the answer was applied (for the estimated retry).
     pub fn new(outcome: &'a ProbeOutcome, lane: &PrimaryLane, wall: &WallClock) -> Self {
         let report = &outcome.report;
-        let state = observe(outcome);
+        let state = observe(report);
         let message = match &report.result {
             Err(failure) => Some(failure.message.as_str()),
             Ok(_) => None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Ring;
-use crate::probe::{ErrorKind, ProbeOutcome, Role};
+use crate::probe::{ErrorKind, ProbeOutcome, ProbeReport, Role};
 
 /// Direct probes kept for the dashboard's lane.
 const HISTORY: usize = 1024;
@@ -148,8 +148,7 @@ impl Default for PrimaryLane {
 
 /// What a direct answer says of the primary, before what was known is taken into account
 /// (a cooldown's next try is not estimated here).
-pub fn observe(outcome: &ProbeOutcome) -> PrimaryState {
-    let report = &outcome.report;
+pub fn observe(report: &ProbeReport) -> PrimaryState {
     match &report.result {
         Ok(served) if served.role == Role::Primary => PrimaryState::Up,
         Ok(served) => PrimaryState::Refused {
@@ -196,7 +195,7 @@ impl PrimaryLane {
         self.in_flight.remove(&outcome.seq);
         self.answered += 1;
         let at = outcome.answered_at();
-        let mut next = observe(outcome);
+        let mut next = observe(&outcome.report);
         let kind = next.kind()?;
         let record = DirectRecord {
             seq: outcome.seq,
