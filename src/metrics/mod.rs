@@ -119,14 +119,19 @@ const SERVING: [ServingKind; 3] = [
 const NONE: u8 = u8::MAX;
 
 impl TimeInState {
-    fn enter(&self, state: ServingKind, at: Duration) {
+    /// Enters `state`, which began `at`, if it is a new one; whether it was.
+    fn enter(&self, state: ServingKind, at: Duration) -> bool {
         let index = SERVING.iter().position(|s| *s == state).unwrap_or(0) as u8;
+        if self.current.load(Ordering::Relaxed) == index {
+            return false;
+        }
         let previous = self.current.swap(index, Ordering::Relaxed);
         let at_us = micros(at);
         let since = self.since_us.swap(at_us, Ordering::Relaxed);
         if let Some(total) = self.totals_us.get(usize::from(previous)) {
             total.fetch_add(at_us.saturating_sub(since), Ordering::Relaxed);
         }
+        true
     }
 }
 
@@ -269,8 +274,9 @@ impl Metrics {
         registry.register_collector(Box::new(self.time_in_state.clone()));
     }
 
-    /// Updates the metrics with one thing the owner applied.
-    pub fn tell(&mut self, told: &Told, monitor: &Monitor, now: Duration) {
+    /// Updates the metrics with one thing the owner applied, now (by the run's clock).
+    pub fn tell(&mut self, told: &Told, monitor: &Monitor) {
+        let now = self.time_in_state.clock.now();
         self.health
             .last_input_us
             .store(micros(now), Ordering::Relaxed);
@@ -330,17 +336,14 @@ impl Metrics {
         self.durations
             .get_or_create(&labels)
             .observe(outcome.latency().as_secs_f64());
-        if let Some(state) = monitor.serving().kind() {
-            let changed = self.time_in_state.current.load(Ordering::Relaxed)
-                != SERVING.iter().position(|s| *s == state).unwrap_or(0) as u8;
-            if changed {
-                self.time_in_state.enter(state, monitor.serving_since().0);
-                for s in SERVING {
-                    let value = i64::from(s == state);
-                    self.serving
-                        .get_or_create(&State { state: s.as_str() })
-                        .set(value);
-                }
+        if let Some(state) = monitor.serving().kind()
+            && self.time_in_state.enter(state, monitor.serving_since().0)
+        {
+            for s in SERVING {
+                let value = i64::from(s == state);
+                self.serving
+                    .get_or_create(&State { state: s.as_str() })
+                    .set(value);
             }
         }
     }

@@ -88,7 +88,7 @@ pub async fn drive(
         let served = metrics::serve(addr, exporter).map_err(|error| {
             exit::usage(format!("cannot listen on --metrics-listen {addr}: {error}"))
         })?;
-        taps = taps.with_metrics(collected, session.clock.clone());
+        taps = taps.with_metrics(collected);
         tracing::info!(%addr, "serving metrics");
         endpoint = Some(served);
     }

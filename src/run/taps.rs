@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use crate::clock::SessionClock;
 use crate::metrics::Metrics;
 use crate::output::{Recorder, RunInfo, Told};
 use crate::state::Monitor;
 
 pub struct Taps {
     pub recorder: Recorder,
-    metrics: Option<(Metrics, SessionClock)>,
+    metrics: Option<Metrics>,
 }
 
 impl From<Recorder> for Taps {
@@ -23,9 +22,9 @@ impl From<Recorder> for Taps {
 }
 
 impl Taps {
-    /// Also updates `metrics`, timed by `clock`.
-    pub fn with_metrics(mut self, metrics: Metrics, clock: SessionClock) -> Self {
-        self.metrics = Some((metrics, clock));
+    /// Also updates `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -35,8 +34,8 @@ impl Taps {
 
     pub fn tell(&mut self, told: &Told, monitor: &Monitor) {
         self.recorder.tell(told, monitor);
-        if let Some((metrics, clock)) = &mut self.metrics {
-            metrics.tell(told, monitor, clock.now());
+        if let Some(metrics) = &mut self.metrics {
+            metrics.tell(told, monitor);
         }
     }
 

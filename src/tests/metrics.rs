@@ -32,7 +32,7 @@ impl Fed {
     fn feed(&mut self, event: ProbeEvent) {
         let applied = self.monitor.apply(&event);
         let told = Told::Probe(event, Box::new(applied));
-        self.metrics.tell(&told, &self.monitor, Duration::ZERO);
+        self.metrics.tell(&told, &self.monitor);
     }
 
     /// One request a second, answered by `report`, of the normal or the direct lane.
@@ -249,8 +249,7 @@ async fn time_in_each_state_counts_the_current_one_up_to_the_scrape() {
         at: Duration::from_secs(8),
         every: Duration::from_secs(60),
     };
-    fed.metrics
-        .tell(&longer, &fed.monitor, Duration::from_secs(8));
+    fed.metrics.tell(&longer, &fed.monitor);
     tokio::time::advance(Duration::from_secs(100)).await;
     assert!(fed.exporter.alive(), "100 s after at a 60 s interval");
     tokio::time::advance(Duration::from_secs(30)).await;
