@@ -141,7 +141,7 @@ pub fn action_for(key: KeyEvent, mode: Option<&ModeKeys>, help_open: bool) -> Op
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c' | 'C')).then_some(Action::Quit);
+        return is_interrupt(key).then_some(Action::Quit);
     }
     if help_open && key.code == KeyCode::Esc {
         return Some(Action::CloseHelp);
