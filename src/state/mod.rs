@@ -299,10 +299,17 @@ impl Monitor {
                 .map(|why| notice::deployments_unread(why, at)),
         ];
         // One a time; another that holds is told with a later answer.
-        let notice = candidates
+        candidates
             .into_iter()
             .flatten()
-            .find(|new| self.notices.iter().all(|told| told.kind != new.kind))?;
+            .find_map(|new| self.tell_once(new))
+    }
+
+    /// `notice`, kept, unless one of its kind was told already.
+    fn tell_once(&mut self, notice: Notice) -> Option<Notice> {
+        if self.notices.iter().any(|told| told.kind == notice.kind) {
+            return None;
+        }
         self.notices.push(notice.clone());
         Some(notice)
     }
@@ -347,6 +354,7 @@ impl Monitor {
         let kind = TransitionKind::between(&self.serving, &next);
         let transition = match (kind, self.serving.kind(), next.kind()) {
             (Some(kind), Some(from), Some(to)) => {
+                let (cause, primary_cooldown) = self.primary_account(kind, self.serving_since);
                 let transition = Transition {
                     at,
                     seq,
@@ -357,13 +365,8 @@ impl Monitor {
                     to_model: next.model().map(str::to_owned),
                     previous: at.saturating_sub(self.serving_since),
                     failed_during: self.errors_since_success,
-                    cause: self.primary_cause(kind),
-                    primary_cooldown: match kind {
-                        TransitionKind::Recovery => {
-                            self.primary.cooldown_ended_after(self.serving_since)
-                        }
-                        _ => None,
-                    },
+                    cause,
+                    primary_cooldown,
                     after_marker: self.pending_marker.take().map(|m| MarkerLag {
                         marker: m.id,
                         lag: at.saturating_sub(m.at),
@@ -504,20 +507,29 @@ impl Monitor {
             .rev()
             .find(|r| r.seq == last.seq)
             .is_some_and(|r| r.sent_at == tick);
-        let cause = self.primary_cause(last.kind);
-        let held = match last.kind {
-            TransitionKind::Recovery => {
-                let since = last.at.saturating_sub(last.previous);
-                self.primary.cooldown_ended_after(since)
-            }
-            _ => None,
-        };
-        if let Some(last) = self.transitions.last_mut()
-            && same_tick
-        {
+        if !same_tick {
+            return;
+        }
+        let (cause, held) = self.primary_account(last.kind, last.at.saturating_sub(last.previous));
+        if let Some(last) = self.transitions.last_mut() {
             last.cause = last.cause.take().or(cause);
             last.primary_cooldown = last.primary_cooldown.or(held);
         }
+    }
+
+    /// What the primary's own state tells of a transition of `kind` from a state that began
+    /// `since`: why the primary is away (a failover, an outage), how long LiteLLM held it back
+    /// (a recovery).
+    fn primary_account(
+        &self,
+        kind: TransitionKind,
+        since: Duration,
+    ) -> (Option<String>, Option<Duration>) {
+        let held = match kind {
+            TransitionKind::Recovery => self.primary.cooldown_ended_after(since),
+            _ => None,
+        };
+        (self.primary_cause(kind), held)
     }
 
     /// Why the primary is away, as its own state tells at a failover or an outage.
@@ -535,12 +547,7 @@ impl Monitor {
     /// Tells what the shell found about the run (the record cannot be written): a notice, the
     /// first time of its kind.
     pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Notice> {
-        let notice = notice::record_failed(message, at);
-        if self.notices.iter().any(|n| n.kind == notice.kind) {
-            return None;
-        }
-        self.notices.push(notice.clone());
-        Some(notice)
+        self.tell_once(notice::record_failed(message, at))
     }
 
     /// The primary's own state, from the direct probes.
