@@ -82,6 +82,16 @@ pub struct Target {
     pub fallback: Option<String>,
 }
 
+/// The proxy's endpoint and the key to it (from the environment `env` or a file).
+fn reach(
+    proxy: &ProxyArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(Endpoint, Option<ApiKey>)> {
+    let endpoint = Endpoint::parse(&proxy.url).map_err(usage)?;
+    let key = ApiKey::load(proxy.api_key_file.as_deref(), env).map_err(usage)?;
+    Ok((endpoint, key))
+}
+
 impl Target {
     /// The proxy of `proxy` (its key from the environment `env` or a file) asked as `args`
     /// say.
@@ -90,8 +100,7 @@ impl Target {
         args: &TargetArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self> {
-        let endpoint = Endpoint::parse(&proxy.url).map_err(usage)?;
-        let key = ApiKey::load(proxy.api_key_file.as_deref(), env).map_err(usage)?;
+        let (endpoint, key) = reach(proxy, env)?;
         Self::new(args, endpoint, key, &Layer::default())
     }
 
@@ -140,8 +149,7 @@ impl Plan {
         env: impl Fn(&str) -> Option<String>,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let endpoint = Endpoint::parse(&args.proxy.url).map_err(usage)?;
-        let key = ApiKey::load(args.proxy.api_key_file.as_deref(), env).map_err(usage)?;
+        let (endpoint, key) = reach(&args.proxy, env)?;
         Self::new(
             &args.probe,
             endpoint,
