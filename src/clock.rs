@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, Local, SecondsFormat, SubsecRound, Utc};
 
 /// Reads the monotonic clock (tokio's, so tests can pause it) relative to the start of the run.
 #[derive(Clone, Copy, Debug)]
@@ -24,9 +24,7 @@ impl RunClock {
         let now = Local::now();
         let origin = now.with_timezone(&Utc);
         // Whole microseconds, like every time the run records: a replay finds them exactly.
-        let origin = origin
-            .with_nanosecond(origin.nanosecond() / 1000 * 1000)
-            .unwrap_or(origin);
+        let origin = origin.trunc_subsecs(6);
         Self {
             start: tokio::time::Instant::now(),
             wall: WallClock::new(origin, *now.offset()),

@@ -172,7 +172,7 @@ impl Player {
                 }
             }
             self.tell();
-            let wake = self.running.then(|| self.wake_at()).flatten();
+            let wake = self.running.then(|| self.wake_at());
             tokio::select! {
                 () = until(wake) => {}
                 Some(n) = presses.recv() => {
@@ -188,7 +188,7 @@ impl Player {
     }
 
     /// When the next step (or the end) comes at this speed.
-    fn wake_at(&self) -> Option<Instant> {
+    fn wake_at(&self) -> Instant {
         let target = self
             .timeline
             .steps
@@ -196,7 +196,7 @@ impl Player {
             .map_or(self.timeline.end, |(at, _)| *at);
         let head = *self.playhead.borrow();
         let ahead = target.saturating_sub(head.now());
-        Some(Instant::now() + ahead.div_f64(self.speed))
+        Instant::now() + ahead.div_f64(self.speed)
     }
 
     /// Sends the steps up to `to`; false once the owner is gone.

@@ -92,7 +92,6 @@ pub async fn drive(
         tracing::info!(%addr, "serving metrics");
         endpoint = Some(served);
     }
-    let recorder = &mut taps;
     let result = match show.output {
         OutputFormat::Tui => {
             let inputs = dashboard::Inputs {
@@ -101,7 +100,7 @@ pub async fn drive(
                 mode,
                 marks,
             };
-            on_terminal(show, session, &mut monitor, recorder, inputs).await
+            on_terminal(show, session, &mut monitor, &mut taps, inputs).await
         }
         OutputFormat::Jsonl | OutputFormat::Text | OutputFormat::None => {
             let stdout = io::stdout().lock();
@@ -115,7 +114,15 @@ pub async fn drive(
                 marks,
             };
             let info = &show.info;
-            headless::run(session, &mut monitor, sink.as_mut(), recorder, info, inputs).await
+            headless::run(
+                session,
+                &mut monitor,
+                sink.as_mut(),
+                &mut taps,
+                info,
+                inputs,
+            )
+            .await
         }
     };
     drop(endpoint);
