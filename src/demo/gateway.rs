@@ -233,7 +233,7 @@ fn failure(shared: &Shared, call_id: &str, error: &RouteError) -> Response {
     add(&mut headers, "x-litellm-response-cost", "0");
     add(&mut headers, "x-litellm-key-spend", "0.0");
     if error.extendable {
-        let timeout = seconds_as_configured(shared.router().settings().timeout);
+        let timeout = seconds_as_configured(shared.settings.router.timeout);
         add(&mut headers, "x-litellm-timeout", &timeout);
     }
     if let Some(after) = error.retry_after {
@@ -301,7 +301,7 @@ impl Reply<'_> {
         let retries = self.served.attempted_retries.to_string();
         add(headers, "x-litellm-attempted-retries", &retries);
         if self.served.attempted_retries > 0 {
-            let max = self.shared.router().settings().num_retries.to_string();
+            let max = self.shared.settings.router.num_retries.to_string();
             add(headers, "x-litellm-max-retries", &max);
         }
         let fallbacks = self.served.attempted_fallbacks.to_string();

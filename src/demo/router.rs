@@ -115,10 +115,6 @@ impl Router {
         }
     }
 
-    pub fn settings(&self) -> &RouterSettings {
-        &self.settings
-    }
-
     pub fn group_index(&self, name: &str) -> Option<usize> {
         self.groups.iter().position(|g| g == name)
     }
