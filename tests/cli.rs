@@ -5,7 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use common::{Hung, ReplayServer, Scratch, capture, clean_command, refused_addr};
+use common::{Hung, ReplayServer, Scratch, capture, clean_command, json_lines, refused_addr, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
@@ -23,10 +23,6 @@ fn command(scratch: &Scratch, args: &[&str]) -> Command {
 
 fn run(scratch: &Scratch, args: &[&str]) -> Output {
     command(scratch, args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The recorded proxy: the primary answers the first request, the fallback every later one.
@@ -101,10 +97,7 @@ async fn never_answered_probes_fail_a_strict_run() {
     })
     .await
     .unwrap();
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&text(&out.stdout));
     let summary = lines.last().unwrap();
     assert_eq!(summary["failed"], 0, "{}", text(&out.stdout));
     let abandoned = summary["abandoned"].as_u64().unwrap();
@@ -181,10 +174,7 @@ fn an_unreachable_proxy_is_reported_per_request_and_the_run_still_ends_cleanly()
     ];
     let out = run(&scratch, &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&text(&out.stdout));
     let requests: Vec<_> = lines.iter().filter(|l| l["type"] == "request").collect();
     assert_eq!(requests.len(), 2);
     for r in &requests {
@@ -375,11 +365,7 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
         text(&out.stdout).contains("Demo Summary"),
         "the text output is unchanged"
     );
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&record)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&std::fs::read_to_string(&record).unwrap());
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -502,10 +488,7 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
     let server = proxy().await;
     let out = watch(&server.url(), "jsonl");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&text(&out.stdout));
     let notices: Vec<_> = lines.iter().filter(|l| l["type"] == "notice").collect();
     assert_eq!(notices.len(), 1, "{lines:?}");
     assert_eq!(notices[0]["kind"], "router_timeout");

@@ -9,7 +9,7 @@ mod common;
 use std::process::Output;
 
 use common::hostile::{Act, Hostile};
-use common::{Scratch, clean_command};
+use common::{Scratch, clean_command, json_lines, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 const KEY: &str = "sk-hostile-echo-3141";
@@ -167,10 +167,7 @@ async fn nothing_a_hostile_server_sends_leaks_the_key_forges_a_line_or_loses_a_p
             );
         }
 
-        let lines: Vec<serde_json::Value> = record_text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = json_lines(&record_text);
         let requests: Vec<&serde_json::Value> =
             lines.iter().filter(|l| l["type"] == "request").collect();
         assert_eq!(requests.len(), 2, "{name}: {record_text}");
@@ -223,8 +220,4 @@ async fn nothing_a_hostile_server_sends_leaks_the_key_forges_a_line_or_loses_a_p
         }
         assert!(server.requests() >= 2, "{name}");
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use common::{Scratch, clean_command};
+use common::{Scratch, clean_command, json_lines, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_failover-watch");
 
@@ -16,16 +16,6 @@ fn command(scratch: &Scratch, args: &[&str]) -> Command {
     let mut command = clean_command(BIN, scratch, args);
     command.env("XDG_RUNTIME_DIR", &scratch.0);
     command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 #[test]

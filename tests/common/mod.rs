@@ -221,6 +221,18 @@ pub fn clean_command(bin: &str, scratch: &Scratch, args: &[&str]) -> std::proces
     command
 }
 
+/// Output as text, whatever bytes came.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// JSON lines, each parsed (a line that is not JSON fails the test, named).
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct Scratch(pub PathBuf);
 
