@@ -132,27 +132,10 @@ sleep_until() { # EPOCH_SECONDS (fractional)
 start_mock primary openai llama-fp8 Hi.
 start_mock fallback ollama llama3 Hello!
 port[proxy]=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$work/config.yaml" <<EOF
-model_list:
-  - model_name: llama3
-    litellm_params:
-      model: ollama/llama3
-      api_base: http://127.0.0.1:${port[fallback]}
-  - model_name: llama-fp8
-    litellm_params:
-      model: openai/llama-fp8
-      api_base: http://127.0.0.1:${port[primary]}/v1
-      api_key: "none"
-router_settings:
-  fallbacks:
-    - "llama-fp8": ["llama3"]
-  num_retries: 0
-  timeout: 30
-  allowed_fails: 1
-  cooldown_time: $cooldown
-general_settings:
-  master_key: sk-test
-EOF
+# The end-to-end tests' config (the seed's, on loopback), with this run's cooldown.
+sed -e "s#@PRIMARY_BASE@#http://127.0.0.1:${port[primary]}#" \
+  -e "s#@FALLBACK_BASE@#http://127.0.0.1:${port[fallback]}#" \
+  -e 's#@ROUTER_TIMEOUT@#30#' -e "s#@COOLDOWN@#$cooldown#" tests/e2e/config.yaml.in >"$work/config.yaml"
 started=$(date +%s)
 spawn proxy "$work/proxy.log" env -i PATH="$PATH" HOME="$work/home" LANG=C.UTF-8 \
   NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost LITELLM_LOCAL_MODEL_COST_MAP=True \

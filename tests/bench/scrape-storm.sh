@@ -19,10 +19,12 @@ duration=$((storm + 10))
   --direct off --output jsonl --metrics-listen "127.0.0.1:$port" \
   --log-file "$work/log" >"$work/probes.jsonl" &
 watcher=$!
+ready=
 for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && ready=1 && break
   sleep 0.05
 done
+[ -n "$ready" ] || { echo "the watcher's /healthz did not answer within 5 s" >&2; kill "$watcher"; exit 1; }
 sleep 5
 storm_start=$EPOCHREALTIME
 # One process, CONCURRENT connections at once, each scraping again as soon as it has an answer

@@ -523,6 +523,27 @@ def count(requests, result):
     return sum(1 for r in requests if r["result"] == result)
 
 
+def primary_answered_its_own(run, c, answered):
+    """The primary mock's completions (`answered`) are the requests attributed to the primary
+    and the direct probes it answered: none more, none less."""
+    c.check(
+        answered == count(run.requests, "primary") + run.direct_answered(),
+        "the primary mock answered exactly the requests attributed to the primary (and the "
+        "direct probes it answered)",
+        f"mock {answered}, watcher {count(run.requests, 'primary')} + {run.direct_answered()} direct",
+    )
+
+
+def fallback_answered_its_own(run, c):
+    """The fallback mock's completions are the requests attributed to the fallback."""
+    c.check(
+        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
+        "the fallback mock answered exactly the requests attributed to the fallback",
+        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
+        f"watcher {count(run.requests, 'fallback')}",
+    )
+
+
 def scenario_killed(run, c, args):
     story = failover_story(run, c, args, "primary-down", "primary-up")
     if len(run.transitions) == 2:
@@ -575,23 +596,13 @@ def scenario_500(run, c, args):
         return
     answered = delta(run, "primary", "before", "after", "completions")
     refused = delta(run, "primary", "before", "after", "requests") - answered
-    c.check(
-        answered == count(run.requests, "primary") + run.direct_answered(),
-        "the primary mock answered exactly the requests attributed to the primary (and the "
-        "direct probes it answered)",
-        f"mock {answered}, watcher {count(run.requests, 'primary')} + {run.direct_answered()} direct",
-    )
+    primary_answered_its_own(run, c, answered)
     c.check(
         refused >= 1,
         "the failover followed 500s that really reached the primary",
         f"the primary mock answered {refused} requests with 500",
     )
-    c.check(
-        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
-        "the fallback mock answered exactly the requests attributed to the fallback",
-        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
-        f"watcher {count(run.requests, 'fallback')}",
-    )
+    fallback_answered_its_own(run, c)
 
 
 def scenario_hang(run, c, args):
@@ -731,18 +742,8 @@ def scenario_hang(run, c, args):
         "every direct probe sent during the hang ended at the router timeout (408)",
         "; ".join(f"d{d['seq']} {d.get('status')} {d['latency_ms']:.0f} ms" for d in held_direct),
     )
-    c.check(
-        answered == count(run.requests, "primary") + run.direct_answered(),
-        "the primary mock answered exactly the requests attributed to the primary (and the "
-        "direct probes it answered)",
-        f"mock {answered}, watcher {count(run.requests, 'primary')} + {run.direct_answered()} direct",
-    )
-    c.check(
-        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
-        "the fallback mock answered exactly the requests attributed to the fallback",
-        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
-        f"watcher {count(run.requests, 'fallback')}",
-    )
+    primary_answered_its_own(run, c, answered)
+    fallback_answered_its_own(run, c)
 
 
 def scenario_both_down(run, c, args):
@@ -875,12 +876,7 @@ def scenario_seed_verbatim(run, c, args):
         ),
         f"primary mock {p}",
     )
-    c.check(
-        delta(run, "fallback", "before", "after", "completions") == count(run.requests, "fallback"),
-        "the fallback mock answered exactly the requests attributed to the fallback",
-        f"mock {delta(run, 'fallback', 'before', 'after', 'completions')}, "
-        f"watcher {count(run.requests, 'fallback')}",
-    )
+    fallback_answered_its_own(run, c)
     attribution_evidence(run, c, args)
     primary_lane_missing_key(run, c, args)
     preflight_missing_key(run, c, args)
