@@ -202,14 +202,14 @@ impl HttpProber {
         let call = chat.create_stream_byot::<_, Value>(request.clone());
         let (result, captured) = capture(call, deadline).await;
         let status = captured.as_ref().map(|c| c.status);
-        let timed_out = errors::timeout_failure(self.settings.timeout);
+        let timed_out = || errors::timeout_failure(self.settings.timeout);
         let mut stream = match result {
             Some(Ok(stream)) => stream,
             Some(Err(error)) => {
                 let failure = self.classify(&error, status);
                 return Heard::new(started, captured, None).failed(failure);
             }
-            None => return Heard::new(started, captured, None).failed(timed_out),
+            None => return Heard::new(started, captured, None).failed(timed_out()),
         };
         let mut reply = String::new();
         let mut model: Option<String> = None;
@@ -221,7 +221,7 @@ impl HttpProber {
             let item = match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
-                Err(_) => return Heard::new(started, captured, ttft).failed(timed_out),
+                Err(_) => return Heard::new(started, captured, ttft).failed(timed_out()),
             };
             let chunk = match item {
                 Ok(chunk) => chunk,
