@@ -23,11 +23,9 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::View;
 use super::keys::{Binding, DASHBOARD, overridden};
-use super::timeline::{
-    ERROR_GLYPH, FALLBACK_GLYPH, IN_FLIGHT_GLYPH, LANE_COOLING_GLYPH, LANE_FAILING_GLYPH,
-    LANE_UP_GLYPH, MARKER_GLYPH, PRIMARY_GLYPH, TRANSITION_GLYPH,
-};
+use super::timeline;
 use crate::output::format::wrap_words;
+use crate::state::PrimaryKind;
 
 /// The widest the overlay gets, and the column the key names take.
 const WIDTH: u16 = 96;
@@ -60,55 +58,31 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
 /// their word in the legend.
 fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)> {
     let t = &view.theme;
-    let mut glyphs = vec![
-        (PRIMARY_GLYPH, t.primary, "served by the primary", "primary"),
-        (
-            FALLBACK_GLYPH,
-            t.fallback,
-            "served by a fallback",
-            "fallback",
-        ),
-        (
-            ERROR_GLYPH,
-            t.error,
-            "failed (and a full-height bar in the latency chart)",
-            "failed",
-        ),
-        (
-            IN_FLIGHT_GLYPH,
-            t.in_flight,
-            "sent, no answer yet (probes leave on schedule anyway)",
-            "in flight",
-        ),
-        (
-            TRANSITION_GLYPH,
-            t.text,
-            "a transition: failover, recovery, outage, restored",
-            "transition",
-        ),
-        (MARKER_GLYPH, t.marker, "a marker you dropped", "marker"),
-    ];
+    let mut glyphs: Vec<_> = timeline::glyphs(t)
+        .into_iter()
+        .map(|g| (g.glyph, g.style, g.meaning, g.word))
+        .collect();
     if view.dashboard.info.direct {
-        glyphs.extend([
+        for (kind, meaning, word) in [
             (
-                LANE_UP_GLYPH,
-                t.primary,
+                PrimaryKind::Up,
                 "under a request: the primary alone (a direct probe) answered",
                 "primary up",
             ),
             (
-                LANE_FAILING_GLYPH,
-                t.error,
+                PrimaryKind::Failing,
                 "the primary alone failed inside LiteLLM",
                 "primary failing",
             ),
             (
-                LANE_COOLING_GLYPH,
-                t.fallback,
+                PrimaryKind::CoolingDown,
                 "LiteLLM holds the primary in its cooldown",
                 "primary in cooldown",
             ),
-        ]);
+        ] {
+            let (glyph, style) = timeline::lane_look(t, kind);
+            glyphs.push((glyph, style, meaning, word));
+        }
     }
     glyphs
 }

@@ -21,7 +21,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::View;
+use super::{Theme, View};
 use crate::output::format::span_compact;
 use crate::state::{PrimaryKind, ServingKind, Verdict};
 
@@ -156,14 +156,64 @@ fn lane_line<'a>(view: &View, first: u64, last: u64) -> Line<'a> {
 }
 
 /// The glyph and style of the primary's own state.
-pub fn lane_glyph<'a>(view: &View, kind: PrimaryKind) -> Span<'a> {
-    let t = &view.theme;
+pub fn lane_look(t: &Theme, kind: PrimaryKind) -> (&'static str, Style) {
     match kind {
-        PrimaryKind::Up => Span::styled(LANE_UP_GLYPH, t.primary),
-        PrimaryKind::Failing => Span::styled(LANE_FAILING_GLYPH, t.error),
-        PrimaryKind::CoolingDown => Span::styled(LANE_COOLING_GLYPH, t.fallback),
-        PrimaryKind::Refused => Span::styled(LANE_REFUSED_GLYPH, t.muted),
+        PrimaryKind::Up => (LANE_UP_GLYPH, t.primary),
+        PrimaryKind::Failing => (LANE_FAILING_GLYPH, t.error),
+        PrimaryKind::CoolingDown => (LANE_COOLING_GLYPH, t.fallback),
+        PrimaryKind::Refused => (LANE_REFUSED_GLYPH, t.muted),
     }
+}
+
+fn lane_glyph<'a>(view: &View, kind: PrimaryKind) -> Span<'a> {
+    let (glyph, style) = lane_look(&view.theme, kind);
+    Span::styled(glyph, style)
+}
+
+/// A glyph of the timeline: its look, its word in the legend, and what the help says of it.
+pub struct Glyph {
+    pub glyph: &'static str,
+    pub style: Style,
+    pub word: &'static str,
+    pub meaning: &'static str,
+}
+
+/// The timeline's glyphs, in the legend's order.
+pub fn glyphs(t: &Theme) -> [Glyph; 6] {
+    let glyph = |glyph, style, word, meaning| Glyph {
+        glyph,
+        style,
+        word,
+        meaning,
+    };
+    [
+        glyph(PRIMARY_GLYPH, t.primary, "primary", "served by the primary"),
+        glyph(
+            FALLBACK_GLYPH,
+            t.fallback,
+            "fallback",
+            "served by a fallback",
+        ),
+        glyph(
+            ERROR_GLYPH,
+            t.error,
+            "failed",
+            "failed (and a full-height bar in the latency chart)",
+        ),
+        glyph(
+            IN_FLIGHT_GLYPH,
+            t.in_flight,
+            "in flight",
+            "sent, no answer yet (probes leave on schedule anyway)",
+        ),
+        glyph(
+            TRANSITION_GLYPH,
+            t.text,
+            "transition",
+            "a transition: failover, recovery, outage, restored",
+        ),
+        glyph(MARKER_GLYPH, t.marker, "marker", "a marker you dropped"),
+    ]
 }
 
 /// What the glyphs mean: whole entries, the most needed first where not all fit, shown in
@@ -177,14 +227,11 @@ fn legend<'a>(view: &View, columns: usize) -> Line<'a> {
         ]
     };
     // (importance, spans), in the order shown.
-    let mut entries = vec![
-        (0, entry(PRIMARY_GLYPH, t.primary, "primary")),
-        (1, entry(FALLBACK_GLYPH, t.fallback, "fallback")),
-        (2, entry(ERROR_GLYPH, t.error, "failed")),
-        (5, entry(IN_FLIGHT_GLYPH, t.in_flight, "in flight")),
-        (4, entry(TRANSITION_GLYPH, t.text, "transition")),
-        (6, entry(MARKER_GLYPH, t.marker, "marker")),
-    ];
+    let mut entries: Vec<_> = [0, 1, 2, 5, 4, 6]
+        .into_iter()
+        .zip(glyphs(t))
+        .map(|(importance, g)| (importance, entry(g.glyph, g.style, g.word)))
+        .collect();
     if view.dashboard.info.direct {
         let mut lane = vec![Span::styled("│ primary alone: ", t.muted)];
         for (kind, word) in [
