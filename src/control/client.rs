@@ -8,7 +8,7 @@ use futures::future::join_all;
 use tokio::net::UnixStream;
 use tokio::time::{Instant, timeout_at};
 
-use super::folder::{self, Socket, default_dir};
+use super::folder::{self, Reach, Socket, default_dir};
 use super::{EXCHANGE_TIMEOUT, Reply, Request, clean_label, read_line, write_line};
 use crate::sanitize;
 
@@ -111,16 +111,13 @@ pub async fn mark_in(
 
 /// One exchange, within [`EXCHANGE_TIMEOUT`] from connecting to the reply.
 async fn deliver(socket: &Socket, request: &Request) -> Outcome {
-    if !folder::process_alive(socket.pid) {
-        return Outcome::Stale;
-    }
     let deadline = Instant::now() + EXCHANGE_TIMEOUT;
     let too_late = || Outcome::Failed(format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs()));
-    let mut stream = match timeout_at(deadline, UnixStream::connect(&socket.path)).await {
-        Err(_) => return too_late(),
-        Ok(Err(error)) if folder::nobody_listens(&error) => return Outcome::Stale,
-        Ok(Err(error)) => return Outcome::Failed(format!("cannot connect: {error}")),
-        Ok(Ok(stream)) => stream,
+    let mut stream = match folder::connect(socket, deadline).await {
+        Err(Reach::Stale) => return Outcome::Stale,
+        Err(Reach::TimedOut) => return too_late(),
+        Err(Reach::Failed(error)) => return Outcome::Failed(format!("cannot connect: {error}")),
+        Ok(stream) => stream,
     };
     match timeout_at(deadline, ask(&mut stream, request)).await {
         Err(_) => too_late(),

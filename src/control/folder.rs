@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures::future::join_all;
 use tokio::net::UnixStream;
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout_at};
 
 use super::EXCHANGE_TIMEOUT;
 
@@ -153,11 +153,28 @@ pub async fn remove_stale(dir: &Path) -> io::Result<()> {
 }
 
 async fn is_stale(socket: &Socket) -> bool {
+    let deadline = Instant::now() + EXCHANGE_TIMEOUT;
+    matches!(connect(socket, deadline).await, Err(Reach::Stale))
+}
+
+/// Why a watcher's socket could not be reached.
+pub enum Reach {
+    /// Its process has ended, or nothing listens any more: left behind.
+    Stale,
+    /// Not connected by the deadline: busy or slow, not gone.
+    TimedOut,
+    Failed(io::Error),
+}
+
+/// A connection to the watcher behind `socket`, by `deadline`.
+pub async fn connect(socket: &Socket, deadline: Instant) -> Result<UnixStream, Reach> {
     if !process_alive(socket.pid) {
-        return true;
+        return Err(Reach::Stale);
     }
-    matches!(
-        timeout(EXCHANGE_TIMEOUT, UnixStream::connect(&socket.path)).await,
-        Ok(Err(error)) if nobody_listens(&error)
-    )
+    match timeout_at(deadline, UnixStream::connect(&socket.path)).await {
+        Err(_) => Err(Reach::TimedOut),
+        Ok(Err(error)) if nobody_listens(&error) => Err(Reach::Stale),
+        Ok(Err(error)) => Err(Reach::Failed(error)),
+        Ok(Ok(stream)) => Ok(stream),
+    }
 }
