@@ -39,7 +39,12 @@ enum Status {
     Skipped,
 }
 
-/// One check's line.
+/// The longest a finding's message or fix is shown.
+const FINDING_CHARS: usize = 600;
+
+/// One check's line. Its words go through [`clean`] when it is made, so nothing a server sent
+/// (a group name, an `api_base`, an error body) reaches either output with a control in it or
+/// with a key the process holds.
 #[derive(Debug, Serialize)]
 pub struct Finding {
     pub check: &'static str,
@@ -49,31 +54,27 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn ok(check: &'static str, message: impl Into<String>) -> Self {
+    fn new(check: &'static str, status: Status, message: &str, fix: Option<&str>) -> Self {
         Self {
             check,
-            status: Status::Ok,
-            message: message.into(),
-            fix: None,
+            status,
+            message: clean(message, FINDING_CHARS),
+            fix: fix
+                .map(|fix| clean(fix, FINDING_CHARS))
+                .filter(|f| !f.is_empty()),
         }
     }
 
-    fn problem(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            check,
-            status: Status::Problem,
-            message: message.into(),
-            fix: Some(fix.into()).filter(|f: &String| !f.is_empty()),
-        }
+    fn ok(check: &'static str, message: impl AsRef<str>) -> Self {
+        Self::new(check, Status::Ok, message.as_ref(), None)
     }
 
-    fn skipped(check: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            check,
-            status: Status::Skipped,
-            message: message.into(),
-            fix: None,
-        }
+    fn problem(check: &'static str, message: impl AsRef<str>, fix: impl AsRef<str>) -> Self {
+        Self::new(check, Status::Problem, message.as_ref(), Some(fix.as_ref()))
+    }
+
+    fn skipped(check: &'static str, message: impl AsRef<str>) -> Self {
+        Self::new(check, Status::Skipped, message.as_ref(), None)
     }
 }
 
@@ -199,8 +200,8 @@ impl<'a> Checks<'a> {
         Ok(Report {
             ok: reachable && !problem,
             checked: reachable,
-            url: self.settings().endpoint.root().to_owned(),
-            litellm_version: self.version,
+            url: clean(self.settings().endpoint.root(), FINDING_CHARS),
+            litellm_version: self.version.map(|v| clean(&v, 40)),
             checks: self.findings,
         })
     }

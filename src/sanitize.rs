@@ -1,8 +1,14 @@
-//! Untrusted text (model replies, error bodies, header values) made safe to print.
+//! Untrusted text (model replies, error bodies, header values, a record's lines) made safe to
+//! print, in one place for every output.
 //!
 //! Nothing a model or a proxy sends may reach the terminal as a control: escape sequences are
 //! removed whole, other control and bidirectional-override characters are dropped, line breaks
-//! and tabs become spaces, runs of spaces collapse, and the result is cut to a length.
+//! and tabs become spaces, runs of spaces collapse. Then every API key the process holds is
+//! blanked out (a server may echo the key it was sent, even split by invisible characters that
+//! the first step drops), and only then is the result cut to a length, so a cut never leaves
+//! part of a key behind.
+
+use crate::secret::redact_known;
 
 const ESC: char = '\u{1b}';
 const BEL: char = '\u{07}';
@@ -11,9 +17,27 @@ const C1_CSI: char = '\u{9b}';
 const C1_STRINGS: [char; 5] = ['\u{9d}', '\u{90}', '\u{98}', '\u{9e}', '\u{9f}'];
 const C1_ST: char = '\u{9c}';
 
-/// Returns `text` without controls, on one line, at most `max_chars` characters long (an
-/// ellipsis marks a cut).
+/// Returns `text` without controls and without any key the process holds, on one line, at
+/// most `max_chars` characters long (an ellipsis marks a cut).
 pub fn clean(text: &str, max_chars: usize) -> String {
+    // Cut first at a bound far above the length kept (a 100 MB body is not read whole), then
+    // blank the keys out of what is left, then cut to the length kept.
+    let stripped = strip(text, max_chars.saturating_mul(4).saturating_add(4096));
+    cut(&redact_known(&stripped), max_chars)
+}
+
+/// `text` at most `max_chars` characters long, an ellipsis marking a cut.
+fn cut(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `text` without controls, on one line, at most `max_chars` characters long.
+fn strip(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 4));
     let mut chars = text.chars().peekable();
     let mut count = 0usize;
@@ -147,6 +171,25 @@ mod tests {
         assert_eq!(clean("abcde", 5), "abcde");
         assert_eq!(clean("ab cd ef", 4), "ab …");
         assert_eq!(clean(&"x".repeat(10_000), 80).chars().count(), 80);
+    }
+
+    #[test]
+    fn a_key_the_process_holds_is_blanked_out_even_when_split_or_cut() {
+        let key = crate::secret::ApiKey::new("sk-sanitize-test-2718").unwrap();
+        drop(key);
+        assert_eq!(
+            clean("token Bearer sk-sanitize-test-2718 refused", 100),
+            "token Bearer [API key] refused"
+        );
+        // Split by invisible characters, which cleaning drops: still blanked.
+        assert_eq!(
+            clean("sk-sanitize\u{200b}-test\u{1b}[0m-2718", 100),
+            "[API key]"
+        );
+        // A cut that would fall inside the key never leaves part of it.
+        let cut = clean("prefix sk-sanitize-test-2718 suffix", 20);
+        assert!(!cut.contains("sk-sanitize"), "{cut}");
+        assert_eq!(cut, "prefix [API key] su…");
     }
 
     #[test]

@@ -221,3 +221,90 @@ async fn nothing_a_hostile_server_sends_leaks_the_key_forges_a_line_or_loses_a_p
         assert!(server.requests() >= 2, "{name}");
     }
 }
+
+/// `check` against a proxy whose every answer echoes the key: in a group's name, in an
+/// `api_base` with credentials, in its release, with escape sequences around it. Neither the
+/// text nor the JSON output, stderr nor the log shows the key or a control character.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_never_shows_the_key_a_proxy_echoes() {
+    const MODEL_INFO: &str = r#"{"data": [
+        {"model_name": "llama-fp8", "model_info": {"id": "dep-1"},
+         "litellm_params": {"model": "openai/llama-fp8\u001b[2J",
+                            "api_base": "http://user:{key}@gpu:8080/v1"}},
+        {"model_name": "Bearer {key}\u001b]52;c;b3duZWQ=\u0007", "model_info": {"id": "dep-2"},
+         "litellm_params": {"model": "ollama/llama3"}}]}"#;
+    let server = Hostile::routed(
+        vec![
+            ("/health/liveliness", Act::Json(200, r#""I'm alive!""#)),
+            (
+                "/health/readiness",
+                Act::Json(
+                    200,
+                    r#"{"status": "healthy", "litellm_version": "{key}\u001b[31m"}"#,
+                ),
+            ),
+            (
+                "/v1/models",
+                Act::Json(200, r#"{"data": [{"id": "Bearer {key}"}]}"#),
+            ),
+            ("/model/info", Act::Json(200, MODEL_INFO)),
+        ],
+        Act::EchoEverywhere,
+    )
+    .await;
+    let url = server.url();
+    let runs = tokio::task::spawn_blocking(move || {
+        let mut runs = Vec::new();
+        for (primary, output) in [
+            ("llama-fp8", "text"),
+            ("llama-fp8", "json"),
+            ("no-such-group", "text"),
+            ("no-such-group", "json"),
+        ] {
+            let scratch = Scratch::new(&format!("hostile-check-{primary}-{output}"));
+            let mut command = clean_command(BIN, &scratch, &["check", "--url", &url]);
+            command
+                .args(["--primary", primary, "--fallback", "llama3"])
+                .args(["--timeout", "1s", "--output", output])
+                .env("LITELLM_API_KEY", KEY)
+                .env("FAILOVER_WATCH_LOG", "trace");
+            let out = command.output().unwrap();
+            let log = std::fs::read_to_string(scratch.log()).unwrap_or_default();
+            runs.push((format!("{primary} {output}"), out, log));
+        }
+        runs
+    })
+    .await
+    .unwrap();
+    for (name, out, log) in runs {
+        let stdout = text(&out.stdout);
+        // The findings were made, from what the server said.
+        assert!(stdout.contains("primary"), "{name}: {stdout}");
+        if name.starts_with("llama-fp8") {
+            assert!(
+                stdout.contains("http://user:[API key]@gpu:8080/v1"),
+                "{name}: {stdout}"
+            );
+        } else {
+            assert!(
+                stdout.contains("(it has: llama-fp8, Bearer [API key]"),
+                "{name}: {stdout}"
+            );
+        }
+        for (place, shown) in [
+            ("stdout", stdout),
+            ("stderr", text(&out.stderr)),
+            ("log", log),
+        ] {
+            assert!(
+                !shown.contains(KEY),
+                "{name}: the key reached the {place}:\n{shown}"
+            );
+            let control = shown.chars().find(|c| c.is_control() && *c != '\n');
+            assert_eq!(
+                control, None,
+                "{name}: a control character in the {place}:\n{shown}"
+            );
+        }
+    }
+}

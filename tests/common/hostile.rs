@@ -35,6 +35,8 @@ pub enum Act {
     Stream,
     /// A LiteLLM stream's head and first chunk, then nothing.
     StreamThenHang,
+    /// A status and this JSON body, `{key}` in it replaced by the key.
+    Json(u16, &'static str),
 }
 
 pub struct Hostile {
@@ -42,20 +44,44 @@ pub struct Hostile {
     requests: Arc<AtomicUsize>,
 }
 
+/// What the server does for the paths that start with each prefix (the first that matches),
+/// and for every other path.
+#[derive(Clone, Debug)]
+struct Routes {
+    paths: Vec<(&'static str, Act)>,
+    otherwise: Act,
+}
+
+impl Routes {
+    fn act(&self, path: &str) -> &Act {
+        self.paths
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map_or(&self.otherwise, |(_, act)| act)
+    }
+}
+
 impl Hostile {
     /// Answers `POST .../chat/completions` with `chat` and `GET /model/info` with
     /// `model_info`, every time.
     pub async fn start(chat: Act, model_info: Act) -> Self {
+        Self::routed(vec![("/model/info", model_info)], chat).await
+    }
+
+    /// Answers the paths that start with each prefix of `paths` with its act, any other
+    /// with `otherwise`.
+    pub async fn routed(paths: Vec<(&'static str, Act)>, otherwise: Act) -> Self {
+        let routes = Routes { paths, otherwise };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
         let counted = requests.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (chat, model_info) = (chat.clone(), model_info.clone());
+                let routes = routes.clone();
                 let counted = counted.clone();
                 tokio::spawn(async move {
-                    let _ = serve(socket, &chat, &model_info, &counted).await;
+                    let _ = serve(socket, &routes, &counted).await;
                 });
             }
         });
@@ -74,8 +100,7 @@ impl Hostile {
 
 async fn serve(
     mut socket: TcpStream,
-    chat: &Act,
-    model_info: &Act,
+    routes: &Routes,
     requests: &AtomicUsize,
 ) -> std::io::Result<()> {
     loop {
@@ -83,12 +108,7 @@ async fn serve(
             return Ok(());
         };
         requests.fetch_add(1, Ordering::SeqCst);
-        let act = if path.starts_with("/model/info") {
-            model_info
-        } else {
-            chat
-        };
-        if !act_on(&mut socket, act, &key).await? {
+        if !act_on(&mut socket, routes.act(&path), &key).await? {
             return Ok(());
         }
     }
@@ -178,6 +198,15 @@ async fn act_on(socket: &mut TcpStream, act: &Act, key: &str) -> std::io::Result
         Act::Raw(bytes) => {
             write(socket, bytes).await?;
             Ok(false)
+        }
+        Act::Json(status, body) => {
+            let body = body.replace("{key}", key);
+            write(
+                socket,
+                &format!("{}\r\n{body}", json_head(*status, body.len())),
+            )
+            .await?;
+            Ok(true)
         }
         Act::HeadTooLarge => {
             let filler = "a".repeat(1 << 20);
