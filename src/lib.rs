@@ -4,31 +4,23 @@
 //! over a channel to the single owner of the [`Monitor`], a pure state machine; the dashboard
 //! ([`draw`]) and the other outputs only read that state.
 //!
-//! The public surface is what the binary dispatches to (`cli`, `app`, `exit`, `logging`) and
+//! The public surface is what the binary dispatches to (`cli`, `commands`, `sys`) and
 //! the pure core, for the benchmarks: events in, state, frames out. Everything else is the
 //! crate's own.
 
-pub mod app;
-mod check;
 pub mod cli;
 mod clock;
-mod config;
+pub mod commands;
 mod control;
-mod demo;
-mod duration;
-pub mod exit;
-pub mod logging;
 mod metrics;
-mod mock;
+mod modes;
 mod output;
 mod probe;
-mod replay;
 mod run;
-mod sanitize;
-mod secret;
-mod signals;
 mod state;
-mod tui;
+pub mod sys;
+mod testkit;
+mod text;
 mod ui;
 
 pub use clock::WallClock;

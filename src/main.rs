@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 use color_eyre::eyre::WrapErr;
 use failover_watch::cli::{Cli, Command};
-use failover_watch::{app, exit, logging};
+use failover_watch::commands as app;
+use failover_watch::sys::{exit, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&app::command().get_matches()).unwrap_or_else(|e| e.exit());

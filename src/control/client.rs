@@ -10,7 +10,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::folder::{self, Reach, Socket, default_dir};
 use super::{EXCHANGE_TIMEOUT, Reply, Request, clean_label, read_line, write_line};
-use crate::sanitize;
+use crate::text::sanitize;
 
 /// A watcher that took the marker: its pid and the marker's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use crate::sanitize;
+use crate::text::sanitize;
 
 pub use client::mark;
 pub use server::{MarkRequest, listen};

@@ -9,9 +9,9 @@ use super::records::{
 };
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
-use crate::output::format::millis;
 use crate::probe::{Lane, ProbeEvent};
 use crate::state::{Applied, Marker, Monitor, Notice};
+use crate::text::format::millis;
 
 pub struct JsonLines<W: Write> {
     out: W,

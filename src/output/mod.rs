@@ -1,7 +1,6 @@
 //! Headless outputs: the seed's text story and JSON lines. Both are fed the same events and
 //! read the same state as the dashboard.
 
-pub mod format;
 mod jsonl;
 mod recorder;
 pub mod records;

@@ -7,13 +7,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::RunInfo;
-use super::format::{millis, seconds};
 use crate::clock::WallClock;
 use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome, Route};
 use crate::state::{
     Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind, PrimaryLane,
     PrimaryState, ServingKind, Transition, TransitionKind, Verdict, observe,
 };
+use crate::text::format::{millis, seconds};
 
 /// The version of the record's lines a replay reads; raised when a line changes so that an
 /// older replay cannot read it the same way.

@@ -4,15 +4,15 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::format::{interval, latency, marker_name, span};
 use super::{RunInfo, Sink};
 use crate::clock::WallClock;
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
-use crate::sanitize::clean;
 use crate::state::{
     Applied, Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition,
     TransitionKind, cause,
 };
+use crate::text::format::{interval, latency, marker_name, span};
+use crate::text::sanitize::clean;
 
 const RULE: &str = "======================================================================";
 const DASHES: &str = "----------------------------------------------------------------------";

@@ -88,13 +88,13 @@ pub fn route_from_headers(headers: &HeaderMap) -> Route {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(|v| crate::sanitize::clean(v, 200))
+            .map(|v| crate::text::sanitize::clean(v, 200))
             .filter(|v| !v.is_empty())
     };
     let number = |name: &str| text(name).and_then(|v| v.parse::<u32>().ok());
     let seconds = text("x-litellm-timeout")
         .and_then(|v| v.parse::<f64>().ok())
-        .and_then(crate::duration::from_secs);
+        .and_then(crate::clock::duration::from_secs);
     Route {
         model_group: text("x-litellm-model-group"),
         model_id: text("x-litellm-model-id"),

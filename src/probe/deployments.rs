@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::sanitize::clean;
+use crate::text::sanitize::clean;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deployment {

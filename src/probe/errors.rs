@@ -7,7 +7,7 @@ use async_openai::error::OpenAIError;
 use serde_json::Value;
 
 use super::outcome::{ErrorKind, Failure};
-use crate::sanitize::clean;
+use crate::text::sanitize::clean;
 
 /// Longest error message kept (LiteLLM's own run to about 900 characters).
 pub const MESSAGE_CHARS: usize = 1000;
@@ -193,7 +193,7 @@ pub fn cooldown_of(message: &str) -> Option<(Vec<String>, Option<Duration>)> {
         .split_once("Try again in ")
         .and_then(|(_, rest)| rest.split_once(" second"))
         .and_then(|(secs, _)| secs.trim().parse::<f64>().ok())
-        .and_then(crate::duration::from_secs);
+        .and_then(crate::clock::duration::from_secs);
     let list = message
         .split_once("cooldown_list=[")
         .and_then(|(_, rest)| rest.split_once(']'))

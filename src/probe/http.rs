@@ -22,8 +22,8 @@ use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
 use super::outcome::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
 use super::schedule::Probe;
-use crate::sanitize::clean;
-use crate::secret::ApiKey;
+use crate::sys::secret::ApiKey;
+use crate::text::sanitize::clean;
 
 /// Longest reply kept from one answer.
 const REPLY_CHARS: usize = 1000;

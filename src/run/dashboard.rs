@@ -16,10 +16,10 @@ use super::session::{Input, Session, apply};
 use super::taps::Taps;
 use crate::clock::until;
 use crate::control::MarkRequest;
-use crate::output::format::interval;
 use crate::probe::Stop;
 use crate::state::Monitor;
-use crate::tui::Screen;
+use crate::sys::tui::Screen;
+use crate::text::format::interval;
 use crate::ui::{self, Action, Dashboard, LabelPrompt, ModeStatus, ModeView, Typed, step_interval};
 
 pub const MAX_FPS: u32 = 15;

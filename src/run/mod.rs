@@ -21,16 +21,16 @@ pub use session::{Input, Session};
 pub use taps::Taps;
 
 use crate::cli::OutputFormat;
+use crate::cli::config::{Plan, Show};
 use crate::clock::{RunClock, WallClock};
-use crate::config::{Plan, Show};
 use crate::control::{self, MarkRequest};
-use crate::exit::{self, Ended};
 use crate::metrics::{self, Metrics};
 use crate::output::{JsonLines, Recorder, Silent, Sink, TextStory};
 use crate::probe::Probe;
-use crate::signals;
 use crate::state::Monitor;
-use crate::tui;
+use crate::sys::exit::{self, Ended};
+use crate::sys::signals;
+use crate::sys::tui;
 use crate::ui::Dashboard;
 
 /// Runs the schedule of `plan` against `prober`, in its output, to the end of the run; a mode

@@ -345,7 +345,7 @@ impl Monitor {
             model,
             status: report.status,
             error_kind,
-            text: crate::sanitize::clean(text, RECORD_TEXT_CHARS),
+            text: crate::text::sanitize::clean(text, RECORD_TEXT_CHARS),
             late,
         }
     }

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
-use crate::demo::config_file::{self, SEED_CONFIG};
-use crate::demo::gateway::Gateway;
-use crate::demo::stage::{Fault, Stage, Target};
-use crate::exit::{Ended, Usage};
+use crate::modes::demo::config_file::{self, SEED_CONFIG};
+use crate::modes::demo::gateway::Gateway;
+use crate::modes::demo::stage::{Fault, Stage, Target};
+use crate::sys::exit::{Ended, Usage};
 
 fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
     CheckArgs {
@@ -30,7 +30,10 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
 }
 
 /// The finding of `report` named `check`.
-fn finding<'a>(report: &'a crate::check::Report, check: &str) -> &'a crate::check::Finding {
+fn finding<'a>(
+    report: &'a crate::commands::check::Report,
+    check: &str,
+) -> &'a crate::commands::check::Finding {
     let found = report.checks.iter().find(|c| c.check == check);
     found.unwrap_or_else(|| panic!("no {check} in {report:?}"))
 }
@@ -45,7 +48,7 @@ async fn gateway(config: &str) -> (Gateway, Stage) {
 #[tokio::test]
 async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
     let (gateway, stage) = gateway(SEED_CONFIG).await;
-    let report = crate::check::report(&args(&gateway.url(), Some("llama3")))
+    let report = crate::commands::check::report(&args(&gateway.url(), Some("llama3")))
         .await
         .unwrap();
     assert!(report.ok && report.checked, "{report:#?}");
@@ -70,7 +73,7 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         "llama3 answers on its own (ollama/llama3)"
     );
     stage.set(Target::Fallback, Fault::Down);
-    let report = crate::check::report(&args(&gateway.url(), Some("llama3")))
+    let report = crate::commands::check::report(&args(&gateway.url(), Some("llama3")))
         .await
         .unwrap();
     assert!(!report.ok);
@@ -93,7 +96,7 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
 async fn the_seeds_missing_api_key_is_named_with_its_fix() {
     let verbatim = SEED_CONFIG.replace("          api_key: \"none\"\n", "");
     let (gateway, _) = gateway(&verbatim).await;
-    let report = crate::check::report(&args(&gateway.url(), None))
+    let report = crate::commands::check::report(&args(&gateway.url(), None))
         .await
         .unwrap();
     assert!(!report.ok && report.checked);
@@ -119,15 +122,19 @@ async fn the_seeds_missing_api_key_is_named_with_its_fix() {
 #[tokio::test]
 async fn an_unreachable_proxy_cannot_be_checked() {
     let url = format!("http://{}", super::refused_addr());
-    let report = crate::check::report(&args(&url, None)).await.unwrap();
+    let report = crate::commands::check::report(&args(&url, None))
+        .await
+        .unwrap();
     assert!(!report.checked && !report.ok);
     assert!(
         report.checks[0]
             .message
             .starts_with("cannot reach the proxy")
     );
-    let error = crate::check::check(args(&url, None)).await.unwrap_err();
+    let error = crate::commands::check::check(args(&url, None))
+        .await
+        .unwrap_err();
     assert!(error.chain().any(|e| e.is::<Usage>()));
-    let ended = crate::check::check(args(&url, None)).await.ok();
+    let ended = crate::commands::check::check(args(&url, None)).await.ok();
     assert_ne!(ended, Some(Ended::Clean));
 }

@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
 use super::wall;
-use crate::demo::director::KEYS;
+use crate::modes::demo::director::KEYS;
 use crate::output::RunInfo;
 use crate::probe::outcome::Failure;
 use crate::probe::{

@@ -37,7 +37,7 @@ use crate::probe::{
 use crate::run::dashboard::{self as shell, Inputs};
 use crate::run::{ModeLink, Session, Taps};
 use crate::state::{Monitor, MonitorConfig};
-use crate::tui::Screen;
+use crate::sys::tui::Screen;
 use crate::ui::{Dashboard, ThemeName};
 
 impl Screen for Terminal<TestBackend> {

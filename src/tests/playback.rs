@@ -9,10 +9,10 @@ use ratatui::crossterm::event::KeyCode;
 
 use super::dashboard_loop::{Scripted, keys};
 use super::{Ran, Scratch, drive_dashboard, key, run_info, schedule, start_session};
+use crate::modes::replay::record::{self, Record, Step};
+use crate::modes::replay::{Pace, play};
 use crate::output::Recorder;
 use crate::output::records::SummaryLine;
-use crate::replay::record::{self, Record, Step};
-use crate::replay::{Pace, play};
 use crate::state::MonitorConfig;
 use crate::ui;
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use super::hostile::{Act, Hostile};
 use super::{Capture, ReplayServer, capture, capture_in, refused_addr};
-use crate::mock::{Api, MockConfig, MockServer, Mode};
 use crate::probe::outcome::Failure;
 use crate::probe::{
     Endpoint, ErrorKind, Evidence, HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role,
 };
-use crate::secret::ApiKey;
+use crate::sys::secret::ApiKey;
+use crate::testkit::{Api, MockConfig, MockServer, Mode};
 
 fn settings(url: &str, stream: bool) -> ProbeSettings {
     ProbeSettings {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
-use crate::output::format::latency;
+use crate::text::format::latency;
 
 /// The narrowest a label and its value can be.
 const MIN_CELL: usize = 18;

@@ -9,8 +9,8 @@ use ratatui::widgets::{Block, Paragraph};
 use super::View;
 use unicode_width::UnicodeWidthStr;
 
-use crate::output::format::{fit_words, marker_name, span, wrap_within};
 use crate::state::{Marker, ServingKind, Transition, TransitionKind};
+use crate::text::format::{fit_words, marker_name, span, wrap_within};
 
 enum Entry<'a> {
     Transition(&'a Transition),

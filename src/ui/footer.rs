@@ -16,7 +16,7 @@ use ratatui::widgets::Paragraph;
 
 use super::View;
 use super::keys::{Binding, DASHBOARD, overridden};
-use crate::output::format::fit_words;
+use crate::text::format::fit_words;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::View;
-use crate::output::format::interval;
+use crate::text::format::interval;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let t = &view.theme;

@@ -24,8 +24,8 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::View;
 use super::keys::{Binding, DASHBOARD, overridden};
 use super::timeline;
-use crate::output::format::wrap_words;
 use crate::state::PrimaryKind;
+use crate::text::format::wrap_words;
 
 /// The widest the overlay gets, and the column the key names take.
 const WIDTH: u16 = 96;

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Sparkline, SparklineBar};
 
 use super::View;
-use crate::output::format::latency;
 use crate::state::{RequestRecord, Verdict};
+use crate::text::format::latency;
 
 /// Log-scale height of a latency: 1 ms and 30 s stay on the same chart.
 fn height(record: &RequestRecord) -> u64 {

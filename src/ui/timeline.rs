@@ -22,8 +22,8 @@ use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Theme, View};
-use crate::output::format::span_compact;
 use crate::state::{PrimaryKind, ServingKind, Verdict};
+use crate::text::format::span_compact;
 
 pub const PRIMARY_GLYPH: &str = "●";
 pub const FALLBACK_GLYPH: &str = "◆";

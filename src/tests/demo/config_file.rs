@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
-use crate::demo::config_file::*;
-use crate::demo::settings::{FailurePolicy, Provider, defaults};
+use crate::modes::demo::config_file::*;
+use crate::modes::demo::settings::{FailurePolicy, Provider, defaults};
 
 const PLAIN: &str = r#"
 model_list:

@@ -6,10 +6,10 @@ use std::time::Duration;
 use ratatui::crossterm::event::KeyCode;
 use tokio::sync::mpsc;
 
-use crate::demo::config_file::seed;
-use crate::demo::director::{Direction, Director, KEYS};
-use crate::demo::errors::CallFailure;
-use crate::demo::stage::Stage;
+use crate::modes::demo::config_file::seed;
+use crate::modes::demo::director::{Direction, Director, KEYS};
+use crate::modes::demo::errors::CallFailure;
+use crate::modes::demo::stage::Stage;
 use crate::probe::{Lane, Probe, ProbeReport, Role};
 use crate::run::ModeLink;
 use crate::tests::{key, run_dashboard, run_info, served};

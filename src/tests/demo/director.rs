@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::demo::director::*;
-use crate::demo::stage::Target;
+use crate::modes::demo::director::*;
+use crate::modes::demo::stage::Target;
 use crate::ui::Action;
 
 #[test]

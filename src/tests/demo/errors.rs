@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::demo::config_file::seed;
-use crate::demo::errors::*;
-use crate::demo::settings::Release::{self, V1_83, V1_106};
+use crate::modes::demo::config_file::seed;
+use crate::modes::demo::errors::*;
+use crate::modes::demo::settings::Release::{self, V1_83, V1_106};
 
 #[test]
 fn provider_wording() {

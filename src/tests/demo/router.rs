@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::demo::config_file;
-use crate::demo::errors::{CallFailure, RouteError};
-use crate::demo::router::{self, Calls, Moment, Router, Served};
-use crate::demo::settings::{GatewaySettings, Release, RouterOverrides};
+use crate::modes::demo::config_file;
+use crate::modes::demo::errors::{CallFailure, RouteError};
+use crate::modes::demo::router::{self, Calls, Moment, Router, Served};
+use crate::modes::demo::settings::{GatewaySettings, Release, RouterOverrides};
 use crate::tests::fixture;
 
 /// How long a call that is not hanging takes: answers and failures on loopback took 5-80 ms

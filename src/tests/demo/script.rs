@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::demo::script::*;
-use crate::demo::stage::{Fault, Target};
+use crate::modes::demo::script::*;
+use crate::modes::demo::stage::{Fault, Target};
 
 #[test]
 fn steps_are_read_and_sorted_by_time() {

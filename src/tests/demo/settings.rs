@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::demo::settings::*;
+use crate::modes::demo::settings::*;
 
 #[test]
 fn ids_are_litellms_hashes() {
@@ -37,7 +37,7 @@ fn ids_are_litellms_hashes() {
 
 #[test]
 fn flags_beat_the_config_and_the_default_allowed_fails_means_the_failure_rate_policy() {
-    let mut s = crate::demo::config_file::seed();
+    let mut s = crate::modes::demo::config_file::seed();
     s.apply(RouterOverrides {
         cooldown: Some(Duration::from_millis(1500)),
         allowed_fails: Some(3),

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep};
 
-use crate::demo::config_file::seed;
-use crate::demo::errors::CallFailure;
-use crate::demo::stage::*;
+use crate::modes::demo::config_file::seed;
+use crate::modes::demo::errors::CallFailure;
+use crate::modes::demo::stage::*;
 
 #[tokio::test(start_paused = true)]
 async fn calls_play_the_faults_switched_on_their_target() {

@@ -14,9 +14,9 @@ use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
 use super::stage::Target;
 use crate::cli::DemoArgs;
-use crate::config::{DEFAULT_TIMEOUT, Layer};
-use crate::exit::usage;
-use crate::sanitize::clean;
+use crate::cli::config::{DEFAULT_TIMEOUT, Layer};
+use crate::sys::exit::usage;
+use crate::text::sanitize::clean;
 
 /// Longest refusal printed, and longest name from the config in the introduction.
 const REASON_CHARS: usize = 500;

@@ -19,14 +19,14 @@ use color_eyre::eyre::Result;
 use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
 
+use crate::cli::config::Target;
 use crate::cli::{CheckArgs, CheckOutput};
-use crate::config::Target;
-use crate::exit::{Ended, usage};
-use crate::output::format::interval;
 use crate::probe::deployments::Deployments;
 use crate::probe::{HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role, http_client};
-use crate::sanitize::clean;
 use crate::state::{PrimaryState, cause, observe};
+use crate::sys::exit::{Ended, usage};
+use crate::text::format::interval;
+use crate::text::sanitize::clean;
 
 /// The longest a look-up that is not a chat request may take.
 const LOOK_UP: Duration = Duration::from_secs(10);

@@ -17,7 +17,7 @@ use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuar
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::secret::redact_known;
+use crate::sys::secret::redact_known;
 
 /// Our own life and transitions, other crates' warnings; not async-openai's, which repeats
 /// the whole error body of every failed request (a week of outage would fill the disk).
@@ -139,7 +139,7 @@ fn safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::ApiKey;
+    use crate::sys::secret::ApiKey;
 
     #[test]
     fn a_line_cannot_show_the_key_nor_forge_another() {

@@ -429,7 +429,7 @@ fn route(fields: RouteFields) -> Route {
         version: fields.litellm_version,
         router_timeout: fields
             .router_timeout_secs
-            .and_then(crate::duration::from_secs),
+            .and_then(crate::clock::duration::from_secs),
         lookup_failure: fields.lookup_failure,
         ..Route::default()
     }
@@ -487,7 +487,7 @@ fn direct_report(d: DirectFields) -> ProbeReport {
     let cooling = d.cooldown_ids.map(|ids| Cooling {
         ids,
         api_bases: d.cooldown_api_bases.unwrap_or_default(),
-        cooldown: d.cooldown_secs.and_then(crate::duration::from_secs),
+        cooldown: d.cooldown_secs.and_then(crate::clock::duration::from_secs),
     });
     ProbeReport {
         latency: micros(d.latency_ms),

@@ -12,11 +12,11 @@ use tokio::time::Instant;
 
 use super::record::{Record, Step};
 use crate::clock::{Playhead, until};
-use crate::output::format::span;
 use crate::probe::schedule::ControlInputs;
 use crate::probe::{Lane, ProbeEvent};
 use crate::run::Input;
 use crate::state::{Monitor, MonitorConfig};
+use crate::text::format::span;
 use crate::ui::ModeStatus;
 
 /// The mode's actions, in the order of its key table.

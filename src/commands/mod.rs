@@ -1,23 +1,26 @@
 //! The commands, as the binary dispatches them: each resolves its options, sets up its edges
 //! (prober, simulated gateway, mock server) and hands the run to [`crate::run`]. Errors come
-//! back as reports; [`crate::exit`] turns them into the exit status.
+//! back as reports; [`crate::sys::exit`] turns them into the exit status.
+
+pub mod check;
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use crate::cli::config::{Plan, Surroundings};
 use crate::cli::{
     CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, WatchArgs,
 };
-use crate::config::{Plan, Surroundings};
 use crate::control;
-use crate::demo::{self, Given, Setup};
-use crate::exit::{Ended, usage};
-use crate::mock::{MockConfig, MockServer};
-use crate::output::format::marker_name;
+use crate::modes::demo::{self, Given, Setup};
 use crate::probe::{Endpoint, HttpProber};
-use crate::{run, signals};
+use crate::run;
+use crate::sys::exit::{Ended, usage};
+use crate::sys::signals;
+use crate::testkit::{MockConfig, MockServer};
+use crate::text::format::marker_name;
 
 /// The command line, the demo's help (its keys come from its key table) included.
 pub fn command() -> clap::Command {
@@ -36,7 +39,7 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
 
 /// Checks a proxy once: one line per check, the fix where something is wrong.
 pub async fn check(args: CheckArgs) -> Result<Ended> {
-    crate::check::check(args).await
+    crate::commands::check::check(args).await
 }
 
 /// Runs the dashboard (or a headless output) against the simulated gateway `args` describe.
@@ -92,7 +95,7 @@ fn demo_plan(
 
 /// Plays a record back.
 pub async fn replay(args: ReplayArgs) -> Result<Ended> {
-    crate::replay::replay(args).await
+    crate::modes::replay::replay(args).await
 }
 
 /// Drops a marker on the timeline of the runs of this user (or of the one `--to` names).
@@ -269,6 +272,6 @@ mod tests {
                 .ends_with(".yaml: model_list must be a list"),
             "{error}"
         );
-        assert!(error.chain().any(|e| e.is::<crate::exit::Usage>()));
+        assert!(error.chain().any(|e| e.is::<crate::sys::exit::Usage>()));
     }
 }

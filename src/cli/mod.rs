@@ -1,5 +1,7 @@
 //! The command line. Every option can also come from an environment variable.
 
+pub mod config;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,8 +10,8 @@ use std::net::SocketAddr;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::duration;
-use crate::mock::{Api, MODES_HELP, Mode};
+use crate::clock::duration;
+use crate::testkit::{Api, MODES_HELP, Mode};
 
 const KEYS_HELP: &str = "\
 API key:
@@ -92,7 +94,7 @@ pub struct ReplayArgs {
     pub theme: Option<ThemeArg>,
 
     /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
-    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::sys::logging::default_log_file())]
     pub log_file: PathBuf,
 }
 
@@ -177,7 +179,7 @@ pub struct DemoArgs {
     pub repeat: bool,
 
     /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::duration::positive)]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
     pub cooldown: Option<Duration>,
 
     /// The router's allowed_fails: failures within a cooldown_time before a cooldown (3,
@@ -190,7 +192,7 @@ pub struct DemoArgs {
     pub num_retries: Option<u32>,
 
     /// The router's timeout: the limit of one call to one deployment.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::duration::positive)]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
     pub router_timeout: Option<Duration>,
 
     /// The LiteLLM release to play: its headers, stream chunks and error messages.
@@ -255,7 +257,7 @@ pub struct CheckArgs {
     pub output: CheckOutput,
 
     /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
-    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::sys::logging::default_log_file())]
     pub log_file: PathBuf,
 }
 
@@ -366,7 +368,7 @@ pub struct ProbeArgs {
     pub record: Option<PathBuf>,
 
     /// Write logs here; `-` for stderr (in a container). They never go to the dashboard.
-    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::logging::default_log_file())]
+    #[arg(long, env = "FAILOVER_WATCH_LOG_FILE", value_name = "PATH", default_value_os_t = crate::sys::logging::default_log_file())]
     pub log_file: PathBuf,
 
     /// Exit with status 1 when any request failed or was never answered.
@@ -416,6 +418,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_consistent() {
-        crate::app::command().debug_assert();
+        crate::commands::command().debug_assert();
     }
 }

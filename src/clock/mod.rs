@@ -4,6 +4,8 @@
 //! instead of reading it, and tests can drive it with tokio's paused clock. Wall-clock times
 //! are derived from an offset only at the output edge, through [`WallClock`].
 
+pub mod duration;
+
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, SecondsFormat, SubsecRound, Utc};

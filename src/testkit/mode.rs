@@ -62,7 +62,7 @@ impl FromStr for Mode {
             "slow" => Ok(Mode::Slow {
                 delay: match arg {
                     Some(d) => {
-                        crate::duration::positive(d).map_err(|e| format!("slow={d}: {e}"))?
+                        crate::clock::duration::positive(d).map_err(|e| format!("slow={d}: {e}"))?
                     }
                     None => Mode::DEFAULT_SLOW,
                 },

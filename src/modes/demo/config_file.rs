@@ -277,7 +277,7 @@ fn seconds(value: &Value, name: &str) -> Result<Duration, String> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     };
-    secs.and_then(crate::duration::from_secs)
+    secs.and_then(crate::clock::duration::from_secs)
         .ok_or_else(|| format!("{name} must be a number of seconds"))
 }
 

@@ -157,6 +157,6 @@ fn cue(step: &str) -> Result<Cue, String> {
 
 /// A time from the start: `10s`, `1m30s`, `2.5` (seconds), `0`.
 fn offset(text: &str) -> Result<Duration, String> {
-    crate::duration::parse(text)
+    crate::clock::duration::parse(text)
         .map_err(|_| format!("bad time {text:?} (write it like 10s, 1m30s or 2.5)"))
 }

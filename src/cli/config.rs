@@ -9,11 +9,11 @@ use std::time::Duration;
 use color_eyre::eyre::Result;
 
 use crate::cli::{OutputFormat, ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
-use crate::exit::usage;
 use crate::output::RunInfo;
 use crate::probe::{Endpoint, ProbeSettings, Schedule};
-use crate::secret::ApiKey;
 use crate::state::MonitorConfig;
+use crate::sys::exit::usage;
+use crate::sys::secret::ApiKey;
 use crate::ui::ThemeName;
 
 /// The primary model group when none is named.
@@ -247,7 +247,7 @@ impl Surroundings {
             ));
         }
         let output = self.output(asked);
-        if output == OutputFormat::Tui && log_file == Path::new(crate::logging::STDERR) {
+        if output == OutputFormat::Tui && log_file == Path::new(crate::sys::logging::STDERR) {
             return Err(usage(
                 "--log-file - would write over the dashboard: give a file, or another --output",
             ));

@@ -8,7 +8,7 @@
 //! the first step drops), and only then is the result cut to a length, so a cut never leaves
 //! part of a key behind.
 
-use crate::secret::redact_known;
+use crate::sys::secret::redact_known;
 
 const ESC: char = '\u{1b}';
 const BEL: char = '\u{07}';
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_key_the_process_holds_is_blanked_out_even_when_split_or_cut() {
-        let key = crate::secret::ApiKey::new("sk-sanitize-test-2718").unwrap();
+        let key = crate::sys::secret::ApiKey::new("sk-sanitize-test-2718").unwrap();
         drop(key);
         assert_eq!(
             clean("token Bearer sk-sanitize-test-2718 refused", 100),

@@ -25,14 +25,14 @@ use ratatui::crossterm::event::KeyCode;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::cli::config::{Show, Surroundings};
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::clock::{Playhead, SessionClock};
-use crate::config::{Show, Surroundings};
-use crate::exit::{Ended, usage};
 use crate::output::Recorder;
 use crate::probe::schedule;
 use crate::run::{self, ModeLink, Session};
 use crate::state::MonitorConfig;
+use crate::sys::exit::{Ended, usage};
 use crate::ui::{Action, Binding, ModeKeys, ModeStatus};
 pub use player::Pace;
 use player::{Player, Timeline};
