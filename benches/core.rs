@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset, Utc};
 use failover_watch::{
     Dashboard, Evidence, Lane, Monitor, MonitorConfig, ProbeEvent, ProbeOutcome, ProbeReport, Role,
-    Route, RunInfo, Served, ThemeName, WallClock, draw,
+    Route, RunInfo, Served, TargetId, ThemeName, WallClock, draw,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -24,11 +24,13 @@ fn events(seq: u64) -> [ProbeEvent; 2] {
     };
     [
         ProbeEvent::Sent {
+            target: TargetId::default(),
             lane: Lane::Normal,
             seq,
             at,
         },
         ProbeEvent::Answered(Box::new(ProbeOutcome {
+            target: TargetId::default(),
             lane: Lane::Normal,
             seq,
             sent_at: at,

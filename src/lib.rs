@@ -12,6 +12,7 @@ pub mod cli;
 mod clock;
 pub mod commands;
 mod control;
+mod litellm;
 mod metrics;
 mod modes;
 mod output;
@@ -25,7 +26,9 @@ mod ui;
 
 pub use clock::WallClock;
 pub use output::RunInfo;
-pub use probe::{Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served};
+pub use probe::{
+    Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served, TargetId,
+};
 pub use state::{Monitor, MonitorConfig};
 pub use ui::{Dashboard, ThemeName, draw};
 

@@ -3,14 +3,14 @@
 //! the environment, then the command line (clap reads those two). Every refusal is a usage
 //! error with a one-line reason.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use color_eyre::eyre::Result;
 
-use crate::cli::{OutputFormat, ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
+use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
 use crate::output::RunInfo;
-use crate::probe::{Endpoint, ProbeSettings, Schedule};
+use crate::probe::{Endpoint, ProbeSettings, Schedule, TargetId};
+pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show};
 use crate::state::MonitorConfig;
 use crate::sys::exit::usage;
 use crate::sys::secret::ApiKey;
@@ -18,43 +18,6 @@ use crate::ui::ThemeName;
 
 /// The primary model group when none is named.
 pub const DEFAULT_PRIMARY: &str = "llama-fp8";
-/// The limit of one request when none is given: above LiteLLM's usual router timeout (30 s in
-/// the common setups), so that a hung primary's fallback answers are seen, not cut off.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Values a configuration file supplies for the options the user left out.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Layer {
-    pub primary: Option<String>,
-    pub fallback: Option<String>,
-    pub timeout: Option<Duration>,
-    pub duration: Option<Duration>,
-}
-
-/// Everything a run needs, checked.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub probe: ProbeSettings,
-    pub schedule: Schedule,
-    pub show: Show,
-}
-
-/// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
-#[derive(Clone, Debug)]
-pub struct Show {
-    pub monitor: MonitorConfig,
-    pub info: RunInfo,
-    pub output: OutputFormat,
-    /// Colour in the text output.
-    pub color: bool,
-    /// The dashboard's first theme.
-    pub theme: ThemeName,
-    /// A JSON lines copy of the run (`--record`).
-    pub record: Option<PathBuf>,
-    /// Where to serve the metrics (`--metrics-listen`).
-    pub metrics_listen: Option<std::net::SocketAddr>,
-    pub fail_on_error: bool,
-}
 
 /// What the process can tell about where it runs.
 #[derive(Clone, Copy, Debug)]
@@ -175,6 +138,7 @@ impl Plan {
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
         let schedule = Schedule {
+            target: TargetId::default(),
             interval: args.interval,
             timeout,
             max_in_flight,

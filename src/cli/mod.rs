@@ -2,6 +2,9 @@
 
 pub mod config;
 
+pub use crate::modes::demo::DemoArgs;
+pub use crate::run::plan::OutputFormat;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -76,9 +79,15 @@ pub struct ReplayArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// Play this many times faster than the run went (`+`/`-` change it in the dashboard).
+    /// Play this many times faster than the run went, from 1/64 (0.015625) to 64 (`+`/`-`
+    /// change it in the dashboard).
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR", value_parser = speed)]
     pub speed: f64,
+
+    /// Which run of the file to play, from 1, when several were recorded into it (`--record`
+    /// appends). [default: the last]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub run: Option<u64>,
 
     /// Everything at once, then the summary: for the text story and JSON lines.
     #[arg(long)]
@@ -98,15 +107,16 @@ pub struct ReplayArgs {
     pub log_file: PathBuf,
 }
 
-/// A replay's speed: a positive factor, at most 1000.
+/// A replay's speed: a factor from its slowest to its fastest.
 fn speed(text: &str) -> Result<f64, String> {
     let factor: f64 = text
+        .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;
-    if factor.is_finite() && factor > 0.0 && factor <= 1000.0 {
+    if (crate::modes::replay::SLOWEST..=crate::modes::replay::FASTEST).contains(&factor) {
         Ok(factor)
     } else {
-        Err("the speed is a factor above 0 and at most 1000".to_owned())
+        Err("the speed is a factor from 1/64 (0.015625) to 64".to_owned())
     }
 }
 
@@ -159,73 +169,6 @@ pub struct MockArgs {
     /// The fault to start with.
     #[arg(long, env = "MOCK_UPSTREAM_MODE", default_value = "ok", help = format!("The fault to start with: {MODES_HELP}"))]
     pub mode: Mode,
-}
-
-/// What the demo simulates, and how its faults are switched.
-#[derive(Debug, Clone, Args)]
-pub struct DemoArgs {
-    /// A LiteLLM config to simulate: a proxy config file, or a Helm values.yaml with it under
-    /// litellm.config. [default: the seed's: llama-fp8 (openai/) falling back to llama3
-    /// (ollama/), num_retries 0, timeout 30, allowed_fails 1, cooldown_time 10]
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-
-    /// Faults at times from the start, e.g. "primary-down@10s,primary-up@40s" (see below).
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_SCRIPT", value_name = "STEPS")]
-    pub script: Option<String>,
-
-    /// Play the script over and over, for a kiosk (see below).
-    #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP", value_parser = clap::builder::BoolishValueParser::new())]
-    pub repeat: bool,
-
-    /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
-    pub cooldown: Option<Duration>,
-
-    /// The router's allowed_fails: failures within a cooldown_time before a cooldown (3,
-    /// LiteLLM's default, means its failure-rate policy instead).
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_ALLOWED_FAILS", value_name = "N")]
-    pub allowed_fails: Option<u32>,
-
-    /// The router's num_retries: retries in the same group before its fallbacks.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_NUM_RETRIES", value_name = "N")]
-    pub num_retries: Option<u32>,
-
-    /// The router's timeout: the limit of one call to one deployment.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
-    pub router_timeout: Option<Duration>,
-
-    /// The LiteLLM release to play: its headers, stream chunks and error messages.
-    #[arg(
-        long,
-        env = "FAILOVER_WATCH_DEMO_LITELLM",
-        value_enum,
-        default_value = "1.106",
-        value_name = "RELEASE"
-    )]
-    pub litellm: Release,
-}
-
-/// A LiteLLM release the demo plays, as recorded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum Release {
-    /// 1.83.14.
-    #[value(name = "1.83")]
-    V1_83,
-    /// 1.106.12.
-    #[default]
-    #[value(name = "1.106")]
-    V1_106,
-}
-
-impl Release {
-    /// The release as `x-litellm-version` names it.
-    pub fn version(self) -> &'static str {
-        match self {
-            Release::V1_83 => "1.83.14",
-            Release::V1_106 => "1.106.12",
-        }
-    }
 }
 
 /// Watching a proxy: where it is, and how to probe it.
@@ -381,15 +324,6 @@ pub enum ThemeArg {
     Dark,
     Light,
     Mono,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Tui,
-    Text,
-    Jsonl,
-    /// Nothing on stdout: a service that only exports metrics (or only records).
-    None,
 }
 
 /// The shortest interval between probes: below it the schedule would only flood the proxy.

@@ -3,13 +3,14 @@
 //! back as reports; [`crate::sys::exit`] turns them into the exit status.
 
 pub mod check;
+mod replay;
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use crate::cli::config::{Plan, Surroundings};
+use crate::cli::config::Surroundings;
 use crate::cli::{
     CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, WatchArgs,
 };
@@ -17,6 +18,7 @@ use crate::control;
 use crate::modes::demo::{self, Given, Setup};
 use crate::probe::{Endpoint, HttpProber};
 use crate::run;
+use crate::run::plan::Plan;
 use crate::sys::exit::{Ended, usage};
 use crate::sys::signals;
 use crate::testkit::{MockConfig, MockServer};
@@ -95,7 +97,7 @@ fn demo_plan(
 
 /// Plays a record back.
 pub async fn replay(args: ReplayArgs) -> Result<Ended> {
-    crate::modes::replay::replay(args).await
+    replay::replay(args).await
 }
 
 /// Drops a marker on the timeline of the runs of this user (or of the one `--to` names).

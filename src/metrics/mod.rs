@@ -24,12 +24,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-pub use server::{Exporter, serve};
+pub use server::{Endpoint, Exporter, serve};
 
 use crate::clock::SessionClock;
-use crate::output::{RunInfo, Told};
-use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome};
-use crate::state::{Monitor, PrimaryKind, ServingKind, TransitionKind, Verdict};
+use crate::output::{Output, RunInfo};
+use crate::probe::{ErrorKind, ProbeOutcome};
+use crate::state::{Monitor, PrimaryKind, ServingKind, Told, TransitionKind, Watch};
 
 /// Request durations, from 5 ms to a minute.
 const DURATION_BUCKETS: [f64; 14] = [
@@ -275,39 +275,39 @@ impl Metrics {
     }
 
     /// Updates the metrics with one thing the owner applied, now (by the run's clock).
-    pub fn tell(&mut self, told: &Told, monitor: &Monitor) {
+    fn update(&mut self, told: &Told, watch: &Watch) {
         let now = self.time_in_state.clock.now();
         self.health
             .last_input_us
             .store(micros(now), Ordering::Relaxed);
-        let (event, applied) = match told {
-            Told::Probe(event, applied) => (event, applied),
+        let monitor = watch.target(told.target().unwrap_or_default());
+        match told {
             Told::Interval { every, .. } => {
                 let every = micros(*every);
                 self.health.interval_us.store(every, Ordering::Relaxed);
                 return;
             }
-            Told::Marker(_) | Told::Reset(_) => return,
-        };
-        self.in_flight.set(monitor.in_flight().len() as i64);
-        match event {
-            ProbeEvent::Skipped { .. } => {
+            Told::Marker(_) | Told::Reset { .. } | Told::Notice { .. } => return,
+            Told::Skipped { .. } => {
                 self.skipped.inc();
             }
-            ProbeEvent::Answered(outcome) if outcome.lane == crate::probe::Lane::Direct => {
-                if applied.primary.is_some() {
+            Told::Direct(told) => {
+                if told.change.is_some() {
                     self.primary_state(monitor);
                 }
             }
-            ProbeEvent::Answered(outcome) => self.answered(outcome, monitor),
-            ProbeEvent::Sent { .. } | ProbeEvent::Abandoned { .. } => {}
+            Told::Request(told) => {
+                self.answered(&told.outcome, monitor);
+                if let Some(t) = &told.transition {
+                    let kind = Kind {
+                        kind: t.kind.as_str(),
+                    };
+                    self.transitions.get_or_create(&kind).inc();
+                }
+            }
+            Told::Sent { .. } | Told::Abandoned { .. } => {}
         }
-        if let Some(t) = &applied.transition {
-            let kind = Kind {
-                kind: t.kind.as_str(),
-            };
-            self.transitions.get_or_create(&kind).inc();
-        }
+        self.in_flight.set(monitor.in_flight().len() as i64);
         if let Some(version) = monitor.litellm_version()
             && version != self.info_labels.litellm_version
         {
@@ -318,19 +318,18 @@ impl Metrics {
     }
 
     fn answered(&mut self, outcome: &ProbeOutcome, monitor: &Monitor) {
-        let (result, model) = match &outcome.report.result {
-            Ok(served) => (Verdict::from(served.role), self.model(&served.model)),
-            Err(failure) => {
-                let kind = Kind {
-                    kind: failure.kind.as_str(),
-                };
-                self.errors.get_or_create(&kind).inc();
-                (Verdict::Error, String::new())
-            }
-        };
+        let report = &outcome.report;
+        if let Some(failure) = report.failure() {
+            let kind = Kind {
+                kind: failure.kind.as_str(),
+            };
+            self.errors.get_or_create(&kind).inc();
+        }
         let labels = ResultModel {
-            result: result.as_str(),
-            model,
+            result: report.verdict().as_str(),
+            model: report
+                .model()
+                .map_or_else(String::new, |model| self.model(model)),
         };
         self.requests.get_or_create(&labels).inc();
         self.durations
@@ -373,5 +372,22 @@ impl Metrics {
             return model.to_owned();
         }
         OTHER_MODELS.to_owned()
+    }
+}
+
+/// The metrics are an output like the others: updated as the state takes each thing, read by
+/// scrapes on the exporter's own thread.
+impl Output for Metrics {
+    fn begin(&mut self, _info: &RunInfo) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn tell(&mut self, told: &Told, watch: &Watch) -> std::io::Result<()> {
+        self.update(told, watch);
+        Ok(())
+    }
+
+    fn end(&mut self, _watch: &Watch, _now: Duration) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -1,20 +1,31 @@
-//! Headless outputs: the seed's text story and JSON lines. Both are fed the same events and
-//! read the same state as the dashboard.
+//! The outputs: everything that tells a run as it happens besides the dashboard. Each is one
+//! file and one [`Output`]: the text story (`text`), JSON lines (`jsonl`), the record
+//! (`record`), the metrics; the run builds its list in one place (`run::outputs`) and tells
+//! every one the same things in the same order. What an output writes goes through a
+//! [`Pipe`], so that no reader can stop the owner of the state.
+//!
+//! ```text
+//!  owner loop ── Told ──▶ Outputs ──▶ TextStory ─▶ Pipe ─▶ stdout
+//!                                 ├─▶ JsonLines ─▶ Pipe ─▶ stdout
+//!                                 ├─▶ Recorder  ─▶ Pipe ─▶ --record file
+//!                                 └─▶ Metrics   ─▶ atomics ◀─ GET /metrics
+//! ```
 
 mod jsonl;
-mod recorder;
-pub mod records;
+pub mod pipe;
+mod record;
+pub mod schema;
 mod text;
 
 use std::io;
 use std::time::Duration;
 
 pub use jsonl::JsonLines;
-pub use recorder::Recorder;
+pub use pipe::{Overflow, Pipe};
+pub use record::Recorder;
 pub use text::TextStory;
 
-use crate::probe::ProbeEvent;
-use crate::state::{Applied, Marker, Monitor, Notice};
+use crate::state::{Told, Watch};
 
 /// What a run is watching, for headers and banners.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,80 +47,131 @@ pub struct RunInfo {
     pub replay: Option<String>,
 }
 
-/// What the outputs are told, in the order it was applied to the state.
-#[derive(Clone, Debug)]
-pub enum Told {
-    /// A probe event and what applying it changed (boxed: it is most of the size).
-    Probe(ProbeEvent, Box<Applied>),
-    /// A marker dropped (a key, the `mark` command, a replay).
-    Marker(Marker),
-    /// The dashboard's counters started afresh (`r`): kept in the record for a replay.
-    Reset(Duration),
-    /// The time between probes changed (`+`/`-`): kept in the record for a replay.
-    Interval { at: Duration, every: Duration },
+/// One output of a run: told what the run is, every thing the state took in order, and the
+/// end.
+pub trait Output {
+    fn begin(&mut self, info: &RunInfo) -> io::Result<()>;
+    /// Called after `told` was applied to `watch`.
+    fn tell(&mut self, told: &Told, watch: &Watch) -> io::Result<()>;
+    /// The end of the run at `now`: the summary.
+    fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()>;
+    /// Why the output stopped while the run goes on (the record), the first time it is
+    /// asked after it did.
+    fn untold_failure(&mut self) -> Option<String> {
+        None
+    }
+    /// Finishes writing, once the run is over: what it could not write (to be said), or why
+    /// the run failed for it (the record cut short).
+    fn close(&mut self) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }
 
-/// Tells `sink` one thing, after it was applied to `monitor`.
-pub fn tell(sink: &mut dyn Sink, told: &Told, monitor: &Monitor) -> io::Result<()> {
-    match told {
-        Told::Probe(event, applied) => {
-            sink.event(event, applied, monitor)?;
-            match &applied.notice {
-                Some(notice) => sink.notice(notice),
-                None => Ok(()),
+/// Where the text outputs write: stdout behind a [`Pipe`], or a buffer in tests. Closing it
+/// tells what could not be written.
+pub trait Finish: io::Write {
+    fn finish(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl Finish for Pipe {
+    fn finish(&mut self) -> Option<String> {
+        stdout_losses(self)
+    }
+}
+
+impl Finish for Vec<u8> {}
+impl Finish for &mut Vec<u8> {}
+
+/// How the outputs closed: what to say, and why the run failed, if it did.
+#[derive(Debug, Default)]
+pub struct Closed {
+    pub said: Vec<String>,
+    pub failure: Option<String>,
+}
+
+/// Every output of a run, told in the order they were listed.
+#[derive(Default)]
+pub struct Outputs {
+    list: Vec<Box<dyn Output>>,
+}
+
+impl Outputs {
+    pub fn new(list: Vec<Box<dyn Output>>) -> Self {
+        Self { list }
+    }
+
+    pub fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.each(|output| output.begin(info))
+    }
+
+    pub fn tell(&mut self, told: &Told, watch: &Watch) -> io::Result<()> {
+        self.each(|output| output.tell(told, watch))
+    }
+
+    pub fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()> {
+        self.each(|output| output.end(watch, now))
+    }
+
+    /// Why an output stopped while the run goes on, once each.
+    pub fn untold_failures(&mut self) -> Vec<String> {
+        self.list
+            .iter_mut()
+            .filter_map(|output| output.untold_failure())
+            .collect()
+    }
+
+    /// Finishes every output.
+    pub fn close(&mut self) -> Closed {
+        let mut closed = Closed::default();
+        for output in &mut self.list {
+            match output.close() {
+                Ok(said) => closed.said.extend(said),
+                Err(why) => closed.failure = closed.failure.or(Some(why)),
             }
         }
-        Told::Marker(marker) => sink.marker(marker),
-        Told::Reset(at) => sink.reset(*at),
-        Told::Interval { at, every } => sink.interval(*at, *every),
+        closed
+    }
+
+    /// Every output is told, whatever another's trouble; the first error is returned.
+    fn each(&mut self, mut step: impl FnMut(&mut dyn Output) -> io::Result<()>) -> io::Result<()> {
+        let mut first = Ok(());
+        for output in &mut self.list {
+            if let Err(error) = step(output.as_mut())
+                && first.is_ok()
+            {
+                first = Err(error);
+            }
+        }
+        first
     }
 }
 
-/// No output: a run that only exports its metrics (`--output none`), or only records.
-pub struct Silent;
+/// How long the end of a run waits for what stdout has not taken yet.
+pub const STDOUT_WAIT: Duration = Duration::from_secs(2);
+/// Chunks (a line, or a block of the story) waiting for stdout before they are dropped.
+pub const STDOUT_QUEUE: usize = 4096;
 
-impl Sink for Silent {
-    fn begin(&mut self, _info: &RunInfo) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn event(&mut self, _: &ProbeEvent, _: &Applied, _: &Monitor) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn notice(&mut self, _notice: &Notice) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn marker(&mut self, _marker: &Marker) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn end(&mut self, _monitor: &Monitor, _now: Duration) -> io::Result<()> {
-        Ok(())
-    }
+/// Stdout behind a [`Pipe`]: a reader that does not keep up loses lines, counted.
+pub fn stdout_pipe() -> io::Result<Pipe> {
+    Pipe::spawn("stdout", io::stdout(), STDOUT_QUEUE, Overflow::Drop)
 }
 
-/// An output that prints a run as it happens.
-pub trait Sink {
-    fn begin(&mut self, info: &RunInfo) -> io::Result<()>;
-    /// Called after `event` was applied to `monitor`.
-    fn event(&mut self, event: &ProbeEvent, applied: &Applied, monitor: &Monitor)
-    -> io::Result<()>;
-    /// Something told once about the run: after the event that brought it, or on its own
-    /// (the record failing).
-    fn notice(&mut self, notice: &Notice) -> io::Result<()>;
-    fn marker(&mut self, marker: &Marker) -> io::Result<()>;
-    /// Only the record keeps it.
-    fn reset(&mut self, _at: Duration) -> io::Result<()> {
-        Ok(())
+/// What closing a stdout pipe tells the user, if anything was lost.
+pub fn stdout_losses(pipe: &mut Pipe) -> Option<String> {
+    let closed = pipe.close(STDOUT_WAIT);
+    let mut said = Vec::new();
+    if closed.dropped > 0 {
+        said.push(format!(
+            "{} blocks of output were dropped: stdout was not read in time",
+            closed.dropped
+        ));
     }
-    /// Only the record keeps it.
-    fn interval(&mut self, _at: Duration, _every: Duration) -> io::Result<()> {
-        Ok(())
+    if closed.unfinished {
+        said.push("the end of the output could not be written: stdout is not read".to_owned());
     }
-    /// The end of the run at `now`: the summary.
-    fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()>;
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 #[cfg(test)]
@@ -117,13 +179,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::state::{MonitorConfig, NoticeKind};
+    use crate::state::{MonitorConfig, Notice, NoticeKind};
 
     /// A notice is told by every output after the event that brought it, whichever lane's
     /// answer that was.
     #[test]
     fn a_notice_is_told_after_the_answer_that_brought_it_on_either_lane() {
-        let monitor = Monitor::new(MonitorConfig::default());
+        let watch = Watch::new(MonitorConfig::default(), 1);
         let notice = Notice {
             at: Duration::from_secs(1),
             kind: NoticeKind::RouterTimeout,
@@ -131,7 +193,8 @@ mod tests {
         };
         for event in [
             crate::tests::direct_answer(1, Duration::ZERO, "up"),
-            ProbeEvent::Answered(Box::new(crate::probe::ProbeOutcome {
+            crate::probe::ProbeEvent::Answered(Box::new(crate::probe::ProbeOutcome {
+                target: crate::probe::TargetId(0),
                 lane: crate::probe::Lane::Normal,
                 seq: 1,
                 sent_at: Duration::ZERO,
@@ -143,16 +206,21 @@ mod tests {
                 ),
             })),
         ] {
-            let applied = Applied {
-                notice: Some(notice.clone()),
-                ..Applied::default()
-            };
-            let told = Told::Probe(event, Box::new(applied));
+            let mut watch = watch.clone();
+            let mut told = watch.apply(event.into());
+            told.push(Told::Notice {
+                target: None,
+                notice: notice.clone(),
+            });
             let (mut text, mut lines) = (Vec::new(), Vec::new());
-            let mut story = TextStory::new(&mut text, crate::tests::wall(), false);
-            tell(&mut story, &told, &monitor).unwrap();
-            let mut json = JsonLines::new(&mut lines, crate::tests::wall());
-            tell(&mut json, &told, &monitor).unwrap();
+            {
+                let mut story = TextStory::new(&mut text, crate::tests::wall(), false);
+                let mut json = JsonLines::new(&mut lines, crate::tests::wall());
+                for told in &told {
+                    story.tell(told, &watch).unwrap();
+                    json.tell(told, &watch).unwrap();
+                }
+            }
             let text = String::from_utf8(text).unwrap();
             let lines = String::from_utf8(lines).unwrap();
             assert!(

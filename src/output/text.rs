@@ -4,15 +4,15 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::{RunInfo, Sink};
+use super::{Finish, Output, RunInfo};
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
+use crate::probe::{Lane, ProbeOutcome, Role, TargetId};
 use crate::state::{
-    Applied, Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Transition,
-    TransitionKind, cause,
+    Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Transition,
+    TransitionKind, Watch, cause,
 };
 use crate::text::format::{interval, latency, marker_name, span};
-use crate::text::sanitize::clean;
+use crate::text::sanitize::cut;
 
 const RULE: &str = "======================================================================";
 const DASHES: &str = "----------------------------------------------------------------------";
@@ -54,7 +54,7 @@ pub struct TextStory<W: Write> {
     palette: Palette,
 }
 
-impl<W: Write> TextStory<W> {
+impl<W: Finish> TextStory<W> {
     /// `color`: only when stdout is a terminal and `NO_COLOR` is unset (decided by the caller).
     pub fn new(out: W, wall: WallClock, color: bool) -> Self {
         Self {
@@ -100,7 +100,7 @@ impl<W: Write> TextStory<W> {
         writeln!(self.out, "{}", paint(&headline))?;
         writeln!(self.out, "    {}", details.join(", "))?;
         if let Some(cause) = &t.cause {
-            writeln!(self.out, "    cause: {}", clean(cause, TEXT_CHARS))?;
+            writeln!(self.out, "    cause: {}", cut(cause, TEXT_CHARS))?;
         }
         if let Some(cooldown) = t.primary_cooldown {
             writeln!(
@@ -120,7 +120,7 @@ impl<W: Write> TextStory<W> {
             PrimaryState::Unknown => return Ok(()),
             PrimaryState::Up => p.green("UP, it answers"),
             PrimaryState::Failing { message, .. } => {
-                p.red(&format!("FAILING: {}", clean(cause(message), TEXT_CHARS)))
+                p.red(&format!("FAILING: {}", cut(cause(message), TEXT_CHARS)))
             }
             PrimaryState::CoolingDown(cooldown) => {
                 let mut said = "IN LITELLM'S COOLDOWN".to_owned();
@@ -134,7 +134,7 @@ impl<W: Write> TextStory<W> {
             }
             PrimaryState::Refused { message } => p.yellow(&format!(
                 "direct probes refused, no more are sent: {}",
-                clean(message, TEXT_CHARS)
+                cut(message, TEXT_CHARS)
             )),
         };
         writeln!(
@@ -161,7 +161,7 @@ impl<W: Write> TextStory<W> {
                     Role::Primary => p.green("✓ PRIMARY"),
                     Role::Fallback => p.yellow("✓ FALLBACK"),
                 };
-                let reply = clean(&served.reply, TEXT_CHARS);
+                let reply = cut(&served.reply, TEXT_CHARS);
                 let reply = if reply.is_empty() {
                     "(empty)".to_owned()
                 } else {
@@ -176,10 +176,7 @@ impl<W: Write> TextStory<W> {
                 writeln!(self.out, "           Response: {reply}")?;
             }
             Err(failure) => {
-                let what = match (failure.kind, o.report.status) {
-                    (ErrorKind::Http, Some(status)) => format!("HTTP {status}"),
-                    (kind, _) => kind.as_str().to_owned(),
-                };
+                let what = failure.label(o.report.status);
                 writeln!(
                     self.out,
                     "{head} {}  {}",
@@ -189,7 +186,7 @@ impl<W: Write> TextStory<W> {
                 writeln!(
                     self.out,
                     "           Error: {what}: {}",
-                    clean(&failure.message, TEXT_CHARS)
+                    cut(&failure.message, TEXT_CHARS)
                 )?;
             }
         }
@@ -197,7 +194,7 @@ impl<W: Write> TextStory<W> {
     }
 }
 
-impl<W: Write> Sink for TextStory<W> {
+impl<W: Finish> Output for TextStory<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
         let title = if info.simulated {
             "LiteLLM Failover Demo (simulated gateway)"
@@ -248,29 +245,23 @@ impl<W: Write> Sink for TextStory<W> {
         self.out.flush()
     }
 
-    fn event(
-        &mut self,
-        event: &ProbeEvent,
-        applied: &Applied,
-        _monitor: &Monitor,
-    ) -> io::Result<()> {
-        match event {
-            ProbeEvent::Sent { .. }
-            | ProbeEvent::Skipped {
+    fn tell(&mut self, told: &Told, _watch: &Watch) -> io::Result<()> {
+        match told {
+            Told::Sent { .. }
+            | Told::Skipped {
                 lane: Lane::Direct, ..
             } => return Ok(()),
-            ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
-                if let Some(change) = &applied.primary {
-                    self.primary(change)?;
-                }
-            }
-            ProbeEvent::Answered(outcome) => {
-                if let Some(t) = &applied.transition {
+            Told::Direct(told) => match &told.change {
+                Some(change) => self.primary(change)?,
+                None => return Ok(()),
+            },
+            Told::Request(told) => {
+                if let Some(t) = &told.transition {
                     self.banner(t)?;
                 }
-                self.request(outcome, applied.late)?;
+                self.request(&told.outcome, told.late)?;
             }
-            ProbeEvent::Skipped { at, in_flight, .. } => {
+            Told::Skipped { at, in_flight, .. } => {
                 writeln!(
                     self.out,
                     "[{}] {}",
@@ -281,11 +272,12 @@ impl<W: Write> Sink for TextStory<W> {
                 )?;
                 writeln!(self.out)?;
             }
-            ProbeEvent::Abandoned {
+            Told::Abandoned {
                 lane,
                 seq,
                 sent_at,
                 at,
+                ..
             } => {
                 let what = match lane {
                     Lane::Normal => "Request",
@@ -299,10 +291,23 @@ impl<W: Write> Sink for TextStory<W> {
                 )?;
                 writeln!(self.out)?;
             }
+            Told::Notice { notice, .. } => self.notice(notice)?,
+            Told::Marker(marker) => self.marker(marker)?,
+            Told::Reset { .. } | Told::Interval { .. } => return Ok(()),
         }
         self.out.flush()
     }
 
+    fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()> {
+        self.summary(watch.target(TargetId::default()), now)
+    }
+
+    fn close(&mut self) -> Result<Option<String>, String> {
+        Ok(self.out.finish())
+    }
+}
+
+impl<W: Finish> TextStory<W> {
     fn marker(&mut self, marker: &Marker) -> io::Result<()> {
         let name = marker_name(marker.id, marker.label.as_deref());
         writeln!(
@@ -314,8 +319,7 @@ impl<W: Write> Sink for TextStory<W> {
                 marker.after_seq
             ))
         )?;
-        writeln!(self.out)?;
-        self.out.flush()
+        writeln!(self.out)
     }
 
     fn notice(&mut self, notice: &Notice) -> io::Result<()> {
@@ -326,11 +330,11 @@ impl<W: Write> Sink for TextStory<W> {
             self.wall.hms(notice.at),
             self.palette.yellow(&line)
         )?;
-        writeln!(self.out)?;
-        self.out.flush()
+        writeln!(self.out)
     }
 
-    fn end(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
+    /// The summary of the run that ended at `now`.
+    pub fn summary(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
         let c = monitor.counters();
         let p = self.palette;
         let failover = if c.failovers > 0 && c.failed == 0 {
@@ -403,11 +407,7 @@ impl<W: Write> Sink for TextStory<W> {
                 span(lane.time_in(PrimaryKind::CoolingDown, now)),
             )?;
             if let Some(first) = lane.first_failure() {
-                writeln!(
-                    self.out,
-                    "      first failure: {}",
-                    clean(first, TEXT_CHARS)
-                )?;
+                writeln!(self.out, "      first failure: {}", cut(first, TEXT_CHARS))?;
             }
         }
         writeln!(self.out, "{RULE}")?;

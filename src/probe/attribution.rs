@@ -7,7 +7,7 @@
 //! | the body's `model`                          | any OpenAI-compatible gateway       |
 
 use super::deployments::Deployments;
-use super::outcome::{Evidence, Role, Route};
+use super::event::{Evidence, Role, Route};
 
 /// Who served, and under which name.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use async_openai::middleware::HttpRequestFactory;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-use super::outcome::Route;
+use super::event::Route;
 
 /// What the service saw of an answer before its body was read.
 #[derive(Clone, Debug, PartialEq, Eq)]

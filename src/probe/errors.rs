@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_openai::error::OpenAIError;
 use serde_json::Value;
 
-use super::outcome::{ErrorKind, Failure};
+use super::event::{ErrorKind, Failure};
 use crate::text::sanitize::clean;
 
 /// Longest error message kept (LiteLLM's own run to about 900 characters).

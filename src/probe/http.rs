@@ -20,7 +20,7 @@ use super::capture::{Captured, CapturingService, capture};
 use super::deployments::Deployments;
 use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
-use super::outcome::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
+use super::event::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
 use super::schedule::Probe;
 use crate::sys::secret::ApiKey;
 use crate::text::sanitize::clean;

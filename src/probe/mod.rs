@@ -6,14 +6,15 @@ mod capture;
 pub mod deployments;
 mod endpoint;
 mod errors;
+pub mod event;
 mod http;
-pub mod outcome;
 pub mod schedule;
 
 pub use endpoint::Endpoint;
 pub use errors::{body_message, innermost_cause, timeout_failure};
-pub use http::{HttpProber, ProbeSettings, http_client};
-pub use outcome::{
+pub use event::{
     ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    TargetId, Verdict,
 };
+pub use http::{HttpProber, ProbeSettings, http_client};
 pub use schedule::{Controls, Probe, Schedule, Stop};

@@ -18,7 +18,7 @@ use tokio::task::{Id, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
 use super::errors::timeout_failure;
-use super::outcome::{Lane, ProbeEvent, ProbeOutcome, ProbeReport};
+use super::event::{Lane, ProbeEvent, ProbeOutcome, ProbeReport, TargetId};
 use crate::clock::{RunClock, until, whole_micros};
 
 /// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
@@ -33,6 +33,8 @@ pub trait Probe: Send + Sync + 'static {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
+    /// The target whose probes these are.
+    pub target: TargetId,
     pub interval: Duration,
     /// Limit for one probe, from sending to the complete answer.
     pub timeout: Duration,
@@ -128,6 +130,15 @@ fn controls_with(interval: Duration, direct: bool) -> (Controls, ControlInputs) 
     )
 }
 
+/// A probe that left: its target, lane, number and moment.
+#[derive(Clone, Copy, Debug)]
+struct Sent {
+    target: TargetId,
+    lane: Lane,
+    seq: u64,
+    at: Duration,
+}
+
 /// One lane's probes: numbered, and counted while in flight.
 #[derive(Default)]
 struct LaneState {
@@ -144,13 +155,14 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
     events: mpsc::Sender<E>,
 ) {
     let mut tasks = JoinSet::new();
-    let mut in_flight: HashMap<Id, (Lane, u64, Duration)> = HashMap::new();
+    let mut in_flight: HashMap<Id, Sent> = HashMap::new();
     let mut lanes = [LaneState::default(), LaneState::default()];
     let mut interval = *inputs.interval.borrow_and_update();
     let mut next_tick = Instant::now();
     let mut last_tick = next_tick;
     let deadline = schedule.duration.map(|d| clock.instant_at(d));
     let mut stop = *inputs.stop.borrow_and_update();
+    let target = schedule.target;
 
     while stop.is_none() && schedule.count.is_none_or(|n| lanes[0].seq < n) {
         tokio::select! {
@@ -174,7 +186,7 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
                 for lane in [Lane::Direct, Lane::Normal].into_iter().filter(|l| *l == Lane::Normal || direct) {
                     let state = &mut lanes[lane as usize];
                     if state.in_flight >= schedule.max_in_flight {
-                        let skipped = ProbeEvent::Skipped { lane, at, in_flight: state.in_flight };
+                        let skipped = ProbeEvent::Skipped { target, lane, at, in_flight: state.in_flight };
                         if events.send(skipped.into()).await.is_err() {
                             return;
                         }
@@ -183,12 +195,13 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
                     state.seq += 1;
                     state.in_flight += 1;
                     let seq = state.seq;
-                    if events.send(ProbeEvent::Sent { lane, seq, at }.into()).await.is_err() {
+                    if events.send(ProbeEvent::Sent { target, lane, seq, at }.into()).await.is_err() {
                         return;
                     }
-                    let task = probe_task(prober.clone(), lane, seq, at, clock, schedule.timeout, events.clone());
+                    let sent = Sent { target, lane, seq, at };
+                    let task = probe_task(prober.clone(), sent, clock, schedule.timeout, events.clone());
                     let handle = tasks.spawn(task);
-                    in_flight.insert(handle.id(), (lane, seq, at));
+                    in_flight.insert(handle.id(), sent);
                 }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
@@ -241,7 +254,7 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
 /// Forgets a finished probe task and tells it abandoned if it did not finish by itself.
 async fn reap<E: From<ProbeEvent>>(
     done: Result<(Id, ()), tokio::task::JoinError>,
-    in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
+    in_flight: &mut HashMap<Id, Sent>,
     lanes: &mut [LaneState; 2],
     events: &mpsc::Sender<E>,
     clock: &RunClock,
@@ -254,7 +267,7 @@ async fn reap<E: From<ProbeEvent>>(
 /// Forgets a finished probe task; one that did not finish by itself is abandoned.
 fn forget(
     done: Result<(Id, ()), tokio::task::JoinError>,
-    in_flight: &mut HashMap<Id, (Lane, u64, Duration)>,
+    in_flight: &mut HashMap<Id, Sent>,
     lanes: &mut [LaneState; 2],
     clock: &RunClock,
 ) -> Option<ProbeEvent> {
@@ -262,29 +275,34 @@ fn forget(
         Ok((id, ())) => *id,
         Err(error) => error.id(),
     };
-    let (lane, seq, sent_at) = in_flight.remove(&id)?;
-    lanes[lane as usize].in_flight -= 1;
+    let sent = in_flight.remove(&id)?;
+    lanes[sent.lane as usize].in_flight -= 1;
     let error = done.err()?;
     if error.is_panic() {
-        tracing::error!(seq, ?lane, "a probe panicked");
+        tracing::error!(seq = sent.seq, lane = ?sent.lane, "a probe panicked");
     }
     Some(ProbeEvent::Abandoned {
-        lane,
-        seq,
-        sent_at,
+        target: sent.target,
+        lane: sent.lane,
+        seq: sent.seq,
+        sent_at: sent.at,
         at: clock.now(),
     })
 }
 
 async fn probe_task<P: Probe, E: From<ProbeEvent>>(
     prober: Arc<P>,
-    lane: Lane,
-    seq: u64,
-    sent_at: Duration,
+    sent: Sent,
     clock: RunClock,
     timeout: Duration,
     events: mpsc::Sender<E>,
 ) {
+    let Sent {
+        target,
+        lane,
+        seq,
+        at: sent_at,
+    } = sent;
     let limit = timeout + P::ATTRIBUTION_TIME;
     let report = match tokio::time::timeout(limit, prober.probe(lane)).await {
         Ok(report) => report,
@@ -300,6 +318,7 @@ async fn probe_task<P: Probe, E: From<ProbeEvent>>(
         ..report
     };
     let outcome = ProbeOutcome {
+        target,
         lane,
         seq,
         sent_at,

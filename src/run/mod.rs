@@ -1,15 +1,16 @@
-//! A run from its start to its summary: the schedule started as a task ([`Session`]), and the
-//! single owner of the state it feeds, in the dashboard's loop or the headless outputs' loop.
-//! This is where every command's run goes through: watching a proxy and the demo alike.
+//! A run from its start to its summary: the schedule started as a task ([`Session`]), the
+//! outputs listed in one place ([`outputs`]), and the single owner of the state ([`owner`])
+//! with its front, the dashboard's or none. This is where every command's run goes through:
+//! watching a proxy, the demo and a replay alike.
 
 pub mod dashboard;
-mod headless;
 mod mode;
 mod outbox;
+pub mod owner;
+pub mod plan;
 mod session;
-mod taps;
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -17,21 +18,20 @@ use ratatui::crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
 pub use mode::ModeLink;
-pub use session::{Input, Session};
-pub use taps::Taps;
+pub use session::Session;
 
-use crate::cli::OutputFormat;
-use crate::cli::config::{Plan, Show};
-use crate::clock::{RunClock, WallClock};
+use crate::clock::{RunClock, SessionClock};
 use crate::control::{self, MarkRequest};
 use crate::metrics::{self, Metrics};
-use crate::output::{JsonLines, Recorder, Silent, Sink, TextStory};
+use crate::output::{JsonLines, Output, Outputs, Recorder, TextStory, stdout_pipe};
 use crate::probe::Probe;
-use crate::state::Monitor;
+use crate::state::Watch;
 use crate::sys::exit::{self, Ended};
-use crate::sys::signals;
-use crate::sys::tui;
+use crate::sys::{signals, tui};
 use crate::ui::Dashboard;
+use dashboard::DashboardFront;
+use owner::{Headless, Inputs};
+use plan::{OutputFormat, Plan, Show};
 
 /// Runs the schedule of `plan` against `prober`, in its output, to the end of the run; a mode
 /// lends the dashboard its keys and status. `failover-watch mark` reaches it through a
@@ -41,9 +41,9 @@ pub async fn execute<P: Probe>(
     prober: Arc<P>,
     mode: Option<ModeLink>,
 ) -> Result<Ended> {
-    let show = &plan.show;
     let clock = RunClock::start();
-    let recorder = recorder(show, clock.wall())?;
+    // Every output is set up (the record opened) before the first probe leaves.
+    let listed = outputs(&plan.show, &SessionClock::Run(clock))?;
     let (marks_tx, marks) = mpsc::channel(8);
     let socket = match control::listen(marks_tx) {
         Ok(socket) => Some(socket),
@@ -54,111 +54,122 @@ pub async fn execute<P: Probe>(
         }
     };
     let session = Session::start(prober, plan.schedule.clone(), clock);
-    let ended = drive(show, session, recorder, mode, marks).await;
+    let ended = drive(&plan.show, session, listed, mode, marks).await;
     drop(socket);
     ended
 }
 
-/// The record of `show`, if one is asked for, its lines timed from `wall`.
-fn recorder(show: &Show, wall: WallClock) -> Result<Recorder> {
-    Ok(match &show.record {
-        Some(path) => Recorder::to_file(path, wall).map_err(|error| {
+/// The outputs `show` asks for, besides the dashboard, in one list: the story or the JSON
+/// lines on stdout, the record, the metrics (and their endpoint, served while it is kept).
+/// A new output is one more line here.
+pub fn outputs(show: &Show, clock: &SessionClock) -> Result<Listed> {
+    let wall = clock.wall();
+    let mut list: Vec<Box<dyn Output>> = Vec::new();
+    match show.output {
+        OutputFormat::Text => list.push(Box::new(TextStory::new(stdout()?, wall, show.color))),
+        OutputFormat::Jsonl => list.push(Box::new(JsonLines::new(stdout()?, wall))),
+        OutputFormat::Tui | OutputFormat::None => {}
+    }
+    if let Some(path) = &show.record {
+        let recorder = Recorder::to_file(path, wall).map_err(|error| {
             exit::usage(format!("cannot write --record {}: {error}", path.display()))
-        })?,
-        None => Recorder::off(),
-    })
-}
-
-/// Drives `session` to its end in the output `show` asks for: the single owner of the state,
-/// telling `recorder` and, when asked for, the metrics endpoint.
-pub async fn drive(
-    show: &Show,
-    session: Session,
-    recorder: Recorder,
-    mode: Option<ModeLink>,
-    marks: mpsc::Receiver<MarkRequest>,
-) -> Result<Ended> {
-    let mut signals = signals::listen();
-    let wall = session.clock.wall();
-    let mut monitor = Monitor::new(show.monitor.clone());
-    let mut taps = Taps::from(recorder);
+        })?;
+        list.push(Box::new(recorder));
+    }
     let mut endpoint = None;
     if let Some(addr) = show.metrics_listen {
-        let (collected, exporter) = Metrics::new(&show.info, session.clock.clone());
+        let (collected, exporter) = Metrics::new(&show.info, clock.clone());
         let served = metrics::serve(addr, exporter).map_err(|error| {
             exit::usage(format!("cannot listen on --metrics-listen {addr}: {error}"))
         })?;
-        taps = taps.with_metrics(collected);
         tracing::info!(%addr, "serving metrics");
+        list.push(Box::new(collected));
         endpoint = Some(served);
     }
-    let result = match show.output {
-        OutputFormat::Tui => {
-            let inputs = dashboard::Inputs {
-                terminal: EventStream::new(),
-                signals: &mut signals,
-                mode,
-                marks,
-            };
-            on_terminal(show, session, &mut monitor, &mut taps, inputs).await
-        }
-        OutputFormat::Jsonl | OutputFormat::Text | OutputFormat::None => {
-            let stdout = io::stdout().lock();
-            let mut sink: Box<dyn Sink> = match show.output {
-                OutputFormat::Jsonl => Box::new(JsonLines::new(stdout, wall)),
-                OutputFormat::None => Box::new(Silent),
-                _ => Box::new(TextStory::new(stdout, wall, show.color)),
-            };
-            let inputs = headless::Inputs {
-                signals: &mut signals,
-                marks,
-            };
-            let info = &show.info;
-            headless::run(
-                session,
-                &mut monitor,
-                sink.as_mut(),
-                &mut taps,
-                info,
-                inputs,
-            )
-            .await
-        }
-    };
-    drop(endpoint);
-    finish(show, &monitor, result, taps.recorder.failure())
+    Ok(Listed {
+        outputs: Outputs::new(list),
+        endpoint,
+    })
 }
 
-/// The dashboard on the real terminal, then, once the screen is restored, the same summary
-/// as the text output.
-async fn on_terminal<E>(
+/// A run's outputs, and the metrics endpoint while the run lasts.
+pub struct Listed {
+    outputs: Outputs,
+    endpoint: Option<metrics::Endpoint>,
+}
+
+fn stdout() -> Result<crate::output::Pipe> {
+    stdout_pipe().wrap_err("cannot start writing to stdout")
+}
+
+/// Drives `session` to its end in the output `show` asks for, telling `listed`.
+pub async fn drive(
     show: &Show,
     session: Session,
-    monitor: &mut Monitor,
-    taps: &mut Taps,
-    inputs: dashboard::Inputs<'_, E>,
-) -> io::Result<()>
-where
-    E: futures::Stream<Item = io::Result<ratatui::crossterm::event::Event>> + Unpin,
-{
+    listed: Listed,
+    mode: Option<ModeLink>,
+    marks: mpsc::Receiver<MarkRequest>,
+) -> Result<Ended> {
+    let Listed {
+        mut outputs,
+        endpoint,
+    } = listed;
+    let mut signals = signals::listen();
     let wall = session.clock.wall();
-    let (mut terminal, restore) = tui::enter()?;
-    let mut view = Dashboard::new(show.info.clone(), show.theme);
-    let ended = dashboard::run(&mut terminal, session, monitor, &mut view, inputs, taps).await;
-    drop(terminal);
-    drop(restore);
-    let end = ended?;
-    TextStory::new(io::stdout().lock(), wall, show.color).end(monitor, end)
+    let mut watch = Watch::new(show.monitor.clone(), 1);
+    let inputs = Inputs {
+        signals: &mut signals,
+        marks,
+    };
+    let info = &show.info;
+    let result = match show.output {
+        OutputFormat::Tui => {
+            let ended = async {
+                let (terminal, restore) = tui::enter()?;
+                let dashboard = Dashboard::new(info.clone(), show.theme);
+                let mut front = DashboardFront::new(terminal, EventStream::new(), dashboard, mode);
+                let ended =
+                    owner::run(session, &mut watch, &mut outputs, &mut front, info, inputs).await;
+                drop(front);
+                drop(restore);
+                ended
+            }
+            .await;
+            // Once the screen is restored: the same summary as the text output.
+            ended.and_then(|end| {
+                let mut story = TextStory::new(stdout_pipe()?, wall, show.color);
+                story.end(&watch, end)?;
+                Ok(story.close().ok().flatten())
+            })
+        }
+        _ => owner::run(
+            session,
+            &mut watch,
+            &mut outputs,
+            &mut Headless,
+            info,
+            inputs,
+        )
+        .await
+        .map(|_| None),
+    };
+    let closed = outputs.close();
+    drop(endpoint);
+    let said = result.as_ref().ok().cloned().flatten();
+    for line in closed.said.into_iter().chain(said) {
+        eprintln!("failover-watch: warning: {line}");
+    }
+    finish(show, &watch, result.map(|_| ()), closed.failure)
 }
 
 /// How a finished run went.
 fn finish(
     show: &Show,
-    monitor: &Monitor,
+    watch: &Watch,
     result: io::Result<()>,
-    record_failure: Option<&str>,
+    output_failure: Option<String>,
 ) -> Result<Ended> {
-    let counters = monitor.counters();
+    let counters = watch.target(Default::default()).counters();
     tracing::info!(
         total = counters.total,
         failed = counters.failed,
@@ -170,9 +181,8 @@ fn finish(
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
         other => other.wrap_err("cannot write the output")?,
     }
-    let _ = io::stdout().flush();
     // The record was asked for: a record that stopped short fails the run.
-    if let Some(why) = record_failure {
+    if let Some(why) = output_failure {
         return Err(eyre!("{why}"));
     }
     // A probe never answered is no better than a failed one.

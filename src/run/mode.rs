@@ -3,15 +3,15 @@
 
 use tokio::sync::{mpsc, watch};
 
-use crate::ui::{ModeKeys, ModeStatus};
+use crate::ui::{ModeAction, ModeKeys, ModeStatus};
 
 /// A mode as the dashboard's loop meets it.
 #[derive(Debug)]
 pub struct ModeLink {
     /// Looked up before the dashboard's own keys, shown in the footer and the help.
     pub keys: &'static ModeKeys,
-    /// Each press of one of the mode's keys: the number of its action.
-    pub presses: mpsc::UnboundedSender<usize>,
+    /// Each press of one of the mode's keys: its action, as the mode coded it.
+    pub presses: mpsc::UnboundedSender<ModeAction>,
     /// The mode's status lines, as they change.
     pub status: watch::Receiver<ModeStatus>,
 }

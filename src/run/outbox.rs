@@ -1,108 +1,126 @@
 //! What the outputs (and the record) are told, in order. A failover or a recovery shown by a
 //! request waits a little for the direct probe sent on the same tick: its answer, which often
-//! comes a moment later, tells why the primary was away or how long LiteLLM held it back.
-//! What comes meanwhile (a late answer of an older probe, the next tick) waits behind it, so
-//! the outputs keep the order the state took things in.
+//! comes a moment later, tells why the primary was away or how long LiteLLM held it back. The
+//! state says which transitions wait ([`RequestTold::awaits_direct`]) and completes them
+//! ([`DirectTold::explains`]); the outbox only holds and releases. What comes meanwhile for
+//! the same target (a late answer of an older probe, the next tick), or for the whole run,
+//! waits behind it, so the outputs keep the order the state took things in; other targets'
+//! answers go on.
+//!
+//! [`RequestTold::awaits_direct`]: crate::state::RequestTold
+//! [`DirectTold::explains`]: crate::state::DirectTold
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::output::Told;
-use crate::probe::{Lane, ProbeEvent};
-use crate::state::Monitor;
+use crate::probe::TargetId;
+use crate::state::Told;
 
 /// The longest a transition waits for the direct probe of its tick.
 const WAIT: Duration = Duration::from_secs(2);
 
-/// One answer held back, with what applying it changed, and what came after it.
+/// One answer held back, and what came after it.
 struct Held {
     told: Told,
+    target: TargetId,
     /// When its tick's direct probe was sent: the answer it waits for.
     tick: Duration,
     until: Instant,
-    after: VecDeque<Told>,
+    after: Vec<Told>,
 }
 
 #[derive(Default)]
 pub struct Outbox {
-    held: Option<Held>,
+    /// In the order they were held.
+    held: Vec<Held>,
 }
 
 impl Outbox {
-    /// An applied input; what may be told now, in order.
-    pub fn push(&mut self, told: Told, monitor: &Monitor, now: Instant) -> Vec<Told> {
-        if let Some(held) = &mut self.held {
-            // The direct probe of the held answer's tick: it completes what it explains.
-            let explains = matches!(&told, Told::Probe(ProbeEvent::Answered(outcome), _)
-                if outcome.lane == Lane::Direct && outcome.sent_at == held.tick);
-            held.after.push_back(told);
-            return if explains {
-                self.release(monitor)
-            } else {
-                Vec::new()
-            };
-        }
-        if let Told::Probe(ProbeEvent::Answered(outcome), applied) = &told
-            && outcome.lane == Lane::Normal
-            && applied.transition.is_some()
-            && monitor
-                .primary()
-                .in_flight()
-                .values()
-                .any(|sent| *sent == outcome.sent_at)
+    /// What may be told now of `told`, in order.
+    pub fn push(&mut self, told: Told, now: Instant) -> Vec<Told> {
+        let target = told.target();
+        if let Told::Direct(direct) = &told
+            && let Some(i) = self.held.iter().position(|held| {
+                held.target == direct.outcome.target && held.tick == direct.outcome.sent_at
+            })
         {
-            let tick = outcome.sent_at;
-            self.held = Some(Held {
-                told,
-                tick,
+            // The direct probe of a held answer's tick: it completes what it explains.
+            let explains = direct.explains.clone();
+            let mut held = self.held.remove(i);
+            if let (Told::Request(request), Some(explained)) = (&mut held.told, explains)
+                && let Some(transition) = &mut request.transition
+                && (transition.seq, transition.kind) == (explained.seq, explained.kind)
+            {
+                *transition = explained;
+            }
+            held.after.push(told);
+            return released(held);
+        }
+        let behind = match target {
+            Some(target) => self.held.iter_mut().find(|held| held.target == target),
+            // What belongs to the whole run waits behind the last held answer.
+            None => self.held.last_mut(),
+        };
+        if let Some(held) = behind {
+            held.after.push(told);
+            return Vec::new();
+        }
+        if let Told::Request(request) = &told
+            && request.awaits_direct
+        {
+            self.held.push(Held {
+                target: request.outcome.target,
+                tick: request.outcome.sent_at,
                 until: now + WAIT,
-                after: VecDeque::new(),
+                told,
+                after: Vec::new(),
             });
             return Vec::new();
         }
         vec![told]
     }
 
-    /// When what is held must be told, whatever else happens.
+    /// When the first held answer must be told, whatever else happens.
     pub fn due(&self) -> Option<Instant> {
-        self.held.as_ref().map(|held| held.until)
+        self.held.iter().map(|held| held.until).min()
+    }
+
+    /// Tells what has waited long enough (`now`), as the state told it.
+    pub fn release_due(&mut self, now: Instant) -> Vec<Told> {
+        let (due, waiting) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition::<Vec<_>, _>(|held| held.until <= now);
+        self.held = waiting;
+        due.into_iter().flat_map(released).collect()
+    }
+
+    /// Tells everything held: the run is over.
+    pub fn release_all(&mut self) -> Vec<Told> {
+        std::mem::take(&mut self.held)
+            .into_iter()
+            .flat_map(released)
+            .collect()
     }
 
     /// Forgets what is held: the state it belonged to started over.
     pub fn clear(&mut self) {
-        self.held = None;
+        self.held.clear();
     }
+}
 
-    /// Tells what is held, with what the state now knows about its transition, and what
-    /// came after it.
-    pub fn release(&mut self, monitor: &Monitor) -> Vec<Told> {
-        let Some(held) = self.held.take() else {
-            return Vec::new();
-        };
-        let mut told = held.told;
-        if let Told::Probe(_, applied) = &mut told
-            && let Some(transition) = &mut applied.transition
-            && let Some(stored) = monitor
-                .transitions()
-                .iter()
-                .rev()
-                .find(|t| t.seq == transition.seq && t.kind == transition.kind)
-        {
-            transition.cause.clone_from(&stored.cause);
-            transition.primary_cooldown = stored.primary_cooldown;
-        }
-        std::iter::once(told).chain(held.after).collect()
-    }
+fn released(held: Held) -> Vec<Told> {
+    std::iter::once(held.told).chain(held.after).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::outcome::Failure;
-    use crate::probe::{ErrorKind, Evidence, ProbeOutcome, ProbeReport, Role, Route, Served};
-    use crate::state::MonitorConfig;
+    use crate::probe::event::Failure;
+    use crate::probe::{
+        ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    };
+    use crate::state::{MonitorConfig, Watch};
 
     fn answer(lane: Lane, seq: u64, sent: u64, result: Result<Role, &str>) -> ProbeEvent {
         let (result, status) = match result {
@@ -124,6 +142,7 @@ mod tests {
             ),
         };
         ProbeEvent::Answered(Box::new(ProbeOutcome {
+            target: TargetId::default(),
             lane,
             seq,
             sent_at: Duration::from_secs(sent),
@@ -139,6 +158,7 @@ mod tests {
 
     fn sent(lane: Lane, seq: u64, at: u64) -> ProbeEvent {
         ProbeEvent::Sent {
+            target: TargetId::default(),
             lane,
             seq,
             at: Duration::from_secs(at),
@@ -147,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_held_failover_waits_for_its_own_ticks_direct_answer_not_a_late_older_one() {
-        let mut monitor = Monitor::new(MonitorConfig::default());
+        let mut watch = Watch::new(MonitorConfig::default(), 1);
         let mut outbox = Outbox::default();
         let now = Instant::now();
         let mut told = Vec::new();
@@ -177,16 +197,16 @@ mod tests {
             ),
         ];
         for event in events {
-            let applied = monitor.apply(&event);
-            told.extend(outbox.push(Told::Probe(event, Box::new(applied)), &monitor, now));
+            for applied in watch.apply(event.into()) {
+                told.extend(outbox.push(applied, now));
+            }
         }
         assert!(outbox.due().is_none(), "nothing held any more");
         let order: Vec<(Lane, u64, bool)> = told
             .iter()
             .filter_map(|t| match t {
-                Told::Probe(ProbeEvent::Answered(o), applied) => {
-                    Some((o.lane, o.seq, applied.transition.is_some()))
-                }
+                Told::Request(r) => Some((Lane::Normal, r.outcome.seq, r.transition.is_some())),
+                Told::Direct(d) => Some((Lane::Direct, d.outcome.seq, false)),
                 _ => None,
             })
             .collect();
@@ -201,7 +221,7 @@ mod tests {
             "told in the order the state took them"
         );
         let cause = told.iter().find_map(|t| match t {
-            Told::Probe(_, applied) => applied.transition.as_ref()?.cause.clone(),
+            Told::Request(r) => r.transition.as_ref()?.cause.clone(),
             _ => None,
         });
         assert_eq!(cause.as_deref(), Some("primary: Connection error."));

@@ -8,55 +8,33 @@
 //! serving state: the state always reflects the most recently *sent* answered request.
 
 mod counters;
+mod input;
 mod latency;
 mod notice;
 mod primary;
 mod ring;
 mod serving;
+mod told;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use counters::Counters;
+pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
 pub use primary::{PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, cause, observe};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
+pub use told::{DirectTold, RequestTold, Told};
+pub use watch::Watch;
 
-use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role};
-
-/// Results as the outputs name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Primary,
-    Fallback,
-    Error,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Primary => "primary",
-            Verdict::Fallback => "fallback",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-impl From<Role> for Verdict {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Primary => Verdict::Primary,
-            Role::Fallback => Verdict::Fallback,
-        }
-    }
-}
+use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role, Verdict};
 
 /// One answered request as the history keeps it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RequestRecord {
+pub struct HistoryEntry {
     pub seq: u64,
     pub sent_at: Duration,
     pub latency: Duration,
@@ -95,8 +73,8 @@ impl Default for MonitorConfig {
     }
 }
 
-/// Longest reply or error text kept per record.
-const RECORD_TEXT_CHARS: usize = 300;
+/// Longest reply or error text kept per history entry.
+const ENTRY_TEXT_CHARS: usize = 300;
 
 /// The single owner of everything the outputs show.
 #[derive(Clone, Debug)]
@@ -114,7 +92,7 @@ pub struct Monitor {
     run: Tally,
     /// Since the last reset (`r`): what the dashboard's counters show.
     shown: Tally,
-    history: Ring<RequestRecord>,
+    history: Ring<HistoryEntry>,
     transitions: Ring<Transition>,
     markers: Ring<Marker>,
     next_marker: u32,
@@ -137,16 +115,25 @@ pub struct Tally {
     pub since: Duration,
 }
 
-/// What applying one event changed, for outputs that print as they go.
+/// What applying one event changed: every fact the outputs tell of it, decided here.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
     pub transition: Option<Transition>,
     /// The answer came after a later request had already been applied.
     pub late: bool,
+    /// A transition whose tick's direct probe is still in flight: its answer will tell why
+    /// the primary was away (or how long LiteLLM held it back).
+    pub awaits_direct: bool,
     /// Something this answer showed for the first time.
     pub notice: Option<Notice>,
+    /// What a direct answer says of the primary, and when LiteLLM will try it again (a
+    /// cooldown's estimate, from the answer on).
+    pub observed: Option<PrimaryKind>,
+    pub retry_in: Option<Duration>,
     /// A change of the primary's own state (a direct answer).
     pub primary: Option<PrimaryChange>,
+    /// The transition of a direct answer's tick, completed by what the answer said.
+    pub explains: Option<Transition>,
 }
 
 impl Monitor {
@@ -180,6 +167,7 @@ impl Monitor {
                 lane: Lane::Direct,
                 seq,
                 at,
+                ..
             } => {
                 self.primary.sent(*seq, *at);
                 Applied::default()
@@ -214,12 +202,24 @@ impl Monitor {
             ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
                 let notice = self.learn(outcome);
                 let primary = self.primary.apply(outcome);
+                let observed = observe(&outcome.report)
+                    .kind()
+                    .unwrap_or(PrimaryKind::Failing);
+                let retry_in = match (self.primary.state(), &outcome.report.route.cooling) {
+                    (PrimaryState::CoolingDown(cooldown), Some(_)) => cooldown
+                        .next_try
+                        .map(|next| next.saturating_sub(outcome.answered_at())),
+                    _ => None,
+                };
                 // Whether or not the primary's state changed: the answer of a transition's
                 // own tick tells why (failing before, failing still).
-                self.explain_transition(outcome.sent_at);
+                let explains = self.explain_transition(outcome.sent_at);
                 Applied {
                     notice,
+                    observed: Some(observed),
+                    retry_in,
                     primary,
+                    explains,
                     ..Applied::default()
                 }
             }
@@ -271,11 +271,18 @@ impl Monitor {
         if outcome.report.result.is_ok() {
             self.errors_since_success = 0;
         }
+        let awaits_direct = transition.is_some()
+            && self
+                .primary
+                .in_flight()
+                .values()
+                .any(|sent| *sent == outcome.sent_at);
         Applied {
             transition,
             late,
+            awaits_direct,
             notice,
-            primary: None,
+            ..Applied::default()
         }
     }
 
@@ -306,7 +313,7 @@ impl Monitor {
     }
 
     /// `notice`, kept, unless one of its kind was told already.
-    fn tell_once(&mut self, notice: Notice) -> Option<Notice> {
+    pub(super) fn tell_once(&mut self, notice: Notice) -> Option<Notice> {
         if self.notices.iter().any(|told| told.kind == notice.kind) {
             return None;
         }
@@ -315,7 +322,7 @@ impl Monitor {
     }
 
     /// Counts an answer and returns its history record.
-    fn count(&mut self, outcome: &ProbeOutcome, late: bool) -> RequestRecord {
+    fn count(&mut self, outcome: &ProbeOutcome, late: bool) -> HistoryEntry {
         let report = &outcome.report;
         let (verdict, model, error_kind, text) = match &report.result {
             Ok(served) => {
@@ -324,7 +331,7 @@ impl Monitor {
                     t.latency.record(&served.model, outcome.latency());
                 });
                 (
-                    Verdict::from(served.role),
+                    report.verdict(),
                     Some(served.model.clone()),
                     None,
                     &served.reply,
@@ -336,7 +343,7 @@ impl Monitor {
                 (Verdict::Error, None, Some(failure.kind), &failure.message)
             }
         };
-        RequestRecord {
+        HistoryEntry {
             seq: outcome.seq,
             sent_at: outcome.sent_at,
             latency: outcome.latency(),
@@ -345,7 +352,8 @@ impl Monitor {
             model,
             status: report.status,
             error_kind,
-            text: crate::text::sanitize::clean(text, RECORD_TEXT_CHARS),
+            // Already clean (the prober's, or a record's, cleaned when read): only cut.
+            text: crate::text::sanitize::cut(text, ENTRY_TEXT_CHARS),
             late,
         }
     }
@@ -461,7 +469,7 @@ impl Monitor {
     }
 
     /// Answered requests, ordered by number, oldest first.
-    pub fn history(&self) -> &Ring<RequestRecord> {
+    pub fn history(&self) -> &Ring<HistoryEntry> {
         &self.history
     }
 
@@ -488,19 +496,10 @@ impl Monitor {
 
     /// A transition shown by the request sent on the same tick as a direct probe that
     /// answered later: the primary's own state now says why it left (a failover, an outage),
-    /// or how long LiteLLM held it back (a recovery).
-    fn explain_transition(&mut self, tick: Duration) {
-        let Some(last) = self.transitions.last() else {
-            return;
-        };
-        let explained = match last.kind {
-            TransitionKind::Recovery => last.primary_cooldown.is_some(),
-            TransitionKind::Failover | TransitionKind::Outage => last.cause.is_some(),
-            TransitionKind::Restored => true,
-        };
-        if explained {
-            return;
-        }
+    /// or how long LiteLLM held it back (a recovery). The transition as it now stands, when
+    /// this answer was its tick's.
+    fn explain_transition(&mut self, tick: Duration) -> Option<Transition> {
+        let last = self.transitions.last()?;
         let same_tick = self
             .history
             .iter()
@@ -508,13 +507,22 @@ impl Monitor {
             .find(|r| r.seq == last.seq)
             .is_some_and(|r| r.sent_at == tick);
         if !same_tick {
-            return;
+            return None;
         }
-        let (cause, held) = self.primary_account(last.kind, last.at.saturating_sub(last.previous));
-        if let Some(last) = self.transitions.last_mut() {
-            last.cause = last.cause.take().or(cause);
-            last.primary_cooldown = last.primary_cooldown.or(held);
+        let explained = match last.kind {
+            TransitionKind::Recovery => last.primary_cooldown.is_some(),
+            TransitionKind::Failover | TransitionKind::Outage => last.cause.is_some(),
+            TransitionKind::Restored => true,
+        };
+        if !explained {
+            let (cause, held) =
+                self.primary_account(last.kind, last.at.saturating_sub(last.previous));
+            if let Some(last) = self.transitions.last_mut() {
+                last.cause = last.cause.take().or(cause);
+                last.primary_cooldown = last.primary_cooldown.or(held);
+            }
         }
+        self.transitions.last().cloned()
     }
 
     /// What the primary's own state tells of a transition of `kind` from a state that began
@@ -542,12 +550,6 @@ impl Monitor {
             PrimaryState::CoolingDown(_) => Some("primary in LiteLLM cooldown".to_owned()),
             _ => None,
         }
-    }
-
-    /// Tells what the shell found about the run (the record cannot be written): a notice, the
-    /// first time of its kind.
-    pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Notice> {
-        self.tell_once(notice::record_failed(message, at))
     }
 
     /// The primary's own state, from the direct probes.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Ring;
 use crate::probe::{ErrorKind, ProbeOutcome, ProbeReport, Role};
@@ -41,7 +41,7 @@ pub struct Cooldown {
     pub next_try: Option<Duration>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum PrimaryKind {
     Up,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The serving state as the latest answers show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl Serving {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServingKind {
     Primary,
@@ -55,10 +55,10 @@ impl ServingKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransitionKind {
-    /// Away from the primary, or from one fallback model to another.
+    /// Away from the primary.
     Failover,
     /// Back to the primary from a fallback.
     Recovery,
@@ -86,14 +86,15 @@ impl TransitionKind {
     }
 
     /// The kind of move from one known state to a different one; `None` when nothing changed.
+    /// Who serves is the side (primary, fallback, nobody): another model or deployment on the
+    /// same side (a group of several deployments, a gateway naming each answer anew) is a
+    /// detail of the state, never a move.
     pub fn between(from: &Serving, to: &Serving) -> Option<TransitionKind> {
         match (from, to) {
             (Serving::Unknown, _) | (_, Serving::Unknown) => None,
             (Serving::Down, Serving::Down) => None,
             (Serving::Primary { .. }, Serving::Primary { .. }) => None,
-            (Serving::Fallback { model: a }, Serving::Fallback { model: b }) => {
-                (a != b).then_some(TransitionKind::Failover)
-            }
+            (Serving::Fallback { .. }, Serving::Fallback { .. }) => None,
             (Serving::Primary { .. }, Serving::Fallback { .. }) => Some(TransitionKind::Failover),
             (Serving::Fallback { .. }, Serving::Primary { .. }) => Some(TransitionKind::Recovery),
             (_, Serving::Down) => Some(TransitionKind::Outage),
@@ -168,7 +169,8 @@ mod tests {
             (primary(), primary(), None),
             (primary(), fallback("ollama/llama3"), Some(Failover)),
             (fallback("ollama/llama3"), primary(), Some(Recovery)),
-            (fallback("a"), fallback("b"), Some(Failover)),
+            // Another deployment of the fallback: the same side.
+            (fallback("a"), fallback("b"), None),
             (fallback("a"), fallback("a"), None),
             (primary(), Serving::Down, Some(Outage)),
             (fallback("a"), Serving::Down, Some(Outage)),

@@ -13,9 +13,9 @@ use ratatui::style::{Color, Modifier};
 use super::wall;
 use crate::modes::demo::director::KEYS;
 use crate::output::RunInfo;
-use crate::probe::outcome::Failure;
+use crate::probe::event::Failure;
 use crate::probe::{
-    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served, TargetId,
 };
 use crate::state::{Monitor, MonitorConfig};
 use crate::ui::{self, Dashboard, ModeStatus, ModeView, ThemeName};
@@ -46,6 +46,7 @@ impl Story {
         self.seq += 1;
         let at = secs((self.seq - 1) as f64);
         self.monitor.apply(&ProbeEvent::Sent {
+            target: TargetId::default(),
             lane: Lane::Normal,
             seq: self.seq,
             at,
@@ -89,6 +90,7 @@ impl Story {
             };
             self.monitor
                 .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+                    target: TargetId::default(),
                     lane: Lane::Normal,
                     seq,
                     sent_at,
@@ -109,6 +111,7 @@ impl Story {
     fn direct(&mut self, letter: &str) -> &mut Self {
         let (seq, sent_at) = (self.seq, secs((self.seq - 1) as f64));
         self.monitor.apply(&ProbeEvent::Sent {
+            target: TargetId::default(),
             lane: Lane::Direct,
             seq,
             at: sent_at,
@@ -146,6 +149,7 @@ impl Story {
     fn skip(&mut self) -> &mut Self {
         let in_flight = self.monitor.in_flight().len();
         self.monitor.apply(&ProbeEvent::Skipped {
+            target: TargetId::default(),
             lane: Lane::Normal,
             at: self.now(),
             in_flight,
@@ -465,32 +469,31 @@ fn no_size_from_1x1_to_250x80_panics() {
     }
 }
 
+/// A record is untrusted: what a replay reads from it reaches the screen cleaned, as a live
+/// answer does (the prober cleans those, `tests/hostile.rs`).
 #[test]
-fn hostile_replies_never_reach_the_screen_as_controls() {
-    let mut story = Story::new();
-    story.answers("P");
-    let (seq, sent_at) = story.send();
-    story
-        .monitor
-        .apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
-            lane: Lane::Normal,
-            seq,
-            sent_at,
-            report: ProbeReport {
-                latency: secs(0.02),
-                status: Some(200),
-                route: Route::default(),
-                ttft: None,
-                result: Ok(Served {
-                    role: Role::Fallback,
-                    model: "ollama/llama3".into(),
-                    evidence: Evidence::ModelGroupHeader,
-                    reply: "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m".into(),
-                }),
-            },
-        })));
+fn hostile_replies_in_a_record_never_reach_the_screen_as_controls() {
+    let record = format!(
+        "{}\n{}\n",
+        r#"{"type":"run","record_version":1,"tool_version":"0.1.0","started_at":"2026-11-23T14:00:00.000000Z","utc_offset_secs":0,"url":"http://127.0.0.1:4000","primary":"llama-fp8","fallback":"llama3","interval_ms":1000.0,"timeout_ms":30000.0,"down_after":2,"stream":false,"simulated":false,"direct":false}"#,
+        serde_json::json!({
+            "type": "request", "seq": 1, "sent_at": "2026-11-23T14:00:00.000000Z",
+            "latency_ms": 20.0, "ttft_ms": null, "result": "fallback",
+            "model": "ollama/llama3\u{1b}]52;c;b3duZWQ=\u{7}", "model_group": "llama3",
+            "api_base": null, "attempted_fallbacks": 1, "status": 200, "error_kind": null,
+            "error": null, "reply": "\u{1b}[2J\u{1b}]0;pwned\u{7}evil\r\nreply\u{9b}31m",
+            "model_id": null, "evidence": "model_group_header", "late": false
+        })
+    );
+    let record = crate::modes::replay::record::read(record.as_bytes(), "hostile.jsonl").unwrap();
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    for (_, input) in &record.steps {
+        if let crate::state::Input::Probe(event) = input {
+            monitor.apply(event);
+        }
+    }
     let dashboard = Dashboard::new(info(), ThemeName::Dark);
-    let terminal = draw(160, 40, &story.monitor, &dashboard, story.now());
+    let terminal = draw(160, 40, &monitor, &dashboard, secs(2.0));
     for cell in terminal.backend().buffer().content() {
         assert!(
             !cell.symbol().chars().any(|c| c.is_control()),
@@ -501,6 +504,10 @@ fn hostile_replies_never_reach_the_screen_as_controls() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("evil reply"), "{screen}");
     assert!(!screen.contains("pwned"), "an OSC title leaked: {screen}");
+    assert!(
+        !screen.contains("b3duZWQ"),
+        "an OSC 52 write leaked: {screen}"
+    );
 }
 
 #[test]
@@ -511,11 +518,13 @@ fn the_proxys_release_and_a_notice_show() {
     });
     for (seq, version, router_timeout) in [(1, Some("1.106.12"), None), (2, None, Some(30.0))] {
         monitor.apply(&ProbeEvent::Sent {
+            target: TargetId::default(),
             lane: Lane::Normal,
             seq,
             at: secs(seq as f64),
         });
         monitor.apply(&ProbeEvent::Answered(Box::new(ProbeOutcome {
+            target: TargetId::default(),
             lane: Lane::Normal,
             seq,
             sent_at: secs(seq as f64),

@@ -5,13 +5,13 @@ use std::time::Duration;
 use super::{run_info, served, wall};
 use crate::clock::{RunClock, SessionClock};
 use crate::metrics::{Exporter, Metrics};
-use crate::output::Told;
-use crate::probe::outcome::Failure;
-use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role};
-use crate::state::{Monitor, MonitorConfig};
+use crate::output::Output;
+use crate::probe::event::Failure;
+use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, TargetId};
+use crate::state::{MonitorConfig, Told, Watch};
 
 struct Fed {
-    monitor: Monitor,
+    watch: Watch,
     metrics: Metrics,
     exporter: Exporter,
     seq: u64,
@@ -22,7 +22,7 @@ impl Fed {
         let clock = SessionClock::Run(RunClock::starting_at(wall()));
         let (metrics, exporter) = Metrics::new(&run_info(false), clock);
         Self {
-            monitor: Monitor::new(MonitorConfig::default()),
+            watch: Watch::new(MonitorConfig::default(), 1),
             metrics,
             exporter,
             seq: 0,
@@ -30,9 +30,9 @@ impl Fed {
     }
 
     fn feed(&mut self, event: ProbeEvent) {
-        let applied = self.monitor.apply(&event);
-        let told = Told::Probe(event, Box::new(applied));
-        self.metrics.tell(&told, &self.monitor);
+        for told in self.watch.apply(event.into()) {
+            self.metrics.tell(&told, &self.watch).unwrap();
+        }
     }
 
     /// One request a second, answered by `report`, of the normal or the direct lane.
@@ -42,11 +42,13 @@ impl Fed {
         }
         let sent_at = Duration::from_secs(self.seq);
         self.feed(ProbeEvent::Sent {
+            target: TargetId::default(),
             lane,
             seq: self.seq,
             at: sent_at,
         });
         let outcome = ProbeOutcome {
+            target: TargetId::default(),
             lane,
             seq: self.seq,
             sent_at,
@@ -249,7 +251,7 @@ async fn time_in_each_state_counts_the_current_one_up_to_the_scrape() {
         at: Duration::from_secs(8),
         every: Duration::from_secs(60),
     };
-    fed.metrics.tell(&longer, &fed.monitor);
+    fed.metrics.tell(&longer, &fed.watch).unwrap();
     tokio::time::advance(Duration::from_secs(100)).await;
     assert!(fed.exporter.alive(), "100 s after at a 60 s interval");
     tokio::time::advance(Duration::from_secs(30)).await;

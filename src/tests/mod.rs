@@ -28,15 +28,16 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 
 use crate::clock::{RunClock, WallClock};
-use crate::output::{Recorder, RunInfo};
-use crate::probe::outcome::{Cooling, Failure};
+use crate::output::{Outputs, RunInfo};
+use crate::probe::event::{Cooling, Failure};
 use crate::probe::{
     ErrorKind, Evidence, Lane, Probe, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Schedule,
-    Served,
+    Served, TargetId,
 };
-use crate::run::dashboard::{self as shell, Inputs};
-use crate::run::{ModeLink, Session, Taps};
-use crate::state::{Monitor, MonitorConfig};
+use crate::run::dashboard::DashboardFront;
+use crate::run::owner::{self, Inputs};
+use crate::run::{ModeLink, Session};
+use crate::state::{Monitor, MonitorConfig, Watch};
 use crate::sys::tui::Screen;
 use crate::ui::{Dashboard, ThemeName};
 
@@ -114,6 +115,7 @@ pub fn direct_answer(seq: u64, sent_at: Duration, what: &str) -> ProbeEvent {
         other => panic!("no direct answer {other:?}"),
     };
     ProbeEvent::Answered(Box::new(ProbeOutcome {
+        target: TargetId::default(),
         lane: Lane::Direct,
         seq,
         sent_at,
@@ -156,6 +158,7 @@ pub fn run_info(simulated: bool) -> RunInfo {
 /// one-second grace.
 pub fn schedule(interval: Duration) -> Schedule {
     Schedule {
+        target: TargetId::default(),
         interval,
         timeout: Duration::from_secs(30),
         max_in_flight: 10,
@@ -207,10 +210,18 @@ pub async fn run_dashboard<P: Probe>(
     mode: Option<ModeLink>,
 ) -> Ran {
     let session = start_session(prober, schedule(Duration::from_secs(1)));
-    drive_dashboard(session, info, (width, height), keys, mode, Recorder::off()).await
+    drive_dashboard(
+        session,
+        info,
+        (width, height),
+        keys,
+        mode,
+        Outputs::default(),
+    )
+    .await
 }
 
-/// Runs the dashboard's loop over `session` as [`run_dashboard`] does, telling `recorder`
+/// Runs the dashboard's loop over `session` as [`run_dashboard`] does, telling `outputs`
 /// (closed when it returns).
 pub async fn drive_dashboard(
     session: Session,
@@ -218,11 +229,11 @@ pub async fn drive_dashboard(
     (width, height): (u16, u16),
     keys: &[(f64, Event)],
     mode: Option<ModeLink>,
-    recorder: Recorder,
+    mut outputs: Outputs,
 ) -> Ran {
-    let mut monitor = Monitor::new(MonitorConfig::default());
-    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
-    let mut screen = Filmstrip {
+    let mut watch = Watch::new(MonitorConfig::default(), 1);
+    let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
+    let screen = Filmstrip {
         terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
         frames: Vec::new(),
         started: tokio::time::Instant::now(),
@@ -239,24 +250,19 @@ pub async fn drive_dashboard(
     let (_signal, mut signals) = mpsc::unbounded_channel();
     let (_marks_tx, marks) = mpsc::channel(1);
     let inputs = Inputs {
-        terminal: pressed.map(Ok),
         signals: &mut signals,
-        mode,
         marks,
     };
-    let end = shell::run(
-        &mut screen,
-        session,
-        &mut monitor,
-        &mut dashboard,
-        inputs,
-        &mut Taps::from(recorder),
-    )
-    .await
-    .unwrap();
+    let mut front = DashboardFront::new(screen, pressed.map(Ok), dashboard, mode);
+    let end = owner::run(session, &mut watch, &mut outputs, &mut front, &info, inputs)
+        .await
+        .unwrap();
+    let closed = outputs.close();
+    assert_eq!(closed.failure, None, "an output failed");
+    let (screen, dashboard) = front.into_parts();
     Ran {
         end,
-        monitor,
+        monitor: watch.target(TargetId::default()).clone(),
         dashboard,
         screen,
     }

@@ -9,10 +9,11 @@ use ratatui::crossterm::event::KeyCode;
 
 use super::dashboard_loop::{Scripted, keys};
 use super::{Ran, Scratch, drive_dashboard, key, run_info, schedule, start_session};
-use crate::modes::replay::record::{self, Record, Step};
+use crate::modes::replay::record::{self, Record};
 use crate::modes::replay::{Pace, play};
-use crate::output::Recorder;
-use crate::output::records::SummaryLine;
+use crate::output::schema::SummaryLine;
+use crate::output::{Outputs, Recorder};
+use crate::state::Input;
 use crate::state::MonitorConfig;
 use crate::ui;
 
@@ -25,7 +26,8 @@ async fn recorded_run(scratch: &Scratch) -> (Ran, Record) {
         Scripted(AtomicU64::new(0)),
         schedule(Duration::from_secs(1)),
     );
-    let live = drive_dashboard(session, run_info(false), (120, 40), &keys(), None, recorder).await;
+    let outputs = Outputs::new(vec![Box::new(recorder)]);
+    let live = drive_dashboard(session, run_info(false), (120, 40), &keys(), None, outputs).await;
     let bytes = std::fs::read(&path).unwrap();
     let record = record::read(bytes.as_slice(), "run.jsonl").unwrap();
     (live, record)
@@ -63,7 +65,7 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
         .steps
         .iter()
         .filter_map(|(_, step)| match step {
-            Step::Interval { at, every } => Some((*at, *every)),
+            Input::Interval { at, every } => Some((*at, *every)),
             _ => None,
         })
         .collect();
@@ -74,7 +76,7 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
     let (session, mode) = play(record, config, pace);
     // Played at its own pace, held at the end, quit a second later.
     let quit = [(end.as_secs_f64() + 1.0, key(KeyCode::Char('q')))];
-    let off = Recorder::off();
+    let off = Outputs::default();
     let replayed = drive_dashboard(session, info, (120, 40), &quit, Some(mode), off).await;
 
     // The same state: the interval the run ended with, the whole run's summary, and what
@@ -144,7 +146,7 @@ async fn keys_step_through_requests_and_transitions_and_back() {
         (0.8, key(KeyCode::Char('['))),
         (0.9, key(KeyCode::Char('q'))),
     ];
-    let off = Recorder::off();
+    let off = Outputs::default();
     let ran = drive_dashboard(session, info, (120, 40), &steps, Some(mode), off).await;
     // Where each key left the replay: the last request shown, from the frames' footers.
     let shown: Vec<String> = ran

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::hostile::{Act, Hostile};
 use super::{Capture, ReplayServer, capture, capture_in, refused_addr};
-use crate::probe::outcome::Failure;
+use crate::probe::event::Failure;
 use crate::probe::{
     Endpoint, ErrorKind, Evidence, HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role,
 };

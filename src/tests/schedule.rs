@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::probe::{Lane, Probe, ProbeEvent, ProbeReport, Role, Schedule, Stop};
-use crate::run::{Input, Session};
+use crate::run::Session;
+use crate::state::Input;
 use tokio::time::Instant;
 
 /// A prober whose n-th probe (from 1) takes `delay(n)` and then serves from the primary.

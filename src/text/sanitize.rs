@@ -26,8 +26,9 @@ pub fn clean(text: &str, max_chars: usize) -> String {
     cut(&redact_known(&stripped), max_chars)
 }
 
-/// `text` at most `max_chars` characters long, an ellipsis marking a cut.
-fn cut(text: &str, max_chars: usize) -> String {
+/// `text` at most `max_chars` characters long, an ellipsis marking a cut: for text already
+/// clean, cut again to fit a narrower place.
+pub fn cut(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
     }

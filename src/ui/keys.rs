@@ -4,8 +4,8 @@
 //!
 //! A mode (the demo, say) brings a table of its own ([`ModeKeys`]): its keys come before the
 //! dashboard's, its footer entries after the ones the dashboard keeps beside a mode, and its
-//! help under its own title. The dashboard does not know what a mode's actions mean: it hands
-//! their number back to the mode.
+//! help under its own title. The dashboard does not know what a mode's actions mean: each is
+//! the mode's own value, coded as a [`ModeAction`] that the dashboard hands back untouched.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -21,8 +21,23 @@ pub enum Action {
     ToggleHelp,
     CloseHelp,
     CycleTheme,
-    /// The mode's action of this number, for the mode to carry out.
-    Mode(usize),
+    /// One of the mode's own actions, for the mode to carry out.
+    Mode(ModeAction),
+}
+
+/// A mode's action as the dashboard carries it: a code the mode made from its own action type
+/// and reads back into it (never a position in a table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ModeAction(u16);
+
+impl ModeAction {
+    pub const fn new(code: u16) -> Self {
+        Self(code)
+    }
+
+    pub const fn code(self) -> u16 {
+        self.0
+    }
 }
 
 /// One line of a key table.
@@ -205,8 +220,8 @@ mod tests {
             help_title: "Test",
             bindings: &[Binding {
                 keys: &[
-                    (KeyCode::Char('h'), Action::Mode(0)),
-                    (KeyCode::Char('H'), Action::Mode(1)),
+                    (KeyCode::Char('h'), Action::Mode(ModeAction::new(7))),
+                    (KeyCode::Char('H'), Action::Mode(ModeAction::new(9))),
                 ],
                 footer: Some(("h/H", "hang")),
                 help: ("h  H", "hang"),
@@ -216,11 +231,11 @@ mod tests {
         let shift = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(
             action_for(shift('h'), Some(&MODE), false),
-            Some(Action::Mode(0))
+            Some(Action::Mode(ModeAction::new(7)))
         );
         assert_eq!(
             action_for(shift('H'), Some(&MODE), false),
-            Some(Action::Mode(1))
+            Some(Action::Mode(ModeAction::new(9)))
         );
         assert_eq!(
             action_for(shift('?'), Some(&MODE), false),

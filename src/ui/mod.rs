@@ -51,7 +51,7 @@ use ratatui::widgets::Block;
 pub use dashboard::{Dashboard, LabelPrompt, ModeStatus, ModeView, Typed, step_interval};
 #[cfg(test)]
 pub use keys::DASHBOARD;
-pub use keys::{Action, Binding, ModeKeys, action_for, is_interrupt};
+pub use keys::{Action, Binding, ModeAction, ModeKeys, action_for, is_interrupt};
 pub use theme::{Theme, ThemeName};
 
 use crate::clock::WallClock;

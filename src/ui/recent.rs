@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::View;
 use super::timeline::{IN_FLIGHT_GLYPH, glyph};
-use crate::state::Verdict;
+use crate::probe::Verdict;
 use crate::text::format::{fit_columns, fit_words, latency, span_compact};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {

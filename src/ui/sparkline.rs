@@ -9,11 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Sparkline, SparklineBar};
 
 use super::View;
-use crate::state::{RequestRecord, Verdict};
+use crate::probe::Verdict;
+use crate::state::HistoryEntry;
 use crate::text::format::latency;
 
 /// Log-scale height of a latency: 1 ms and 30 s stay on the same chart.
-fn height(record: &RequestRecord) -> u64 {
+fn height(record: &HistoryEntry) -> u64 {
     let ms = record.latency.as_secs_f64() * 1000.0;
     ((ms + 1.0).log10() * 1000.0).round() as u64 + 1
 }
@@ -25,7 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let width = (block_area.width as usize).saturating_sub(3).max(1);
     let last = m.last_sent_seq();
     let first = last.saturating_sub(width as u64 - 1).max(1);
-    let records: BTreeMap<u64, &RequestRecord> = m
+    let records: BTreeMap<u64, &HistoryEntry> = m
         .history()
         .iter()
         .rev()

@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::state::Verdict;
+use crate::probe::Verdict;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThemeName {

@@ -22,7 +22,8 @@ use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Theme, View};
-use crate::state::{PrimaryKind, ServingKind, Verdict};
+use crate::probe::Verdict;
+use crate::state::{PrimaryKind, ServingKind};
 use crate::text::format::span_compact;
 
 pub const PRIMARY_GLYPH: &str = "●";

@@ -10,7 +10,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::script::{Cue, Script, fault_name, target_name};
 use super::stage::{Fault, Stage, Target};
-use crate::ui::{Action, Binding, ModeKeys, ModeStatus};
+use crate::ui::{Action, Binding, ModeAction, ModeKeys, ModeStatus};
 
 /// The demo's keys: lower case aims at the primary, capitals at the fallback.
 pub const KEYS: ModeKeys = ModeKeys {
@@ -19,8 +19,8 @@ pub const KEYS: ModeKeys = ModeKeys {
     bindings: &[
         Binding {
             keys: &[
-                (KeyCode::Char('k'), Action::Mode(0)),
-                (KeyCode::Char('K'), Action::Mode(1)),
+                (KeyCode::Char('k'), switch(Target::Primary, Fault::Down)),
+                (KeyCode::Char('K'), switch(Target::Fallback, Fault::Down)),
             ],
             footer: Some(("k/K", "down")),
             help: (
@@ -31,8 +31,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('e'), Action::Mode(2)),
-                (KeyCode::Char('E'), Action::Mode(3)),
+                (KeyCode::Char('e'), switch(Target::Primary, Fault::Error)),
+                (KeyCode::Char('E'), switch(Target::Fallback, Fault::Error)),
             ],
             footer: Some(("e/E", "500")),
             help: ("e  E", "make the primary / fallback answer HTTP 500"),
@@ -40,8 +40,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('h'), Action::Mode(4)),
-                (KeyCode::Char('H'), Action::Mode(5)),
+                (KeyCode::Char('h'), switch(Target::Primary, Fault::Hang)),
+                (KeyCode::Char('H'), switch(Target::Fallback, Fault::Hang)),
             ],
             footer: Some(("h/H", "hang")),
             help: ("h  H", "make the primary / fallback hang"),
@@ -49,8 +49,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('u'), Action::Mode(6)),
-                (KeyCode::Char('U'), Action::Mode(7)),
+                (KeyCode::Char('u'), switch(Target::Primary, Fault::Up)),
+                (KeyCode::Char('U'), switch(Target::Fallback, Fault::Up)),
             ],
             footer: Some(("u/U", "up")),
             help: ("u  U", "bring the primary / fallback back up"),
@@ -59,17 +59,18 @@ pub const KEYS: ModeKeys = ModeKeys {
     ],
 };
 
-/// What each of the demo's key actions switches, by its number in [`KEYS`].
-pub const SWITCHES: [(Target, Fault); 8] = [
-    (Target::Primary, Fault::Down),
-    (Target::Fallback, Fault::Down),
-    (Target::Primary, Fault::Error),
-    (Target::Fallback, Fault::Error),
-    (Target::Primary, Fault::Hang),
-    (Target::Fallback, Fault::Hang),
-    (Target::Primary, Fault::Up),
-    (Target::Fallback, Fault::Up),
-];
+/// The demo's key action that switches `target` to `fault`.
+const fn switch(target: Target, fault: Fault) -> Action {
+    Action::Mode(ModeAction::new((target as u16) << 8 | fault as u16))
+}
+
+/// The switch a demo key's action stands for.
+pub fn switch_of(action: ModeAction) -> Option<(Target, Fault)> {
+    [Target::Primary, Target::Fallback]
+        .into_iter()
+        .flat_map(|t| Fault::ALL.into_iter().map(move |f| (t, f)))
+        .find(|(t, f)| (*t as u16) << 8 | *f as u16 == action.code())
+}
 
 /// What made a switch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +142,7 @@ impl Director {
     }
 
     /// Plays the rest of the script and applies the key `presses` until aborted.
-    pub async fn run(mut self, mut presses: Option<mpsc::UnboundedReceiver<usize>>) {
+    pub async fn run(mut self, mut presses: Option<mpsc::UnboundedReceiver<ModeAction>>) {
         loop {
             let due = match self.cues().get(self.next) {
                 Some(cue) => Some(self.pass_start + cue.at),
@@ -161,9 +162,9 @@ impl Director {
                     }
                 }
                 press = recv(presses.as_mut()), if presses.is_some() => match press {
-                    Some(n) => {
-                        if let Some((target, fault)) = SWITCHES.get(n) {
-                            self.switch(*target, *fault, By::Key);
+                    Some(action) => {
+                        if let Some((target, fault)) = switch_of(action) {
+                            self.switch(target, fault, By::Key);
                         }
                     }
                     None => presses = None,
@@ -241,6 +242,6 @@ pub fn progress(next: Option<String>, pass: Option<Duration>) -> String {
     )
 }
 
-async fn recv(presses: Option<&mut mpsc::UnboundedReceiver<usize>>) -> Option<usize> {
+async fn recv(presses: Option<&mut mpsc::UnboundedReceiver<ModeAction>>) -> Option<ModeAction> {
     presses?.recv().await
 }

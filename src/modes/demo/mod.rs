@@ -12,6 +12,7 @@ pub mod director;
 pub mod errors;
 pub mod gateway;
 mod help;
+mod options;
 pub mod router;
 pub mod script;
 pub mod settings;
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use help::help;
+pub use options::DemoArgs;
 pub use settings::GatewaySettings;
 pub use setup::{Given, Setup, read_settings};
 

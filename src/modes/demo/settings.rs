@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use crate::cli::Release;
+pub use crate::litellm::Release;
 use sha2::{Digest, Sha256};
 
 /// LiteLLM's defaults for what a config leaves out.

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use color_eyre::eyre::Result;
 
+use super::DemoArgs;
 use super::config_file;
 use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
 use super::stage::Target;
-use crate::cli::DemoArgs;
-use crate::cli::config::{DEFAULT_TIMEOUT, Layer};
+use crate::run::plan::{DEFAULT_TIMEOUT, Layer};
 use crate::sys::exit::usage;
 use crate::text::sanitize::clean;
 

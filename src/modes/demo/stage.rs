@@ -28,6 +28,16 @@ pub enum Fault {
     Slow,
 }
 
+impl Fault {
+    pub const ALL: [Fault; 5] = [
+        Fault::Up,
+        Fault::Down,
+        Fault::Error,
+        Fault::Hang,
+        Fault::Slow,
+    ];
+}
+
 /// Which deployments a key or a script step aims at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {

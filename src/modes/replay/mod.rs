@@ -16,37 +16,31 @@
 mod player;
 pub mod record;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use color_eyre::eyre::Result;
 use ratatui::crossterm::event::KeyCode;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::cli::config::{Show, Surroundings};
-use crate::cli::{OutputFormat, ReplayArgs};
 use crate::clock::{Playhead, SessionClock};
-use crate::output::Recorder;
 use crate::probe::schedule;
-use crate::run::{self, ModeLink, Session};
+use crate::run::{ModeLink, Session};
 use crate::state::MonitorConfig;
-use crate::sys::exit::{Ended, usage};
-use crate::ui::{Action, Binding, ModeKeys, ModeStatus};
-pub use player::Pace;
-use player::{Player, Timeline};
-use record::Record;
+use crate::ui::{Binding, ModeKeys, ModeStatus};
+pub use player::{FASTEST, Pace, SLOWEST};
+use player::{Move, Player, Timeline};
+pub use record::Record;
 
-/// The replay's keys; each action's number is its place in [`Move::ALL`].
+/// The replay's keys, each bound to one of its moves.
 pub const KEYS: ModeKeys = ModeKeys {
     footer_title: "replay",
     help_title: "Replay",
     bindings: &[
         Binding {
             keys: &[
-                (KeyCode::Char(' '), Action::Mode(0)),
-                (KeyCode::Char('p'), Action::Mode(0)),
+                (KeyCode::Char(' '), Move::PlayPause.key()),
+                (KeyCode::Char('p'), Move::PlayPause.key()),
             ],
             footer: Some(("space", "play")),
             help: (
@@ -57,8 +51,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Left, Action::Mode(1)),
-                (KeyCode::Right, Action::Mode(2)),
+                (KeyCode::Left, Move::RequestBack.key()),
+                (KeyCode::Right, Move::RequestForward.key()),
             ],
             footer: Some(("←/→", "request")),
             help: ("←  →", "one request back / forward (the replay pauses)"),
@@ -66,8 +60,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('['), Action::Mode(3)),
-                (KeyCode::Char(']'), Action::Mode(4)),
+                (KeyCode::Char('['), Move::TransitionBack.key()),
+                (KeyCode::Char(']'), Move::TransitionForward.key()),
             ],
             footer: Some(("[/]", "transition")),
             help: ("[  ]", "the previous / next transition (the replay pauses)"),
@@ -75,10 +69,10 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('+'), Action::Mode(5)),
-                (KeyCode::Char('='), Action::Mode(5)),
-                (KeyCode::Char('-'), Action::Mode(6)),
-                (KeyCode::Char('_'), Action::Mode(6)),
+                (KeyCode::Char('+'), Move::Faster.key()),
+                (KeyCode::Char('='), Move::Faster.key()),
+                (KeyCode::Char('-'), Move::Slower.key()),
+                (KeyCode::Char('_'), Move::Slower.key()),
             ],
             footer: Some(("+/-", "speed")),
             help: ("+  -", "twice as fast / half as fast"),
@@ -86,51 +80,6 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
     ],
 };
-
-/// Plays the record `args` name in the output it asks for.
-pub async fn replay(args: ReplayArgs) -> Result<Ended> {
-    let surroundings = Surroundings::detect();
-    let output = surroundings.checked_output(args.output, &args.log_file)?;
-    if args.instant && output == OutputFormat::Tui {
-        return Err(usage(
-            "--instant is for --output text or jsonl: the dashboard plays at a pace",
-        ));
-    }
-    let record = read(&args.file)?;
-    if let Some(damage) = &record.damage {
-        eprintln!("failover-watch: {damage}");
-    }
-    let damage = record.damage.clone();
-    let show = Show {
-        monitor: MonitorConfig {
-            timeout: record.info.timeout,
-            down_after: record.info.down_after,
-            ..MonitorConfig::default()
-        },
-        info: record.info.clone(),
-        output,
-        color: surroundings.color(),
-        theme: surroundings.theme(args.theme),
-        record: None,
-        metrics_listen: None,
-        fail_on_error: false,
-    };
-    let pace = Pace {
-        speed: args.speed,
-        instant: args.instant,
-        hold_at_end: output == OutputFormat::Tui,
-    };
-    let (session, mode) = play(record, show.monitor.clone(), pace);
-    let mode = (output == OutputFormat::Tui).then_some(mode);
-    // No one marks a replay from outside: the markers are the record's.
-    let (_, marks) = mpsc::channel(1);
-    let ended = run::drive(&show, session, Recorder::off(), mode, marks).await?;
-    match damage {
-        // Played up to where it was cut; the record is still damaged.
-        Some(damage) => Err(usage(damage)),
-        None => Ok(ended),
-    }
-}
 
 /// A session that plays `record` at `pace`, and the mode that lends the dashboard the
 /// player's keys and position.
@@ -156,16 +105,4 @@ pub fn play(record: Record, config: MonitorConfig, pace: Pace) -> (Session, Mode
         status,
     };
     (session, mode)
-}
-
-/// The record at `path`, or why it cannot be played.
-fn read(path: &Path) -> Result<record::Record> {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let file = std::fs::File::open(path)
-        .map_err(|error| usage(format!("cannot read {}: {error}", path.display())))?;
-    let input = std::io::BufReader::with_capacity(1 << 16, file);
-    record::read(input, &name).map_err(|error| usage(error.to_string()))
 }

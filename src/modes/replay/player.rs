@@ -10,17 +10,17 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::record::{Record, Step};
+use super::record::Record;
 use crate::clock::{Playhead, until};
 use crate::probe::schedule::ControlInputs;
 use crate::probe::{Lane, ProbeEvent};
-use crate::run::Input;
-use crate::state::{Monitor, MonitorConfig};
+use crate::state::{Input, MonitorConfig, Told, Watch};
 use crate::text::format::span;
-use crate::ui::ModeStatus;
+use crate::ui::{Action, ModeAction, ModeStatus};
 
-/// The mode's actions, in the order of its key table.
+/// The replay's own actions, bound to its keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
 pub enum Move {
     PlayPause,
     RequestBack,
@@ -32,7 +32,17 @@ pub enum Move {
 }
 
 impl Move {
-    pub const ALL: [Move; 7] = [
+    /// The dashboard's action that hands this move back.
+    pub const fn key(self) -> Action {
+        Action::Mode(ModeAction::new(self as u16))
+    }
+
+    /// The move an action of the replay's keys stands for.
+    fn of(action: ModeAction) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| *m as u16 == action.code())
+    }
+
+    const ALL: [Move; 7] = [
         Move::PlayPause,
         Move::RequestBack,
         Move::RequestForward,
@@ -43,13 +53,14 @@ impl Move {
     ];
 }
 
-const FASTEST: f64 = 64.0;
-const SLOWEST: f64 = 0.25;
+/// The fastest and slowest a replay plays, by `--speed` or its keys.
+pub const FASTEST: f64 = 64.0;
+pub const SLOWEST: f64 = 1.0 / 64.0;
 
 /// A record's steps, with where its requests and transitions are.
 #[derive(Debug)]
 pub struct Timeline {
-    pub steps: Vec<(Duration, Step)>,
+    pub steps: Vec<(Duration, Input)>,
     /// The index of each normal request's answer.
     requests: Vec<usize>,
     /// The index of each step that made a transition.
@@ -61,30 +72,21 @@ pub struct Timeline {
 impl Timeline {
     /// Finds the requests and, through the state itself, the transitions.
     pub fn new(record: Record, config: MonitorConfig) -> Self {
-        let mut monitor = Monitor::new(config);
+        let mut watch = Watch::new(config, 1);
         let mut requests = Vec::new();
         let mut transitions = Vec::new();
-        for (i, (_, step)) in record.steps.iter().enumerate() {
-            match step {
-                Step::Probe(event) => {
-                    if let ProbeEvent::Answered(outcome) = event
-                        && outcome.lane == Lane::Normal
-                    {
-                        requests.push(i);
-                    }
-                    if monitor.apply(event).transition.is_some() {
-                        transitions.push(i);
-                    }
-                }
-                Step::Mark {
-                    at,
-                    after_seq,
-                    label,
-                } => {
-                    monitor.mark(*at, Some(*after_seq), label.clone());
-                }
-                Step::ResetCounters { at } => monitor.reset_counters(*at),
-                Step::Interval { .. } => {}
+        for (i, (_, input)) in record.steps.iter().enumerate() {
+            if let Input::Probe(ProbeEvent::Answered(outcome)) = input
+                && outcome.lane == Lane::Normal
+            {
+                requests.push(i);
+            }
+            let made_transition = watch
+                .apply(input.clone())
+                .iter()
+                .any(|told| matches!(told, Told::Request(request) if request.transition.is_some()));
+            if made_transition {
+                transitions.push(i);
             }
         }
         Self {
@@ -145,7 +147,7 @@ impl Player {
         mut self,
         pace: Pace,
         events: mpsc::Sender<Input>,
-        mut presses: mpsc::UnboundedReceiver<usize>,
+        mut presses: mpsc::UnboundedReceiver<ModeAction>,
         mut controls: ControlInputs,
     ) {
         if pace.instant {
@@ -175,9 +177,9 @@ impl Player {
             let wake = self.running.then(|| self.wake_at());
             tokio::select! {
                 () = until(wake) => {}
-                Some(n) = presses.recv() => {
-                    if let Some(step) = Move::ALL.get(n)
-                        && !self.go(*step, &events).await
+                Some(action) = presses.recv() => {
+                    if let Some(step) = Move::of(action)
+                        && !self.go(step, &events).await
                     {
                         return;
                     }
@@ -202,21 +204,7 @@ impl Player {
     /// Sends the steps up to `to`; false once the owner is gone.
     async fn send_until(&mut self, to: usize, events: &mpsc::Sender<Input>) -> bool {
         while self.next < to {
-            let input = match self.timeline.steps[self.next].1.clone() {
-                Step::Probe(event) => Input::Probe(event),
-                Step::Mark {
-                    at,
-                    after_seq,
-                    label,
-                } => Input::Mark {
-                    at,
-                    after_seq: Some(after_seq),
-                    label,
-                    answer: None,
-                },
-                Step::ResetCounters { at } => Input::ResetCounters { at },
-                Step::Interval { at, every } => Input::Interval { at, every },
-            };
+            let input = self.timeline.steps[self.next].1.clone();
             if events.send(input).await.is_err() {
                 return false;
             }

@@ -1,52 +1,53 @@
 //! Reading a record (`--record`, or `--output jsonl`) back into the inputs the run's state was
-//! fed: every probe sent and answered, skipped or abandoned, every marker and counters reset,
-//! each at the moment it happened. Lines the state derives (transitions, the primary's
-//! changes, notices) are not read: the replay derives them again through the same core.
+//! fed: every probe sent and answered, skipped or abandoned, every marker, counters reset and
+//! interval change, each at the moment it happened. The lines are the output's own schema
+//! ([`crate::output::schema`]); the lines the state derives (transitions, the primary's
+//! changes, notices) are read past: the replay derives them again through the same core.
+//!
+//! A record is untrusted input: a line longer than [`MAX_LINE_BYTES`] is damage, every text
+//! read from it is cleaned as a server's text is, its times must fall within the run.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::Deserialize;
 
 use crate::clock::WallClock;
+use crate::clock::duration::{LONGEST, from_secs};
 use crate::output::RunInfo;
-use crate::output::records::RECORD_VERSION;
-use crate::probe::outcome::{Cooling, Failure};
+use crate::output::schema::{
+    AbandonedLine, DirectLine, Line, RECORD_VERSION, RequestLine, RouteExtras, RunLine,
+};
+use crate::probe::event::{Cooling, Failure};
 use crate::probe::{
     ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    TargetId, Verdict,
 };
-use crate::state::Verdict;
+use crate::state::Input;
+use crate::text::sanitize::clean;
 
-/// One thing the state was fed, replayable as often as needed.
-#[derive(Clone, Debug)]
-pub enum Step {
-    Probe(ProbeEvent),
-    Mark {
-        at: Duration,
-        after_seq: u64,
-        label: Option<String>,
-    },
-    ResetCounters {
-        at: Duration,
-    },
-    Interval {
-        at: Duration,
-        every: Duration,
-    },
-}
+/// The longest line read: a real line is a few KiB at most (a reply and an error are each
+/// cut to a thousand characters when they are made); a longer one is damage.
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
 
-/// A record read back.
+/// The longest text kept from any field of a record.
+const TEXT_CHARS: usize = 2000;
+
+/// A record read back: one run of the file.
 #[derive(Debug)]
 pub struct Record {
     pub info: RunInfo,
     pub wall: WallClock,
-    /// The steps in the order the state took them, each with its moment.
-    pub steps: Vec<(Duration, Step)>,
+    /// The inputs in the order the state took them, each with its moment.
+    pub steps: Vec<(Duration, Input)>,
     /// When the run ended: its summary's, else its last step's.
     pub end: Duration,
-    /// Why the record ends early (its last line cut short), if it does.
+    /// Why the run ends early (a line cut short, another run appended after), if it does.
     pub damage: Option<String>,
+    /// Which run of the file this is, from 1, and how many the file holds.
+    pub run: usize,
+    pub runs: usize,
 }
 
 /// What is wrong with a record, and where.
@@ -59,29 +60,41 @@ impl std::fmt::Display for RecordError {
     }
 }
 
-/// Reads a record line by line from `input` (a week's record at the default interval is
-/// 144 MiB), keeping its steps, not its text; `name` is what the messages call it.
-pub fn read(mut input: impl BufRead, name: &str) -> Result<Record, RecordError> {
-    let mut reader = Reader::default();
-    let mut damage = None;
+/// Reads the last run of a record line by line from `input`; `name` is what the messages
+/// call it.
+#[cfg(test)]
+pub fn read(input: impl BufRead, name: &str) -> Result<Record, RecordError> {
+    read_run(input, name, None)
+}
+
+/// Reads run `wanted` (from 1; the last when `None`) of a record line by line from `input`
+/// (a week's record at the default interval is 144 MiB), keeping that run's steps, not its
+/// text.
+pub fn read_run(
+    mut input: impl BufRead,
+    name: &str,
+    wanted: Option<usize>,
+) -> Result<Record, RecordError> {
     let mut line = Vec::new();
     let mut number = 0;
+    let mut runs = 0;
+    let mut reader: Option<Reader> = None;
+    let mut chosen: Option<Record> = None;
     // Only blank lines so far: the file may be empty; else line 1's fault, told at the first
     // line with text.
     let mut only_blanks = true;
     let mut first_fault = None;
     loop {
         line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
+        let read = read_line(&mut input, &mut line)
             .map_err(|error| RecordError(format!("{name} cannot be read: {error}")))?;
-        if read == 0 {
-            break;
-        }
+        let Some(complete) = read else { break };
         number += 1;
-        let complete = line.ends_with(b"\n");
-        if complete {
-            line.pop();
+        if line.len() > MAX_LINE_BYTES {
+            return Err(RecordError(format!(
+                "{name}: line {number} is longer than {} KiB: a damaged record",
+                MAX_LINE_BYTES / 1024
+            )));
         }
         let blank = line.iter().all(u8::is_ascii_whitespace);
         if only_blanks && !blank {
@@ -90,14 +103,18 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Record, RecordError> 
                 return Err(fault);
             }
         }
+        if blank && reader.is_some() {
+            continue;
+        }
         let parsed = std::str::from_utf8(&line)
             .map_err(|_| "it is not text".to_owned())
-            .and_then(|text| reader.line(text));
-        match parsed {
-            Ok(()) => {}
+            .and_then(|text| parse(text, reader.is_none()));
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
             // A run stopped while writing leaves its last line cut: play what came before.
-            Err(why) if !complete && number > 1 && !only_blanks => {
-                damage = Some(format!(
+            Err(why) if !complete && reader.is_some() => {
+                let reader = reader.as_mut().expect("a run");
+                reader.damage = Some(format!(
                     "{name}: line {number} is cut short ({why}): replayed up to line {}",
                     number - 1
                 ));
@@ -111,325 +128,355 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Record, RecordError> 
                     return Err(fault);
                 }
                 first_fault = Some(fault);
+                continue;
             }
-            Err(_) if only_blanks => {}
+            Err(_) if only_blanks => continue,
             Err(why) => return Err(RecordError(format!("{name}: line {number}: {why}"))),
+        };
+        let at_line = |why: String| RecordError(format!("{name}: line {number}: {why}"));
+        match (parsed, &mut reader) {
+            (Line::Run(run), _) => {
+                // Another run appended to the same file: the one before it ends here.
+                if let Some(done) = reader.take() {
+                    let record = done.finish(name, runs, 0)?;
+                    if wanted == Some(runs) {
+                        chosen = Some(record);
+                    }
+                }
+                runs += 1;
+                let start = Reader::start(run)
+                    .map_err(|why| RecordError(format!("{name}: line {number} {why}")))?;
+                reader = Some(start);
+            }
+            (_, None) => unreachable!("parse refuses any other first line"),
+            (line, Some(run)) => run.line(line).map_err(at_line)?,
         }
     }
     if only_blanks {
         return Err(RecordError(format!("{name} is empty: no record to replay")));
     }
-    reader.finish(damage, name)
+    if let Some(done) = reader
+        && wanted.is_none_or(|n| n == runs)
+    {
+        chosen = Some(done.finish(name, runs, runs)?);
+    }
+    let mut record = chosen.ok_or_else(|| {
+        let wanted = wanted.unwrap_or(runs);
+        RecordError(format!(
+            "{name} holds {runs} run{}: there is no run {wanted}",
+            if runs == 1 { "" } else { "s" }
+        ))
+    })?;
+    record.runs = runs;
+    Ok(record)
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Line {
-    Run(RunFields),
-    Request(RequestFields),
-    Direct(DirectFields),
-    Skip(SkipFields),
-    Abandoned(AbandonedFields),
-    Marker(MarkerFields),
-    Reset(ResetFields),
-    Interval(IntervalFields),
-    Summary(SummaryFields),
-    /// Derived again by the replay (transitions, the primary's changes, notices), or added
-    /// by a later build: not read.
-    #[serde(other)]
-    Derived,
+/// Reads up to a line break, no more than a byte past [`MAX_LINE_BYTES`] of it; `None` at the
+/// end, else whether the line was complete (its break read and dropped).
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok((!line.is_empty()).then_some(false));
+        }
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len());
+        match available.iter().position(|b| *b == b'\n') {
+            Some(end) if end <= room => {
+                line.extend_from_slice(&available[..end]);
+                input.consume(end + 1);
+                return Ok(Some(true));
+            }
+            _ => {
+                let taken = available.len().min(room);
+                line.extend_from_slice(&available[..taken]);
+                input.consume(taken);
+                if line.len() > MAX_LINE_BYTES {
+                    // Damage: the rest of the line is not read.
+                    return Ok(Some(false));
+                }
+            }
+        }
+    }
 }
 
-#[derive(Deserialize)]
-struct RunFields {
-    record_version: u32,
-    started_at: String,
-    utc_offset_secs: i32,
-    url: String,
-    primary: String,
-    fallback: Option<String>,
-    interval_ms: f64,
-    timeout_ms: f64,
-    down_after: u32,
-    stream: bool,
-    simulated: bool,
-    direct: bool,
+/// One line of a record (the run's line, when `first`), every text in it cleaned as a
+/// server's text is: a record may come from anywhere.
+fn parse(text: &str, first: bool) -> Result<Line, String> {
+    let not_json = |e: serde_json::Error| format!("is not JSON: {e}");
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(not_json)?;
+    if first && value.get("type").and_then(serde_json::Value::as_str) != Some("run") {
+        return Err(
+            "is not the run's line (a record starts with one since record_version 1: \
+                    an older failover-watch's output, or not a record)"
+                .to_owned(),
+        );
+    }
+    clean_strings(&mut value);
+    serde_json::from_value(value).map_err(|e| format!("is not a line of a record: {e}"))
 }
 
-/// What a route said that a replay needs.
-#[derive(Deserialize)]
-struct RouteFields {
-    litellm_version: Option<String>,
-    router_timeout_secs: Option<f64>,
-    lookup_failure: Option<String>,
+fn clean_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = clean(text, TEXT_CHARS),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(clean_strings),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(clean_strings),
+        _ => {}
+    }
 }
 
-#[derive(Deserialize)]
-struct RequestFields {
-    seq: u64,
-    sent_at: String,
-    latency_ms: f64,
-    ttft_ms: Option<f64>,
-    result: Verdict,
-    model: Option<String>,
-    model_group: Option<String>,
-    api_base: Option<String>,
-    attempted_fallbacks: Option<u32>,
-    status: Option<u16>,
-    error_kind: Option<ErrorKind>,
-    error: Option<String>,
-    reply: Option<String>,
-    model_id: Option<String>,
-    evidence: Option<Evidence>,
-    #[serde(flatten)]
-    route: RouteFields,
-}
-
-#[derive(Deserialize)]
-struct DirectFields {
-    seq: u64,
-    sent_at: String,
-    latency_ms: f64,
-    status: Option<u16>,
-    message: Option<String>,
-    cooldown_ids: Option<Vec<String>>,
-    result: Verdict,
-    model: Option<String>,
-    error_kind: Option<ErrorKind>,
-    cooldown_api_bases: Option<Vec<String>>,
-    cooldown_secs: Option<f64>,
-    #[serde(flatten)]
-    route: RouteFields,
-}
-
-#[derive(Deserialize)]
-struct SkipFields {
-    at: String,
-    in_flight: usize,
-    lane: Lane,
-}
-
-#[derive(Deserialize)]
-struct AbandonedFields {
-    seq: u64,
-    sent_at: String,
-    waited_ms: f64,
-    lane: Lane,
-}
-
-#[derive(Deserialize)]
-struct MarkerFields {
-    at: String,
-    after_seq: u64,
-    label: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ResetFields {
-    at: String,
-}
-
-#[derive(Deserialize)]
-struct IntervalFields {
-    at: String,
-    interval_ms: f64,
-}
-
-#[derive(Deserialize)]
-struct SummaryFields {
-    duration_secs: f64,
-}
-
-#[derive(Default)]
+/// One run of a record, as its lines come.
 struct Reader {
-    run: Option<(RunFields, DateTime<Utc>)>,
+    run: RunLine,
+    origin: DateTime<Utc>,
     /// Probes as they were sent, by time.
     sent: Vec<(Duration, Lane, u64)>,
+    /// The probes answered or abandoned, to find one told twice.
+    seen: HashSet<(Lane, u64)>,
     /// Everything else, in the order it was applied, with its moment.
-    applied: Vec<(Duration, Step)>,
+    applied: Vec<(Duration, Input)>,
     end: Option<Duration>,
+    damage: Option<String>,
 }
 
 impl Reader {
-    fn line(&mut self, text: &str) -> Result<(), String> {
-        let not_json = |e: serde_json::Error| format!("is not JSON: {e}");
-        if self.run.is_none() {
-            // The first line says what was watched; records without it are older than
-            // record_version 1.
-            let first: serde_json::Value = serde_json::from_str(text).map_err(not_json)?;
-            if first.get("type").and_then(serde_json::Value::as_str) != Some("run") {
-                return Err("is not the run's line (a record starts with one since \
-                            record_version 1: an older failover-watch's output, or not a record)"
-                    .to_owned());
+    fn start(run: RunLine) -> Result<Self, String> {
+        match run.record_version {
+            0 => return Err("has record_version 0, which no failover-watch writes".to_owned()),
+            v if v > RECORD_VERSION => {
+                return Err(format!(
+                    "is a record_version {v} record, from a newer failover-watch (this one \
+                     reads up to {RECORD_VERSION}): replay it with that version"
+                ));
             }
-        }
-        let line: Line = serde_json::from_str(text).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => format!("is not a line of a record: {e}"),
-            _ => not_json(e),
-        })?;
-        let Some((_, origin)) = &self.run else {
-            return match line {
-                Line::Run(run) => self.start(run),
-                _ => Err("is not the run's line".to_owned()),
-            };
-        };
-        let origin = *origin;
-        let at = |time: &str| offset(time, origin);
-        match line {
-            Line::Run(_) => return Err("a second run line: two records in one file?".to_owned()),
-            Line::Request(r) => {
-                let sent_at = at(&r.sent_at)?;
-                self.answered(Lane::Normal, r.seq, sent_at, request_report(r));
-            }
-            Line::Direct(d) => {
-                let sent_at = at(&d.sent_at)?;
-                self.answered(Lane::Direct, d.seq, sent_at, direct_report(d));
-            }
-            Line::Skip(s) => {
-                let at = at(&s.at)?;
-                let step = ProbeEvent::Skipped {
-                    lane: s.lane,
-                    at,
-                    in_flight: s.in_flight,
-                };
-                self.push(at, Step::Probe(step));
-            }
-            Line::Abandoned(a) => {
-                let sent_at = at(&a.sent_at)?;
-                let gone = sent_at + micros(a.waited_ms);
-                self.sent.push((sent_at, a.lane, a.seq));
-                let step = ProbeEvent::Abandoned {
-                    lane: a.lane,
-                    seq: a.seq,
-                    sent_at,
-                    at: gone,
-                };
-                self.push(gone, Step::Probe(step));
-            }
-            Line::Marker(m) => {
-                let at = at(&m.at)?;
-                let step = Step::Mark {
-                    at,
-                    after_seq: m.after_seq,
-                    label: m.label,
-                };
-                self.push(at, step);
-            }
-            Line::Reset(r) => {
-                let at = at(&r.at)?;
-                self.push(at, Step::ResetCounters { at });
-            }
-            Line::Interval(i) => {
-                let at = at(&i.at)?;
-                let every = micros(i.interval_ms);
-                self.push(at, Step::Interval { at, every });
-            }
-            Line::Summary(s) => {
-                // Whole milliseconds, as the run ended (see `SessionClock::end`).
-                self.end = Some(micros((s.duration_secs * 1000.0).round()));
-            }
-            Line::Derived => {}
-        }
-        Ok(())
-    }
-
-    fn start(&mut self, run: RunFields) -> Result<(), String> {
-        if run.record_version > RECORD_VERSION {
-            return Err(format!(
-                "is a record_version {} record, from a newer failover-watch (this one reads \
-                 {RECORD_VERSION})",
-                run.record_version
-            ));
+            _ => {}
         }
         let origin = DateTime::parse_from_rfc3339(&run.started_at)
             .map_err(|e| format!("started_at {:?} is no time: {e}", run.started_at))?
             .with_timezone(&Utc);
-        self.run = Some((run, origin));
+        Ok(Self {
+            run,
+            origin,
+            sent: Vec::new(),
+            seen: HashSet::new(),
+            applied: Vec::new(),
+            end: None,
+            damage: None,
+        })
+    }
+
+    /// A time of the record as an offset from the run's start, within the run's possible
+    /// length.
+    fn at(&self, time: &str) -> Result<Duration, String> {
+        let at =
+            DateTime::parse_from_rfc3339(time).map_err(|e| format!("{time:?} is no time: {e}"))?;
+        let offset = (at.with_timezone(&Utc) - self.origin)
+            .to_std()
+            .map_err(|_| format!("{time} is before the run started"))?;
+        if offset > LONGEST {
+            return Err(format!(
+                "{time} is years after the run started: a damaged record"
+            ));
+        }
+        Ok(offset)
+    }
+
+    fn line(&mut self, line: Line) -> Result<(), String> {
+        match line {
+            Line::Run(_) => unreachable!("a run line starts a new run"),
+            Line::Request(r) => {
+                let sent_at = self.at(&r.sent_at)?;
+                self.answered(Lane::Normal, r.seq, sent_at, request_report(r))?;
+            }
+            Line::Direct(d) => {
+                let sent_at = self.at(&d.sent_at)?;
+                self.answered(Lane::Direct, d.seq, sent_at, direct_report(d))?;
+            }
+            Line::Skip(s) => {
+                let at = self.at(&s.at)?;
+                let event = ProbeEvent::Skipped {
+                    target: TargetId::default(),
+                    lane: s.lane,
+                    at,
+                    in_flight: s.in_flight,
+                };
+                self.push(at, Input::Probe(event));
+            }
+            Line::Abandoned(AbandonedLine {
+                seq,
+                sent_at,
+                waited_ms,
+                lane,
+            }) => {
+                let sent_at = self.at(&sent_at)?;
+                self.first(lane, seq)?;
+                let gone = sent_at + micros(waited_ms);
+                self.sent.push((sent_at, lane, seq));
+                let event = ProbeEvent::Abandoned {
+                    target: TargetId::default(),
+                    lane,
+                    seq,
+                    sent_at,
+                    at: gone,
+                };
+                self.push(gone, Input::Probe(event));
+            }
+            Line::Marker(m) => {
+                let at = self.at(&m.at)?;
+                let input = Input::Mark {
+                    at,
+                    after_seq: Some(m.after_seq),
+                    label: m.label.filter(|l| !l.is_empty()),
+                };
+                self.push(at, input);
+            }
+            Line::Reset(r) => {
+                let at = self.at(&r.at)?;
+                self.push(at, Input::ResetCounters { at });
+            }
+            Line::Interval(i) => {
+                let at = self.at(&i.at)?;
+                let every = micros(i.interval_ms);
+                if every.is_zero() {
+                    return Err("an interval of zero".to_owned());
+                }
+                self.push(at, Input::Interval { at, every });
+            }
+            Line::Summary(s) => {
+                // Whole milliseconds, as the run ended (see `SessionClock::end`).
+                let end = micros((s.duration_secs * 1000.0).round());
+                if end > LONGEST {
+                    return Err("the summary's duration is years long: a damaged record".into());
+                }
+                self.end = Some(end);
+            }
+            Line::Transition(_) | Line::Notice(_) | Line::Primary(_) | Line::Unknown => {}
+        }
         Ok(())
     }
 
-    fn answered(&mut self, lane: Lane, seq: u64, sent_at: Duration, report: ProbeReport) {
+    /// A probe told once only.
+    fn first(&mut self, lane: Lane, seq: u64) -> Result<(), String> {
+        if self.seen.insert((lane, seq)) {
+            return Ok(());
+        }
+        let what = match lane {
+            Lane::Normal => "request",
+            Lane::Direct => "direct probe",
+        };
+        Err(format!(
+            "{what} #{seq} a second time: two runs mixed in one file, or a damaged record"
+        ))
+    }
+
+    fn answered(
+        &mut self,
+        lane: Lane,
+        seq: u64,
+        sent_at: Duration,
+        report: ProbeReport,
+    ) -> Result<(), String> {
+        self.first(lane, seq)?;
         self.sent.push((sent_at, lane, seq));
         let outcome = ProbeOutcome {
+            target: TargetId::default(),
             lane,
             seq,
             sent_at,
             report,
         };
         let at = outcome.answered_at();
-        self.push(at, Step::Probe(ProbeEvent::Answered(Box::new(outcome))));
+        if at > LONGEST {
+            return Err("an answer years after the run started: a damaged record".to_owned());
+        }
+        self.push(at, Input::Probe(ProbeEvent::Answered(Box::new(outcome))));
+        Ok(())
     }
 
     /// Keeps the order of the record: a step is never earlier than the one before it.
-    fn push(&mut self, at: Duration, step: Step) {
+    fn push(&mut self, at: Duration, input: Input) {
         let at = self.applied.last().map_or(at, |(last, _)| at.max(*last));
-        self.applied.push((at, step));
+        self.applied.push((at, input));
     }
 
-    fn finish(mut self, damage: Option<String>, name: &str) -> Result<Record, RecordError> {
-        let Some((run, origin)) = self.run else {
-            return Err(RecordError(format!("{name} has no run line: not a record")));
-        };
+    fn finish(self, name: &str, run: usize, runs: usize) -> Result<Record, RecordError> {
+        let Self {
+            run: line,
+            origin,
+            mut sent,
+            applied,
+            end,
+            damage,
+            ..
+        } = self;
         // Each probe leaves before its answer: the sends, in time order (the direct probe of
         // a tick first, as the schedule sends it), merged with the rest.
-        self.sent
-            .sort_by_key(|(at, lane, seq)| (*at, *lane == Lane::Normal, *seq));
+        sent.sort_by_key(|(at, lane, seq)| (*at, *lane == Lane::Normal, *seq));
         let sent_step = |(at, lane, seq): (Duration, Lane, u64)| {
-            (at, Step::Probe(ProbeEvent::Sent { lane, seq, at }))
+            let event = ProbeEvent::Sent {
+                target: TargetId::default(),
+                lane,
+                seq,
+                at,
+            };
+            (at, Input::Probe(event))
         };
-        let mut steps = Vec::with_capacity(self.sent.len() + self.applied.len());
-        let mut sent = self.sent.into_iter().peekable();
-        for (at, step) in self.applied {
+        let mut steps = Vec::with_capacity(sent.len() + applied.len());
+        let mut sent = sent.into_iter().peekable();
+        for (at, input) in applied {
             while let Some(before) = sent.next_if(|(sent_at, ..)| *sent_at <= at) {
                 steps.push(sent_step(before));
             }
-            steps.push((at, step));
+            steps.push((at, input));
         }
         steps.extend(sent.map(sent_step));
         let last = steps.last().map_or(Duration::ZERO, |(at, _)| *at);
-        let offset = FixedOffset::east_opt(run.utc_offset_secs)
-            .ok_or_else(|| RecordError(format!("{name}: line 1: no such UTC offset")))?;
+        let offset = FixedOffset::east_opt(line.utc_offset_secs)
+            .ok_or_else(|| RecordError(format!("{name}: the run's line: no such UTC offset")))?;
+        let interval = micros(line.interval_ms);
+        let timeout = micros(line.timeout_ms);
+        if interval.is_zero() || timeout.is_zero() || line.down_after == 0 {
+            return Err(RecordError(format!(
+                "{name}: the run's line has an interval, timeout or down_after of zero"
+            )));
+        }
         let info = RunInfo {
-            url: run.url,
-            primary: run.primary,
-            fallback: run.fallback,
-            interval: micros(run.interval_ms),
-            timeout: micros(run.timeout_ms),
-            stream: run.stream,
-            simulated: run.simulated,
-            direct: run.direct,
-            down_after: run.down_after,
+            url: line.url,
+            primary: line.primary,
+            fallback: line.fallback,
+            interval,
+            timeout,
+            stream: line.stream,
+            simulated: line.simulated,
+            direct: line.direct,
+            down_after: line.down_after,
             replay: Some(name.to_owned()),
         };
         Ok(Record {
             info,
             wall: WallClock::new(origin, offset),
             steps,
-            end: self.end.unwrap_or(last).max(last),
+            end: end.unwrap_or(last).max(last),
             damage,
+            run,
+            runs,
         })
     }
 }
 
-/// A time of the record as an offset from the run's start.
-fn offset(time: &str, origin: DateTime<Utc>) -> Result<Duration, String> {
-    let at = DateTime::parse_from_rfc3339(time).map_err(|e| format!("{time:?} is no time: {e}"))?;
-    (at.with_timezone(&Utc) - origin)
-        .to_std()
-        .map_err(|_| format!("{time} is before the run started"))
-}
-
-/// Milliseconds as the record writes them (whole microseconds) back into a duration.
+/// Milliseconds as the record writes them (whole microseconds) back into a duration, at most
+/// the longest a run may take.
 fn micros(ms: f64) -> Duration {
-    Duration::from_micros((ms * 1000.0).round().max(0.0) as u64)
+    let micros = (ms * 1000.0).round();
+    if micros.is_nan() || micros <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::from_micros(micros.min(LONGEST.as_micros() as f64 + 1.0) as u64)
 }
 
-fn route(fields: RouteFields) -> Route {
+fn route(fields: RouteExtras) -> Route {
     Route {
         version: fields.litellm_version,
-        router_timeout: fields
-            .router_timeout_secs
-            .and_then(crate::clock::duration::from_secs),
+        router_timeout: fields.router_timeout_secs.and_then(from_secs),
         lookup_failure: fields.lookup_failure,
         ..Route::default()
     }
@@ -452,7 +499,7 @@ fn result(
     }
 }
 
-fn request_report(r: RequestFields) -> ProbeReport {
+fn request_report(r: RequestLine) -> ProbeReport {
     let (model, evidence, reply) = (r.model, r.evidence, r.reply);
     let served = |role| Served {
         role,
@@ -475,7 +522,7 @@ fn request_report(r: RequestFields) -> ProbeReport {
     }
 }
 
-fn direct_report(d: DirectFields) -> ProbeReport {
+fn direct_report(d: DirectLine) -> ProbeReport {
     let model = d.model;
     // A direct answer's evidence and reply are not shown: none is recorded.
     let served = |role| Served {
@@ -487,7 +534,7 @@ fn direct_report(d: DirectFields) -> ProbeReport {
     let cooling = d.cooldown_ids.map(|ids| Cooling {
         ids,
         api_bases: d.cooldown_api_bases.unwrap_or_default(),
-        cooldown: d.cooldown_secs.and_then(crate::clock::duration::from_secs),
+        cooldown: d.cooldown_secs.and_then(from_secs),
     });
     ProbeReport {
         latency: micros(d.latency_ms),

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use crate::modes::demo::director::*;
 use crate::modes::demo::stage::Target;
+use ratatui::crossterm::event::KeyCode;
+
 use crate::ui::Action;
 
 #[test]
@@ -20,21 +22,27 @@ fn progress_reads_well() {
 
 #[test]
 fn every_key_switches_what_its_help_says() {
-    let actions: Vec<usize> = KEYS
-        .bindings
-        .iter()
-        .flat_map(|b| b.keys.iter())
-        .filter_map(|(_, action)| match action {
-            Action::Mode(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(actions, (0..SWITCHES.len()).collect::<Vec<_>>());
-    for (binding, pair) in KEYS.bindings.iter().zip(SWITCHES.chunks(2)) {
+    for binding in KEYS.bindings {
+        let switches: Vec<_> = binding
+            .keys
+            .iter()
+            .map(|(code, action)| match action {
+                Action::Mode(action) => (*code, switch_of(*action).expect("a switch")),
+                other => panic!("{other:?} is not the demo's"),
+            })
+            .collect();
+        // Lower case aims at the primary, capitals at the fallback, with the same fault.
+        let [(lower, (first, fault)), (upper, (second, same))] = switches[..] else {
+            panic!("{binding:?}");
+        };
         assert_eq!(
-            (pair[0].0, pair[1].0, pair[0].1),
-            (Target::Primary, Target::Fallback, pair[1].1),
+            (first, second, fault),
+            (Target::Primary, Target::Fallback, same),
             "{binding:?}"
         );
+        assert!(
+            matches!((lower, upper), (KeyCode::Char(l), KeyCode::Char(u)) if u == l.to_ascii_uppercase())
+        );
+        assert!(binding.help.1.contains("primary / fallback"), "{binding:?}");
     }
 }

@@ -1,8 +1,20 @@
-//! What one probe found out: who served it, how fast, or why it failed.
+//! What the probes found out, as the schedule tells it: who served each, how fast, or why it
+//! failed; every event keyed by the target it belongs to.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+/// Which of the run's targets (a proxy and its primary group) a thing belongs to: its place in
+/// the run's list of targets, from 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetId(pub u16);
+
+impl TargetId {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
 
 /// Which stream of probes: the requests to the primary group, which LiteLLM may serve from a
 /// fallback, or the direct probes of the primary (`disable_fallbacks`), which tell its own
@@ -21,6 +33,25 @@ pub enum Lane {
 pub enum Role {
     Primary,
     Fallback,
+}
+
+/// A probe's result as every output names it: who served, or that it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Primary,
+    Fallback,
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Primary => "primary",
+            Verdict::Fallback => "fallback",
+            Verdict::Error => "error",
+        }
+    }
 }
 
 /// The evidence an attribution rests on, strongest first.
@@ -131,6 +162,16 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    /// What failed, in a word or two: `HTTP 500` for an answer with a status, else the kind.
+    pub fn label(&self, status: Option<u16>) -> String {
+        match (self.kind, status) {
+            (ErrorKind::Http, Some(status)) => format!("HTTP {status}"),
+            (kind, _) => kind.as_str().to_owned(),
+        }
+    }
+}
+
 /// What a prober reports for one request; the schedule adds the number and the times.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeReport {
@@ -145,6 +186,30 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// Who served, or that it failed: decided here, read by every output.
+    pub fn verdict(&self) -> Verdict {
+        match &self.result {
+            Ok(served) => match served.role {
+                Role::Primary => Verdict::Primary,
+                Role::Fallback => Verdict::Fallback,
+            },
+            Err(_) => Verdict::Error,
+        }
+    }
+
+    /// The model that served, if one did.
+    pub fn model(&self) -> Option<&str> {
+        self.result
+            .as_ref()
+            .ok()
+            .map(|served| served.model.as_str())
+    }
+
+    /// The failure, if it failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+
     pub fn failed(latency: Duration, failure: Failure) -> Self {
         Self {
             latency,
@@ -159,6 +224,7 @@ impl ProbeReport {
 /// One answered probe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeOutcome {
+    pub target: TargetId,
     pub lane: Lane,
     /// Probes are numbered from 1 in the order they were sent, in each lane.
     pub seq: u64,
@@ -181,20 +247,39 @@ impl ProbeOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProbeEvent {
     /// A probe left.
-    Sent { lane: Lane, seq: u64, at: Duration },
+    Sent {
+        target: TargetId,
+        lane: Lane,
+        seq: u64,
+        at: Duration,
+    },
     /// A probe came back, in whatever order answers arrive.
     Answered(Box<ProbeOutcome>),
     /// A tick passed without a probe because `--max-in-flight` probes were unanswered.
     Skipped {
+        target: TargetId,
         lane: Lane,
         at: Duration,
         in_flight: usize,
     },
     /// A probe still unanswered when the run ended.
     Abandoned {
+        target: TargetId,
         lane: Lane,
         seq: u64,
         sent_at: Duration,
         at: Duration,
     },
+}
+
+impl ProbeEvent {
+    /// The target the probe belongs to.
+    pub fn target(&self) -> TargetId {
+        match self {
+            ProbeEvent::Sent { target, .. }
+            | ProbeEvent::Skipped { target, .. }
+            | ProbeEvent::Abandoned { target, .. } => *target,
+            ProbeEvent::Answered(outcome) => outcome.target,
+        }
+    }
 }

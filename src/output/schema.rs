@@ -1,17 +1,19 @@
-//! The serialisable shapes of the JSON lines output, apart from the internal state. The
-//! fields documented in the README stay; more may be added.
+//! The lines of the JSON lines output and of the record (`--record`), one schema read and
+//! written by the same types: the outputs build them from what they are told, a replay reads
+//! them back (`modes::replay::record`). The fields documented in docs/outputs.md stay; more
+//! may be added.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::RunInfo;
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome, Route};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome, Route, Verdict};
 use crate::state::{
-    Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind, PrimaryLane,
-    PrimaryState, ServingKind, Transition, TransitionKind, Verdict, observe,
+    DirectTold, Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind,
+    PrimaryState, RequestTold, ServingKind, Told, Transition, TransitionKind,
 };
 use crate::text::format::{millis, seconds};
 
@@ -19,35 +21,93 @@ use crate::text::format::{millis, seconds};
 /// older replay cannot read it the same way.
 pub const RECORD_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum Line<'a> {
-    Run(RunLine<'a>),
-    Request(RequestLine<'a>),
-    Transition(TransitionLine<'a>),
+pub enum Line {
+    Run(RunLine),
+    Request(RequestLine),
+    Transition(TransitionLine),
     Skip(SkipLine),
     Abandoned(AbandonedLine),
-    Notice(NoticeLine<'a>),
-    Direct(DirectLine<'a>),
-    Primary(PrimaryLine<'a>),
-    Marker(MarkerLine<'a>),
+    Notice(NoticeLine),
+    Direct(DirectLine),
+    Primary(PrimaryLine),
+    Marker(MarkerLine),
     Reset(ResetLine),
     Interval(IntervalLine),
-    Summary(SummaryLine),
+    Summary(Box<SummaryLine>),
+    /// A line a later failover-watch added: read past.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The lines that tell `told`, in order (none for a probe that left).
+pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
+    match told {
+        Told::Sent { .. } => Vec::new(),
+        Told::Request(told) => {
+            let request = Line::Request(RequestLine::new(told, wall));
+            let transition = told
+                .transition
+                .as_ref()
+                .map(|t| Line::Transition(TransitionLine::new(t, wall)));
+            std::iter::once(request).chain(transition).collect()
+        }
+        Told::Direct(told) => {
+            let direct = Line::Direct(DirectLine::new(told, wall));
+            let change = told
+                .change
+                .as_ref()
+                .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
+            std::iter::once(direct).chain(change).collect()
+        }
+        Told::Skipped {
+            lane,
+            at,
+            in_flight,
+            ..
+        } => vec![Line::Skip(SkipLine {
+            at: wall.rfc3339(*at),
+            in_flight: *in_flight,
+            lane: *lane,
+        })],
+        Told::Abandoned {
+            lane,
+            seq,
+            sent_at,
+            at,
+            ..
+        } => vec![Line::Abandoned(AbandonedLine {
+            seq: *seq,
+            sent_at: wall.rfc3339(*sent_at),
+            waited_ms: millis(at.saturating_sub(*sent_at)),
+            lane: *lane,
+        })],
+        Told::Notice { notice, .. } => vec![Line::Notice(NoticeLine::new(notice, wall))],
+        Told::Marker(marker) => vec![Line::Marker(MarkerLine::new(marker, wall))],
+        Told::Reset { at } => vec![Line::Reset(ResetLine {
+            at: wall.rfc3339(*at),
+        })],
+        Told::Interval { at, every } => vec![Line::Interval(IntervalLine {
+            at: wall.rfc3339(*at),
+            interval_ms: millis(*every),
+        })],
+    }
 }
 
 /// The first line: what the run watched and how, all a replay needs to draw it again.
-#[derive(Debug, Serialize)]
-pub struct RunLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunLine {
     pub record_version: u32,
     /// The failover-watch that wrote it.
-    pub tool_version: &'static str,
+    #[serde(default)]
+    pub tool_version: String,
     pub started_at: String,
     /// The local time's offset from UTC then, for the clock a replay shows.
     pub utc_offset_secs: i32,
-    pub url: &'a str,
-    pub primary: &'a str,
-    pub fallback: Option<&'a str>,
+    pub url: String,
+    pub primary: String,
+    pub fallback: Option<String>,
     pub interval_ms: f64,
     pub timeout_ms: f64,
     pub down_after: u32,
@@ -56,16 +116,16 @@ pub struct RunLine<'a> {
     pub direct: bool,
 }
 
-impl<'a> RunLine<'a> {
-    pub fn new(info: &'a RunInfo, wall: &WallClock) -> Self {
+impl RunLine {
+    pub fn new(info: &RunInfo, wall: &WallClock) -> Self {
         Self {
             record_version: RECORD_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION"),
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: wall.rfc3339(Duration::ZERO),
             utc_offset_secs: wall.local_offset().local_minus_utc(),
-            url: &info.url,
-            primary: &info.primary,
-            fallback: info.fallback.as_deref(),
+            url: info.url.clone(),
+            primary: info.primary.clone(),
+            fallback: info.fallback.clone(),
             interval_ms: millis(info.interval),
             timeout_ms: millis(info.timeout),
             down_after: info.down_after,
@@ -77,121 +137,102 @@ impl<'a> RunLine<'a> {
 }
 
 /// A marker dropped: by `m`, by `failover-watch mark`, by a demo's script.
-#[derive(Debug, Serialize)]
-pub struct MarkerLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarkerLine {
     pub id: u32,
     pub at: String,
     pub after_seq: u64,
-    pub label: Option<&'a str>,
+    pub label: Option<String>,
 }
 
-impl<'a> MarkerLine<'a> {
-    pub fn new(marker: &'a Marker, wall: &WallClock) -> Self {
+impl MarkerLine {
+    pub fn new(marker: &Marker, wall: &WallClock) -> Self {
         Self {
             id: marker.id,
             at: wall.rfc3339(marker.at),
             after_seq: marker.after_seq,
-            label: marker.label.as_deref(),
+            label: marker.label.clone(),
         }
     }
 }
 
 /// The dashboard's counters started afresh (`r`).
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResetLine {
     pub at: String,
 }
 
 /// The time between probes changed (`+`/`-`): from `at` on, one every `interval_ms`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntervalLine {
     pub at: String,
     pub interval_ms: f64,
 }
 
 /// What a probe's route said that only a replay needs (absent when the proxy said nothing).
-#[derive(Debug, Default, Serialize)]
-pub struct RouteExtras<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub litellm_version: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RouteExtras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub litellm_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_timeout_secs: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lookup_failure: Option<&'a str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_failure: Option<String>,
 }
 
-impl<'a> RouteExtras<'a> {
-    fn new(route: &'a Route) -> Self {
+impl RouteExtras {
+    fn new(route: &Route) -> Self {
         Self {
-            litellm_version: route.version.as_deref(),
+            litellm_version: route.version.clone(),
             router_timeout_secs: route.router_timeout.map(|d| d.as_secs_f64()),
-            lookup_failure: route.lookup_failure.as_deref(),
+            lookup_failure: route.lookup_failure.clone(),
         }
     }
 }
 
 /// One answered direct probe: what it says of the primary's own state.
-#[derive(Debug, Serialize)]
-pub struct DirectLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DirectLine {
     pub seq: u64,
     pub sent_at: String,
     pub latency_ms: f64,
     pub state: PrimaryKind,
     pub status: Option<u16>,
     /// LiteLLM's message (failing, refused, cooling down).
-    pub message: Option<&'a str>,
+    pub message: Option<String>,
     /// The deployments LiteLLM holds in cooldown.
-    pub cooldown_ids: Option<&'a [String]>,
+    pub cooldown_ids: Option<Vec<String>>,
     /// When LiteLLM will try the primary again, estimated, from this answer on.
     pub retry_in_ms: Option<f64>,
     /// Who answered (`fallback`: the proxy ignored `disable_fallbacks`), the model, the
     /// error's kind, and the cooldown as the router's answer gave it: for a replay.
     pub result: Verdict,
-    pub model: Option<&'a str>,
+    pub model: Option<String>,
     pub error_kind: Option<ErrorKind>,
-    pub cooldown_api_bases: Option<&'a [String]>,
+    pub cooldown_api_bases: Option<Vec<String>>,
     pub cooldown_secs: Option<f64>,
     #[serde(flatten)]
-    pub route: RouteExtras<'a>,
+    pub route: RouteExtras,
 }
 
-impl<'a> DirectLine<'a> {
-    /// `lane` is the primary's state once the answer was applied (for the estimated retry).
-    pub fn new(outcome: &'a ProbeOutcome, lane: &PrimaryLane, wall: &WallClock) -> Self {
+impl DirectLine {
+    pub fn new(told: &DirectTold, wall: &WallClock) -> Self {
+        let outcome = &told.outcome;
         let report = &outcome.report;
-        let state = observe(report);
-        let message = match &report.result {
-            Err(failure) => Some(failure.message.as_str()),
-            Ok(_) => None,
-        };
-        let next_try = match lane.state() {
-            PrimaryState::CoolingDown(cooldown) => cooldown.next_try,
-            _ => None,
-        };
         let cooling = report.route.cooling.as_ref();
-        let (result, model, error_kind) = match &report.result {
-            Ok(served) => (
-                Verdict::from(served.role),
-                Some(served.model.as_str()),
-                None,
-            ),
-            Err(failure) => (Verdict::Error, None, Some(failure.kind)),
-        };
         Self {
             seq: outcome.seq,
             sent_at: wall.rfc3339(outcome.sent_at),
             latency_ms: millis(outcome.latency()),
-            state: state.kind().unwrap_or(PrimaryKind::Failing),
+            state: told.observed,
             status: report.status,
-            message,
-            cooldown_ids: cooling.map(|c| c.ids.as_slice()),
-            retry_in_ms: cooling
-                .and(next_try)
-                .map(|next| millis(next.saturating_sub(outcome.answered_at()))),
-            result,
-            model,
-            error_kind,
-            cooldown_api_bases: cooling.map(|c| c.api_bases.as_slice()),
+            message: report.failure().map(|f| f.message.clone()),
+            cooldown_ids: cooling.map(|c| c.ids.clone()),
+            retry_in_ms: told.retry_in.map(millis),
+            result: report.verdict(),
+            model: report.model().map(str::to_owned),
+            error_kind: report.failure().map(|f| f.kind),
+            cooldown_api_bases: cooling.map(|c| c.api_bases.clone()),
             cooldown_secs: cooling.and_then(|c| c.cooldown).map(|d| d.as_secs_f64()),
             route: RouteExtras::new(&report.route),
         }
@@ -199,22 +240,22 @@ impl<'a> DirectLine<'a> {
 }
 
 /// A change of the primary's own state.
-#[derive(Debug, Serialize)]
-pub struct PrimaryLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrimaryLine {
     pub at: String,
     pub seq: u64,
     pub from: Option<PrimaryKind>,
     pub to: PrimaryKind,
-    pub message: Option<&'a str>,
+    pub message: Option<String>,
     /// Cooling down: the deployments' api_bases, the configured cooldown, and when LiteLLM
     /// will try the primary again (estimated).
-    pub api_bases: Option<&'a [String]>,
+    pub api_bases: Option<Vec<String>>,
     pub cooldown_secs: Option<f64>,
     pub next_try: Option<String>,
 }
 
-impl<'a> PrimaryLine<'a> {
-    pub fn new(change: &'a PrimaryChange, wall: &WallClock) -> Self {
+impl PrimaryLine {
+    pub fn new(change: &PrimaryChange, wall: &WallClock) -> Self {
         let cooldown = match &change.to {
             PrimaryState::CoolingDown(cooldown) => Some(cooldown),
             _ => None,
@@ -224,91 +265,76 @@ impl<'a> PrimaryLine<'a> {
             seq: change.seq,
             from: change.from,
             to: change.to.kind().unwrap_or(PrimaryKind::Failing),
-            message: change.to.message(),
-            api_bases: cooldown.map(|c| c.api_bases.as_slice()),
+            message: change.to.message().map(str::to_owned),
+            api_bases: cooldown.map(|c| c.api_bases.clone()),
             cooldown_secs: cooldown.and_then(|c| c.configured).map(seconds),
             next_try: cooldown.and_then(|c| c.next_try).map(|at| wall.rfc3339(at)),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct RequestLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestLine {
     pub seq: u64,
     pub sent_at: String,
     pub latency_ms: f64,
     pub ttft_ms: Option<f64>,
     pub result: Verdict,
-    pub model: Option<&'a str>,
-    pub model_group: Option<&'a str>,
-    pub api_base: Option<&'a str>,
+    pub model: Option<String>,
+    pub model_group: Option<String>,
+    pub api_base: Option<String>,
     pub attempted_fallbacks: Option<u32>,
     pub status: Option<u16>,
     pub error_kind: Option<ErrorKind>,
-    pub error: Option<&'a str>,
-    pub reply: Option<&'a str>,
+    pub error: Option<String>,
+    pub reply: Option<String>,
     /// `x-litellm-model-id`, the deployment that answered.
-    pub model_id: Option<&'a str>,
+    pub model_id: Option<String>,
     /// What the attribution rests on.
     pub evidence: Option<Evidence>,
     /// Answered after a later request had already answered.
+    #[serde(default)]
     pub late: bool,
     #[serde(flatten)]
-    pub route: RouteExtras<'a>,
+    pub route: RouteExtras,
 }
 
-impl<'a> RequestLine<'a> {
-    pub fn new(outcome: &'a ProbeOutcome, late: bool, wall: &WallClock) -> Self {
+impl RequestLine {
+    pub fn new(told: &RequestTold, wall: &WallClock) -> Self {
+        let outcome: &ProbeOutcome = &told.outcome;
         let report = &outcome.report;
-        let (result, model, evidence, reply, error_kind, error) = match &report.result {
-            Ok(served) => (
-                Verdict::from(served.role),
-                Some(served.model.as_str()),
-                Some(served.evidence),
-                Some(served.reply.as_str()),
-                None,
-                None,
-            ),
-            Err(failure) => (
-                Verdict::Error,
-                None,
-                None,
-                None,
-                Some(failure.kind),
-                Some(failure.message.as_str()),
-            ),
-        };
+        let served = report.result.as_ref().ok();
         Self {
             seq: outcome.seq,
             sent_at: wall.rfc3339(outcome.sent_at),
             latency_ms: millis(outcome.latency()),
             ttft_ms: report.ttft.map(millis),
-            result,
-            model,
-            model_group: report.route.model_group.as_deref(),
-            api_base: report.route.api_base.as_deref(),
+            result: report.verdict(),
+            model: report.model().map(str::to_owned),
+            model_group: report.route.model_group.clone(),
+            api_base: report.route.api_base.clone(),
             attempted_fallbacks: report.route.attempted_fallbacks,
             status: report.status,
-            error_kind,
-            error,
-            reply,
-            model_id: report.route.model_id.as_deref(),
-            evidence,
-            late,
+            error_kind: report.failure().map(|f| f.kind),
+            error: report.failure().map(|f| f.message.clone()),
+            reply: served.map(|s| s.reply.clone()),
+            model_id: report.route.model_id.clone(),
+            evidence: served.map(|s| s.evidence),
+            late: told.late,
             route: RouteExtras::new(&report.route),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct TransitionLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransitionLine {
     pub at: String,
     pub seq: u64,
     pub kind: TransitionKind,
     pub from: ServingKind,
     pub to: ServingKind,
-    pub from_model: Option<&'a str>,
-    pub to_model: Option<&'a str>,
+    pub from_model: Option<String>,
+    pub to_model: Option<String>,
     pub previous_secs: f64,
     /// Failed requests between the last success before the switch and this one.
     pub failed_during: u64,
@@ -316,35 +342,35 @@ pub struct TransitionLine<'a> {
     /// marker, and its label.
     pub after_marker_secs: Option<f64>,
     pub after_marker: Option<u32>,
-    pub after_marker_label: Option<&'a str>,
+    pub after_marker_label: Option<String>,
     /// Why the primary was away, as its own state told.
-    pub cause: Option<&'a str>,
+    pub cause: Option<String>,
     /// How long LiteLLM held the primary in cooldown before a recovery.
     pub primary_cooldown_secs: Option<f64>,
 }
 
-impl<'a> TransitionLine<'a> {
-    pub fn new(t: &'a Transition, wall: &WallClock) -> Self {
+impl TransitionLine {
+    pub fn new(t: &Transition, wall: &WallClock) -> Self {
         Self {
             at: wall.rfc3339(t.at),
             seq: t.seq,
             kind: t.kind,
             from: t.from,
             to: t.to,
-            from_model: t.from_model.as_deref(),
-            to_model: t.to_model.as_deref(),
+            from_model: t.from_model.clone(),
+            to_model: t.to_model.clone(),
             previous_secs: seconds(t.previous),
             failed_during: t.failed_during,
             after_marker_secs: t.after_marker.as_ref().map(|m| seconds(m.lag)),
             after_marker: t.after_marker.as_ref().map(|m| m.marker),
-            after_marker_label: t.after_marker.as_ref().and_then(|m| m.label.as_deref()),
-            cause: t.cause.as_deref(),
+            after_marker_label: t.after_marker.as_ref().and_then(|m| m.label.clone()),
+            cause: t.cause.clone(),
             primary_cooldown_secs: t.primary_cooldown.map(seconds),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SkipLine {
     pub at: String,
     pub in_flight: usize,
@@ -352,24 +378,24 @@ pub struct SkipLine {
 }
 
 /// Something told once about the run.
-#[derive(Debug, Serialize)]
-pub struct NoticeLine<'a> {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoticeLine {
     pub at: String,
     pub kind: NoticeKind,
-    pub message: &'a str,
+    pub message: String,
 }
 
-impl<'a> NoticeLine<'a> {
-    pub fn new(notice: &'a Notice, wall: &WallClock) -> Self {
+impl NoticeLine {
+    pub fn new(notice: &Notice, wall: &WallClock) -> Self {
         Self {
             at: wall.rfc3339(notice.at),
             kind: notice.kind,
-            message: &notice.message,
+            message: notice.message.clone(),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AbandonedLine {
     pub seq: u64,
     pub sent_at: String,
@@ -377,7 +403,7 @@ pub struct AbandonedLine {
     pub lane: Lane,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyLine {
     pub p50: Option<f64>,
     pub p95: Option<f64>,
@@ -396,13 +422,16 @@ impl From<Option<Percentiles>> for LatencyLine {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelLine {
     pub requests: u64,
     pub latency_ms: LatencyLine,
 }
 
-#[derive(Debug, Serialize)]
+/// The last line: the whole run's figures. A replay reads only its duration (every field has a
+/// default when read).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SummaryLine {
     /// Every probe sent: `total` answered plus `abandoned`.
     pub sent: u64,
@@ -423,7 +452,7 @@ pub struct SummaryLine {
     pub abandoned: u64,
     pub availability_percent: Option<f64>,
     pub models: BTreeMap<String, ModelLine>,
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<String, u64>,
     pub primary_never_served: bool,
     /// The LiteLLM release the proxy said it runs (`x-litellm-version`), if it did.
     pub litellm_version: Option<String>,
@@ -432,7 +461,7 @@ pub struct SummaryLine {
 }
 
 /// The primary's own state over the run.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryLaneLine {
     pub direct_probes: u64,
     pub up_secs: f64,
@@ -498,7 +527,11 @@ impl SummaryLine {
                     (model.to_owned(), line)
                 })
                 .collect(),
-            errors: c.by_error.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
+            errors: c
+                .by_error
+                .iter()
+                .map(|(k, n)| (k.as_str().to_owned(), *n))
+                .collect(),
             primary_never_served: monitor.primary_never_served(),
             litellm_version: monitor.litellm_version().map(str::to_owned),
             primary_lane: PrimaryLaneLine::new(monitor, now),

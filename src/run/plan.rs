@@ -1,0 +1,58 @@
+//! What a run needs, resolved and checked (by `cli::config` from the options, by a replay from
+//! its record): what to probe and when, and how to show it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::output::RunInfo;
+use crate::probe::{ProbeSettings, Schedule};
+use crate::state::MonitorConfig;
+use crate::ui::ThemeName;
+
+/// The limit of one request when none is given: above LiteLLM's usual router timeout (30 s in
+/// the common setups), so that a hung primary's fallback answers are seen, not cut off.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Values a configuration file supplies for the options the user left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layer {
+    pub primary: Option<String>,
+    pub fallback: Option<String>,
+    pub timeout: Option<Duration>,
+    pub duration: Option<Duration>,
+}
+
+/// Everything a run needs, checked.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub probe: ProbeSettings,
+    pub schedule: Schedule,
+    pub show: Show,
+}
+
+/// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
+#[derive(Clone, Debug)]
+pub struct Show {
+    pub monitor: MonitorConfig,
+    pub info: RunInfo,
+    pub output: OutputFormat,
+    /// Colour in the text output.
+    pub color: bool,
+    /// The dashboard's first theme.
+    pub theme: ThemeName,
+    /// A JSON lines copy of the run (`--record`).
+    pub record: Option<PathBuf>,
+    /// Where to serve the metrics (`--metrics-listen`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub fail_on_error: bool,
+}
+
+/// How a run is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Tui,
+    Text,
+    Jsonl,
+    /// Nothing on stdout: a service that only exports metrics (or only records).
+    None,
+}

@@ -1,0 +1,92 @@
+//! What the outputs are told, in the order the state took it: each fact as the core decided it
+//! (who served, the transition and its cause, what a direct answer says of the primary), so
+//! that no output works a fact out again or reaches back into the state to complete it.
+
+use std::time::Duration;
+
+use super::{Marker, Notice, PrimaryChange, PrimaryKind, Transition};
+use crate::probe::{Lane, ProbeOutcome, TargetId};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Told {
+    /// A probe left (the metrics' in-flight gauge and liveness).
+    Sent {
+        target: TargetId,
+        lane: Lane,
+        seq: u64,
+        at: Duration,
+    },
+    /// A request answered: who served it, and the transition it showed.
+    Request(Box<RequestTold>),
+    /// A direct probe of the primary answered: what it says of the primary's own state.
+    Direct(Box<DirectTold>),
+    /// A tick passed without a probe: too many in flight.
+    Skipped {
+        target: TargetId,
+        lane: Lane,
+        at: Duration,
+        in_flight: usize,
+    },
+    /// A probe still unanswered when the run ended.
+    Abandoned {
+        target: TargetId,
+        lane: Lane,
+        seq: u64,
+        sent_at: Duration,
+        at: Duration,
+    },
+    /// Something told once: about a target (a router timeout, say), or about the whole run
+    /// (the record cannot be written).
+    Notice {
+        target: Option<TargetId>,
+        notice: Notice,
+    },
+    /// A marker dropped (a key, `failover-watch mark`, a record): the moment, on every target.
+    Marker(Marker),
+    /// The dashboard's counters started afresh (`r`): kept in the record for a replay.
+    Reset { at: Duration },
+    /// The time between probes changed (`+`/`-`): kept in the record for a replay.
+    Interval { at: Duration, every: Duration },
+}
+
+/// A request's answer, and what it changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestTold {
+    pub outcome: ProbeOutcome,
+    /// Answered after a later request had already answered.
+    pub late: bool,
+    pub transition: Option<Transition>,
+    /// The transition's tick sent a direct probe still in flight, whose answer will tell why.
+    pub awaits_direct: bool,
+}
+
+/// A direct probe's answer, and what it says of the primary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectTold {
+    pub outcome: ProbeOutcome,
+    /// What this answer says of the primary on its own.
+    pub observed: PrimaryKind,
+    /// When LiteLLM will try the primary again, from this answer on (estimated, in a
+    /// cooldown).
+    pub retry_in: Option<Duration>,
+    /// The primary's own state changed.
+    pub change: Option<PrimaryChange>,
+    /// The transition of this answer's tick, as it stands once the answer said why.
+    pub explains: Option<Transition>,
+}
+
+impl Told {
+    /// The target it belongs to; `None` for what belongs to the moment (markers, resets,
+    /// interval changes, notices about the run).
+    pub fn target(&self) -> Option<TargetId> {
+        match self {
+            Told::Sent { target, .. }
+            | Told::Skipped { target, .. }
+            | Told::Abandoned { target, .. } => Some(*target),
+            Told::Request(told) => Some(told.outcome.target),
+            Told::Direct(told) => Some(told.outcome.target),
+            Told::Notice { target, .. } => *target,
+            Told::Marker(_) | Told::Reset { .. } | Told::Interval { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Everything watched: the state of each target, fed every input in order. The single owner
+//! of the run holds one; each input applied comes back as what the outputs are to be told.
+
+use std::time::Duration;
+
+use super::{Applied, DirectTold, Input, Monitor, MonitorConfig, RequestTold, Told, notice};
+use crate::probe::{Lane, ProbeEvent, TargetId};
+
+#[derive(Clone, Debug)]
+pub struct Watch {
+    targets: Vec<Monitor>,
+}
+
+impl Watch {
+    /// `targets` targets, each starting with nothing known.
+    pub fn new(config: MonitorConfig, targets: usize) -> Self {
+        Self {
+            targets: vec![Monitor::new(config); targets.max(1)],
+        }
+    }
+
+    /// The state of one target (the first for an unknown one: a record names no other).
+    pub fn target(&self, id: TargetId) -> &Monitor {
+        self.targets.get(id.index()).unwrap_or(&self.targets[0])
+    }
+
+    fn target_mut(&mut self, id: TargetId) -> &mut Monitor {
+        let index = if id.index() < self.targets.len() {
+            id.index()
+        } else {
+            0
+        };
+        &mut self.targets[index]
+    }
+
+    /// Probes of every target still unanswered.
+    pub fn in_flight(&self) -> usize {
+        self.targets.iter().map(|m| m.in_flight().len()).sum()
+    }
+
+    /// Applies one input; what the outputs are to be told of it, in order (a notice after the
+    /// answer that brought it).
+    pub fn apply(&mut self, input: Input) -> Vec<Told> {
+        match input {
+            Input::Probe(event) => {
+                let applied = self.target_mut(event.target()).apply(&event);
+                told_of(event, applied)
+            }
+            Input::Mark {
+                at,
+                after_seq,
+                label,
+            } => {
+                let mut marker = None;
+                for monitor in &mut self.targets {
+                    marker = Some(monitor.mark(at, after_seq, label.clone()).clone());
+                }
+                marker.map(Told::Marker).into_iter().collect()
+            }
+            Input::ResetCounters { at } => {
+                self.targets.iter_mut().for_each(|m| m.reset_counters(at));
+                vec![Told::Reset { at }]
+            }
+            Input::Interval { at, every } => vec![Told::Interval { at, every }],
+            Input::Restart => {
+                self.targets.iter_mut().for_each(Monitor::restart);
+                Vec::new()
+            }
+        }
+    }
+
+    /// What the shell found about the whole run (the record cannot be written): a notice on
+    /// every target, told once.
+    pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Told> {
+        let notice = notice::record_failed(message, at);
+        let mut told = None;
+        for monitor in &mut self.targets {
+            told = monitor.tell_once(notice.clone()).or(told);
+        }
+        told.map(|notice| Told::Notice {
+            target: None,
+            notice,
+        })
+    }
+}
+
+/// What the outputs are told of a probe event and what applying it changed.
+fn told_of(event: ProbeEvent, applied: Applied) -> Vec<Told> {
+    let target = event.target();
+    let told = match event {
+        ProbeEvent::Sent {
+            target,
+            lane,
+            seq,
+            at,
+        } => Told::Sent {
+            target,
+            lane,
+            seq,
+            at,
+        },
+        ProbeEvent::Skipped {
+            target,
+            lane,
+            at,
+            in_flight,
+        } => Told::Skipped {
+            target,
+            lane,
+            at,
+            in_flight,
+        },
+        ProbeEvent::Abandoned {
+            target,
+            lane,
+            seq,
+            sent_at,
+            at,
+        } => Told::Abandoned {
+            target,
+            lane,
+            seq,
+            sent_at,
+            at,
+        },
+        ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+            Told::Direct(Box::new(DirectTold {
+                outcome: *outcome,
+                observed: applied.observed.unwrap_or(super::PrimaryKind::Failing),
+                retry_in: applied.retry_in,
+                change: applied.primary,
+                explains: applied.explains,
+            }))
+        }
+        ProbeEvent::Answered(outcome) => Told::Request(Box::new(RequestTold {
+            outcome: *outcome,
+            late: applied.late,
+            transition: applied.transition,
+            awaits_direct: applied.awaits_direct,
+        })),
+    };
+    let notice = applied.notice.map(|notice| Told::Notice {
+        target: Some(target),
+        notice,
+    });
+    std::iter::once(told).chain(notice).collect()
+}
