@@ -21,9 +21,10 @@ use serde::Serialize;
 
 use crate::cli::config::Target;
 use crate::cli::{CheckArgs, CheckOutput};
-use crate::probe::deployments::Deployments;
+use crate::litellm::model_info::Deployments;
+use crate::litellm::{self, errors::cause};
 use crate::probe::{HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role, http_client};
-use crate::state::{PrimaryState, cause, observe};
+use crate::state::{PrimaryState, observe};
 use crate::sys::exit::{Ended, usage};
 use crate::text::format::interval;
 use crate::text::sanitize::clean;
@@ -471,7 +472,7 @@ fn explain_primary(report: &ProbeReport) -> Finding {
             "the key may not allow disable_fallbacks; run with --direct off",
         ),
         PrimaryState::Failing { message, kind } => {
-            let (said, fix) = diagnose(&message);
+            let (said, fix) = litellm::errors::diagnose(&message);
             let said = said.unwrap_or_else(|| {
                 format!(
                     "the primary fails inside LiteLLM ({}): {}",
@@ -484,94 +485,7 @@ fn explain_primary(report: &ProbeReport) -> Finding {
     }
 }
 
-/// What LiteLLM's error for the primary means, and what to do: the usual causes.
-fn diagnose(message: &str) -> (Option<String>, &'static str) {
-    let has = |words: &[&str]| words.iter().any(|w| message.contains(w));
-    if has(&["api_key client option must be set", "Missing credentials"]) {
-        return (
-            Some("the primary fails inside LiteLLM for want of an api_key".to_owned()),
-            "give the primary's deployment `api_key: \"none\"` (any string; LiteLLM's openai/ \
-             provider wants one even for a server without keys) in the proxy's config, or set \
-             OPENAI_API_KEY in the proxy's environment",
-        );
-    }
-    if has(&[
-        "Connection error",
-        "Cannot connect to host",
-        "Connection refused",
-    ]) {
-        return (
-            Some(format!(
-                "LiteLLM cannot connect to the primary's model server: {}",
-                cause(message)
-            )),
-            "start the model server, or fix the deployment's api_base (the proxy must reach it)",
-        );
-    }
-    if has(&["NotFoundError", "does not exist", "model_not_found", "404"]) {
-        return (
-            Some(format!(
-                "the primary's model server does not know the model LiteLLM asks for: {}",
-                cause(message)
-            )),
-            "fix the model name after the provider prefix in litellm_params.model",
-        );
-    }
-    if has(&["AuthenticationError", "Incorrect API key", "401"]) {
-        return (
-            Some(format!(
-                "the primary's model server refused LiteLLM's credentials: {}",
-                cause(message)
-            )),
-            "check the deployment's api_key",
-        );
-    }
-    if has(&["Timeout", "timed out"]) {
-        return (
-            Some(format!(
-                "the primary did not answer within the router's timeout: {}",
-                cause(message)
-            )),
-            "is the model server overloaded or hung?",
-        );
-    }
-    (None, "look in the proxy's log for the primary's error")
-}
-
 /// The innermost cause of a reqwest error (its own message hides it), cut for a line.
 fn root_cause(error: &reqwest::Error) -> String {
     clean(&crate::probe::innermost_cause(error), 300)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_usual_causes_are_explained() {
-        let (said, fix) = diagnose(
-            "litellm.AuthenticationError: AuthenticationError: OpenAIException - The api_key \
-             client option must be set either by passing api_key to the client or by setting \
-             the OPENAI_API_KEY environment variable",
-        );
-        assert_eq!(
-            said.as_deref(),
-            Some("the primary fails inside LiteLLM for want of an api_key")
-        );
-        assert!(fix.contains("api_key: \"none\""));
-        let (said, _) = diagnose(
-            "litellm.InternalServerError: InternalServerError: OpenAIException - Missing \
-             credentials. Please pass an `api_key`",
-        );
-        assert!(said.unwrap().contains("want of an api_key"));
-        let (said, fix) = diagnose(
-            "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.",
-        );
-        assert_eq!(
-            said.as_deref(),
-            Some("LiteLLM cannot connect to the primary's model server: Connection error.")
-        );
-        assert!(fix.contains("api_base"));
-        assert_eq!(diagnose("something else").0, None);
-    }
 }

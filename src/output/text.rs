@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use super::{Finish, Output, RunInfo};
 use crate::clock::WallClock;
+use crate::litellm::errors::cause;
 use crate::probe::{Lane, ProbeOutcome, Role, TargetId};
 use crate::state::{
     Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Transition,
-    TransitionKind, Watch, cause,
+    TransitionKind, Watch,
 };
 use crate::text::format::{interval, latency, marker_name, span};
 use crate::text::sanitize::cut;

@@ -6,8 +6,8 @@
 //! | `x-litellm-model-id`, `-model-api-base` + `/model/info` | streams too (their chunks always name the requested model) |
 //! | the body's `model`                          | any OpenAI-compatible gateway       |
 
-use super::deployments::Deployments;
 use super::event::{Evidence, Role, Route};
+use crate::litellm::model_info::Deployments;
 
 /// Who served, and under which name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub fn attribute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::deployments::Deployment;
+    use crate::litellm::model_info::Deployment;
 
     const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
     const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";

@@ -7,6 +7,7 @@ use async_openai::error::OpenAIError;
 use serde_json::Value;
 
 use super::event::{ErrorKind, Failure};
+use crate::litellm;
 use crate::text::sanitize::clean;
 
 /// Longest error message kept (LiteLLM's own run to about 900 characters).
@@ -61,10 +62,10 @@ pub fn http_failure(status: u16, message: &str, key_sent: bool) -> Failure {
         401 if key_sent => Some("the proxy refused the key"),
         401 => Some("the proxy wants a key: set LITELLM_API_KEY or use --api-key-file"),
         403 => Some("the key may not use this model"),
-        400 if message.contains("No connected db") => Some(
+        400 if litellm::errors::wrong_key(message) => Some(
             "the proxy rejected the key (LiteLLM without a database says this for a wrong key)",
         ),
-        400 if message.contains("Invalid model name") => {
+        400 if litellm::errors::unknown_group(message) => {
             Some("the proxy has no such model group: check --primary")
         }
         404 => Some("check --url: is this a LiteLLM proxy?"),
@@ -183,30 +184,6 @@ pub fn body_message(body: &str) -> String {
     clean(trimmed, MESSAGE_CHARS)
 }
 
-/// The cooldown list and the configured cooldown of LiteLLM's "No deployments available"
-/// message: `Try again in 10 seconds. ... cooldown_list=['027a...']`.
-pub fn cooldown_of(message: &str) -> Option<(Vec<String>, Option<Duration>)> {
-    if !message.contains("No deployments available") {
-        return None;
-    }
-    let cooldown = message
-        .split_once("Try again in ")
-        .and_then(|(_, rest)| rest.split_once(" second"))
-        .and_then(|(secs, _)| secs.trim().parse::<f64>().ok())
-        .and_then(crate::clock::duration::from_secs);
-    let list = message
-        .split_once("cooldown_list=[")
-        .and_then(|(_, rest)| rest.split_once(']'))
-        .map(|(list, _)| list)
-        .unwrap_or_default();
-    let ids = list
-        .split(',')
-        .map(|id| id.trim().trim_matches(|c| c == '\'' || c == '"').to_owned())
-        .filter(|id| !id.is_empty())
-        .collect();
-    Some((ids, cooldown))
-}
-
 /// A short, safe excerpt of a body, quoted.
 pub fn excerpt(body: &str) -> String {
     let text = clean(body, EXCERPT_CHARS);
@@ -292,21 +269,6 @@ mod tests {
             f.message,
             "check --url: is this a LiteLLM proxy? (empty body)"
         );
-    }
-
-    #[test]
-    fn litellms_cooldown_answer_lists_its_deployments() {
-        let message = "No deployments available for selected model, Try again in 10 seconds. \
-                       All deployments for selected model are in cooldown. Passed \
-                       model=llama-fp8. pre-call-checks=False, cooldown_list=['027a', 'b1c2']";
-        assert_eq!(
-            cooldown_of(message),
-            Some((
-                vec!["027a".to_owned(), "b1c2".to_owned()],
-                Some(Duration::from_secs(10))
-            ))
-        );
-        assert_eq!(cooldown_of("litellm.InternalServerError: boom"), None);
     }
 
     #[test]

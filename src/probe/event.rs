@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::litellm::{Cooling, Route};
+
 /// Which of the run's targets (a proxy and its primary group) a thing belongs to: its place in
 /// the run's list of targets, from 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,38 +67,6 @@ pub enum Evidence {
     Deployment,
     /// Only the body's `model`, for gateways that send no LiteLLM headers.
     BodyModel,
-}
-
-/// The `x-litellm-*` headers of an answer, as far as they were present.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Route {
-    pub model_group: Option<String>,
-    pub model_id: Option<String>,
-    pub api_base: Option<String>,
-    pub attempted_fallbacks: Option<u32>,
-    pub attempted_retries: Option<u32>,
-    /// `x-litellm-model-name`: the deployment's model (`ollama/llama3`; 1.106 and later).
-    pub model_name: Option<String>,
-    /// `x-litellm-version`: the proxy's LiteLLM release (on successful answers).
-    pub version: Option<String>,
-    /// `x-litellm-timeout`: the router's limit for one call to a model (on errors).
-    pub router_timeout: Option<Duration>,
-    /// What the router's "No deployments available" answer said (a 429's body).
-    pub cooling: Option<Cooling>,
-    /// Why the proxy's deployments (`GET /model/info`) could not be read when this answer
-    /// needed them to be attributed.
-    pub lookup_failure: Option<String>,
-}
-
-/// The deployments LiteLLM holds in cooldown, as its 429 lists them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cooling {
-    /// `cooldown_list`: the deployments' ids.
-    pub ids: Vec<String>,
-    /// Their api_bases, from `/model/info`, where known.
-    pub api_bases: Vec<String>,
-    /// The configured cooldown ("Try again in 10 seconds"), not the time left.
-    pub cooldown: Option<Duration>,
 }
 
 /// A successful answer and who served it.

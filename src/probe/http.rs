@@ -17,11 +17,11 @@ use tokio::time::Instant;
 
 use super::attribution::attribute;
 use super::capture::{Captured, CapturingService, capture};
-use super::deployments::Deployments;
 use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
 use super::event::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
 use super::schedule::Probe;
+use crate::litellm::model_info::Deployments;
 use crate::sys::secret::ApiKey;
 use crate::text::sanitize::clean;
 
@@ -391,7 +391,7 @@ impl HttpProber {
         if report.status != Some(429) {
             return;
         }
-        let Some((ids, cooldown)) = errors::cooldown_of(&failure.message) else {
+        let Some((ids, cooldown)) = crate::litellm::errors::cooldown_of(&failure.message) else {
             return;
         };
         let deployments = self.deployments_knowing(&ids).await.deployments;

@@ -3,7 +3,6 @@
 
 mod attribution;
 mod capture;
-pub mod deployments;
 mod endpoint;
 mod errors;
 pub mod event;

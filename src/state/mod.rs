@@ -24,12 +24,13 @@ pub use counters::Counters;
 pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
-pub use primary::{PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, cause, observe};
+pub use primary::{PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 pub use told::{DirectTold, RequestTold, Told};
 pub use watch::Watch;
 
+use crate::litellm::errors::cause;
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role, Verdict};
 
 /// One answered request as the history keeps it.

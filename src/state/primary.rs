@@ -290,21 +290,3 @@ impl PrimaryLane {
         self.answered
     }
 }
-
-/// LiteLLM's message cut to its cause: `litellm.InternalServerError: InternalServerError:
-/// OpenAIException - Connection error.` is `Connection error.`.
-pub fn cause(message: &str) -> &str {
-    let message = message
-        .split_once(". Received Model Group=")
-        .map_or(message, |(cause, _)| cause);
-    let message = message
-        .split_once(" LiteLLM: model group ")
-        .map_or(message, |(cause, _)| cause);
-    if !message.starts_with("litellm.") {
-        return message.trim();
-    }
-    message
-        .split_once(" - ")
-        .map_or(message, |(_, cause)| cause)
-        .trim()
-}

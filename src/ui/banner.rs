@@ -22,7 +22,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{View, font};
-use crate::state::{PrimaryState, Serving, cause};
+use crate::litellm::errors::cause;
+use crate::state::{PrimaryState, Serving};
 use crate::text::format::{fit_parts, span, wrap_within};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {

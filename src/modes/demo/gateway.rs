@@ -29,6 +29,7 @@ use super::errors::{CallFailure, RouteError};
 use super::router::{self, Calls, Moment, Router, Served};
 use super::settings::{GatewaySettings, Release, seconds_as_configured};
 use super::stage::{Answer, Stage};
+use crate::litellm::headers;
 
 /// `created` of every model in `GET /v1/models`, as LiteLLM reports it.
 const MODELS_CREATED: u64 = 1_677_610_602;
@@ -229,12 +230,12 @@ impl Calls for Upstreams<'_> {
 /// The proxy's error answer.
 fn failure(shared: &Shared, call_id: &str, error: &RouteError) -> Response {
     let mut headers = HeaderMap::new();
-    add(&mut headers, "x-litellm-call-id", call_id);
-    add(&mut headers, "x-litellm-response-cost", "0");
-    add(&mut headers, "x-litellm-key-spend", "0.0");
+    add(&mut headers, headers::CALL_ID, call_id);
+    add(&mut headers, headers::RESPONSE_COST, "0");
+    add(&mut headers, headers::KEY_SPEND, "0.0");
     if error.extendable {
         let timeout = seconds_as_configured(shared.settings.router.timeout);
-        add(&mut headers, "x-litellm-timeout", &timeout);
+        add(&mut headers, headers::TIMEOUT, &timeout);
     }
     if let Some(after) = error.retry_after {
         add(&mut headers, "retry-after", &after.as_secs().to_string());
@@ -268,19 +269,19 @@ impl Reply<'_> {
     fn common_headers(&self) -> HeaderMap {
         let d = self.deployment();
         let mut headers = HeaderMap::new();
-        add(&mut headers, "x-litellm-call-id", self.call_id);
-        add(&mut headers, "x-litellm-model-id", &d.id);
+        add(&mut headers, headers::CALL_ID, self.call_id);
+        add(&mut headers, headers::MODEL_ID, &d.id);
         if let Some(base) = &d.api_base {
-            add(&mut headers, "x-litellm-model-api-base", base);
+            add(&mut headers, headers::MODEL_API_BASE, base);
         }
         let release = self.shared.settings.release;
-        add(&mut headers, "x-litellm-version", release.version());
+        add(&mut headers, headers::VERSION, release.version());
         if release == Release::V1_106 {
-            add(&mut headers, "x-litellm-model-name", &d.model);
+            add(&mut headers, headers::MODEL_NAME, &d.model);
         }
-        add(&mut headers, "x-litellm-key-spend", "0.0");
+        add(&mut headers, headers::KEY_SPEND, "0.0");
         let ms = format!("{:.3}", self.took.as_secs_f64() * 1000.0);
-        add(&mut headers, "x-litellm-response-duration-ms", &ms);
+        add(&mut headers, headers::RESPONSE_DURATION_MS, &ms);
         headers
     }
 
@@ -297,15 +298,15 @@ impl Reply<'_> {
 
     /// The headers that tell who served: on every answer but 1.83's streams.
     fn routing_headers(&self, headers: &mut HeaderMap) {
-        add(headers, "x-litellm-model-group", &self.deployment().group);
+        add(headers, headers::MODEL_GROUP, &self.deployment().group);
         let retries = self.served.attempted_retries.to_string();
-        add(headers, "x-litellm-attempted-retries", &retries);
+        add(headers, headers::ATTEMPTED_RETRIES, &retries);
         if self.served.attempted_retries > 0 {
             let max = self.shared.settings.router.num_retries.to_string();
-            add(headers, "x-litellm-max-retries", &max);
+            add(headers, headers::MAX_RETRIES, &max);
         }
         let fallbacks = self.served.attempted_fallbacks.to_string();
-        add(headers, "x-litellm-attempted-fallbacks", &fallbacks);
+        add(headers, headers::ATTEMPTED_FALLBACKS, &fallbacks);
     }
 
     fn complete(&self, answer: &Answer) -> Response {

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::litellm::model_info::Deployments;
 use crate::modes::demo::config_file;
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::settings::Release;
 use crate::modes::demo::stage::{Fault, Stage, Target};
-use crate::probe::deployments::Deployments;
 use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
 use crate::tests::{Capture, capture_in, fixture};
 

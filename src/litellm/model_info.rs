@@ -1,4 +1,4 @@
-//! The proxy's deployments, from `GET /model/info`: which model group a deployment id or an
+//! The proxy's deployments, as LiteLLM's `GET /model/info` lists them: which model group a deployment id or an
 //! api_base belongs to. Needed for streams, whose answers carry no model-group header.
 
 use serde::Deserialize;
