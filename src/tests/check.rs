@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
 use crate::modes::demo::config_file::{self, SEED_CONFIG};
 use crate::modes::demo::gateway::Gateway;
-use crate::modes::demo::stage::{Fault, Stage, Target};
+use crate::modes::demo::stage::{Fault, Side, Stage};
 use crate::sys::exit::{Ended, Usage};
 
 fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
@@ -72,7 +72,7 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         said("fallback"),
         "llama3 answers on its own (ollama/llama3)"
     );
-    stage.set(Target::Fallback, Fault::Down);
+    stage.set(Side::Fallback, Fault::Down);
     let report = crate::commands::check::report(&args(&gateway.url(), Some("llama3")))
         .await
         .unwrap();

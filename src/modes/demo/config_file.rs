@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_norway::{Mapping, Value};
 
 use super::settings::{
-    Deployment, FailurePolicy, Fallback, GatewaySettings, Provider, Release, RouterSettings,
+    DeploymentConfig, FailurePolicy, Fallback, GatewaySettings, Provider, Release, RouterSettings,
     defaults, deployment_id,
 };
 
@@ -134,7 +134,7 @@ fn section<'a>(config: &'a Value, name: &str) -> Result<Option<&'a Mapping>, Str
     }
 }
 
-fn model_list(config: &Value, openai_key_in_env: bool) -> Result<Vec<Deployment>, String> {
+fn model_list(config: &Value, openai_key_in_env: bool) -> Result<Vec<DeploymentConfig>, String> {
     let Some(list) = config.get("model_list").and_then(Value::as_sequence) else {
         return Err("model_list must be a list".to_owned());
     };
@@ -149,7 +149,7 @@ fn model_list(config: &Value, openai_key_in_env: bool) -> Result<Vec<Deployment>
         .collect()
 }
 
-fn deployment(entry: &Value, openai_key_in_env: bool) -> Result<Deployment, String> {
+fn deployment(entry: &Value, openai_key_in_env: bool) -> Result<DeploymentConfig, String> {
     let group = entry
         .get("model_name")
         .and_then(scalar_text)
@@ -198,7 +198,7 @@ fn deployment(entry: &Value, openai_key_in_env: bool) -> Result<Deployment, Stri
             .map(|v| seconds(v, &format!("{group}: litellm_params.{key}")))
             .transpose()
     };
-    Ok(Deployment {
+    Ok(DeploymentConfig {
         // Recorded for LiteLLM's openai/ provider only; other providers find their
         // credentials elsewhere.
         missing_api_key: model.starts_with("openai/") && !has_key && !openai_key_in_env,

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::script::{Cue, Script, fault_name, target_name};
-use super::stage::{Fault, Stage, Target};
+use super::stage::{Fault, Side, Stage};
 use crate::ui::{Action, Binding, ModeAction, ModeKeys, ModeStatus};
 
 /// The demo's keys: lower case aims at the primary, capitals at the fallback.
@@ -19,8 +19,8 @@ pub const KEYS: ModeKeys = ModeKeys {
     bindings: &[
         Binding {
             keys: &[
-                (KeyCode::Char('k'), switch(Target::Primary, Fault::Down)),
-                (KeyCode::Char('K'), switch(Target::Fallback, Fault::Down)),
+                (KeyCode::Char('k'), switch(Side::Primary, Fault::Down)),
+                (KeyCode::Char('K'), switch(Side::Fallback, Fault::Down)),
             ],
             footer: Some(("k/K", "down")),
             help: (
@@ -31,8 +31,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('e'), switch(Target::Primary, Fault::Error)),
-                (KeyCode::Char('E'), switch(Target::Fallback, Fault::Error)),
+                (KeyCode::Char('e'), switch(Side::Primary, Fault::Error)),
+                (KeyCode::Char('E'), switch(Side::Fallback, Fault::Error)),
             ],
             footer: Some(("e/E", "500")),
             help: ("e  E", "make the primary / fallback answer HTTP 500"),
@@ -40,8 +40,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('h'), switch(Target::Primary, Fault::Hang)),
-                (KeyCode::Char('H'), switch(Target::Fallback, Fault::Hang)),
+                (KeyCode::Char('h'), switch(Side::Primary, Fault::Hang)),
+                (KeyCode::Char('H'), switch(Side::Fallback, Fault::Hang)),
             ],
             footer: Some(("h/H", "hang")),
             help: ("h  H", "make the primary / fallback hang"),
@@ -49,8 +49,8 @@ pub const KEYS: ModeKeys = ModeKeys {
         },
         Binding {
             keys: &[
-                (KeyCode::Char('u'), switch(Target::Primary, Fault::Up)),
-                (KeyCode::Char('U'), switch(Target::Fallback, Fault::Up)),
+                (KeyCode::Char('u'), switch(Side::Primary, Fault::Up)),
+                (KeyCode::Char('U'), switch(Side::Fallback, Fault::Up)),
             ],
             footer: Some(("u/U", "up")),
             help: ("u  U", "bring the primary / fallback back up"),
@@ -60,13 +60,13 @@ pub const KEYS: ModeKeys = ModeKeys {
 };
 
 /// The demo's key action that switches `target` to `fault`.
-const fn switch(target: Target, fault: Fault) -> Action {
+const fn switch(target: Side, fault: Fault) -> Action {
     Action::Mode(ModeAction::new((target as u16) << 8 | fault as u16))
 }
 
 /// The switch a demo key's action stands for.
-pub fn switch_of(action: ModeAction) -> Option<(Target, Fault)> {
-    [Target::Primary, Target::Fallback]
+pub fn switch_of(action: ModeAction) -> Option<(Side, Fault)> {
+    [Side::Primary, Side::Fallback]
         .into_iter()
         .flat_map(|t| Fault::ALL.into_iter().map(move |f| (t, f)))
         .find(|(t, f)| (*t as u16) << 8 | *f as u16 == action.code())
@@ -154,7 +154,7 @@ impl Director {
                         self.switch(cue.target, cue.fault, By::Script);
                         self.next += 1;
                     } else {
-                        for target in [Target::Primary, Target::Fallback] {
+                        for target in [Side::Primary, Side::Fallback] {
                             self.switch(target, Fault::Up, By::Loop);
                         }
                         self.pass_start += self.direction.pass.unwrap_or_default();
@@ -183,7 +183,7 @@ impl Director {
             Fault::Hang => "hang",
             Fault::Slow => "slow",
         };
-        let fallback = match self.stage.has(Target::Fallback) {
+        let fallback = match self.stage.has(Side::Fallback) {
             true => condition(self.fallback),
             false => "none",
         };
@@ -202,10 +202,10 @@ impl Director {
 
     /// Applies one switch, unless a new pass finds the target up already, and tells it.
     /// Without a fallback group, the fallback's switches do nothing.
-    fn switch(&mut self, target: Target, fault: Fault, by: By) {
+    fn switch(&mut self, target: Side, fault: Fault, by: By) {
         let current = match target {
-            Target::Primary => &mut self.primary,
-            Target::Fallback => &mut self.fallback,
+            Side::Primary => &mut self.primary,
+            Side::Fallback => &mut self.fallback,
         };
         if (by == By::Loop && *current == Fault::Up) || !self.stage.has(target) {
             return;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::settings::{
-    Deployment, Fallback, Provider, Release, seconds_as_configured, seconds_as_float,
+    DeploymentConfig, Fallback, Provider, Release, seconds_as_configured, seconds_as_float,
 };
 
 /// What went wrong with one call to one deployment.
@@ -118,7 +118,7 @@ impl RouteError {
 
 /// The exception LiteLLM raises for a failed call to `deployment`.
 pub fn exception(
-    deployment: &Deployment,
+    deployment: &DeploymentConfig,
     failure: &CallFailure,
     timeout: Duration,
     release: Release,
@@ -130,7 +130,7 @@ pub fn exception(
 }
 
 fn openai_exception(
-    deployment: &Deployment,
+    deployment: &DeploymentConfig,
     failure: &CallFailure,
     timeout: Duration,
     release: Release,
@@ -169,7 +169,7 @@ fn openai_exception(
 }
 
 fn ollama_exception(
-    deployment: &Deployment,
+    deployment: &DeploymentConfig,
     failure: &CallFailure,
     timeout: Duration,
     release: Release,

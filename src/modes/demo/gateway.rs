@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::errors::{CallFailure, RouteError};
-use super::router::{self, Calls, Moment, Router, Served};
+use super::router::{self, Calls, Moment, Routed, Router};
 use super::settings::{GatewaySettings, Release, seconds_as_configured};
 use super::stage::{Answer, Stage};
 use crate::litellm::headers;
@@ -255,13 +255,13 @@ struct Reply<'a> {
     shared: &'a Shared,
     call_id: &'a str,
     requested: &'a str,
-    served: Served,
+    served: Routed,
     /// What `x-litellm-response-duration-ms` covers.
     took: Duration,
 }
 
 impl Reply<'_> {
-    fn deployment(&self) -> &super::settings::Deployment {
+    fn deployment(&self) -> &super::settings::DeploymentConfig {
         &self.shared.settings.deployments[self.served.deployment]
     }
 

@@ -28,7 +28,7 @@ use super::errors::{
     self, CallFailure, RouteError, after_fallbacks, missing_api_key, no_deployments,
     no_fallback_for, without_fallbacks,
 };
-use super::settings::{Deployment, FailurePolicy, GatewaySettings, Release, RouterSettings};
+use super::settings::{DeploymentConfig, FailurePolicy, GatewaySettings, Release, RouterSettings};
 
 /// Time since the gateway started.
 pub type Moment = Duration;
@@ -85,7 +85,7 @@ struct Health {
 #[derive(Clone, Debug)]
 pub struct Router {
     settings: RouterSettings,
-    deployments: Vec<Deployment>,
+    deployments: Vec<DeploymentConfig>,
     /// Model group names, in model-list order.
     groups: Vec<String>,
     /// Each deployment's group, as an index into `groups`.
@@ -256,7 +256,7 @@ fn should_retry(status: u16) -> bool {
 
 /// Who served a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Served {
+pub struct Routed {
     pub deployment: usize,
     /// `x-litellm-attempted-fallbacks`: fallback groups of the requested one entered.
     pub attempted_fallbacks: u32,
@@ -287,7 +287,7 @@ pub async fn drive<C: Calls>(
     group: usize,
     fallbacks: bool,
     calls: &mut C,
-) -> Result<(Served, C::Answer), RouteError> {
+) -> Result<(Routed, C::Answer), RouteError> {
     let mut walk = Walk {
         router,
         calls,
@@ -300,7 +300,7 @@ pub async fn drive<C: Calls>(
     }
 }
 
-type Outcome<A> = Result<(Served, A), RouteError>;
+type Outcome<A> = Result<(Routed, A), RouteError>;
 
 /// One request's way through the router.
 struct Walk<'a, C> {
@@ -348,7 +348,7 @@ impl<C: Calls> Walk<'_, C> {
                     Ok(answer) => {
                         let now = self.calls.now();
                         self.router().record_success(deployment, now);
-                        let served = Served {
+                        let served = Routed {
                             deployment,
                             attempted_fallbacks: self.attempted_fallbacks,
                             attempted_retries: attempt,

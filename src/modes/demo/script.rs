@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::stage::{Fault, Target};
+use super::stage::{Fault, Side};
 
 /// The story a headless demo tells when given no script: a failover, then a recovery once the
 /// primary is back and its cooldown is over.
@@ -17,7 +17,7 @@ const ACTIONS: &str = "down, error, hang, slow or up";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cue {
     pub at: Duration,
-    pub target: Target,
+    pub target: Side,
     pub fault: Fault,
 }
 
@@ -38,10 +38,10 @@ impl fmt::Display for Cue {
     }
 }
 
-pub fn target_name(target: Target) -> &'static str {
+pub fn target_name(target: Side) -> &'static str {
     match target {
-        Target::Primary => "primary",
-        Target::Fallback => "fallback",
+        Side::Primary => "primary",
+        Side::Fallback => "fallback",
     }
 }
 
@@ -84,7 +84,7 @@ impl Script {
         &self.cues
     }
 
-    pub fn aims_at(&self, target: Target) -> bool {
+    pub fn aims_at(&self, target: Side) -> bool {
         self.cues.iter().any(|c| c.target == target)
     }
 
@@ -136,8 +136,8 @@ fn cue(step: &str) -> Result<Cue, String> {
         ));
     };
     let target = match target.trim().to_ascii_lowercase().as_str() {
-        "primary" => Target::Primary,
-        "fallback" => Target::Fallback,
+        "primary" => Side::Primary,
+        "fallback" => Side::Fallback,
         other => return Err(format!("unknown target {other:?} ({TARGETS})")),
     };
     let fault = match action.trim().to_ascii_lowercase().as_str() {

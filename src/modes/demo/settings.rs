@@ -48,7 +48,7 @@ impl Provider {
 
 /// One deployment of the model list.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Deployment {
+pub struct DeploymentConfig {
     /// `model_name`: the model group.
     pub group: String,
     /// `litellm_params.model`, the provider string (`ollama/llama3`).
@@ -134,7 +134,7 @@ pub struct RouterOverrides {
 /// Everything the simulated gateway serves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GatewaySettings {
-    pub deployments: Vec<Deployment>,
+    pub deployments: Vec<DeploymentConfig>,
     pub router: RouterSettings,
     /// The LiteLLM release played.
     pub release: Release,

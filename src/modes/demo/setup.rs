@@ -13,7 +13,7 @@ use super::DemoArgs;
 use super::config_file;
 use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
-use super::stage::Target;
+use super::stage::Side;
 use crate::run::plan::{DEFAULT_TIMEOUT, Layer};
 use crate::sys::exit::usage;
 use crate::text::sanitize::clean;
@@ -119,7 +119,7 @@ impl Setup {
             None if args.repeat || !given.dashboard => Some(Script::parse(script::BUILT_IN)?),
             None => None,
         };
-        if fallback.is_none() && script.as_ref().is_some_and(|s| s.aims_at(Target::Fallback)) {
+        if fallback.is_none() && script.as_ref().is_some_and(|s| s.aims_at(Side::Fallback)) {
             return Err(clean(
                 &format!(
                     "--script aims at the fallback, but {primary} has no fallbacks in the config"

@@ -40,7 +40,7 @@ impl Fault {
 
 /// Which deployments a key or a script step aims at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub enum Side {
     Primary,
     Fallback,
 }
@@ -64,15 +64,15 @@ pub struct Stage {
     faults: Arc<watch::Sender<Vec<Fault>>>,
     providers: Vec<Provider>,
     /// Each deployment's group is the primary's, the (first) fallback's, or another.
-    targets: Vec<Option<Target>>,
+    targets: Vec<Option<Side>>,
 }
 
 impl Stage {
     /// Every deployment up.
     pub fn new(settings: &GatewaySettings, primary: &str, fallback: Option<&str>) -> Self {
         let target = |group: &str| match group {
-            g if g == primary => Some(Target::Primary),
-            g if Some(g) == fallback => Some(Target::Fallback),
+            g if g == primary => Some(Side::Primary),
+            g if Some(g) == fallback => Some(Side::Fallback),
             _ => None,
         };
         let deployments = &settings.deployments;
@@ -84,7 +84,7 @@ impl Stage {
     }
 
     /// Switches every deployment of the target's group to `fault`.
-    pub fn set(&self, target: Target, fault: Fault) {
+    pub fn set(&self, target: Side, fault: Fault) {
         self.faults.send_modify(|faults| {
             for (f, t) in faults.iter_mut().zip(&self.targets) {
                 if *t == Some(target) {
@@ -95,7 +95,7 @@ impl Stage {
     }
 
     /// Whether any deployment plays the target's part (a primary may have no fallback).
-    pub fn has(&self, target: Target) -> bool {
+    pub fn has(&self, target: Side) -> bool {
         self.targets.contains(&Some(target))
     }
 
@@ -123,7 +123,7 @@ impl Stage {
 
     fn answer(&self, deployment: usize) -> Answer {
         let text = match self.targets[deployment] {
-            Some(Target::Primary) => PRIMARY_REPLY,
+            Some(Side::Primary) => PRIMARY_REPLY,
             _ => FALLBACK_REPLY,
         };
         // The usage the project's mock upstreams report.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::modes::demo::director::*;
-use crate::modes::demo::stage::Target;
+use crate::modes::demo::stage::Side;
 use ratatui::crossterm::event::KeyCode;
 
 use crate::ui::Action;
@@ -37,7 +37,7 @@ fn every_key_switches_what_its_help_says() {
         };
         assert_eq!(
             (first, second, fault),
-            (Target::Primary, Target::Fallback, same),
+            (Side::Primary, Side::Fallback, same),
             "{binding:?}"
         );
         assert!(

@@ -11,7 +11,7 @@ use crate::litellm::model_info::Deployments;
 use crate::modes::demo::config_file;
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::settings::Release;
-use crate::modes::demo::stage::{Fault, Stage, Target};
+use crate::modes::demo::stage::{Fault, Side, Stage};
 use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
 use crate::tests::{Capture, capture_in, fixture};
 
@@ -158,7 +158,7 @@ async fn answers_carry_the_real_proxys_headers_and_model_names() {
         assert_eq!(body["choices"][0]["message"]["content"], "Hi.");
 
         // Primary down: the fallback serves under its provider string.
-        s.stage.set(Target::Primary, Fault::Down);
+        s.stage.set(Side::Primary, Fault::Down);
         let answer = s.chat(false).await;
         assert_eq!(answer.status(), 200);
         let recording = recorded(release, "02a-primary-refused-1st.http");
@@ -182,7 +182,7 @@ async fn answers_carry_the_real_proxys_headers_and_model_names() {
 async fn a_stream_names_who_served_as_each_release_does() {
     for release in RELEASES {
         let s = recorded_setup(release).await;
-        s.stage.set(Target::Primary, Fault::Down);
+        s.stage.set(Side::Primary, Fault::Down);
         let answer = s.chat(true).await;
         assert_eq!(answer.status(), 200);
         assert_eq!(
@@ -231,8 +231,8 @@ async fn a_stream_names_who_served_as_each_release_does() {
 async fn with_everything_down_the_errors_are_litellms_recorded_ones() {
     for release in RELEASES {
         let s = recorded_setup(release).await;
-        s.stage.set(Target::Primary, Fault::Down);
-        s.stage.set(Target::Fallback, Fault::Down);
+        s.stage.set(Side::Primary, Fault::Down);
+        s.stage.set(Side::Fallback, Fault::Down);
         // The primary's error, the fallback's inside it.
         let first = s.chat(false).await;
         assert_eq!(first.status(), 500);

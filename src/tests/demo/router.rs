@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::modes::demo::config_file;
 use crate::modes::demo::errors::{CallFailure, RouteError};
-use crate::modes::demo::router::{self, Calls, Moment, Router, Served};
+use crate::modes::demo::router::{self, Calls, Moment, Routed, Router};
 use crate::modes::demo::settings::{GatewaySettings, Release, RouterOverrides};
 use crate::tests::fixture;
 
@@ -94,7 +94,7 @@ fn walk(
     group: &str,
     at: Duration,
     condition: &Conditions<'_>,
-) -> (Result<Served, RouteError>, Duration, Vec<String>) {
+) -> (Result<Routed, RouteError>, Duration, Vec<String>) {
     let group = router.lock().unwrap().group_index(group).unwrap();
     let mut stage = Stage {
         now: at,
@@ -117,7 +117,7 @@ fn request(
     group: &str,
     at: Duration,
     condition: &Conditions<'_>,
-) -> (Result<Served, RouteError>, Duration) {
+) -> (Result<Routed, RouteError>, Duration) {
     let (result, end, _) = walk(router, &recorded_setup(), group, at, condition);
     (result, end)
 }
@@ -178,7 +178,7 @@ impl Timeline {
     }
 
     /// Replays the requests through the simulated router; every one must match.
-    fn replay(&self, name: &str) -> Vec<(Served, Duration)> {
+    fn replay(&self, name: &str) -> Vec<(Routed, Duration)> {
         let setup = recorded_setup();
         let router = Mutex::new(Router::new(setup.clone()));
         let condition = |group: &str, at: Duration| match group {
@@ -214,7 +214,7 @@ impl Timeline {
 const PRIMARY: usize = 1;
 
 /// The send times of the first fallback answer and of the first primary answer after it.
-fn failover_and_recovery(results: &[(Served, Duration)]) -> (f64, f64) {
+fn failover_and_recovery(results: &[(Routed, Duration)]) -> (f64, f64) {
     let failover = results
         .iter()
         .position(|(s, _)| s.deployment != PRIMARY)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::modes::demo::script::*;
-use crate::modes::demo::stage::{Fault, Target};
+use crate::modes::demo::stage::{Fault, Side};
 
 #[test]
 fn steps_are_read_and_sorted_by_time() {
@@ -19,7 +19,7 @@ fn steps_are_read_and_sorted_by_time() {
             "primary-up@60s"
         ]
     );
-    assert!(s.aims_at(Target::Fallback));
+    assert!(s.aims_at(Side::Fallback));
     assert_eq!(
         s.to_string(),
         "primary-hang@0s,primary-down@10s,fallback-down@40s,primary-up@60s"
@@ -28,7 +28,7 @@ fn steps_are_read_and_sorted_by_time() {
     assert_eq!(slow.cues()[0].at, Duration::from_millis(2500));
     assert_eq!(slow.cues()[0].to_string(), "primary-slow@2.5s");
     assert_eq!(slow.cues()[1].fault, Fault::Error);
-    assert!(!slow.aims_at(Target::Fallback));
+    assert!(!slow.aims_at(Side::Fallback));
     assert!(Script::parse(BUILT_IN).is_ok());
 }
 

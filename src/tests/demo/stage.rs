@@ -14,17 +14,17 @@ async fn calls_play_the_faults_switched_on_their_target() {
     let (fallback, primary) = (0, 1);
     let limit = Duration::from_secs(30);
     assert_eq!(stage.call(primary, limit).await.unwrap().text, "Hi.");
-    stage.set(Target::Primary, Fault::Down);
+    stage.set(Side::Primary, Fault::Down);
     assert_eq!(stage.call(primary, limit).await, Err(CallFailure::Refused));
     assert_eq!(stage.call(fallback, limit).await.unwrap().text, "Hello!");
-    stage.set(Target::Primary, Fault::Error);
+    stage.set(Side::Primary, Fault::Error);
     assert!(matches!(
         stage.call(primary, limit).await,
         Err(CallFailure::ServerError { .. })
     ));
 
     // A slow answer comes after two seconds, or the router gives up first.
-    stage.set(Target::Primary, Fault::Slow);
+    stage.set(Side::Primary, Fault::Slow);
     let started = Instant::now();
     assert!(stage.call(primary, limit).await.is_ok());
     assert_eq!(started.elapsed(), SLOW);
@@ -35,7 +35,7 @@ async fn calls_play_the_faults_switched_on_their_target() {
     );
 
     // A hung call waits for the router's timeout, or is cut when its deployment goes down.
-    stage.set(Target::Primary, Fault::Hang);
+    stage.set(Side::Primary, Fault::Hang);
     assert_eq!(
         stage.call(primary, limit).await,
         Err(CallFailure::TimedOut { after: limit })
@@ -45,7 +45,7 @@ async fn calls_play_the_faults_switched_on_their_target() {
         async move { stage.call(primary, limit).await }
     });
     sleep(Duration::from_secs(3)).await;
-    stage.set(Target::Primary, Fault::Down);
+    stage.set(Side::Primary, Fault::Down);
     assert_eq!(hung.await.unwrap(), Err(CallFailure::Disconnected));
-    assert!(stage.has(Target::Fallback));
+    assert!(stage.has(Side::Fallback));
 }
