@@ -33,6 +33,8 @@ fn main() -> ExitCode {
             runtime.block_on(app::replay(args))
         }
         Some(Command::Mark(args)) => runtime.block_on(app::mark(args)),
+        Some(Command::Completions(args)) => app::completions(args.shell),
+        Some(Command::Man) => app::man(),
         Some(Command::Demo(args)) => {
             let _log_guard = start_logging(&args.probe.log_file);
             runtime.block_on(app::demo(*args))

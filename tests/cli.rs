@@ -634,3 +634,63 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<(u1
         .map_or(String::new(), |(_, body)| body.to_owned());
     Ok((status, body))
 }
+
+/// Completions and the manual page come from the same definitions as the options: bash
+/// completes subcommands, options and their values from the script it sources; zsh and fish
+/// get theirs; the manual page renders with `man` and names every subcommand and variable.
+#[test]
+fn completions_complete_and_the_manual_page_renders() {
+    let scratch = Scratch::new("cli-completions");
+    // What bash offers for the words typed so far (the last one being completed).
+    let offered = |words: &str| -> Vec<String> {
+        let script = format!(
+            "source <('{BIN}' completions bash) || exit 9
+             words=({words}); COMP_WORDS=(\"${{words[@]}}\"); COMP_CWORD=$((${{#words[@]}} - 1))
+             [[ $words == *' ' ]] && COMP_CWORD=${{#words[@]}}
+             fn=$(complete -p failover-watch | sed -n 's/.*-F \\([^ ]*\\).*/\\1/p')
+             \"$fn\" failover-watch \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).lines().map(str::to_owned).collect()
+    };
+    assert!(offered("failover-watch re").contains(&"replay".to_owned()));
+    assert!(offered("failover-watch --out").contains(&"--output".to_owned()));
+    let values = offered("failover-watch --output ''");
+    for value in ["tui", "text", "jsonl", "none"] {
+        assert!(values.contains(&value.to_owned()), "{values:?}");
+    }
+    let zsh = run(&scratch, &["completions", "zsh"]);
+    assert!(text(&zsh.stdout).starts_with("#compdef failover-watch"));
+    let fish = run(&scratch, &["completions", "fish"]);
+    assert!(text(&fish.stdout).contains("complete -c failover-watch"));
+    assert_eq!(
+        run(&scratch, &["completions", "tcsh"]).status.code(),
+        Some(2)
+    );
+
+    let man = run(&scratch, &["man"]);
+    assert!(man.status.success());
+    let page = scratch.0.join("failover-watch.1");
+    std::fs::write(&page, &man.stdout).unwrap();
+    let shown = Command::new("man")
+        .args(["-l", "-P", "cat"])
+        .arg(&page)
+        .env("MANWIDTH", "100")
+        .output()
+        .expect("man is needed for this test (tests/setup.sh installs it)");
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let shown = text(&shown.stdout);
+    for expected in [
+        "SYNOPSIS",
+        "failover-watch-replay",
+        "FAILOVER_WATCH_URL",
+        "--metrics-listen",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "{expected} not in the page:\n{shown}"
+        );
+    }
+}

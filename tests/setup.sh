@@ -14,6 +14,8 @@
 #                        apart): the runner's virtual environments, and tests/deploy.sh's
 #   prometheus           when promtool is missing: prometheus and promtool, for the tests of
 #                        the metrics and of deploy/ (tests/deploy.sh; its service is not started)
+#   man-db, groff-base   man and nroff: the manual page `failover-watch man` prints is rendered
+#                        (tests/cli.rs)
 # Not installed here: cargo (rustup) and python3 itself (3.11, the end-to-end locks' version).
 # When something is missing and this is not root, it says what to install and fails.
 
@@ -30,6 +32,8 @@ tests_setup_missing() {
     need+=(python3-venv)
   fi
   command -v promtool >/dev/null || need+=(prometheus)
+  command -v man >/dev/null || need+=(man-db)
+  command -v nroff >/dev/null || need+=(groff-base)
   echo "${need[*]}"
 }
 

@@ -70,6 +70,29 @@ pub enum Command {
     /// Drop a marker ("scaled to 0") on the timeline of the failover-watch runs of this user,
     /// from a script: `failover-watch mark "scale down" && oc scale ... --replicas=0`.
     Mark(MarkArgs),
+
+    /// Print the completion script for a shell: `source <(failover-watch completions bash)`,
+    /// or save it where the shell looks (see the docs' install steps).
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff): `failover-watch man | man -l -`, or save it as
+    /// `failover-watch.1` in a man directory.
+    Man,
+}
+
+/// `completions`: which shell.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells completions are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// `replay`: which record, how fast, in which output.

@@ -12,7 +12,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use crate::cli::config::Surroundings;
 use crate::cli::{
-    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, WatchArgs,
+    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, Shell, WatchArgs,
 };
 use crate::control;
 use crate::modes::demo::{self, Given, Setup};
@@ -116,6 +116,43 @@ pub async fn mark(args: MarkArgs) -> Result<Ended> {
         writeln!(stdout, "marker {name} dropped in failover-watch {}", d.pid)
             .wrap_err("cannot write to stdout")?;
     }
+    Ok(Ended::Clean)
+}
+
+/// Prints the completion script for `shell`, from the same definitions as the options.
+pub fn completions(shell: Shell) -> Result<Ended> {
+    let mut command = command();
+    let name = command.get_name().to_owned();
+    let mut out = Vec::new();
+    match shell {
+        Shell::Bash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut command, name, &mut out)
+        }
+        Shell::Zsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut command, name, &mut out)
+        }
+        Shell::Fish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut command, name, &mut out)
+        }
+    }
+    write_out(&out)
+}
+
+/// Prints the manual page, from the same definitions as the options and `--help`.
+pub fn man() -> Result<Ended> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command())
+        .render(&mut out)
+        .wrap_err("cannot render the manual page")?;
+    write_out(&out)
+}
+
+fn write_out(bytes: &[u8]) -> Result<Ended> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .wrap_err("cannot write to stdout")?;
     Ok(Ended::Clean)
 }
 
