@@ -28,7 +28,7 @@ pub use server::{Endpoint, Exporter, serve};
 
 use crate::clock::SessionClock;
 use crate::output::{Output, RunInfo};
-use crate::probe::{ErrorKind, ProbeOutcome};
+use crate::probe::{ErrorKind, ProbeEvent, ProbeOutcome};
 use crate::state::{Monitor, PrimaryKind, ServingKind, Told, TransitionKind, Watch};
 
 /// Request durations, from 5 ms to a minute.
@@ -288,7 +288,7 @@ impl Metrics {
                 return;
             }
             Told::Marker(_) | Told::Reset { .. } | Told::Notice { .. } => return,
-            Told::Skipped { .. } => {
+            Told::Probe(ProbeEvent::Skipped { .. }) => {
                 self.skipped.inc();
             }
             Told::Direct(told) => {
@@ -305,7 +305,7 @@ impl Metrics {
                     self.transitions.get_or_create(&kind).inc();
                 }
             }
-            Told::Sent { .. } | Told::Abandoned { .. } => {}
+            Told::Probe(_) => {}
         }
         self.in_flight.set(monitor.in_flight().len() as i64);
         if let Some(version) = monitor.litellm_version()

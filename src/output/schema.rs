@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RunInfo;
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Evidence, Lane, ProbeOutcome, Route, Verdict};
+use crate::probe::{ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, Route, Verdict};
 use crate::state::{
     DirectTold, Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind,
     PrimaryState, RequestTold, ServingKind, Told, Transition, TransitionKind,
@@ -44,7 +44,7 @@ pub enum Line {
 /// The lines that tell `told`, in order (none for a probe that left).
 pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
     match told {
-        Told::Sent { .. } => Vec::new(),
+        Told::Probe(ProbeEvent::Sent { .. } | ProbeEvent::Answered(_)) => Vec::new(),
         Told::Request(told) => {
             let request = Line::Request(RequestLine::new(told, wall));
             let transition = told
@@ -61,23 +61,23 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
                 .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
             std::iter::once(direct).chain(change).collect()
         }
-        Told::Skipped {
+        Told::Probe(ProbeEvent::Skipped {
             lane,
             at,
             in_flight,
             ..
-        } => vec![Line::Skip(SkipLine {
+        }) => vec![Line::Skip(SkipLine {
             at: wall.rfc3339(*at),
             in_flight: *in_flight,
             lane: *lane,
         })],
-        Told::Abandoned {
+        Told::Probe(ProbeEvent::Abandoned {
             lane,
             seq,
             sent_at,
             at,
             ..
-        } => vec![Line::Abandoned(AbandonedLine {
+        }) => vec![Line::Abandoned(AbandonedLine {
             seq: *seq,
             sent_at: wall.rfc3339(*sent_at),
             waited_ms: millis(at.saturating_sub(*sent_at)),

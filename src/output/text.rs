@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{Finish, Output, RunInfo};
 use crate::clock::WallClock;
 use crate::litellm::errors::cause;
-use crate::probe::{Lane, ProbeOutcome, Role, TargetId};
+use crate::probe::{Lane, ProbeEvent, ProbeOutcome, Role, TargetId};
 use crate::state::{
     Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Transition,
     TransitionKind, Watch,
@@ -248,10 +248,13 @@ impl<W: Finish> Output for TextStory<W> {
 
     fn tell(&mut self, told: &Told, _watch: &Watch) -> io::Result<()> {
         match told {
-            Told::Sent { .. }
-            | Told::Skipped {
-                lane: Lane::Direct, ..
-            } => return Ok(()),
+            Told::Probe(
+                ProbeEvent::Sent { .. }
+                | ProbeEvent::Answered(_)
+                | ProbeEvent::Skipped {
+                    lane: Lane::Direct, ..
+                },
+            ) => return Ok(()),
             Told::Direct(told) => match &told.change {
                 Some(change) => self.primary(change)?,
                 None => return Ok(()),
@@ -262,7 +265,7 @@ impl<W: Finish> Output for TextStory<W> {
                 }
                 self.request(&told.outcome, told.late)?;
             }
-            Told::Skipped { at, in_flight, .. } => {
+            Told::Probe(ProbeEvent::Skipped { at, in_flight, .. }) => {
                 writeln!(
                     self.out,
                     "[{}] {}",
@@ -273,13 +276,13 @@ impl<W: Finish> Output for TextStory<W> {
                 )?;
                 writeln!(self.out)?;
             }
-            Told::Abandoned {
+            Told::Probe(ProbeEvent::Abandoned {
                 lane,
                 seq,
                 sent_at,
                 at,
                 ..
-            } => {
+            }) => {
                 let what = match lane {
                     Lane::Normal => "Request",
                     Lane::Direct => "Direct probe",

@@ -5,36 +5,17 @@
 use std::time::Duration;
 
 use super::{Marker, Notice, PrimaryChange, PrimaryKind, Transition};
-use crate::probe::{Lane, ProbeOutcome, TargetId};
+use crate::probe::{ProbeEvent, ProbeOutcome, TargetId};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Told {
-    /// A probe left (the metrics' in-flight gauge and liveness).
-    Sent {
-        target: TargetId,
-        lane: Lane,
-        seq: u64,
-        at: Duration,
-    },
+    /// A probe left, a tick was skipped (too many in flight), or a probe was abandoned when
+    /// the run ended: the schedule's event as it came (never an answer: those are below).
+    Probe(ProbeEvent),
     /// A request answered: who served it, and the transition it showed.
     Request(Box<RequestTold>),
     /// A direct probe of the primary answered: what it says of the primary's own state.
     Direct(Box<DirectTold>),
-    /// A tick passed without a probe: too many in flight.
-    Skipped {
-        target: TargetId,
-        lane: Lane,
-        at: Duration,
-        in_flight: usize,
-    },
-    /// A probe still unanswered when the run ended.
-    Abandoned {
-        target: TargetId,
-        lane: Lane,
-        seq: u64,
-        sent_at: Duration,
-        at: Duration,
-    },
     /// Something told once: about a target (a router timeout, say), or about the whole run
     /// (the record cannot be written).
     Notice {
@@ -80,9 +61,7 @@ impl Told {
     /// interval changes, notices about the run).
     pub fn target(&self) -> Option<TargetId> {
         match self {
-            Told::Sent { target, .. }
-            | Told::Skipped { target, .. }
-            | Told::Abandoned { target, .. } => Some(*target),
+            Told::Probe(event) => Some(event.target()),
             Told::Request(told) => Some(told.outcome.target),
             Told::Direct(told) => Some(told.outcome.target),
             Told::Notice { target, .. } => *target,

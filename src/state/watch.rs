@@ -88,41 +88,6 @@ impl Watch {
 fn told_of(event: ProbeEvent, applied: Applied) -> Vec<Told> {
     let target = event.target();
     let told = match event {
-        ProbeEvent::Sent {
-            target,
-            lane,
-            seq,
-            at,
-        } => Told::Sent {
-            target,
-            lane,
-            seq,
-            at,
-        },
-        ProbeEvent::Skipped {
-            target,
-            lane,
-            at,
-            in_flight,
-        } => Told::Skipped {
-            target,
-            lane,
-            at,
-            in_flight,
-        },
-        ProbeEvent::Abandoned {
-            target,
-            lane,
-            seq,
-            sent_at,
-            at,
-        } => Told::Abandoned {
-            target,
-            lane,
-            seq,
-            sent_at,
-            at,
-        },
         ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
             Told::Direct(Box::new(DirectTold {
                 outcome: *outcome,
@@ -138,6 +103,7 @@ fn told_of(event: ProbeEvent, applied: Applied) -> Vec<Told> {
             transition: applied.transition,
             awaits_direct: applied.awaits_direct,
         })),
+        other => Told::Probe(other),
     };
     let notice = applied.notice.map(|notice| Told::Notice {
         target: Some(target),
