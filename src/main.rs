@@ -10,7 +10,12 @@ use failover_watch::commands as app;
 use failover_watch::sys::{exit, logging};
 
 fn main() -> ExitCode {
+    failover_watch::sys::check_stdout();
     let cli = Cli::from_arg_matches(&app::command().get_matches()).unwrap_or_else(|e| e.exit());
+    if let Err(report) = color_eyre::install() {
+        eprintln!("failover-watch: {report}");
+    }
+    exit::watch_panics();
     // One thread: everything here waits on the network or a timer. With worker threads,
     // every probe and every event handed to the owner loop woke another thread (8 context
     // switches a probe instead of 3), most of the CPU a probe cost.
@@ -47,11 +52,8 @@ fn main() -> ExitCode {
     exit::status(result)
 }
 
-/// Logging and error reports; a log file that cannot be written is not a reason to stop.
+/// Logging; a log file that cannot be written is not a reason to stop.
 fn start_logging(log_file: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    if let Err(report) = color_eyre::install() {
-        eprintln!("failover-watch: {report}");
-    }
     match logging::init(log_file) {
         Ok(guard) => Some(guard),
         Err(report) => {

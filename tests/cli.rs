@@ -295,7 +295,7 @@ async fn the_text_story_reads_like_the_seeds_without_colour_off_a_terminal() {
         "Request #3: ✓ FALLBACK",
         "[!] RECOVERY DETECTED: ollama/llama3 → llama-fp8",
         "Request #4: ✓ PRIMARY",
-        "Demo Summary",
+        "Failover Watch Summary",
         "  • Total requests: 4",
         "  • Successful: 4",
         "  • Failed: 0",
@@ -362,7 +362,7 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
     let out = run(&scratch, &args);
     assert!(out.status.success());
     assert!(
-        text(&out.stdout).contains("Demo Summary"),
+        text(&out.stdout).contains("Failover Watch Summary"),
         "the text output is unchanged"
     );
     let lines = json_lines(&std::fs::read_to_string(&record).unwrap());

@@ -195,3 +195,171 @@ fn damaged_records_exit_2_with_the_line_and_why() {
         text(&no_terminal.stderr)
     );
 }
+
+/// A record is untrusted input: a line with no end (`/dev/zero`) or of a hundred megabytes is
+/// damage, found within a bounded read; numbers out of range are refused before anything is
+/// read; nothing panics.
+#[test]
+fn unbounded_lines_and_out_of_range_numbers_exit_2_without_a_panic() {
+    let scratch = Scratch::new("replay-bounds");
+    let zero = command(&scratch, &["replay", "/dev/zero", "--output", "text"])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2), "{}", text(&zero.stderr));
+    assert!(
+        text(&zero.stderr).contains("/dev/zero: line 1 is longer than 256 KiB"),
+        "{}",
+        text(&zero.stderr)
+    );
+    let huge = scratch.0.join("huge.jsonl");
+    let mut line = br#"{"type":"run","url":""#.to_vec();
+    line.resize(100 << 20, b'x');
+    std::fs::write(&huge, &line).unwrap();
+    let out = command(
+        &scratch,
+        &["replay", huge.to_str().unwrap(), "--output", "text"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1 is longer than 256 KiB"));
+    for speed in ["1e-300", "0.0000001", "0", "-1", "65", "NaN", "inf"] {
+        let out = command(
+            &scratch,
+            &["replay", "/dev/null", &format!("--speed={speed}")],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--speed {speed}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("from 1/64 (0.015625) to 64") || stderr.contains("not a number"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// The run line of a record started at 14:00:00 UTC, and lines of its run.
+fn record_of(lines: &[serde_json::Value]) -> String {
+    let run = serde_json::json!({"type":"run","record_version":1,"tool_version":"0.1.0",
+        "started_at":"2026-11-23T14:00:00.000000Z","utc_offset_secs":0,
+        "url":"http://127.0.0.1:4000","primary":"llama-fp8","fallback":"llama3",
+        "interval_ms":1000.0,"timeout_ms":30000.0,"down_after":2,"stream":false,
+        "simulated":false,"direct":false});
+    std::iter::once(&run)
+        .chain(lines)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn request(seq: u64, model: &str, reply: &str) -> serde_json::Value {
+    serde_json::json!({"type":"request","seq":seq,
+        "sent_at":format!("2026-11-23T14:00:{seq:02}.000000Z"),"latency_ms":20.0,"ttft_ms":null,
+        "result":"primary","model":model,"model_group":"llama-fp8","api_base":null,
+        "attempted_fallbacks":0,"status":200,"error_kind":null,"error":null,"reply":reply,
+        "model_id":null,"evidence":"model_group_header","late":false})
+}
+
+/// Escape sequences and line breaks read from a record never reach the replay's story: no
+/// clipboard write, no cleared screen, no forged line.
+#[test]
+fn escape_sequences_in_a_record_never_reach_the_replays_text() {
+    let scratch = Scratch::new("replay-hostile");
+    let path = scratch.0.join("hostile.jsonl");
+    let marker = serde_json::json!({"type":"marker","id":1,"at":"2026-11-23T14:00:01.500000Z",
+        "after_seq":1,"label":"down\u{1b}]52;c;b3duZWQ=\u{7}\n[20:00:00] Request #99: ✓ PRIMARY"});
+    let hostile = request(
+        2,
+        "llama-fp8\u{1b}[2J",
+        "Hi\r\n[20:00:00] Request #99: forged\u{1b}[31m",
+    );
+    std::fs::write(
+        &path,
+        record_of(&[request(1, "llama-fp8", "Hi."), marker, hostile]),
+    )
+    .unwrap();
+    let out = command(
+        &scratch,
+        &[
+            "replay",
+            path.to_str().unwrap(),
+            "--output",
+            "text",
+            "--instant",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let story = text(&out.stdout);
+    let control = story.chars().find(|c| c.is_control() && *c != '\n');
+    assert_eq!(control, None, "{story:?}");
+    assert!(!story.contains("b3duZWQ"), "{story}");
+    assert!(
+        !story
+            .lines()
+            .any(|l| l.starts_with("[20:00:00] Request #99")),
+        "a forged line: {story}"
+    );
+    assert!(
+        story.contains("MARKER M1 \"down [20:00:00] Request #99"),
+        "{story}"
+    );
+}
+
+/// Two runs recorded into one file (`--record` appends) stay playable: the last by default,
+/// said, and any other with `--run N`; a probe told twice in one run is damage.
+#[test]
+fn a_record_holding_two_runs_plays_either() {
+    let scratch = Scratch::new("replay-two-runs");
+    let path = scratch.0.join("two.jsonl");
+    let first = record_of(&[request(1, "llama-fp8", "first run")]);
+    let second = record_of(&[
+        request(1, "llama-fp8", "second run"),
+        request(2, "llama-fp8", "still second"),
+    ]);
+    std::fs::write(&path, format!("{first}{second}")).unwrap();
+    let play = |extra: &[&str]| {
+        let mut args = vec![
+            "replay",
+            path.to_str().unwrap(),
+            "--output",
+            "text",
+            "--instant",
+        ];
+        args.extend_from_slice(extra);
+        command(&scratch, &args).output().unwrap()
+    };
+    let last = play(&[]);
+    assert!(last.status.success(), "{}", text(&last.stderr));
+    assert!(text(&last.stdout).contains("still second"));
+    assert!(!text(&last.stdout).contains("first run"));
+    assert!(text(&last.stderr).contains("holds 2 runs: playing the last (run 2)"));
+    let first_run = play(&["--run", "1"]);
+    assert!(first_run.status.success());
+    assert!(text(&first_run.stdout).contains("first run"));
+    assert!(!text(&first_run.stdout).contains("second run"));
+    let none = play(&["--run", "3"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none.stderr).contains("holds 2 runs: there is no run 3"));
+
+    let twice = scratch.0.join("twice.jsonl");
+    std::fs::write(
+        &twice,
+        record_of(&[request(1, "a", "x"), request(1, "a", "y")]),
+    )
+    .unwrap();
+    let out = command(
+        &scratch,
+        &["replay", twice.to_str().unwrap(), "--output", "text"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 3: request #1 a second time"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -140,7 +140,9 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
     session.wait_for("the full layout again", |s| s.contains("Recent requests"));
 
     session.keys(&["q"]);
-    let screen = session.wait_for("the summary after quitting", |s| s.contains("Demo Summary"));
+    let screen = session.wait_for("the summary after quitting", |s| {
+        s.contains("Failover Watch Summary")
+    });
     assert_eq!(exit_status(&exit_file), "0");
     // Back on the normal screen, in cooked mode: lines start at the left edge.
     assert_eq!(
@@ -150,7 +152,10 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
         "0"
     );
     assert!(!screen.contains("NOW SERVING"), "{screen}");
-    assert!(screen.lines().any(|l| l == "Demo Summary"), "{screen}");
+    assert!(
+        screen.lines().any(|l| l == "Failover Watch Summary"),
+        "{screen}"
+    );
     assert!(
         screen
             .lines()
@@ -205,7 +210,7 @@ async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
         .unwrap();
     assert!(killed.success());
     let screen = session.wait_for("the summary after the signal", |s| {
-        s.contains("Demo Summary")
+        s.contains("Failover Watch Summary")
     });
     assert!(
         screen

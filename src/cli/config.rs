@@ -278,7 +278,7 @@ mod tests {
         assert!(
             plan(&["--interval", "0s"], false)
                 .unwrap_err()
-                .contains("more than zero")
+                .contains("from 1ms to 1h")
         );
         assert!(
             plan(&["--api-key-file", "/nonexistent/key"], false)

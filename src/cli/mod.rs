@@ -117,7 +117,8 @@ pub struct ReplayArgs {
     pub instant: bool,
 
     /// `tui`: the dashboard; `text`: the story (a handout for a report); `jsonl`: the lines
-    /// again. [default: tui when stdout is a terminal, else text]
+    /// again; `none`: nothing but the exit status (2 for a damaged record: a check).
+    /// [default: tui when stdout is a terminal, else text]
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
 
@@ -260,10 +261,10 @@ pub struct TargetArgs {
     #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
     pub fallback: Option<String>,
 
-    /// Limit for one request, from sending to the complete answer. Above the proxy's router
-    /// timeout (30 s in the usual setups), a hung primary's requests show as slow fallbacks
-    /// rather than timeouts. [default: 60s]
-    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", value_name = "DURATION", value_parser = duration::positive)]
+    /// Limit for one request, from sending to the complete answer, from 1ms to 1h. Above the
+    /// proxy's router timeout (30 s in the usual setups), a hung primary's requests show as
+    /// slow fallbacks rather than timeouts. [default: 60s]
+    #[arg(long, env = "FAILOVER_WATCH_TIMEOUT", value_name = "DURATION", value_parser = duration::wait)]
     pub timeout: Option<Duration>,
 
     /// The prompt of every request.
@@ -271,7 +272,7 @@ pub struct TargetArgs {
     pub prompt: String,
 
     /// `max_tokens` of every request.
-    #[arg(long, env = "FAILOVER_WATCH_MAX_TOKENS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "FAILOVER_WATCH_MAX_TOKENS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_tokens: u32,
 
     /// Stream the answers (SSE) and measure the time to the first token.
@@ -285,9 +286,9 @@ pub struct ProbeArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Time between two probes (`3s`, `500ms`, `1m`; a bare number is seconds). Probes leave on
-    /// this schedule whether or not earlier ones have answered.
-    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = probe_interval)]
+    /// Time between two probes, from 1ms to 1h (`3s`, `500ms`, `1m`; a bare number is
+    /// seconds). Probes leave on this schedule whether or not earlier ones have answered.
+    #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = duration::wait)]
     pub interval: Duration,
 
     /// Beside every probe, probe the primary group alone (`disable_fallbacks`): its own
@@ -310,7 +311,7 @@ pub struct ProbeArgs {
     pub max_in_flight: u64,
 
     /// Consecutive failed requests after which the state is DOWN (an outage).
-    #[arg(long, env = "FAILOVER_WATCH_DOWN_AFTER", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "FAILOVER_WATCH_DOWN_AFTER", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub down_after: u32,
 
     /// `tui`: the live dashboard; `text`: the story line by line; `jsonl`: one JSON object per
@@ -320,8 +321,9 @@ pub struct ProbeArgs {
     pub output: Option<OutputFormat>,
 
     /// Serve Prometheus metrics (`GET /metrics`) and liveness (`GET /healthz`) on this
-    /// address, e.g. `127.0.0.1:9464` (`0.0.0.0:9464` in a container).
-    #[arg(long, env = "FAILOVER_WATCH_METRICS_LISTEN", value_name = "ADDR")]
+    /// address: `127.0.0.1:9464`, `localhost:9464` (this machine only), `:9464` or
+    /// `0.0.0.0:9464` (every interface: in a container), `[::1]:9464`.
+    #[arg(long, env = "FAILOVER_WATCH_METRICS_LISTEN", value_name = "ADDR", value_parser = listen_address)]
     pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// The dashboard's colours (`t` cycles them live). [default: dark, mono when NO_COLOR is set]
@@ -349,16 +351,23 @@ pub enum ThemeArg {
     Mono,
 }
 
-/// The shortest interval between probes: below it the schedule would only flood the proxy.
-const SHORTEST_INTERVAL: Duration = Duration::from_millis(1);
-
-/// An interval between probes: a positive duration of at least a millisecond.
-fn probe_interval(text: &str) -> Result<Duration, String> {
-    let interval = duration::positive(text)?;
-    if interval < SHORTEST_INTERVAL {
-        return Err("must be at least 1ms".to_owned());
-    }
-    Ok(interval)
+/// An address to listen on: `HOST:PORT` with an IP address, `localhost:PORT` (loopback) or
+/// `:PORT` (every interface, as Prometheus writes it).
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    let with_host = match text.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => match text.strip_prefix("localhost:") {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => text.to_owned(),
+        },
+    };
+    with_host.parse().map_err(|_| {
+        format!(
+            "{text:?} is not an address to listen on: give IP:PORT (127.0.0.1:9464), \
+             localhost:PORT or :PORT (every interface)"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -366,11 +375,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_interval_is_at_least_a_millisecond() {
-        assert_eq!(probe_interval("1ms"), Ok(Duration::from_millis(1)));
-        assert!(probe_interval("1us").is_err());
-        assert!(probe_interval("0.0001").is_err());
-        assert!(probe_interval("0").unwrap_err().contains("more than zero"));
+    fn a_listen_address_takes_the_usual_forms() {
+        let ok = |text: &str| listen_address(text).unwrap().to_string();
+        assert_eq!(ok("127.0.0.1:9464"), "127.0.0.1:9464");
+        assert_eq!(ok("localhost:9464"), "127.0.0.1:9464");
+        assert_eq!(ok(":9464"), "0.0.0.0:9464");
+        assert_eq!(ok("[::1]:9464"), "[::1]:9464");
+        for wrong in ["9464", "host:9464", ":", "localhost", "127.0.0.1:99999"] {
+            assert!(
+                listen_address(wrong).unwrap_err().contains("IP:PORT"),
+                "{wrong}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_interval_is_from_a_millisecond_to_an_hour() {
+        let wait = duration::wait;
+        assert_eq!(wait("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(wait("1h"), Ok(Duration::from_secs(3600)));
+        for wrong in ["1us", "0.0001", "0", "61m", "10y", "1e300"] {
+            let error = wait(wrong).unwrap_err();
+            assert!(error.contains("from 1ms to 1h"), "{wrong}: {error}");
+        }
     }
 
     #[test]

@@ -16,6 +16,24 @@ pub fn positive(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// The longest wait the options take for one thing (an interval, a timeout, a cooldown): more
+/// is a mistake, not a setting.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(3600);
+
+/// An interval or a limit for one thing: from a millisecond to an hour, written as for
+/// [`positive`].
+pub fn wait(text: &str) -> Result<Duration, String> {
+    let range = "must be from 1ms to 1h";
+    match parse(text) {
+        Ok(duration) if duration >= Duration::from_millis(1) && duration <= LONGEST_WAIT => {
+            Ok(duration)
+        }
+        Ok(_) => Err(range.to_owned()),
+        Err(e) if e.starts_with("is too long") => Err(range.to_owned()),
+        Err(e) => Err(format!("{e}; it {range}")),
+    }
+}
+
 /// A duration of zero or more and at most ten years, written as for [`positive`].
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();

@@ -91,9 +91,24 @@ pub struct Report {
     pub checks: Vec<Finding>,
 }
 
-/// Checks the proxy of `args`; exit status 0 when all is well, 1 with a problem found.
+/// Checks the proxy of `args`; exit status 0 when all is well, 1 with a problem found, 2 when
+/// it could not check (in JSON too, with `--output json`).
 pub async fn check(args: CheckArgs) -> Result<Ended> {
-    let report = report(&args).await?;
+    let report = match report(&args).await {
+        Ok(report) => report,
+        Err(error) if args.output == CheckOutput::Json => {
+            let why = error
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ");
+            let answer =
+                serde_json::json!({"ok": false, "checked": false, "error": clean(&why, 600)});
+            println!("{answer}");
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
     let mut out = io::stdout().lock();
     match args.output {
         CheckOutput::Json => {
@@ -259,7 +274,11 @@ impl<'a> Checks<'a> {
                     .and_then(|v| v["data"].as_array().map(Vec::len))
                     .unwrap_or(0);
                 let said = if sent { "accepted" } else { "none needed" };
-                Finding::ok("key", format!("{said} ({groups} model groups)"))
+                let groups = match groups {
+                    1 => "1 model group".to_owned(),
+                    n => format!("{n} model groups"),
+                };
+                Finding::ok("key", format!("{said} ({groups})"))
             }
             Ok((status, body)) => {
                 let message = crate::probe::body_message(&body);

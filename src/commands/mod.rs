@@ -110,9 +110,11 @@ pub async fn mark(args: MarkArgs) -> Result<Ended> {
     let delivered = control::mark(label, args.to)
         .await
         .map_err(|why| eyre!(why))?;
+    // Said as the watchers keep it: cleaned and cut.
+    let label = control::label_as_kept(label);
     let mut stdout = io::stdout().lock();
     for d in delivered {
-        let name = marker_name(d.marker, label);
+        let name = marker_name(d.marker, label.as_deref());
         writeln!(stdout, "marker {name} dropped in failover-watch {}", d.pid)
             .wrap_err("cannot write to stdout")?;
     }

@@ -58,7 +58,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     let listed = run::outputs(&show, &session.clock)?;
     // No one marks a replay from outside: the markers are the record's.
     let (_, marks) = mpsc::channel(1);
-    let ended = run::drive(&show, session, listed, mode, marks).await?;
+    let ended = run::drive(&show, session, listed, mode, Ok(marks)).await?;
     match damage {
         // Played up to where it was cut; the record is still damaged: said once, here.
         Some(damage) => Err(usage(damage)),

@@ -9,7 +9,9 @@ use tokio::net::UnixStream;
 use tokio::time::{Instant, timeout_at};
 
 use super::folder::{self, Reach, Socket, default_dir};
-use super::{EXCHANGE_TIMEOUT, Reply, Request, clean_label, read_line, write_line};
+use super::{
+    ANSWER_TIMEOUT, EXCHANGE_TIMEOUT, Reply, Request, clean_label, read_line, unix_ms, write_line,
+};
 use crate::text::sanitize;
 
 /// A watcher that took the marker: its pid and the marker's number.
@@ -31,6 +33,11 @@ enum Outcome {
 /// one of process `to`; the watchers reached, or why none was.
 pub async fn mark(label: Option<&str>, to: Option<u32>) -> Result<Vec<Delivered>, String> {
     mark_in(&default_dir(), label, to).await
+}
+
+/// The label as every watcher keeps it and `mark` says it: cleaned, cut, or none.
+pub fn label_as_kept(label: Option<&str>) -> Option<String> {
+    label.and_then(clean_label)
 }
 
 /// [`mark`] for the watchers listening in `dir`. The sockets of watchers that are gone are
@@ -68,9 +75,11 @@ pub async fn mark_in(
             names.join(", ")
         ));
     }
-    // Cleaned here too, so that a long label is cut rather than refused.
+    // Cleaned here too, so that a long label is cut rather than refused. Good until a moment
+    // before this side gives up, so that the watcher drops it only if it can still say so.
     let request = Request {
-        mark: label.and_then(clean_label),
+        mark: label_as_kept(label),
+        deadline_ms: Some(unix_ms() + u64::try_from(ANSWER_TIMEOUT.as_millis()).unwrap_or(0)),
     };
     let outcomes = join_all(targets.iter().map(|socket| deliver(socket, &request))).await;
 

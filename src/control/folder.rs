@@ -64,7 +64,7 @@ pub fn check_private(dir: &Path) -> io::Result<()> {
             format!("refusing to use {}: {why}", dir.display()),
         ))
     };
-    let meta = fs::symlink_metadata(dir)?;
+    let meta = fs::symlink_metadata(dir).map_err(|error| at(dir, error))?;
     if meta.file_type().is_symlink() {
         return refuse("it is a symbolic link".to_owned());
     }
@@ -87,6 +87,11 @@ pub fn check_private(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// `error` with the path it happened at (an operating system's own message names none).
+fn at(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
 /// A watcher's socket, as found in the folder.
 #[derive(Debug)]
 pub struct Socket {
@@ -102,8 +107,8 @@ pub fn socket_path(dir: &Path, pid: u32) -> PathBuf {
 /// The sockets in `dir`, by pid; files not named `<pid>.sock` are not ours and left alone.
 pub fn sockets(dir: &Path) -> io::Result<Vec<Socket>> {
     let mut found = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
+    for entry in fs::read_dir(dir).map_err(|error| at(dir, error))? {
+        let entry = entry.map_err(|error| at(dir, error))?;
         if let Some(pid) = entry.file_name().to_str().and_then(pid_of) {
             found.push(Socket {
                 pid,

@@ -32,16 +32,17 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 
 use crate::text::sanitize;
 
-pub use client::mark;
+pub use client::{label_as_kept, mark};
 pub use server::{MarkRequest, listen};
 
 /// The longest a connection lasts, on either side: neither a stuck client nor a stuck watcher
 /// holds the other.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long the watcher waits for its owner's answer: shorter than the client's wait, so that
-/// the client still hears why.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a request stays good: the watcher drops the marker only within it, and answers
+/// before the client gives up ([`EXCHANGE_TIMEOUT`]). Dropping and answering are one
+/// decision: a watcher stopped (`SIGSTOP`) or busy past it drops nothing and says so.
+const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// The longest line either side reads, its newline not counted: a request is a label.
 const MAX_LINE_BYTES: usize = 4096;
@@ -49,10 +50,21 @@ const MAX_LINE_BYTES: usize = 4096;
 /// The longest label kept, in characters: it has to fit on the dashboard's timeline.
 const MAX_LABEL_CHARS: usize = 120;
 
-/// `{"mark":"label"}` or `{"mark":null}`.
+/// `{"mark":"label","deadline_ms":1765000000000}` or `{"mark":null}`: the deadline, in
+/// milliseconds since the Unix epoch, is when the request stops being good (absent: the
+/// watcher's [`ANSWER_TIMEOUT`] from when it reads it).
 #[derive(Debug, Serialize, Deserialize)]
 struct Request {
     mark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deadline_ms: Option<u64>,
+}
+
+/// Now, in milliseconds since the Unix epoch: the one clock both sides of a socket share.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `{"marker":3}` or `{"error":"..."}`.

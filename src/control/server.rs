@@ -15,18 +15,20 @@ use tokio::time::timeout;
 use super::folder::{self, default_dir};
 use super::{
     ANSWER_TIMEOUT, EXCHANGE_TIMEOUT, MAX_LINE_BYTES, Reply, Request, clean_label, read_line,
-    write_line,
+    unix_ms, write_line,
 };
 
 /// After a failed accept (out of file descriptors...), so as not to spin on it.
 const ACCEPT_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-/// A labelled marker asked for from outside; the owner of the state drops it and answers its
-/// number on `answer`.
+/// A labelled marker asked for from outside; the owner of the state drops it, if it takes it
+/// before `deadline`, and answers its number on `answer` (nothing after the deadline: the
+/// client hears it was not dropped).
 #[derive(Debug)]
 pub struct MarkRequest {
     /// Already cleaned: one line, no controls, at most 120 characters.
     pub label: Option<String>,
+    pub deadline: tokio::time::Instant,
     pub answer: oneshot::Sender<u32>,
 }
 
@@ -119,22 +121,41 @@ async fn answer(stream: &mut UnixStream, marks: &mpsc::Sender<MarkRequest>) -> R
             ));
         }
     };
+    let left = match request.deadline_ms {
+        Some(deadline) => Duration::from_millis(deadline.saturating_sub(unix_ms())),
+        None => ANSWER_TIMEOUT,
+    };
+    if left.is_zero() {
+        return Reply::Error(
+            "the request came too late (the watcher was stopped or busy): no \
+                             marker dropped"
+                .to_owned(),
+        );
+    }
+    let deadline = tokio::time::Instant::now() + left;
     let (answer, answered) = oneshot::channel();
     let asked = MarkRequest {
         label: request.mark.as_deref().and_then(clean_label),
+        deadline,
         answer,
     };
-    let marker = timeout(ANSWER_TIMEOUT, async {
-        marks.send(asked).await.ok()?;
-        answered.await.ok()
+    // The owner answers at once or not at all: a moment past the deadline for the answer to
+    // come back.
+    let marker = tokio::time::timeout_at(deadline + ANSWER_TRAVEL, async {
+        if marks.send(asked).await.is_err() {
+            return Err("the watcher is shutting down");
+        }
+        answered
+            .await
+            .map_err(|_| "the watcher took it too late (stopped or busy): no marker dropped")
     })
     .await;
     match marker {
-        Ok(Some(marker)) => Reply::Marker(marker),
-        Ok(None) => Reply::Error("the watcher is shutting down".to_owned()),
-        Err(_) => Reply::Error(format!(
-            "the watcher did not answer within {} s",
-            ANSWER_TIMEOUT.as_secs()
-        )),
+        Ok(Ok(marker)) => Reply::Marker(marker),
+        Ok(Err(why)) => Reply::Error(why.to_owned()),
+        Err(_) => Reply::Error("the watcher did not answer in time: no marker dropped".into()),
     }
 }
+
+/// How long an answer the owner gave at its deadline may take to come back.
+const ANSWER_TRAVEL: Duration = Duration::from_millis(100);

@@ -297,8 +297,40 @@ async fn an_owner_gone_or_silent_is_an_error_not_a_hang() {
         let (marks, mut requests) = mpsc::channel::<MarkRequest>(1);
         let _silent = listen_in(&dir.0, marks).unwrap();
         let (error, request) = tokio::join!(mark_in(&dir.0, None, None), requests.recv());
-        assert!(error.unwrap_err().ends_with("did not answer within 1 s"));
+        let error = error.unwrap_err();
+        assert!(
+            error.ends_with("did not answer in time: no marker dropped"),
+            "{error}"
+        );
         drop(request);
+    })
+    .await;
+}
+
+/// Dropping a marker and answering are one decision: a request read after its deadline (a
+/// watcher stopped with SIGSTOP, then resumed) never reaches the owner, and says so.
+#[tokio::test]
+async fn a_request_read_too_late_drops_no_marker_and_says_so() {
+    within(async {
+        let dir = TempDir::new();
+        let (marks, answering) = owner();
+        let socket = listen_in(&dir.0, marks).unwrap();
+        let stale = format!(
+            r#"{{"mark":"late","deadline_ms":{}}}"#,
+            super::unix_ms() - 1
+        );
+        let reply = exchange_raw(&own_socket(&dir.0), format!("{stale}\n").as_bytes()).await;
+        assert!(reply.contains("too late"), "{reply}");
+        assert!(reply.contains("no marker dropped"), "{reply}");
+        // A request still good is taken, as before.
+        let good = format!(
+            r#"{{"mark":"ok","deadline_ms":{}}}"#,
+            super::unix_ms() + 1000
+        );
+        let reply = exchange_raw(&own_socket(&dir.0), format!("{good}\n").as_bytes()).await;
+        assert_eq!(reply.trim(), r#"{"marker":1}"#);
+        drop(socket);
+        assert_eq!(answering.await.unwrap(), [Some("ok".to_owned())]);
     })
     .await;
 }

@@ -153,8 +153,14 @@ pub const STDOUT_WAIT: Duration = Duration::from_secs(2);
 /// Chunks (a line, or a block of the story) waiting for stdout before they are dropped.
 pub const STDOUT_QUEUE: usize = 4096;
 
-/// Stdout behind a [`Pipe`]: a reader that does not keep up loses lines, counted.
+/// Stdout behind a [`Pipe`]: a reader that does not keep up loses lines, counted. A closed
+/// stdout (`>&-`, found when the process started) is an error, as a full one is.
 pub fn stdout_pipe() -> io::Result<Pipe> {
+    if crate::sys::stdout_was_closed() {
+        return Err(io::Error::other(
+            "stdout is closed: nothing to write the output on (--output none writes nothing)",
+        ));
+    }
     Pipe::spawn("stdout", io::stdout(), STDOUT_QUEUE, Overflow::Drop)
 }
 

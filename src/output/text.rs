@@ -1,5 +1,6 @@
 //! The seed's story, line by line: a header box, one block per answer, a banner at every
-//! switch, and the `Demo Summary` box at the end.
+//! switch, and the summary box at the end (`Demo Summary` for the demo, `Failover Watch
+//! Summary` for a real proxy).
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -18,6 +19,9 @@ use crate::text::sanitize::cut;
 const RULE: &str = "======================================================================";
 const DASHES: &str = "----------------------------------------------------------------------";
 const BANG: &str = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+/// The summary's title for a real proxy, and for the demo's simulated gateway.
+const SUMMARY: &str = "Failover Watch Summary";
+const DEMO_SUMMARY: &str = "Demo Summary";
 /// Replies and errors are cut to this many characters in the story.
 const TEXT_CHARS: usize = 200;
 
@@ -53,6 +57,8 @@ pub struct TextStory<W: Write> {
     out: W,
     wall: WallClock,
     palette: Palette,
+    /// The summary's title: what the run watched.
+    title: &'static str,
 }
 
 impl<W: Finish> TextStory<W> {
@@ -62,7 +68,18 @@ impl<W: Finish> TextStory<W> {
             out,
             wall,
             palette: Palette { on: color },
+            title: SUMMARY,
         }
+    }
+
+    /// The story of the run `info` describes: its summary named for a demo or a real proxy.
+    pub fn of(mut self, info: &RunInfo) -> Self {
+        self.title = if info.simulated {
+            DEMO_SUMMARY
+        } else {
+            SUMMARY
+        };
+        self
     }
 
     fn banner(&mut self, t: &Transition) -> io::Result<()> {
@@ -197,6 +214,11 @@ impl<W: Finish> TextStory<W> {
 
 impl<W: Finish> Output for TextStory<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.title = if info.simulated {
+            DEMO_SUMMARY
+        } else {
+            SUMMARY
+        };
         let title = if info.simulated {
             "LiteLLM Failover Demo (simulated gateway)"
         } else {
@@ -357,7 +379,7 @@ impl<W: Finish> TextStory<W> {
         };
         writeln!(self.out)?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "Demo Summary")?;
+        writeln!(self.out, "{}", self.title)?;
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "  • Total requests: {}", c.sent())?;
         writeln!(self.out, "  • Successful: {}", c.succeeded)?;

@@ -38,6 +38,8 @@ pub struct DashboardFront<S, E> {
     tick: Interval,
     dirty: bool,
     last_frame: Option<Instant>,
+    /// The marker being applied was typed here (not read from a record).
+    typed_marker: bool,
 }
 
 /// What woke the dashboard.
@@ -75,6 +77,7 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
             tick,
             dirty: true,
             last_frame: None,
+            typed_marker: false,
         }
     }
 
@@ -104,6 +107,7 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
                 Typed::Done(label) => {
                     let (at, after_seq) = (prompt.at, Some(prompt.after_seq));
                     dashboard.label = None;
+                    self.typed_marker = true;
                     Asked::Input(Input::Mark {
                         at,
                         after_seq,
@@ -221,7 +225,12 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> Front for Dashboard
                 let name = label
                     .as_deref()
                     .map_or("marker".to_owned(), |l| format!("marker \"{l}\""));
-                dashboard.say(format!("{name} dropped"), now);
+                // `m` in a replay marks what is shown, in this replay only.
+                let kept = match std::mem::take(&mut self.typed_marker) {
+                    true if dashboard.info.replay.is_some() => " (this replay only: not saved)",
+                    _ => "",
+                };
+                dashboard.say(format!("{name} dropped{kept}"), now);
             }
             Input::Probe(_) | Input::ResetCounters { .. } => {}
         }

@@ -45,12 +45,14 @@ pub async fn execute<P: Probe>(
     // Every output is set up (the record opened) before the first probe leaves.
     let listed = outputs(&plan.show, &SessionClock::Run(clock))?;
     let (marks_tx, marks) = mpsc::channel(8);
-    let socket = match control::listen(marks_tx) {
-        Ok(socket) => Some(socket),
+    let (socket, marks) = match control::listen(marks_tx) {
+        Ok(socket) => (Some(socket), Ok(marks)),
         Err(error) => {
-            // The run goes on; only `failover-watch mark` cannot reach it.
+            // The run goes on; only `failover-watch mark` cannot reach it: said on the
+            // dashboard (or stderr) and in the outputs, not only in the log.
             tracing::warn!(%error, "no control socket: `failover-watch mark` cannot reach this run");
-            None
+            let why = format!("`failover-watch mark` cannot reach this run: {error}");
+            (None, Err(why))
         }
     };
     let session = Session::start(prober, plan.schedule.clone(), clock);
@@ -108,7 +110,7 @@ pub async fn drive(
     session: Session,
     listed: Listed,
     mode: Option<ModeLink>,
-    marks: mpsc::Receiver<MarkRequest>,
+    marks: Result<mpsc::Receiver<MarkRequest>, String>,
 ) -> Result<Ended> {
     let Listed {
         mut outputs,
@@ -137,7 +139,7 @@ pub async fn drive(
             .await;
             // Once the screen is restored: the same summary as the text output.
             ended.and_then(|end| {
-                let mut story = TextStory::new(stdout_pipe()?, wall, show.color);
+                let mut story = TextStory::new(stdout_pipe()?, wall, show.color).of(info);
                 story.end(&watch, end)?;
                 Ok(story.close().ok().flatten())
             })

@@ -17,7 +17,7 @@ use crate::clock::{SessionClock, until};
 use crate::control::MarkRequest;
 use crate::output::{Outputs, RunInfo};
 use crate::probe::{Controls, Stop};
-use crate::state::{Input, PrimaryKind, PrimaryState, Told, Watch};
+use crate::state::{Input, NoticeKind, PrimaryKind, PrimaryState, Told, Watch};
 
 /// What the owner's front (the dashboard, or nothing) adds to a run: its own events, what it
 /// makes of them, and the screen.
@@ -82,8 +82,8 @@ impl Front for Headless {
 /// Where the owner's inputs come from, besides the session and the front.
 pub struct Inputs<'a> {
     pub signals: &'a mut mpsc::UnboundedReceiver<&'static str>,
-    /// Markers asked for from outside (`failover-watch mark`).
-    pub marks: mpsc::Receiver<MarkRequest>,
+    /// Markers asked for from outside (`failover-watch mark`), or why none can be.
+    pub marks: Result<mpsc::Receiver<MarkRequest>, String>,
 }
 
 /// What woke the owner.
@@ -103,9 +103,20 @@ pub async fn run<F: Front>(
     outputs: &mut Outputs,
     front: &mut F,
     info: &RunInfo,
-    mut inputs: Inputs<'_>,
+    inputs: Inputs<'_>,
 ) -> io::Result<Duration> {
     outputs.begin(info)?;
+    let mut marks = match inputs.marks {
+        Ok(marks) => marks,
+        Err(why) => {
+            front.warn(&why);
+            let at = session.clock.now();
+            if let Some(notice) = watch.shell_notice(NoticeKind::MarkUnavailable, why, at) {
+                outputs.tell(&notice, watch)?;
+            }
+            mpsc::channel(1).1
+        }
+    };
     let mut stops = 0;
     let mut outbox = Outbox::default();
     loop {
@@ -113,7 +124,7 @@ pub async fn run<F: Front>(
         let woke = tokio::select! {
             input = session.events.recv() => input.map_or(Woke::Ended, Woke::Input),
             () = until(outbox.due()) => Woke::Due,
-            Some(mark) = inputs.marks.recv() => Woke::Mark(mark),
+            Some(mark) = marks.recv() => Woke::Mark(mark),
             Some(signal) = inputs.signals.recv() => Woke::Signal(signal),
             event = front.next() => Woke::Front(event),
         };
@@ -124,6 +135,11 @@ pub async fn run<F: Front>(
             Woke::Due => {
                 let due = outbox.release_due(Instant::now());
                 tell(due, watch, outputs, front, &session)?;
+                continue;
+            }
+            // Dropped only while the asker still waits: dropping and answering are one decision.
+            Woke::Mark(mark) if Instant::now() > mark.deadline => {
+                tracing::warn!("a marker asked too late was not dropped");
                 continue;
             }
             Woke::Mark(mark) => {
@@ -195,7 +211,8 @@ fn tell<F: Front>(
         }
         for why in outputs.untold_failures() {
             front.warn(&why);
-            if let Some(notice) = watch.record_failed(why, session.clock.now()) {
+            let at = session.clock.now();
+            if let Some(notice) = watch.shell_notice(NoticeKind::RecordFailed, why, at) {
                 outputs.tell(&notice, watch)?;
             }
         }

@@ -16,6 +16,8 @@ pub enum NoticeKind {
     /// The proxy's deployments (`GET /model/info`) cannot be read: streams are attributed by
     /// the model their chunks name.
     DeploymentsUnread,
+    /// The control socket could not be opened: `failover-watch mark` cannot reach the run.
+    MarkUnavailable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,15 +26,6 @@ pub struct Notice {
     pub at: Duration,
     pub kind: NoticeKind,
     pub message: String,
-}
-
-/// The notice that the record cannot be written.
-pub fn record_failed(message: String, at: Duration) -> Notice {
-    Notice {
-        at,
-        kind: NoticeKind::RecordFailed,
-        message,
-    }
 }
 
 /// The notice that a stream could not be attributed through the proxy's deployments.

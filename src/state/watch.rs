@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Applied, DirectTold, Input, Monitor, MonitorConfig, RequestTold, Told, notice};
+use super::{
+    Applied, DirectTold, Input, Monitor, MonitorConfig, Notice, NoticeKind, RequestTold, Told,
+};
 use crate::probe::{Lane, ProbeEvent, TargetId};
 
 #[derive(Clone, Debug)]
@@ -69,10 +71,15 @@ impl Watch {
         }
     }
 
-    /// What the shell found about the whole run (the record cannot be written): a notice on
-    /// every target, told once.
-    pub fn record_failed(&mut self, message: String, at: Duration) -> Option<Told> {
-        let notice = notice::record_failed(message, at);
+    /// What the shell found about the whole run (the record cannot be written, `mark` cannot
+    /// reach it): a notice on every target, told once of its kind.
+    pub fn shell_notice(
+        &mut self,
+        kind: NoticeKind,
+        message: String,
+        at: Duration,
+    ) -> Option<Told> {
+        let notice = Notice { at, kind, message };
         let mut told = None;
         for monitor in &mut self.targets {
             told = monitor.tell_once(notice.clone()).or(told);

@@ -1,9 +1,11 @@
 //! One exit-status policy for every command: 0 when a run ends as asked, 1 when it failed
 //! (`--fail-on-error` and a failed or unanswered probe, or an error while running, with its
-//! report), 2 for bad usage or configuration, with a one-line reason.
+//! report), 2 for bad usage or configuration, with a one-line reason, 101 after a panic
+//! anywhere (a task's too, which tokio would otherwise swallow).
 
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use color_eyre::eyre::Report;
 
@@ -32,8 +34,25 @@ pub enum Ended {
     Failed,
 }
 
+/// A panic happened somewhere in the process.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Remembers every panic from now on, on any thread, whatever hook reports it: the exit
+/// status says it (call after the other hooks are installed; later ones chain to it).
+pub fn watch_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        report(info);
+    }));
+}
+
 /// Says what went wrong, if anything, on stderr, and gives the exit status.
 pub fn status(result: Result<Ended, Report>) -> ExitCode {
+    if PANICKED.load(Ordering::SeqCst) {
+        eprintln!("failover-watch: error: a panic happened (a bug: see the log); exit status 101");
+        return ExitCode::from(101);
+    }
     match result {
         Ok(Ended::Clean) => ExitCode::SUCCESS,
         Ok(Ended::Failed) => ExitCode::FAILURE,
@@ -80,5 +99,14 @@ mod tests {
         assert!(!report.chain().any(|e| e.is::<Usage>()));
         let wrapped = Err::<(), _>(usage("bad")).wrap_err("context").unwrap_err();
         assert!(wrapped.chain().any(|e| e.is::<Usage>()));
+    }
+
+    /// A panic on another thread (a task's, which tokio swallows) still fails the process.
+    #[test]
+    fn a_panic_anywhere_exits_101() {
+        watch_panics();
+        let panicked = std::thread::spawn(|| panic!("a task's bug")).join();
+        assert!(panicked.is_err());
+        assert_eq!(status(Ok(Ended::Clean)), ExitCode::from(101));
     }
 }

@@ -72,14 +72,24 @@ pub fn init(path: &Path) -> Result<WorkerGuard> {
     Ok(guard)
 }
 
-/// The log file, the user's alone: 0600, in a 0700 folder when we make it.
+/// The log file, the user's alone: 0600, in a 0700 folder when we make it. Only the default
+/// log's folder is made; a folder `--log-file` names must exist (a typo never makes folders
+/// at the root).
 fn open(path: &Path) -> Result<std::fs::File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+        if path == default_log_file() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+        } else if !dir.is_dir() {
+            return Err(eyre!(
+                "cannot write {}: the folder {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
     }
     OpenOptions::new()
         .create(true)

@@ -261,6 +261,7 @@ fn demo_mode(primary: &str, fallback: &str) -> ModeView {
             header: String::new(),
             banner: format!("simulated {footer} · next primary-up@20s"),
             footer,
+            paused: false,
         },
     }
 }
@@ -642,10 +643,27 @@ fn from_100x30_on_nothing_the_readme_promises_is_cut() {
             ] {
                 assert!(!text.contains('…'), "{at}: the {pane} is cut: {text}");
             }
-            // The whole footer, or whole entries: the dashboard's own all show.
-            if dashboard.mode.is_none() {
-                for (keys, what) in ui::DASHBOARD.iter().filter_map(|b| b.footer) {
-                    assert!(footer.contains(&format!("{keys} {what}")), "{at}: {footer}");
+            // The whole footer, or whole entries: the dashboard's own all show (the pause key
+            // saying what it does while paused); with a mode, all of the mode's keys do.
+            let said = |b: &ui::Binding, paused: bool| {
+                b.footer.map(|(keys, what)| {
+                    format!(
+                        "{keys} {}",
+                        b.footer_paused.filter(|_| paused).unwrap_or(what)
+                    )
+                })
+            };
+            let paused = dashboard.paused.is_some();
+            match &dashboard.mode {
+                None => {
+                    for entry in ui::DASHBOARD.iter().filter_map(|b| said(b, paused)) {
+                        assert!(footer.contains(&entry), "{at}: {footer}");
+                    }
+                }
+                Some(mode) => {
+                    for entry in mode.keys.bindings.iter().filter_map(|b| said(b, false)) {
+                        assert!(footer.contains(&entry), "{at}: {footer}");
+                    }
                 }
             }
             // The legend's entries come whole or not at all.

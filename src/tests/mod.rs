@@ -251,7 +251,7 @@ pub async fn drive_dashboard(
     let (_marks_tx, marks) = mpsc::channel(1);
     let inputs = Inputs {
         signals: &mut signals,
-        marks,
+        marks: Ok(marks),
     };
     let mut front = DashboardFront::new(screen, pressed.map(Ok), dashboard, mode);
     let end = owner::run(session, &mut watch, &mut outputs, &mut front, &info, inputs)

@@ -69,6 +69,8 @@ pub struct ModeStatus {
     pub banner: String,
     /// First in the footer, so that a narrow screen still shows it.
     pub footer: String,
+    /// The mode stands still (a replay paused): its keys say what they do then.
+    pub paused: bool,
 }
 
 /// The longest label a marker takes from the keyboard.

@@ -47,6 +47,8 @@ pub struct Binding {
     pub keys: &'static [(KeyCode, Action)],
     /// The footer's name for the keys and what they do; `None` keeps it out of the footer.
     pub footer: Option<(&'static str, &'static str)>,
+    /// What they do while paused, where that differs (`space resume`, `space play`).
+    pub footer_paused: Option<&'static str>,
     /// The help's name for the keys, and what they do in a sentence.
     pub help: (&'static str, &'static str),
     /// Stays in the footer when a mode adds keys of its own (the rest are in the help).
@@ -71,6 +73,7 @@ pub const DASHBOARD: [Binding; 7] = [
             (KeyCode::Esc, Action::Quit),
         ],
         footer: Some(("q", "quit")),
+        footer_paused: None,
         help: (
             "q  Esc  Ctrl-C",
             "quit and print the summary (Esc closes this help first)",
@@ -83,6 +86,7 @@ pub const DASHBOARD: [Binding; 7] = [
             (KeyCode::Char('p'), Action::TogglePause),
         ],
         footer: Some(("space", "pause")),
+        footer_paused: Some("resume"),
         help: ("space", "pause the display; probing and counting go on"),
         beside_mode: true,
     },
@@ -94,18 +98,21 @@ pub const DASHBOARD: [Binding; 7] = [
             (KeyCode::Char('_'), Action::ShorterInterval),
         ],
         footer: Some(("+/-", "interval")),
+        footer_paused: None,
         help: ("+  -", "longer / shorter interval between probes"),
         beside_mode: false,
     },
     Binding {
         keys: &[(KeyCode::Char('r'), Action::ResetCounters)],
         footer: Some(("r", "reset")),
+        footer_paused: None,
         help: ("r", "reset the counters and latency statistics shown"),
         beside_mode: false,
     },
     Binding {
         keys: &[(KeyCode::Char('m'), Action::Mark)],
         footer: Some(("m", "marker")),
+        footer_paused: None,
         help: (
             "m",
             "drop a marker (\"scaled down now\"): the next\ntransition says how long after the \
@@ -116,6 +123,7 @@ pub const DASHBOARD: [Binding; 7] = [
     Binding {
         keys: &[(KeyCode::Char('t'), Action::CycleTheme)],
         footer: Some(("t", "theme")),
+        footer_paused: None,
         help: ("t", "next theme: dark, light, mono"),
         beside_mode: false,
     },
@@ -125,6 +133,7 @@ pub const DASHBOARD: [Binding; 7] = [
             (KeyCode::Char('h'), Action::ToggleHelp),
         ],
         footer: Some(("?", "help")),
+        footer_paused: None,
         help: ("?", "open or close this help"),
         beside_mode: true,
     },
@@ -224,6 +233,7 @@ mod tests {
                     (KeyCode::Char('H'), Action::Mode(ModeAction::new(9))),
                 ],
                 footer: Some(("h/H", "hang")),
+                footer_paused: None,
                 help: ("h  H", "hang"),
                 beside_mode: false,
             }],

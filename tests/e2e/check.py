@@ -934,7 +934,7 @@ def record_and_replay(run, c, args):
         else:
             story = run.text("replay.text") or ""
             c.check(
-                f"Replay of: {events[-1]['record']}" in story and "Demo Summary" in story,
+                f"Replay of: {events[-1]['record']}" in story and "Failover Watch Summary" in story,
                 f"{name} tells the story, from its header (naming the record) to its summary",
                 repr(story[:300]),
             )

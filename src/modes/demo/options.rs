@@ -25,20 +25,20 @@ pub struct DemoArgs {
     pub repeat: bool,
 
     /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::clock::duration::wait)]
     pub cooldown: Option<Duration>,
 
     /// The router's allowed_fails: failures within a cooldown_time before a cooldown (3,
     /// LiteLLM's default, means its failure-rate policy instead).
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_ALLOWED_FAILS", value_name = "N")]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_ALLOWED_FAILS", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub allowed_fails: Option<u32>,
 
     /// The router's num_retries: retries in the same group before its fallbacks.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_NUM_RETRIES", value_name = "N")]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_NUM_RETRIES", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub num_retries: Option<u32>,
 
     /// The router's timeout: the limit of one call to one deployment.
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::clock::duration::positive)]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_ROUTER_TIMEOUT", value_name = "DURATION", value_parser = crate::clock::duration::wait)]
     pub router_timeout: Option<Duration>,
 
     /// The LiteLLM release to play: its headers, stream chunks and error messages.

@@ -302,6 +302,7 @@ impl Player {
             ),
             banner: format!("replay of {} · {position} · {at} in", t.file),
             footer: format!("{state} {position}"),
+            paused: !self.running,
         });
     }
 }
