@@ -270,25 +270,17 @@ mod tests {
 
     #[test]
     fn bad_configuration_is_refused_with_a_reason() {
-        assert!(
-            plan(&["--url", "not a url"], false)
-                .unwrap_err()
-                .contains("invalid --url")
-        );
-        assert!(
-            plan(&["--interval", "0s"], false)
-                .unwrap_err()
-                .contains("from 1ms to 1h")
-        );
-        assert!(
-            plan(&["--api-key-file", "/nonexistent/key"], false)
-                .unwrap_err()
-                .contains("cannot read the API key file")
-        );
-        assert!(
-            plan(&["--primary", " "], false)
-                .unwrap_err()
-                .contains("--primary")
-        );
+        for (args, reason) in [
+            (["--url", "not a url"], "invalid --url"),
+            (["--interval", "0s"], "from 1ms to 1h"),
+            (
+                ["--api-key-file", "/nonexistent/key"],
+                "cannot read the API key file",
+            ),
+            (["--primary", " "], "--primary"),
+        ] {
+            let error = plan(&args, false).unwrap_err();
+            assert!(error.contains(reason), "{args:?}: {error}");
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! The control socket on real Unix sockets, each test in a folder of its own.
 
 use std::fs;
-use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::client::{Delivered, mark_in};
 use super::folder::{default_dir, socket_path};
-use super::server::listen_in;
+use super::server::{ControlSocket, listen_in};
 use super::*;
 
 /// A folder of its own (0700, as a watcher would make it), removed at the end.
@@ -40,11 +39,12 @@ impl Drop for TempDir {
     }
 }
 
-/// Every test is bounded: a hang fails it instead of holding the suite.
-async fn within<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), test)
+/// Runs `test` in a folder of its own, bounded: a hang fails it instead of holding the suite.
+async fn in_a_folder(test: impl AsyncFnOnce(&Path)) {
+    let dir = TempDir::new();
+    tokio::time::timeout(Duration::from_secs(10), test(&dir.0))
         .await
-        .expect("the test took more than 10 s")
+        .expect("the test took more than 10 s");
 }
 
 /// An owner that answers 1, 2, 3... and, once every sender is gone, the labels it was given.
@@ -59,6 +59,13 @@ fn owner() -> (mpsc::Sender<MarkRequest>, JoinHandle<Vec<Option<String>>>) {
         labels
     });
     (marks, answering)
+}
+
+/// A watcher listening in `dir` for an [`owner`]: its socket (the owner's labels come once it
+/// is dropped) and the owner.
+fn listening(dir: &Path) -> (ControlSocket, JoinHandle<Vec<Option<String>>>) {
+    let (marks, answering) = owner();
+    (listen_in(dir, marks).unwrap(), answering)
 }
 
 /// Sends `line` as is and returns the raw reply line. Only the line: after a request it did not
@@ -83,24 +90,25 @@ fn me(marker: u32) -> Vec<Delivered> {
     }]
 }
 
-/// A socket file nothing listens on any more, as a killed watcher leaves it.
-fn left_behind(path: &Path) {
-    drop(std::os::unix::net::UnixListener::bind(path).unwrap());
+/// The socket file `name` in `dir`, made as a killed watcher leaves it: nothing listens on it
+/// any more.
+fn left_behind(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());
+    path
 }
 
 #[tokio::test]
 async fn a_mark_reaches_the_owner_and_comes_back_with_its_number() {
-    within(async {
-        let dir = TempDir::new();
-        let (marks, answering) = owner();
-        let socket = listen_in(&dir.0, marks).unwrap();
-        assert!(own_socket(&dir.0).exists());
+    in_a_folder(async |dir| {
+        let (socket, answering) = listening(dir);
+        assert!(own_socket(dir).exists());
 
-        assert_eq!(mark_in(&dir.0, Some("scale down"), None).await, Ok(me(1)));
+        assert_eq!(mark_in(dir, Some("scale down"), None).await, Ok(me(1)));
         let to_me = Some(std::process::id());
-        assert_eq!(mark_in(&dir.0, None, to_me).await, Ok(me(2)));
-        assert_eq!(mark_in(&dir.0, Some("  \n "), None).await, Ok(me(3)));
+        assert_eq!(mark_in(dir, None, to_me).await, Ok(me(2)));
+        assert_eq!(mark_in(dir, Some("  \n "), None).await, Ok(me(3)));
 
         drop(socket);
         let labels = answering.await.unwrap();
@@ -126,16 +134,14 @@ fn labels_are_one_clean_line_of_at_most_120_characters() {
 
 #[tokio::test]
 async fn the_watcher_cleans_the_label_whoever_sends_it() {
-    within(async {
-        let dir = TempDir::new();
-        let (marks, answering) = owner();
-        let socket = listen_in(&dir.0, marks).unwrap();
+    in_a_folder(async |dir| {
+        let (socket, answering) = listening(dir);
 
         let raw = r#"{"mark":"\u001b[2J\u001b[Hwiped \u202eevil\n"}"#;
-        let reply = exchange_raw(&own_socket(&dir.0), format!("{raw}\n").as_bytes()).await;
+        let reply = exchange_raw(&own_socket(dir), format!("{raw}\n").as_bytes()).await;
         assert_eq!(reply, "{\"marker\":1}\n");
         let long = "é".repeat(500);
-        assert_eq!(mark_in(&dir.0, Some(&long), None).await, Ok(me(2)));
+        assert_eq!(mark_in(dir, Some(&long), None).await, Ok(me(2)));
 
         drop(socket);
         let labels = answering.await.unwrap();
@@ -148,19 +154,15 @@ async fn the_watcher_cleans_the_label_whoever_sends_it() {
 
 #[tokio::test]
 async fn a_pid_that_is_not_there_is_said_with_the_sockets_that_are() {
-    within(async {
-        let dir = TempDir::new();
-        let (marks, _answering) = owner();
-        let _socket = listen_in(&dir.0, marks).unwrap();
+    in_a_folder(async |dir| {
+        let (_socket, _answering) = listening(dir);
 
-        let error = mark_in(&dir.0, Some("x"), Some(4_000_000))
-            .await
-            .unwrap_err();
+        let error = mark_in(dir, Some("x"), Some(4_000_000)).await.unwrap_err();
         assert_eq!(
             error,
             format!(
                 "no failover-watch with pid 4000000 is running (sockets in {}: {}.sock)",
-                dir.0.display(),
+                dir.display(),
                 std::process::id()
             )
         );
@@ -170,16 +172,15 @@ async fn a_pid_that_is_not_there_is_said_with_the_sockets_that_are() {
 
 #[tokio::test]
 async fn without_a_socket_nobody_is_running() {
-    within(async {
-        let dir = TempDir::new();
-        fs::write(dir.0.join("notes.txt"), "not a socket").unwrap();
+    in_a_folder(async |dir| {
+        fs::write(dir.join("notes.txt"), "not a socket").unwrap();
         let expected = format!(
             "no failover-watch is running for this user (no socket in {})",
-            dir.0.display()
+            dir.display()
         );
-        assert_eq!(mark_in(&dir.0, None, None).await, Err(expected));
+        assert_eq!(mark_in(dir, None, None).await, Err(expected));
 
-        let missing = dir.0.join("never-made");
+        let missing = dir.join("never-made");
         let error = mark_in(&missing, None, Some(12)).await.unwrap_err();
         assert!(error.starts_with("no failover-watch is running"), "{error}");
         assert!(!missing.exists(), "the client makes no folder");
@@ -189,25 +190,22 @@ async fn without_a_socket_nobody_is_running() {
 
 #[tokio::test]
 async fn a_socket_left_behind_is_skipped_and_removed() {
-    within(async {
-        let dir = TempDir::new();
+    in_a_folder(async |dir| {
         // Process 1 is alive: only the refused connection tells that the socket is stale.
-        let stale = dir.0.join("1.sock");
-        left_behind(&stale);
-        let error = mark_in(&dir.0, Some("x"), None).await.unwrap_err();
+        let stale = left_behind(dir, "1.sock");
+        let error = mark_in(dir, Some("x"), None).await.unwrap_err();
         assert!(error.starts_with("no failover-watch is running"), "{error}");
         assert!(!stale.exists());
 
-        let (marks, _answering) = owner();
-        let _socket = listen_in(&dir.0, marks).unwrap();
+        let (_socket, _answering) = listening(dir);
         // Answered: the watcher's own look for stale sockets is behind us.
-        assert_eq!(mark_in(&dir.0, None, None).await, Ok(me(1)));
-        left_behind(&stale);
-        assert_eq!(mark_in(&dir.0, Some("x"), None).await, Ok(me(2)));
+        assert_eq!(mark_in(dir, None, None).await, Ok(me(1)));
+        left_behind(dir, "1.sock");
+        assert_eq!(mark_in(dir, Some("x"), None).await, Ok(me(2)));
         assert!(!stale.exists());
 
-        left_behind(&stale);
-        let error = mark_in(&dir.0, None, Some(1)).await.unwrap_err();
+        left_behind(dir, "1.sock");
+        let error = mark_in(dir, None, Some(1)).await.unwrap_err();
         assert!(
             error.starts_with("no failover-watch with pid 1 is running"),
             "{error}"
@@ -219,45 +217,39 @@ async fn a_socket_left_behind_is_skipped_and_removed() {
 
 #[tokio::test]
 async fn listening_removes_the_sockets_of_watchers_that_are_gone_and_only_those() {
-    within(async {
-        let dir = TempDir::new();
-        let refused = dir.0.join("1.sock");
-        left_behind(&refused);
+    in_a_folder(async |dir| {
+        let refused = left_behind(dir, "1.sock");
         // No process can have this pid (the most Linux allows is 2^22).
-        let dead = dir.0.join(format!("{}.sock", u32::MAX));
-        left_behind(&dead);
+        let dead = left_behind(dir, &format!("{}.sock", u32::MAX));
         let parent = std::os::unix::process::parent_id();
-        let alive = dir.0.join(format!("{parent}.sock"));
+        let alive = dir.join(format!("{parent}.sock"));
         let _alive_listener = std::os::unix::net::UnixListener::bind(&alive).unwrap();
-        let others = [dir.0.join("notes.txt"), dir.0.join("+7.sock")];
+        let others = [dir.join("notes.txt"), dir.join("+7.sock")];
         for other in &others {
             fs::write(other, "").unwrap();
         }
 
         // Left by an earlier process that had our pid.
-        left_behind(&dir.0.join(format!("{}.sock", std::process::id())));
+        left_behind(dir, &format!("{}.sock", std::process::id()));
 
-        let (marks, _answering) = owner();
-        let _socket = listen_in(&dir.0, marks).unwrap();
+        let (_socket, _answering) = listening(dir);
         // The watcher looks for stale sockets before it accepts: answered, it is done.
-        let reply = exchange_raw(&own_socket(&dir.0), b"{\"mark\":null}\n").await;
+        let reply = exchange_raw(&own_socket(dir), b"{\"mark\":null}\n").await;
         assert_eq!(reply, "{\"marker\":1}\n");
         assert!(!refused.exists());
         assert!(!dead.exists());
         assert!(alive.exists());
         assert!(others.iter().all(|other| other.exists()));
-        assert!(own_socket(&dir.0).exists());
+        assert!(own_socket(dir).exists());
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_bad_request_gets_an_error_and_the_watcher_keeps_serving() {
-    within(async {
-        let dir = TempDir::new();
-        let (marks, _answering) = owner();
-        let _socket = listen_in(&dir.0, marks).unwrap();
-        let path = own_socket(&dir.0);
+    in_a_folder(async |dir| {
+        let (_socket, _answering) = listening(dir);
+        let path = own_socket(dir);
         // Sends nothing: must hold nobody else.
         let _stuck = UnixStream::connect(&path).await.unwrap();
 
@@ -277,26 +269,25 @@ async fn a_bad_request_gets_an_error_and_the_watcher_keeps_serving() {
         stream.read_to_string(&mut reply).await.unwrap();
         assert_eq!(reply, "{\"marker\":1}\n");
 
-        assert_eq!(mark_in(&dir.0, Some("still here"), None).await, Ok(me(2)));
+        assert_eq!(mark_in(dir, Some("still here"), None).await, Ok(me(2)));
     })
     .await;
 }
 
 #[tokio::test]
 async fn an_owner_gone_or_silent_is_an_error_not_a_hang() {
-    within(async {
-        let dir = TempDir::new();
+    in_a_folder(async |dir| {
         let (marks, requests) = mpsc::channel::<MarkRequest>(1);
         drop(requests);
-        let gone = listen_in(&dir.0, marks).unwrap();
-        let error = mark_in(&dir.0, None, None).await.unwrap_err();
+        let gone = listen_in(dir, marks).unwrap();
+        let error = mark_in(dir, None, None).await.unwrap_err();
         assert!(error.ends_with("the watcher is shutting down"), "{error}");
         drop(gone);
 
         // Takes the request but never answers: the watcher gives up first and says so.
         let (marks, mut requests) = mpsc::channel::<MarkRequest>(1);
-        let _silent = listen_in(&dir.0, marks).unwrap();
-        let (error, request) = tokio::join!(mark_in(&dir.0, None, None), requests.recv());
+        let _silent = listen_in(dir, marks).unwrap();
+        let (error, request) = tokio::join!(mark_in(dir, None, None), requests.recv());
         let error = error.unwrap_err();
         assert!(
             error.ends_with("did not answer in time: no marker dropped"),
@@ -311,15 +302,14 @@ async fn an_owner_gone_or_silent_is_an_error_not_a_hang() {
 /// watcher stopped with SIGSTOP, then resumed) never reaches the owner, and says so.
 #[tokio::test]
 async fn a_request_read_too_late_drops_no_marker_and_says_so() {
-    within(async {
-        let dir = TempDir::new();
+    in_a_folder(async |dir| {
         let (marks, answering) = owner();
-        let socket = listen_in(&dir.0, marks).unwrap();
+        let socket = listen_in(dir, marks).unwrap();
         let stale = format!(
             r#"{{"mark":"late","deadline_ms":{}}}"#,
             super::unix_ms() - 1
         );
-        let reply = exchange_raw(&own_socket(&dir.0), format!("{stale}\n").as_bytes()).await;
+        let reply = exchange_raw(&own_socket(dir), format!("{stale}\n").as_bytes()).await;
         assert!(reply.contains("too late"), "{reply}");
         assert!(reply.contains("no marker dropped"), "{reply}");
         // A request still good is taken, as before.
@@ -327,7 +317,7 @@ async fn a_request_read_too_late_drops_no_marker_and_says_so() {
             r#"{{"mark":"ok","deadline_ms":{}}}"#,
             super::unix_ms() + 1000
         );
-        let reply = exchange_raw(&own_socket(&dir.0), format!("{good}\n").as_bytes()).await;
+        let reply = exchange_raw(&own_socket(dir), format!("{good}\n").as_bytes()).await;
         assert_eq!(reply.trim(), r#"{"marker":1}"#);
         drop(socket);
         assert_eq!(answering.await.unwrap(), [Some("ok".to_owned())]);
@@ -337,11 +327,9 @@ async fn a_request_read_too_late_drops_no_marker_and_says_so() {
 
 #[tokio::test]
 async fn the_socket_is_private_and_removed_when_dropped() {
-    within(async {
-        let dir = TempDir::new();
-        let folder = dir.0.join("made").join("here");
-        let (marks, _answering) = owner();
-        let socket = listen_in(&folder, marks).unwrap();
+    in_a_folder(async |dir| {
+        let folder = dir.join("made").join("here");
+        let (socket, _answering) = listening(&folder);
         let path = own_socket(&folder);
         let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&folder), 0o700);
@@ -362,9 +350,8 @@ async fn the_socket_is_private_and_removed_when_dropped() {
 
 #[tokio::test]
 async fn a_folder_others_can_write_in_or_a_link_is_refused() {
-    within(async {
-        let dir = TempDir::new();
-        let shared = dir.0.join("shared");
+    in_a_folder(async |dir| {
+        let shared = dir.join("shared");
         fs::DirBuilder::new().mode(0o700).create(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o770)).unwrap();
         let (marks, _answering) = owner();
@@ -379,8 +366,8 @@ async fn a_folder_others_can_write_in_or_a_link_is_refused() {
         let error = mark_in(&shared, None, None).await.unwrap_err();
         assert!(error.starts_with("refusing to use"), "{error}");
 
-        let link = dir.0.join("link");
-        std::os::unix::fs::symlink(&dir.0, &link).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(dir, &link).unwrap();
         let error = listen_in(&link, marks).unwrap_err();
         assert!(
             error.to_string().ends_with("it is a symbolic link"),

@@ -133,58 +133,49 @@ mod tests {
         }
     }
 
+    /// Who served an answer to a request for `llama-fp8` whose headers tell `route` and whose
+    /// body names `body_model`, `known` the deployments: role, model and evidence.
+    fn attributed(
+        route: &Route,
+        body_model: &str,
+        known: &Deployments,
+    ) -> (Role, String, Evidence) {
+        let a = attribute("llama-fp8", route, Some(body_model), known).expect("attributed");
+        (a.role, a.model, a.evidence)
+    }
+
+    /// Who served, as [`attributed`] tells it.
+    fn served(role: Role, model: &str, evidence: Evidence) -> (Role, String, Evidence) {
+        (role, model.to_owned(), evidence)
+    }
+
     #[test]
     fn normal_answers_follow_the_model_group_header() {
-        let d = deployments();
-        let a = attribute(
-            "llama-fp8",
-            &route(Some("llama-fp8"), Some(PRIMARY_ID), Some(0)),
-            Some("llama-fp8"),
-            &d,
-        )
-        .unwrap();
+        let primary = route(Some("llama-fp8"), Some(PRIMARY_ID), Some(0));
         assert_eq!(
-            (a.role, a.model.as_str(), a.evidence),
-            (Role::Primary, "llama-fp8", Evidence::ModelGroupHeader)
+            attributed(&primary, "llama-fp8", &deployments()),
+            served(Role::Primary, "llama-fp8", Evidence::ModelGroupHeader)
         );
-        let a = attribute(
-            "llama-fp8",
-            &route(Some("llama3"), Some(FALLBACK_ID), Some(1)),
-            Some("ollama/llama3"),
-            &Deployments::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            (a.role, a.model.as_str()),
-            (Role::Fallback, "ollama/llama3")
-        );
+        let fallback = route(Some("llama3"), Some(FALLBACK_ID), Some(1));
+        let (role, model, _) = attributed(&fallback, "ollama/llama3", &Deployments::default());
+        assert_eq!((role, model.as_str()), (Role::Fallback, "ollama/llama3"));
     }
 
     #[test]
     fn streams_are_attributed_by_deployment_although_chunks_name_the_primary() {
-        let d = deployments();
-        let a = attribute(
-            "llama-fp8",
-            &route(None, Some(FALLBACK_ID), None),
-            Some("llama-fp8"),
-            &d,
-        )
-        .unwrap();
-        assert_eq!(
-            (a.role, a.model.as_str(), a.evidence),
-            (Role::Fallback, "ollama/llama3", Evidence::Deployment)
-        );
-        let a = attribute(
-            "llama-fp8",
-            &route(None, Some(PRIMARY_ID), None),
-            Some("llama-fp8"),
-            &d,
-        )
-        .unwrap();
-        assert_eq!(
-            (a.role, a.model.as_str(), a.evidence),
-            (Role::Primary, "llama-fp8", Evidence::Deployment)
-        );
+        for (id, expected) in [
+            (
+                FALLBACK_ID,
+                served(Role::Fallback, "ollama/llama3", Evidence::Deployment),
+            ),
+            (
+                PRIMARY_ID,
+                served(Role::Primary, "llama-fp8", Evidence::Deployment),
+            ),
+        ] {
+            let stream = route(None, Some(id), None);
+            assert_eq!(attributed(&stream, "llama-fp8", &deployments()), expected);
+        }
     }
 
     #[test]
@@ -234,13 +225,8 @@ mod tests {
 
     #[test]
     fn attempted_fallbacks_alone_means_fallback() {
-        let a = attribute(
-            "llama-fp8",
-            &route(None, None, Some(1)),
-            Some("llama-fp8"),
-            &Deployments::default(),
-        )
-        .unwrap();
-        assert_eq!(a.role, Role::Fallback);
+        let fell_back = route(None, None, Some(1));
+        let (role, _, _) = attributed(&fell_back, "llama-fp8", &Deployments::default());
+        assert_eq!(role, Role::Fallback);
     }
 }

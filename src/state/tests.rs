@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::*;
 use crate::probe::event::Failure;
 use crate::probe::{ErrorKind, Evidence, Lane, ProbeReport, Route, Served, TargetId};
+use crate::tests::{answered, sent};
 
 const PRIMARY: &str = "llama-fp8";
 const FALLBACK: &str = "ollama/llama3";
@@ -37,19 +38,14 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
         }),
         other => panic!("unknown answer {other}"),
     };
-    ProbeEvent::Answered(Box::new(ProbeOutcome {
-        target: TargetId::default(),
-        lane: Lane::Normal,
-        seq,
-        sent_at,
-        report: ProbeReport {
-            latency,
-            status: Some(if result.is_ok() { 200 } else { 500 }),
-            route: Route::default(),
-            ttft: None,
-            result,
-        },
-    }))
+    let report = ProbeReport {
+        latency,
+        status: Some(if result.is_ok() { 200 } else { 500 }),
+        route: Route::default(),
+        ttft: None,
+        result,
+    };
+    answered(Lane::Normal, seq, sent_at, report)
 }
 
 /// Runs a script of answers given as letters, one request a second, in order.
@@ -58,12 +54,7 @@ fn run(script: &str) -> (Monitor, Vec<Transition>) {
     let mut transitions = Vec::new();
     for (i, letter) in script.split_whitespace().enumerate() {
         let seq = i as u64 + 1;
-        monitor.apply(&ProbeEvent::Sent {
-            target: TargetId::default(),
-            lane: Lane::Normal,
-            seq,
-            at: secs(i as f64),
-        });
+        monitor.apply(&sent(Lane::Normal, seq, secs(i as f64)));
         if let Some(t) = monitor.apply(&answer(seq, letter)).transition {
             transitions.push(t);
         }
@@ -178,12 +169,7 @@ fn transitions_carry_times_models_and_previous_duration() {
 fn the_state_follows_the_latest_sent_request_when_answers_arrive_out_of_order() {
     let mut monitor = Monitor::new(MonitorConfig::default());
     for seq in 1..=5 {
-        monitor.apply(&ProbeEvent::Sent {
-            target: TargetId::default(),
-            lane: Lane::Normal,
-            seq,
-            at: secs((seq - 1) as f64),
-        });
+        monitor.apply(&sent(Lane::Normal, seq, secs((seq - 1) as f64)));
     }
     assert_eq!(monitor.in_flight().len(), 5);
     let mut kinds = Vec::new();
@@ -229,12 +215,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
     for seq in 1..=6 {
         feed(
             &mut monitor,
-            ProbeEvent::Sent {
-                target: TargetId::default(),
-                lane: Lane::Normal,
-                seq,
-                at: secs((seq - 1) as f64),
-            },
+            sent(Lane::Normal, seq, secs((seq - 1) as f64)),
         );
     }
     feed(&mut monitor, answer(1, "P"));
@@ -262,12 +243,7 @@ fn a_hung_primary_answered_in_order_is_a_failover_at_the_time_of_the_answer() {
 #[test]
 fn a_marker_is_reported_by_the_next_transition_only() {
     let mut monitor = Monitor::new(MonitorConfig::default());
-    monitor.apply(&ProbeEvent::Sent {
-        target: TargetId::default(),
-        lane: Lane::Normal,
-        seq: 1,
-        at: secs(0.0),
-    });
+    monitor.apply(&sent(Lane::Normal, 1, secs(0.0)));
     monitor.apply(&answer(1, "P"));
     let marker_id = monitor.mark(secs(0.5), None, None).id;
     assert_eq!(monitor.markers().last().unwrap().after_seq, 1);
@@ -289,12 +265,7 @@ fn a_marker_is_reported_by_the_next_transition_only() {
 #[test]
 fn skips_and_abandoned_probes_are_counted() {
     let mut monitor = Monitor::new(MonitorConfig::default());
-    monitor.apply(&ProbeEvent::Sent {
-        target: TargetId::default(),
-        lane: Lane::Normal,
-        seq: 1,
-        at: secs(0.0),
-    });
+    monitor.apply(&sent(Lane::Normal, 1, secs(0.0)));
     monitor.apply(&ProbeEvent::Skipped {
         target: TargetId::default(),
         lane: Lane::Normal,
@@ -359,12 +330,7 @@ fn a_long_run_stays_bounded() {
     });
     for seq in 1..=20_000u64 {
         let letter = if (seq / 10) % 2 == 0 { "P" } else { "F" };
-        monitor.apply(&ProbeEvent::Sent {
-            target: TargetId::default(),
-            lane: Lane::Normal,
-            seq,
-            at: secs(seq as f64),
-        });
+        monitor.apply(&sent(Lane::Normal, seq, secs(seq as f64)));
         monitor.apply(&answer(seq, letter));
         if seq % 100 == 0 {
             monitor.mark(secs(seq as f64), None, None);
@@ -606,12 +572,7 @@ fn a_hung_primary_timed_out_by_the_router_is_failing_not_refusing() {
 fn a_failover_names_its_cause_and_a_recovery_the_cooldown_whichever_answer_comes_first() {
     let send = |monitor: &mut Monitor, seq: u64| {
         for lane in [Lane::Normal, Lane::Direct] {
-            monitor.apply(&ProbeEvent::Sent {
-                target: TargetId::default(),
-                lane,
-                seq,
-                at: secs((seq - 1) as f64),
-            });
+            monitor.apply(&sent(lane, seq, secs((seq - 1) as f64)));
         }
     };
     for direct_first in [true, false] {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
+use crate::commands::check::{Finding, Report};
 use crate::modes::demo::config_file::{self, SEED_CONFIG};
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::stage::{Fault, Side, Stage};
@@ -29,13 +30,24 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
     }
 }
 
+/// What `check` reports of the proxy at `url`, with or without a `--fallback`.
+async fn check_report(url: &str, fallback: Option<&str>) -> Report {
+    crate::commands::check::report(&args(url, fallback))
+        .await
+        .unwrap()
+}
+
 /// The finding of `report` named `check`.
-fn finding<'a>(
-    report: &'a crate::commands::check::Report,
-    check: &str,
-) -> &'a crate::commands::check::Finding {
+fn finding<'a>(report: &'a Report, check: &str) -> &'a Finding {
     let found = report.checks.iter().find(|c| c.check == check);
     found.unwrap_or_else(|| panic!("no {check} in {report:?}"))
+}
+
+/// Asserts that the finding of `report` named `check` starts with `start`.
+#[track_caller]
+fn assert_finding_starts(report: &Report, check: &str, start: &str) {
+    let found = finding(report, check);
+    assert!(found.message.starts_with(start), "{found:?}");
 }
 
 async fn gateway(config: &str) -> (Gateway, Stage) {
@@ -48,9 +60,7 @@ async fn gateway(config: &str) -> (Gateway, Stage) {
 #[tokio::test]
 async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
     let (gateway, stage) = gateway(SEED_CONFIG).await;
-    let report = crate::commands::check::report(&args(&gateway.url(), Some("llama3")))
-        .await
-        .unwrap();
+    let report = check_report(&gateway.url(), Some("llama3")).await;
     assert!(report.ok && report.checked, "{report:#?}");
     let checks: Vec<&str> = report.checks.iter().map(|c| c.check).collect();
     assert_eq!(
@@ -73,38 +83,20 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
         "llama3 answers on its own (ollama/llama3)"
     );
     stage.set(Side::Fallback, Fault::Down);
-    let report = crate::commands::check::report(&args(&gateway.url(), Some("llama3")))
-        .await
-        .unwrap();
+    let report = check_report(&gateway.url(), Some("llama3")).await;
     assert!(!report.ok);
-    let fallback = finding(&report, "fallback");
-    assert!(
-        fallback.message.starts_with("llama3 fails on its own"),
-        "{fallback:?}"
-    );
+    assert_finding_starts(&report, "fallback", "llama3 fails on its own");
     // The error told the router's timeout: below --timeout, as it should be.
-    let timeouts = finding(&report, "timeouts");
-    assert!(
-        timeouts
-            .message
-            .starts_with("the proxy waits 30s for a model"),
-        "{timeouts:?}"
-    );
+    assert_finding_starts(&report, "timeouts", "the proxy waits 30s for a model");
 }
 
 #[tokio::test]
 async fn the_seeds_missing_api_key_is_named_with_its_fix() {
     let verbatim = SEED_CONFIG.replace("          api_key: \"none\"\n", "");
     let (gateway, _) = gateway(&verbatim).await;
-    let report = crate::commands::check::report(&args(&gateway.url(), None))
-        .await
-        .unwrap();
+    let report = check_report(&gateway.url(), None).await;
     assert!(!report.ok && report.checked);
-    let request = finding(&report, "request");
-    assert!(
-        request.message.starts_with("served by the fallback"),
-        "{request:?}"
-    );
+    assert_finding_starts(&report, "request", "served by the fallback");
     let alone = finding(&report, "alone");
     assert_eq!(
         alone.message,
@@ -112,19 +104,13 @@ async fn the_seeds_missing_api_key_is_named_with_its_fix() {
     );
     assert!(alone.fix.as_ref().unwrap().contains("api_key: \"none\""));
     // The fallback group came from the answer that fell back.
-    let fallback = finding(&report, "fallback");
-    assert!(
-        fallback.message.starts_with("llama3 answers on its own"),
-        "{fallback:?}"
-    );
+    assert_finding_starts(&report, "fallback", "llama3 answers on its own");
 }
 
 #[tokio::test]
 async fn an_unreachable_proxy_cannot_be_checked() {
     let url = format!("http://{}", super::refused_addr());
-    let report = crate::commands::check::report(&args(&url, None))
-        .await
-        .unwrap();
+    let report = check_report(&url, None).await;
     assert!(!report.checked && !report.ok);
     assert!(
         report.checks[0]

@@ -30,25 +30,36 @@ impl Probe for Scripted {
 
 /// Keys at given moments: (seconds from start, key).
 pub fn keys() -> Vec<(f64, ratatui::crossterm::event::Event)> {
-    vec![
-        // A marker, labelled as it is typed; for the moment `m` was pressed.
-        (2.5, key(KeyCode::Char('m'))),
-        (2.6, key(KeyCode::Char('d'))),
-        (2.7, key(KeyCode::Char('n'))),
-        (2.8, key(KeyCode::Backspace)),
-        (2.9, key(KeyCode::Char('o'))),
-        (3.0, key(KeyCode::Char('w'))),
-        (3.1, key(KeyCode::Char('n'))),
-        (3.2, key(KeyCode::Enter)),
-        (4.5, key(KeyCode::Char('+'))),
-        (12.5, key(KeyCode::Char(' '))),
-        (13.5, key(KeyCode::Char(' '))),
-        (16.5, key(KeyCode::Char('?'))),
-        (17.0, key(KeyCode::Esc)),
-        (17.5, key(KeyCode::Char('t'))),
-        (18.5, key(KeyCode::Char('r'))),
-        (20.5, key(KeyCode::Char('q'))),
-    ]
+    use KeyCode::{Backspace, Char, Enter, Esc};
+    // A marker, labelled as it is typed, a key every 0.1 s from 2.5 s (a slip undone on the
+    // way); for the moment `m` was pressed.
+    let label = [
+        Char('m'),
+        Char('d'),
+        Char('n'),
+        Backspace,
+        Char('o'),
+        Char('w'),
+        Char('n'),
+        Enter,
+    ];
+    let typed = (25..)
+        .zip(label)
+        .map(|(tenths, code)| (f64::from(tenths) / 10.0, code));
+    let later = [
+        (4.5, Char('+')),
+        (12.5, Char(' ')),
+        (13.5, Char(' ')),
+        (16.5, Char('?')),
+        (17.0, Esc),
+        (17.5, Char('t')),
+        (18.5, Char('r')),
+        (20.5, Char('q')),
+    ];
+    typed
+        .chain(later)
+        .map(|(at, code)| (at, key(code)))
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use super::{run_info, served, wall};
+use super::{answered, run_info, sent, served, wall};
 use crate::clock::{RunClock, SessionClock};
 use crate::metrics::{Exporter, Metrics};
 use crate::output::Output;
 use crate::probe::event::Failure;
-use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, TargetId};
+use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeReport, Role};
 use crate::state::{MonitorConfig, Told, Watch};
 
 struct Fed {
@@ -41,20 +41,8 @@ impl Fed {
             self.seq += 1;
         }
         let sent_at = Duration::from_secs(self.seq);
-        self.feed(ProbeEvent::Sent {
-            target: TargetId::default(),
-            lane,
-            seq: self.seq,
-            at: sent_at,
-        });
-        let outcome = ProbeOutcome {
-            target: TargetId::default(),
-            lane,
-            seq: self.seq,
-            sent_at,
-            report,
-        };
-        self.feed(ProbeEvent::Answered(Box::new(outcome)));
+        self.feed(sent(lane, self.seq, sent_at));
+        self.feed(answered(lane, self.seq, sent_at, report));
     }
 
     fn scrape(&self) -> String {
@@ -84,6 +72,14 @@ fn sample(scrape: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// Asserts that `scrape` has each `(series, value)` sample.
+#[track_caller]
+fn assert_samples(scrape: &str, expected: &[(&str, f64)]) {
+    for &(series, value) in expected {
+        assert_eq!(sample(scrape, series), Some(value), "{series}");
+    }
+}
+
 #[test]
 fn a_failover_and_an_outage_are_counted_as_the_state_tells_them() {
     let mut fed = Fed::new();
@@ -99,78 +95,62 @@ fn a_failover_and_an_outage_are_counted_as_the_state_tells_them() {
          fallback=\"llama3\",litellm_version=\"\",version=\""
     ));
     // Counters of kinds are there at 0 from the start: increase() sees their first rise.
-    for series in [
-        "failover_watch_transitions_total{kind=\"failover\"}",
-        "failover_watch_transitions_total{kind=\"restored\"}",
-        "failover_watch_errors_total{kind=\"timeout\"}",
-        "failover_watch_errors_total{kind=\"protocol\"}",
-    ] {
-        assert_eq!(sample(&before, series), Some(0.0), "{series}");
-    }
+    assert_samples(
+        &before,
+        &[
+            ("failover_watch_transitions_total{kind=\"failover\"}", 0.0),
+            ("failover_watch_transitions_total{kind=\"restored\"}", 0.0),
+            ("failover_watch_errors_total{kind=\"timeout\"}", 0.0),
+            ("failover_watch_errors_total{kind=\"protocol\"}", 0.0),
+        ],
+    );
 
     for _ in 0..3 {
         fed.answer(Lane::Normal, ok(Role::Primary, "llama-fp8"));
     }
     fed.answer(Lane::Normal, ok(Role::Fallback, "ollama/llama3"));
     fed.answer(Lane::Normal, ok(Role::Fallback, "ollama/llama3"));
-    let on_fallback = fed.scrape();
-    let value = |series: &str| sample(&on_fallback, series);
-    assert_eq!(
-        value("failover_watch_requests_total{result=\"primary\",model=\"llama-fp8\"}"),
-        Some(3.0)
-    );
-    assert_eq!(
-        value("failover_watch_requests_total{result=\"fallback\",model=\"ollama/llama3\"}"),
-        Some(2.0)
-    );
-    assert_eq!(
-        value("failover_watch_serving{state=\"fallback\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value("failover_watch_serving{state=\"primary\"}"),
-        Some(0.0)
-    );
-    assert_eq!(value("failover_watch_serving{state=\"down\"}"), Some(0.0));
-    assert_eq!(
-        value("failover_watch_transitions_total{kind=\"failover\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(
-            "failover_watch_request_duration_seconds_bucket{result=\"primary\",\
-             model=\"llama-fp8\",le=\"0.05\"}"
-        ),
-        Some(3.0)
+    assert_samples(
+        &fed.scrape(),
+        &[
+            (
+                "failover_watch_requests_total{result=\"primary\",model=\"llama-fp8\"}",
+                3.0,
+            ),
+            (
+                "failover_watch_requests_total{result=\"fallback\",model=\"ollama/llama3\"}",
+                2.0,
+            ),
+            ("failover_watch_serving{state=\"fallback\"}", 1.0),
+            ("failover_watch_serving{state=\"primary\"}", 0.0),
+            ("failover_watch_serving{state=\"down\"}", 0.0),
+            ("failover_watch_transitions_total{kind=\"failover\"}", 1.0),
+            (
+                "failover_watch_request_duration_seconds_bucket{result=\"primary\",\
+                 model=\"llama-fp8\",le=\"0.05\"}",
+                3.0,
+            ),
+        ],
     );
 
     // Two failures in a row: DOWN, an outage, errors by kind.
     fed.answer(Lane::Normal, failed(ErrorKind::Http, Some(500)));
     fed.answer(Lane::Normal, failed(ErrorKind::Timeout, None));
-    let down = fed.scrape();
-    let value = |series: &str| sample(&down, series);
-    assert_eq!(value("failover_watch_serving{state=\"down\"}"), Some(1.0));
-    assert_eq!(
-        value("failover_watch_serving{state=\"fallback\"}"),
-        Some(0.0)
+    assert_samples(
+        &fed.scrape(),
+        &[
+            ("failover_watch_serving{state=\"down\"}", 1.0),
+            ("failover_watch_serving{state=\"fallback\"}", 0.0),
+            ("failover_watch_transitions_total{kind=\"outage\"}", 1.0),
+            ("failover_watch_errors_total{kind=\"http\"}", 1.0),
+            ("failover_watch_errors_total{kind=\"timeout\"}", 1.0),
+            (
+                "failover_watch_requests_total{result=\"error\",model=\"\"}",
+                2.0,
+            ),
+            ("failover_watch_in_flight", 0.0),
+        ],
     );
-    assert_eq!(
-        value("failover_watch_transitions_total{kind=\"outage\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value("failover_watch_errors_total{kind=\"http\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value("failover_watch_errors_total{kind=\"timeout\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value("failover_watch_requests_total{result=\"error\",model=\"\"}"),
-        Some(2.0)
-    );
-    assert_eq!(value("failover_watch_in_flight"), Some(0.0));
 }
 
 #[test]
@@ -181,14 +161,12 @@ fn the_primarys_own_state_and_the_proxys_release_appear_once_known() {
     direct.route.version = Some("1.106.12".into());
     fed.answer(Lane::Direct, direct);
     let scrape = fed.scrape();
-    let value = |series: &str| sample(&scrape, series);
-    assert_eq!(
-        value("failover_watch_primary_state{state=\"failing\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        value("failover_watch_primary_state{state=\"up\"}"),
-        Some(0.0)
+    assert_samples(
+        &scrape,
+        &[
+            ("failover_watch_primary_state{state=\"failing\"}", 1.0),
+            ("failover_watch_primary_state{state=\"up\"}", 0.0),
+        ],
     );
     // One info series, with the release the proxy named.
     assert_eq!(
@@ -211,12 +189,12 @@ fn a_proxy_naming_a_new_model_in_every_answer_gets_sixteen_series_at_most() {
         .filter(|l| l.starts_with("failover_watch_requests_total{"))
         .count();
     assert_eq!(series, 16, "{scrape}");
-    assert_eq!(
-        sample(
-            &scrape,
-            "failover_watch_requests_total{result=\"fallback\",model=\"(other)\"}"
-        ),
-        Some(25.0)
+    assert_samples(
+        &scrape,
+        &[(
+            "failover_watch_requests_total{result=\"fallback\",model=\"(other)\"}",
+            25.0,
+        )],
     );
 }
 
@@ -232,12 +210,12 @@ async fn time_in_each_state_counts_the_current_one_up_to_the_scrape() {
         "failover_watch_state_seconds_total{state=\"primary\"}",
     );
     assert_eq!(primary, Some(3.97), "{scrape}");
-    assert_eq!(
-        sample(
-            &scrape,
-            "failover_watch_state_seconds_total{state=\"fallback\"}"
-        ),
-        Some(0.0)
+    assert_samples(
+        &scrape,
+        &[(
+            "failover_watch_state_seconds_total{state=\"fallback\"}",
+            0.0,
+        )],
     );
     // The promise of liveness: an input within two intervals and five seconds.
     assert!(fed.exporter.alive());

@@ -114,18 +114,34 @@ pub fn direct_answer(seq: u64, sent_at: Duration, what: &str) -> ProbeEvent {
         ),
         other => panic!("no direct answer {other:?}"),
     };
+    let report = ProbeReport {
+        latency: Duration::from_millis(20),
+        status,
+        route,
+        ttft: None,
+        result,
+    };
+    answered(Lane::Direct, seq, sent_at, report)
+}
+
+/// Probe `seq` of the one target's `lane` leaving at `at`.
+pub fn sent(lane: Lane, seq: u64, at: Duration) -> ProbeEvent {
+    ProbeEvent::Sent {
+        target: TargetId::default(),
+        lane,
+        seq,
+        at,
+    }
+}
+
+/// Probe `seq` of the one target's `lane`, sent at `sent_at`, answered with `report`.
+pub fn answered(lane: Lane, seq: u64, sent_at: Duration, report: ProbeReport) -> ProbeEvent {
     ProbeEvent::Answered(Box::new(ProbeOutcome {
         target: TargetId::default(),
-        lane: Lane::Direct,
+        lane,
         seq,
         sent_at,
-        report: ProbeReport {
-            latency: Duration::from_millis(20),
-            status,
-            route,
-            ttft: None,
-            result,
-        },
+        report,
     }))
 }
 

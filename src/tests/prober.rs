@@ -28,6 +28,54 @@ async fn probe_once(settings: ProbeSettings) -> ProbeReport {
     HttpProber::new(settings).unwrap().probe(Lane::Normal).await
 }
 
+/// One probe of the server at `url` that gives up after `timeout`.
+async fn probe_within(url: &str, stream: bool, timeout: Duration) -> ProbeReport {
+    let mut settings = settings(url, stream);
+    settings.timeout = timeout;
+    probe_once(settings).await
+}
+
+/// The failure one probe of the server at `url` reports.
+async fn failure_at(url: &str, stream: bool) -> Failure {
+    probe_once(settings(url, stream))
+        .await
+        .result
+        .expect_err("the probe should fail")
+}
+
+/// A server replaying the recorded answer `name`, and the report of one probe of it.
+async fn probe_recorded(name: &str, stream: bool) -> (ReplayServer, ProbeReport) {
+    let server = ReplayServer::start(vec![capture(name)], None).await;
+    let report = probe_once(settings(&server.url(), stream)).await;
+    (server, report)
+}
+
+/// Who served the recorded answer `name`, as one probe of it tells.
+async fn role_serving(name: &str) -> Role {
+    let (_, report) = probe_recorded(name, false).await;
+    served(&report).0
+}
+
+/// Two streaming probes of a server replaying, from `recorded`, a stream the primary served
+/// and then one the fallback served, with the deployments at `/model/info`: the server and
+/// both reports.
+async fn probe_two_streams(
+    recorded: impl Fn(&str) -> Capture,
+) -> (ReplayServer, ProbeReport, ProbeReport) {
+    let server = ReplayServer::start(
+        vec![
+            recorded("07a-stream-primary.http"),
+            recorded("07b-stream-fallback-refused.http"),
+        ],
+        Some(recorded("08d-model-info.http")),
+    )
+    .await;
+    let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
+    let first = prober.probe(Lane::Normal).await;
+    let second = prober.probe(Lane::Normal).await;
+    (server, first, second)
+}
+
 /// The report of one probe of a server that gives `answer`.
 async fn probe_answer(answer: Capture, stream: bool) -> ProbeReport {
     let server = ReplayServer::start(vec![answer], None).await;
@@ -42,22 +90,40 @@ async fn failure_for(answer: Capture, stream: bool) -> Failure {
         .expect_err("the probe should fail")
 }
 
-/// An `application/json` answer.
-fn json_answer(status: u16, body: &str) -> Capture {
+/// An answer of `content_type` with this body.
+fn answer(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Capture {
     Capture {
         status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: body.as_bytes().to_vec(),
+        headers: vec![("content-type".into(), content_type.into())],
+        body: body.into(),
     }
+}
+
+/// An `application/json` answer.
+fn json_answer(status: u16, body: &str) -> Capture {
+    answer(status, "application/json", body)
 }
 
 /// A `text/event-stream` answer with this body.
 fn event_stream(body: &str) -> Capture {
-    Capture {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-        body: body.as_bytes().to_vec(),
-    }
+    answer(200, "text/event-stream", body)
+}
+
+/// `answer` with the header `name: value` added.
+fn with_header(mut answer: Capture, name: &str, value: &str) -> Capture {
+    answer.headers.push((name.into(), value.into()));
+    answer
+}
+
+/// Asserts that `failure` is of `kind` and its message says `part`.
+#[track_caller]
+fn assert_failure(failure: &Failure, kind: ErrorKind, part: &str) {
+    assert_eq!(failure.kind, kind, "{}", failure.message);
+    assert!(
+        failure.message.contains(part),
+        "no {part:?} in {}",
+        failure.message
+    );
 }
 
 fn served(report: &ProbeReport) -> (Role, &str, Evidence, &str) {
@@ -70,8 +136,7 @@ fn served(report: &ProbeReport) -> (Role, &str, Evidence, &str) {
 
 #[tokio::test]
 async fn primary_answers_are_attributed_by_the_model_group_header() {
-    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let (server, report) = probe_recorded("01b-primary-ok.http", false).await;
     assert_eq!(
         served(&report),
         (
@@ -106,8 +171,7 @@ async fn primary_answers_are_attributed_by_the_model_group_header() {
 
 #[tokio::test]
 async fn fallback_answers_keep_the_model_as_the_proxy_names_it() {
-    let server = ReplayServer::start(vec![capture("02a-primary-refused-1st.http")], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let (_, report) = probe_recorded("02a-primary-refused-1st.http", false).await;
     assert_eq!(
         served(&report),
         (
@@ -122,41 +186,19 @@ async fn fallback_answers_keep_the_model_as_the_proxy_names_it() {
 
 #[tokio::test]
 async fn the_seed_verbatim_config_answers_from_the_fallback_although_the_primary_is_up() {
-    let server = ReplayServer::start(
-        vec![capture("00a-seed-verbatim-no-api-key-primary-up.http")],
-        None,
-    )
-    .await;
-    let report = probe_once(settings(&server.url(), false)).await;
-    assert_eq!(served(&report).0, Role::Fallback);
+    let role = role_serving("00a-seed-verbatim-no-api-key-primary-up.http").await;
+    assert_eq!(role, Role::Fallback);
 }
 
 #[tokio::test]
 async fn an_upstream_naming_itself_otherwise_is_still_the_primary() {
-    let server = ReplayServer::start(
-        vec![capture(
-            "01d-primary-upstream-reports-other-model-name.http",
-        )],
-        None,
-    )
-    .await;
-    let report = probe_once(settings(&server.url(), false)).await;
-    assert_eq!(served(&report).0, Role::Primary);
+    let role = role_serving("01d-primary-upstream-reports-other-model-name.http").await;
+    assert_eq!(role, Role::Primary);
 }
 
 #[tokio::test]
 async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_primary() {
-    let server = ReplayServer::start(
-        vec![
-            capture("07a-stream-primary.http"),
-            capture("07b-stream-fallback-refused.http"),
-        ],
-        Some(capture("08d-model-info.http")),
-    )
-    .await;
-    let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
-
-    let first = prober.probe(Lane::Normal).await;
+    let (server, first, second) = probe_two_streams(capture).await;
     assert_eq!(
         served(&first),
         (Role::Primary, "llama-fp8", Evidence::Deployment, "Hi.")
@@ -166,8 +208,6 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
         first.route.model_group.is_none(),
         "streams carry no model group"
     );
-
-    let second = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&second),
         (
@@ -190,17 +230,8 @@ async fn streams_are_attributed_by_deployment_although_every_chunk_names_the_pri
 
 #[tokio::test]
 async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
-    let recorded = |name| capture_in("captures-1.106.12", name);
-    let server = ReplayServer::start(
-        vec![
-            recorded("07a-stream-primary.http"),
-            recorded("07b-stream-fallback-refused.http"),
-        ],
-        Some(recorded("08d-model-info.http")),
-    )
-    .await;
-    let prober = HttpProber::new(settings(&server.url(), true)).unwrap();
-    let first = prober.probe(Lane::Normal).await;
+    let (server, first, second) =
+        probe_two_streams(|name| capture_in("captures-1.106.12", name)).await;
     let (role, model, evidence, _) = served(&first);
     assert_eq!(
         (role, model, evidence),
@@ -209,7 +240,6 @@ async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
     assert_eq!(first.route.version.as_deref(), Some("1.106.12"));
     // The chunks name the group that served; the fallback is named as a normal answer names
     // it, by its model.
-    let second = prober.probe(Lane::Normal).await;
     assert_eq!(
         served(&second),
         (
@@ -225,20 +255,17 @@ async fn litellm_1_106_streams_are_attributed_by_their_group_header() {
 
 #[tokio::test]
 async fn an_error_tells_the_routers_timeout_and_a_success_the_release() {
-    let server = ReplayServer::start(vec![capture("06a-both-refused.http")], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let (_, report) = probe_recorded("06a-both-refused.http", false).await;
     assert_eq!(report.route.router_timeout, Some(Duration::from_secs(30)));
     assert_eq!(report.route.version, None);
-    let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let (_, report) = probe_recorded("01b-primary-ok.http", false).await;
     assert_eq!(report.route.version.as_deref(), Some("1.83.14"));
     assert_eq!(report.route.router_timeout, None);
 }
 
 #[tokio::test]
 async fn without_model_info_a_stream_falls_back_to_the_body_and_says_so() {
-    let server = ReplayServer::start(vec![capture("07b-stream-fallback-refused.http")], None).await;
-    let report = probe_once(settings(&server.url(), true)).await;
+    let (_, report) = probe_recorded("07b-stream-fallback-refused.http", true).await;
     // The chunks name the primary: the only evidence left, flagged as such.
     let (_, _, evidence, _) = served(&report);
     assert_eq!(evidence, Evidence::BodyModel);
@@ -265,17 +292,15 @@ async fn both_upstreams_down_is_an_http_error_with_litellms_message() {
         ("06a-both-refused.http", false),
         ("06b-both-refused-stream.http", true),
     ] {
-        let server = ReplayServer::start(vec![capture(name)], None).await;
-        let report = probe_once(settings(&server.url(), stream)).await;
+        let (server, report) = probe_recorded(name, stream).await;
         let failure = report.result.as_ref().unwrap_err();
-        assert_eq!(failure.kind, ErrorKind::Http, "{name}");
-        assert_eq!(report.status, Some(500));
+        assert_failure(failure, ErrorKind::Http, "Received Model Group=llama-fp8");
+        assert_eq!(report.status, Some(500), "{name}");
         assert!(
             failure.message.starts_with("litellm.InternalServerError"),
             "{name}: {}",
             failure.message
         );
-        assert!(failure.message.contains("Received Model Group=llama-fp8"));
         assert!(!failure.message.contains('\n'));
         // One request per probe: async-openai's own retries are off.
         assert_eq!(server.chat_requests(), 1, "{name}");
@@ -284,19 +309,12 @@ async fn both_upstreams_down_is_an_http_error_with_litellms_message() {
 
 #[tokio::test]
 async fn one_probe_is_one_request_whatever_the_error() {
-    let rate_limited = Capture {
-        status: 429,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("retry-after".into(), "0".into()),
-        ],
-        body: br#"{"error":{"message":"No deployments available for selected model, Try again in 10 seconds","type":"None","param":"None","code":"429"}}"#.to_vec(),
-    };
-    let unavailable = Capture {
-        status: 503,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        body: b"upstream down".to_vec(),
-    };
+    let rate_limited = json_answer(
+        429,
+        r#"{"error":{"message":"No deployments available for selected model, Try again in 10 seconds","type":"None","param":"None","code":"429"}}"#,
+    );
+    let rate_limited = with_header(rate_limited, "retry-after", "0");
+    let unavailable = answer(503, "text/plain", "upstream down");
     for capture in [rate_limited, unavailable] {
         let status = capture.status;
         let server = ReplayServer::start(vec![capture], None).await;
@@ -333,35 +351,24 @@ async fn auth_and_model_errors_come_with_a_hint() {
         }
         let report = probe_once(settings).await;
         assert_eq!(report.status, Some(status), "{name}");
-        let failure = report.result.unwrap_err();
-        assert_eq!(failure.kind, ErrorKind::Http);
-        assert!(
-            failure.message.contains(hint),
-            "{name}: {}",
-            failure.message
-        );
+        assert_failure(&report.result.unwrap_err(), ErrorKind::Http, hint);
     }
 }
 
 #[tokio::test]
 async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
     for status in [401, 502] {
-        let page = Capture {
+        let page = answer(
             status,
-            headers: vec![("content-type".into(), "text/html".into())],
-            body: format!("<html><head><title>{status} Gateway says no</title></head><body><h1>no</h1></body></html>").into_bytes(),
-        };
+            "text/html",
+            format!(
+                "<html><head><title>{status} Gateway says no</title></head><body><h1>no</h1></body></html>"
+            ),
+        );
         let report = probe_answer(page, false).await;
         assert_eq!(report.status, Some(status));
-        let failure = report.result.unwrap_err();
-        assert_eq!(failure.kind, ErrorKind::Http);
-        assert!(
-            failure
-                .message
-                .contains(&format!("an HTML page: {status} Gateway says no")),
-            "{}",
-            failure.message
-        );
+        let said = format!("an HTML page: {status} Gateway says no");
+        assert_failure(&report.result.unwrap_err(), ErrorKind::Http, &said);
     }
 }
 
@@ -369,42 +376,28 @@ async fn an_html_error_page_keeps_its_status_and_is_named_by_its_title() {
 async fn broken_json_in_a_200_is_a_decode_error_with_an_excerpt() {
     let broken = json_answer(200, "{\"id\": \"chatcmpl-1\", \"choices\": [");
     let failure = failure_for(broken, false).await;
-    assert_eq!(failure.kind, ErrorKind::Decode);
-    assert!(
-        failure.message.contains("chatcmpl-1"),
-        "{}",
-        failure.message
-    );
+    assert_failure(&failure, ErrorKind::Decode, "chatcmpl-1");
 }
 
 #[tokio::test]
 async fn a_json_answer_without_choices_is_a_decode_error() {
     let failure = failure_for(json_answer(200, r#"{"status":"ok"}"#), false).await;
-    assert_eq!(failure.kind, ErrorKind::Decode);
-    assert!(
-        failure.message.contains("no choices"),
-        "{}",
-        failure.message
-    );
+    assert_failure(&failure, ErrorKind::Decode, "no choices");
 }
 
 #[tokio::test]
 async fn escape_sequences_in_a_reply_never_get_through() {
-    let hostile = Capture {
-        status: 200,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-litellm-model-group".into(), "llama-fp8".into()),
-        ],
-        body: serde_json::to_vec(&serde_json::json!({
-            "id": "x", "object": "chat.completion", "created": 0, "model": "llama-fp8\u{1b}[2J",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
-                "content": "\u{1b}]0;pwned\u{7}\u{1b}[31mHi\u{1b}[0m\r\nthere\u{9b}2J"}}],
-        }))
-        .unwrap(),
-    };
-    let server = ReplayServer::start(vec![hostile], None).await;
-    let report = probe_once(settings(&server.url(), false)).await;
+    let body = serde_json::json!({
+        "id": "x", "object": "chat.completion", "created": 0, "model": "llama-fp8\u{1b}[2J",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+            "content": "\u{1b}]0;pwned\u{7}\u{1b}[31mHi\u{1b}[0m\r\nthere\u{9b}2J"}}],
+    });
+    let hostile = json_answer(200, &body.to_string());
+    let report = probe_answer(
+        with_header(hostile, "x-litellm-model-group", "llama-fp8"),
+        false,
+    )
+    .await;
     let (_, model, _, reply) = served(&report);
     assert_eq!(reply, "Hi there");
     assert_eq!(model, "llama-fp8");
@@ -413,13 +406,8 @@ async fn escape_sequences_in_a_reply_never_get_through() {
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
     let url = format!("http://{}", refused_addr());
-    let failure = probe_once(settings(&url, false)).await.result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Connect);
-    assert!(
-        failure.message.contains("cannot connect"),
-        "{}",
-        failure.message
-    );
+    let failure = failure_at(&url, false).await;
+    assert_failure(&failure, ErrorKind::Connect, "cannot connect");
 }
 
 async fn mock(mode: Mode) -> MockServer {
@@ -437,9 +425,7 @@ async fn mock(mode: Mode) -> MockServer {
 #[tokio::test]
 async fn a_hung_answer_is_a_timeout_at_the_limit() {
     let server = mock(Mode::Hang).await;
-    let mut s = settings(&server.url(), false);
-    s.timeout = Duration::from_millis(300);
-    let report = probe_once(s).await;
+    let report = probe_within(&server.url(), false, Duration::from_millis(300)).await;
     let failure = report.result.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Timeout, "{}", failure.message);
     assert!(report.latency >= Duration::from_millis(300));
@@ -450,10 +436,7 @@ async fn a_hung_answer_is_a_timeout_at_the_limit() {
 async fn a_closed_connection_is_a_reset() {
     let server = mock(Mode::Reset).await;
     for stream in [false, true] {
-        let failure = probe_once(settings(&server.url(), stream))
-            .await
-            .result
-            .unwrap_err();
+        let failure = failure_at(&server.url(), stream).await;
         assert_eq!(failure.kind, ErrorKind::Reset, "{}", failure.message);
     }
 }
@@ -461,12 +444,8 @@ async fn a_closed_connection_is_a_reset() {
 #[tokio::test]
 async fn garbage_from_the_upstream_is_a_decode_error() {
     let server = mock(Mode::Garbage).await;
-    let failure = probe_once(settings(&server.url(), false))
-        .await
-        .result
-        .unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Decode);
-    assert!(failure.message.contains("not JSON"), "{}", failure.message);
+    let failure = failure_at(&server.url(), false).await;
+    assert_failure(&failure, ErrorKind::Decode, "not JSON");
 }
 
 #[tokio::test]
@@ -485,12 +464,7 @@ async fn an_error_event_inside_a_stream_is_a_stream_error() {
     );
     let report = probe_answer(stream, true).await;
     let failure = report.result.as_ref().unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Stream);
-    assert!(
-        failure.message.contains("upstream went away"),
-        "{}",
-        failure.message
-    );
+    assert_failure(failure, ErrorKind::Stream, "upstream went away");
     assert!(
         report.ttft.is_some(),
         "the first token came before the error"
@@ -518,20 +492,16 @@ async fn a_stream_that_is_not_one_or_is_cut_short_is_a_stream_error() {
             "ended after 2 chunks without a finish_reason",
         ),
     ];
-    for (answer, expected) in cases {
-        let failure = failure_for(answer, true).await;
-        assert_eq!(failure.kind, ErrorKind::Stream, "{}", failure.message);
-        assert!(failure.message.contains(expected), "{}", failure.message);
+    for (given, expected) in cases {
+        let failure = failure_for(given, true).await;
+        assert_failure(&failure, ErrorKind::Stream, expected);
     }
 }
 
 #[tokio::test]
 async fn garbage_in_streaming_mode_is_no_success() {
     let server = mock(Mode::Garbage).await;
-    let failure = probe_once(settings(&server.url(), true))
-        .await
-        .result
-        .unwrap_err();
+    let failure = failure_at(&server.url(), true).await;
     assert_eq!(failure.kind, ErrorKind::Stream, "{}", failure.message);
 }
 
@@ -542,12 +512,7 @@ async fn an_answer_that_names_nobody_is_not_a_fallback() {
         r#"{"id":"x","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"#,
     );
     let failure = failure_for(anonymous, false).await;
-    assert_eq!(failure.kind, ErrorKind::Decode);
-    assert!(
-        failure.message.contains("does not say who served it"),
-        "{}",
-        failure.message
-    );
+    assert_failure(&failure, ErrorKind::Decode, "does not say who served it");
 }
 
 #[tokio::test]
@@ -556,14 +521,11 @@ async fn a_key_echoed_by_the_server_is_never_shown() {
         401,
         r#"{"error":{"message":"bad Authorization: Bearer sk-test","type":"auth_error","param":null,"code":"401"}}"#,
     );
-    let echo_in_reply = Capture {
-        status: 200,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-litellm-model-group".into(), "llama-fp8".into()),
-        ],
-        body: br#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"you sent sk-test"}}]}"#.to_vec(),
-    };
+    let echo_in_reply = json_answer(
+        200,
+        r#"{"id":"x","model":"llama-fp8","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"you sent sk-test"}}]}"#,
+    );
+    let echo_in_reply = with_header(echo_in_reply, "x-litellm-model-group", "llama-fp8");
     let failure = failure_for(echo_in_error, false).await;
     assert!(!failure.message.contains("sk-test"), "{}", failure.message);
     assert!(
@@ -588,13 +550,7 @@ async fn a_redirect_is_reported_not_followed() {
     let server = ReplayServer::start(vec![moved], None).await;
     let report = probe_once(settings(&server.url(), false)).await;
     assert_eq!(report.status, Some(302));
-    let failure = report.result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Http);
-    assert!(
-        failure.message.contains("check --url"),
-        "{}",
-        failure.message
-    );
+    assert_failure(&report.result.unwrap_err(), ErrorKind::Http, "check --url");
     assert_eq!(server.chat_requests(), 1);
 }
 
@@ -615,14 +571,10 @@ async fn what_is_not_http_is_a_protocol_error_with_the_reason() {
     for (act, reason) in cases {
         let server = Hostile::start(act, Act::Hang).await;
         for stream in [false, true] {
-            let failure = probe_once(settings(&server.url(), stream))
-                .await
-                .result
-                .unwrap_err();
-            assert_eq!(failure.kind, ErrorKind::Protocol, "{}", failure.message);
+            let failure = failure_at(&server.url(), stream).await;
+            assert_failure(&failure, ErrorKind::Protocol, reason);
             assert!(
-                failure.message.starts_with("the answer is not valid HTTP")
-                    && failure.message.contains(reason),
+                failure.message.starts_with("the answer is not valid HTTP"),
                 "{}",
                 failure.message
             );
@@ -631,10 +583,7 @@ async fn what_is_not_http_is_a_protocol_error_with_the_reason() {
     // A connection closed before or inside the answer is no protocol error.
     for act in [Act::CloseEarly, Act::CloseMidBody] {
         let server = Hostile::start(act, Act::Hang).await;
-        let failure = probe_once(settings(&server.url(), false))
-            .await
-            .result
-            .unwrap_err();
+        let failure = failure_at(&server.url(), false).await;
         assert_eq!(failure.kind, ErrorKind::Reset, "{}", failure.message);
     }
 }
@@ -642,9 +591,7 @@ async fn what_is_not_http_is_a_protocol_error_with_the_reason() {
 #[tokio::test]
 async fn a_stream_that_stops_after_its_first_tokens_keeps_its_status_and_first_token() {
     let server = Hostile::start(Act::StreamThenHang, Act::Hang).await;
-    let mut s = settings(&server.url(), true);
-    s.timeout = Duration::from_millis(400);
-    let report = probe_once(s).await;
+    let report = probe_within(&server.url(), true, Duration::from_millis(400)).await;
     let failure = report.result.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Timeout);
     assert_eq!(failure.message, "no answer within 400ms");
@@ -658,9 +605,7 @@ async fn a_stream_that_stops_after_its_first_tokens_keeps_its_status_and_first_t
 #[tokio::test]
 async fn a_hung_model_info_never_turns_a_stream_that_came_into_a_timeout() {
     let server = Hostile::start(Act::Stream, Act::Hang).await;
-    let mut s = settings(&server.url(), true);
-    s.timeout = Duration::from_secs(1);
-    let report = probe_once(s).await;
+    let report = probe_within(&server.url(), true, Duration::from_secs(1)).await;
     // Attributed by the chunk's model, and said why.
     let (role, model, evidence, _) = served(&report);
     assert_eq!(

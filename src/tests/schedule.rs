@@ -62,24 +62,34 @@ async fn collect(mut session: Session) -> Vec<ProbeEvent> {
     events
 }
 
-fn sent_times(events: &[ProbeEvent]) -> Vec<(u64, Duration)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ProbeEvent::Sent { seq, at, .. } => Some((*seq, *at)),
-            _ => None,
-        })
-        .collect()
+/// A run's events sorted by kind, each as the tests look at it.
+#[derive(Default)]
+struct ByKind {
+    /// `(seq, at)` of each probe sent.
+    sent: Vec<(u64, Duration)>,
+    /// `(seq, latency, succeeded)` of each answer, in the order they came.
+    answered: Vec<(u64, Duration, bool)>,
+    /// `(at, in_flight)` of each tick skipped.
+    skipped: Vec<(Duration, usize)>,
+    /// `(seq, at)` of each probe abandoned.
+    abandoned: Vec<(u64, Duration)>,
 }
 
-fn answered(events: &[ProbeEvent]) -> Vec<(u64, Duration, bool)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ProbeEvent::Answered(o) => Some((o.seq, o.latency(), o.report.result.is_ok())),
-            _ => None,
-        })
-        .collect()
+/// Sorts `events` by kind, in the order they came.
+fn by_kind(events: &[ProbeEvent]) -> ByKind {
+    let mut kinds = ByKind::default();
+    for event in events {
+        match event {
+            ProbeEvent::Sent { seq, at, .. } => kinds.sent.push((*seq, *at)),
+            ProbeEvent::Answered(o) => {
+                let answer = (o.seq, o.latency(), o.report.result.is_ok());
+                kinds.answered.push(answer);
+            }
+            ProbeEvent::Skipped { at, in_flight, .. } => kinds.skipped.push((*at, *in_flight)),
+            ProbeEvent::Abandoned { seq, at, .. } => kinds.abandoned.push((*seq, *at)),
+        }
+    }
+    kinds
 }
 
 #[tokio::test(start_paused = true)]
@@ -88,28 +98,23 @@ async fn probes_leave_on_schedule_while_the_upstream_hangs_and_time_out_at_the_l
     plan.timeout = secs(30.5);
     plan.duration = Some(secs(40.2));
     let events = collect(super::start_session(scripted(|_| HUNG), plan)).await;
+    let kinds = by_kind(&events);
 
-    let sent = sent_times(&events);
-    assert_eq!(sent.len(), 41, "one probe a second for 40.2 s");
-    for (i, (seq, at)) in sent.iter().enumerate() {
+    assert_eq!(kinds.sent.len(), 41, "one probe a second for 40.2 s");
+    for (i, (seq, at)) in kinds.sent.iter().enumerate() {
         assert_eq!(*seq, i as u64 + 1);
         assert_eq!(*at, secs(i as f64), "probe {seq} left late");
     }
     // Each hung probe fails at the timeout, in send order, while later ones keep leaving.
     // The run ends at 40.2 s plus a 5 s grace: probes sent at 0..=14 s time out by then.
-    let answers = answered(&events);
-    assert_eq!(answers.len(), 15);
-    for (i, (seq, latency, ok)) in answers.iter().enumerate() {
+    assert_eq!(kinds.answered.len(), 15);
+    for (i, (seq, latency, ok)) in kinds.answered.iter().enumerate() {
         assert_eq!(*seq, i as u64 + 1);
         assert_eq!(*latency, secs(30.5));
         assert!(!ok);
     }
-    let abandoned = events
-        .iter()
-        .filter(|e| matches!(e, ProbeEvent::Abandoned { .. }))
-        .count();
     assert_eq!(
-        abandoned,
+        kinds.abandoned.len(),
         41 - 15,
         "the rest is reported abandoned, not lost"
     );
@@ -136,17 +141,11 @@ async fn the_end_gives_unanswered_probes_a_grace_then_reports_them_abandoned() {
         plan,
     ))
     .await;
-    assert_eq!(sent_times(&events).len(), 4);
-    assert_eq!(answered(&events), [(2, secs(4.0), true)]);
-    let abandoned: Vec<(u64, Duration)> = events
-        .iter()
-        .filter_map(|e| match e {
-            ProbeEvent::Abandoned { seq, at, .. } => Some((*seq, *at)),
-            _ => None,
-        })
-        .collect();
+    let kinds = by_kind(&events);
+    assert_eq!(kinds.sent.len(), 4);
+    assert_eq!(kinds.answered, [(2, secs(4.0), true)]);
     assert_eq!(
-        abandoned,
+        kinds.abandoned,
         [(1, secs(5.5)), (3, secs(5.5)), (4, secs(5.5))],
         "every unanswered probe is accounted for at the end of the grace"
     );
@@ -158,16 +157,12 @@ async fn a_full_house_skips_the_tick_and_says_so() {
     plan.max_in_flight = 3;
     plan.duration = Some(secs(5.5));
     plan.grace = secs(0.5);
-    let events = collect(super::start_session(scripted(|_| HUNG), plan)).await;
-    assert_eq!(sent_times(&events).len(), 3);
-    let skipped: Vec<(Duration, usize)> = events
-        .iter()
-        .filter_map(|e| match e {
-            ProbeEvent::Skipped { at, in_flight, .. } => Some((*at, *in_flight)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(skipped, [(secs(3.0), 3), (secs(4.0), 3), (secs(5.0), 3)]);
+    let kinds = by_kind(&collect(super::start_session(scripted(|_| HUNG), plan)).await);
+    assert_eq!(kinds.sent.len(), 3);
+    assert_eq!(
+        kinds.skipped,
+        [(secs(3.0), 3), (secs(4.0), 3), (secs(5.0), 3)]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -180,7 +175,7 @@ async fn answers_are_reported_in_the_order_they_arrive() {
         plan,
     ))
     .await;
-    let order: Vec<u64> = answered(&events).iter().map(|a| a.0).collect();
+    let order: Vec<u64> = by_kind(&events).answered.iter().map(|a| a.0).collect();
     assert_eq!(order, [1, 3, 2, 4]);
 }
 
@@ -190,14 +185,10 @@ async fn a_count_waits_for_its_answers() {
     plan.count = Some(3);
     plan.grace = secs(1.0);
     let started = Instant::now();
-    let events = collect(super::start_session(scripted(|_| secs(10.0)), plan)).await;
-    assert_eq!(sent_times(&events).len(), 3);
-    assert_eq!(answered(&events).len(), 3);
-    assert!(
-        !events
-            .iter()
-            .any(|e| matches!(e, ProbeEvent::Abandoned { .. }))
-    );
+    let kinds = by_kind(&collect(super::start_session(scripted(|_| secs(10.0)), plan)).await);
+    assert_eq!(kinds.sent.len(), 3);
+    assert_eq!(kinds.answered.len(), 3);
+    assert!(kinds.abandoned.is_empty());
     assert_eq!(
         started.elapsed(),
         secs(12.0),
@@ -212,14 +203,10 @@ async fn stopping_gracefully_waits_the_grace_and_stopping_now_does_not() {
         let started = Instant::now();
         tokio::time::sleep(secs(2.5)).await;
         session.controls.stop(how);
-        let events = collect(session).await;
+        let kinds = by_kind(&collect(session).await);
         assert_eq!(started.elapsed(), expected_end, "{how:?}");
-        assert_eq!(sent_times(&events).len(), 3, "{how:?}");
-        let abandoned = events
-            .iter()
-            .filter(|e| matches!(e, ProbeEvent::Abandoned { .. }))
-            .count();
-        assert_eq!(abandoned, 3, "{how:?}");
+        assert_eq!(kinds.sent.len(), 3, "{how:?}");
+        assert_eq!(kinds.abandoned.len(), 3, "{how:?}");
     }
 }
 
@@ -231,7 +218,7 @@ async fn the_interval_can_change_while_running() {
     tokio::time::sleep(secs(2.2)).await;
     session.controls.set_interval(secs(0.5));
     let events = collect(session).await;
-    let times: Vec<Duration> = sent_times(&events).iter().map(|s| s.1).collect();
+    let times: Vec<Duration> = by_kind(&events).sent.iter().map(|s| s.1).collect();
     assert_eq!(
         times,
         [0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0].map(secs),
@@ -244,6 +231,6 @@ async fn a_duration_on_a_tick_sends_no_probe_at_its_end() {
     let mut plan = schedule(1.0);
     plan.duration = Some(secs(8.0));
     let events = collect(super::start_session(scripted(|_| secs(0.01)), plan)).await;
-    let times: Vec<Duration> = sent_times(&events).iter().map(|s| s.1).collect();
+    let times: Vec<Duration> = by_kind(&events).sent.iter().map(|s| s.1).collect();
     assert_eq!(times, (0..8).map(|s| secs(s as f64)).collect::<Vec<_>>());
 }

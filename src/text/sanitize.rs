@@ -138,39 +138,58 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 mod tests {
     use super::clean;
 
+    /// Asserts what cleaning each `(text, cleaned)` to at most `max` characters gives.
+    #[track_caller]
+    fn assert_cleans(max: usize, cases: &[(&str, &str)]) {
+        for &(text, cleaned) in cases {
+            assert_eq!(clean(text, max), cleaned, "{text:?}");
+        }
+    }
+
     #[test]
     fn plain_text_is_unchanged() {
-        assert_eq!(clean("Hello!", 50), "Hello!");
-        assert_eq!(clean("héllo wörld ✓ 你好", 50), "héllo wörld ✓ 你好");
+        assert_cleans(
+            50,
+            &[
+                ("Hello!", "Hello!"),
+                ("héllo wörld ✓ 你好", "héllo wörld ✓ 你好"),
+            ],
+        );
     }
 
     #[test]
     fn escape_sequences_are_removed_whole() {
-        assert_eq!(clean("\u{1b}[31mred\u{1b}[0m", 50), "red");
-        assert_eq!(clean("a\u{1b}[2J\u{1b}[Hb", 50), "ab");
-        assert_eq!(clean("\u{1b}]0;pwned title\u{7}ok", 50), "ok");
-        assert_eq!(
-            clean("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\", 50),
-            "link"
+        assert_cleans(
+            50,
+            &[
+                ("\u{1b}[31mred\u{1b}[0m", "red"),
+                ("a\u{1b}[2J\u{1b}[Hb", "ab"),
+                ("\u{1b}]0;pwned title\u{7}ok", "ok"),
+                ("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\", "link"),
+                ("\u{1b}Pdcs payload\u{1b}\\x", "x"),
+                ("\u{9b}1;31mc1\u{9d}osc\u{9c}!", "c1!"),
+                ("\u{1b}(Bx\u{1b}7y", "xy"),
+            ],
         );
-        assert_eq!(clean("\u{1b}Pdcs payload\u{1b}\\x", 50), "x");
-        assert_eq!(clean("\u{9b}1;31mc1\u{9d}osc\u{9c}!", 50), "c1!");
-        assert_eq!(clean("\u{1b}(Bx\u{1b}7y", 50), "xy");
     }
 
     #[test]
     fn other_controls_are_dropped_and_breaks_become_spaces() {
-        assert_eq!(clean("a\u{7}b\u{8}c\u{7f}d\u{0}e", 50), "abcde");
-        assert_eq!(clean("line one\r\nline\ttwo\n\n", 50), "line one line two");
-        assert_eq!(clean("  padded   text  ", 50), "padded text");
-        assert_eq!(clean("evil\u{202e}txt.exe\u{2066}", 50), "eviltxt.exe");
+        assert_cleans(
+            50,
+            &[
+                ("a\u{7}b\u{8}c\u{7f}d\u{0}e", "abcde"),
+                ("line one\r\nline\ttwo\n\n", "line one line two"),
+                ("  padded   text  ", "padded text"),
+                ("evil\u{202e}txt.exe\u{2066}", "eviltxt.exe"),
+            ],
+        );
     }
 
     #[test]
     fn long_text_is_cut_with_an_ellipsis() {
-        assert_eq!(clean("abcdefghij", 5), "abcd…");
-        assert_eq!(clean("abcde", 5), "abcde");
-        assert_eq!(clean("ab cd ef", 4), "ab …");
+        assert_cleans(5, &[("abcdefghij", "abcd…"), ("abcde", "abcde")]);
+        assert_cleans(4, &[("ab cd ef", "ab …")]);
         assert_eq!(clean(&"x".repeat(10_000), 80).chars().count(), 80);
     }
 
@@ -195,7 +214,6 @@ mod tests {
 
     #[test]
     fn an_unterminated_sequence_swallows_only_itself() {
-        assert_eq!(clean("ok\u{1b}[", 50), "ok");
-        assert_eq!(clean("ok\u{1b}]never ends", 50), "ok");
+        assert_cleans(50, &[("ok\u{1b}[", "ok"), ("ok\u{1b}]never ends", "ok")]);
     }
 }

@@ -7,23 +7,16 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::{RELEASES, recorded, recorded_json, recorded_settings};
 use crate::litellm::model_info::Deployments;
-use crate::modes::demo::config_file;
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::settings::Release;
 use crate::modes::demo::stage::{Fault, Side, Stage};
 use crate::probe::{Endpoint, Evidence, HttpProber, Lane, Probe, ProbeSettings, Role};
-use crate::tests::{Capture, capture_in, fixture};
+use crate::tests::Capture;
 
 const PRIMARY_ID: &str = "027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210";
 const FALLBACK_ID: &str = "3f7c3b226644bb7ac4c85dedcc2f01c6e0ed1114cd22e5cbadd527c2f0e480a3";
-
-/// The JSON body of a recorded answer.
-fn recorded_body(capture: &str) -> Value {
-    let text = fixture(&format!("captures/{capture}"));
-    let json = text.lines().find(|l| l.starts_with('{')).unwrap();
-    serde_json::from_str(json).unwrap()
-}
 
 /// The gateway with the recorded config: the fallback `llama3`, the primary `llama-fp8`.
 struct Setup {
@@ -33,8 +26,7 @@ struct Setup {
 }
 
 async fn recorded_setup(release: Release) -> Setup {
-    let mut settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
-    settings.release = release;
+    let settings = recorded_settings(release);
     let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
     let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
     // reqwest is built without a default TLS provider; plain HTTP still needs one set.
@@ -94,23 +86,6 @@ fn chunks(body: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The recordings of a release, and the headers of theirs that tell who served.
-fn recordings(release: Release) -> &'static str {
-    match release {
-        Release::V1_83 => "captures",
-        Release::V1_106 => "captures-1.106.12",
-    }
-}
-
-/// The recorded answer `name` of `release`.
-fn recorded(release: Release, name: &str) -> Capture {
-    capture_in(recordings(release), name)
-}
-
-fn recorded_json(release: Release, name: &str) -> Value {
-    serde_json::from_slice(&recorded(release, name).body).unwrap()
-}
-
 fn recorded_header<'a>(capture: &'a Capture, name: &str) -> Option<&'a str> {
     capture
         .headers
@@ -140,8 +115,6 @@ fn assert_tells_like(answer: &reqwest::Response, recording: &Capture) {
         );
     }
 }
-
-const RELEASES: [Release; 2] = [Release::V1_83, Release::V1_106];
 
 #[tokio::test]
 async fn answers_carry_the_real_proxys_headers_and_model_names() {
@@ -233,35 +206,45 @@ async fn with_everything_down_the_errors_are_litellms_recorded_ones() {
         let s = recorded_setup(release).await;
         s.stage.set(Side::Primary, Fault::Down);
         s.stage.set(Side::Fallback, Fault::Down);
-        // The primary's error, the fallback's inside it.
-        let first = s.chat(false).await;
-        assert_eq!(first.status(), 500);
-        assert_eq!(header(&first, "x-litellm-timeout"), Some("30"));
-        assert_eq!(
-            first.json::<Value>().await.unwrap(),
-            recorded_json(release, "06a-both-refused.http")
-        );
-        // A stream gets the same JSON 500, not SSE.
-        let stream = s.chat(true).await;
-        assert_eq!(stream.status(), 500);
-        assert_eq!(header(&stream, "content-type"), Some("application/json"));
-        assert_eq!(
-            stream.json::<Value>().await.unwrap(),
-            recorded_json(release, "06b-both-refused-stream.http")
-        );
-        // Two failures put the primary in cooldown; now the router's own 429.
-        let third = s.chat(false).await;
-        assert_eq!(third.status(), 429);
-        let recording = recorded(release, "06a3-both-refused-third.http");
-        assert_eq!(header(&third, "x-litellm-timeout"), None);
-        assert_eq!(
-            header(&third, "retry-after"),
-            recorded_header(&recording, "retry-after")
-        );
-        assert_eq!(
-            third.json::<Value>().await.unwrap(),
-            serde_json::from_slice::<Value>(&recording.body).unwrap()
-        );
+        // Three requests in a row: the primary's error with the fallback's inside it; a
+        // stream's, the same JSON 500 and not SSE; then, two failures having put the primary
+        // in cooldown, the router's own 429. Each says what the recording does.
+        let answers = [
+            (
+                false,
+                500,
+                "06a-both-refused.http",
+                ("x-litellm-timeout", Some("30")),
+            ),
+            (
+                true,
+                500,
+                "06b-both-refused-stream.http",
+                ("content-type", Some("application/json")),
+            ),
+            (
+                false,
+                429,
+                "06a3-both-refused-third.http",
+                ("x-litellm-timeout", None),
+            ),
+        ];
+        for (stream, status, name, (telling, value)) in answers {
+            let answer = s.chat(stream).await;
+            let recording = recorded(release, name);
+            assert_eq!(answer.status(), status, "{name}");
+            assert_eq!(header(&answer, telling), value, "{name}");
+            assert_eq!(
+                header(&answer, "retry-after"),
+                recorded_header(&recording, "retry-after"),
+                "{name}"
+            );
+            assert_eq!(
+                answer.json::<Value>().await.unwrap(),
+                recorded_json(release, name),
+                "{name}"
+            );
+        }
     }
 }
 
@@ -278,7 +261,7 @@ async fn the_other_endpoints_answer_like_the_proxys() {
         "\"I'm alive!\""
     );
     let models: Value = get("/v1/models").await.json().await.unwrap();
-    assert_eq!(models, recorded_body("08c-v1-models.http"));
+    assert_eq!(models, recorded_json(Release::V1_83, "08c-v1-models.http"));
     let info = get("/model/info").await.bytes().await.unwrap();
     let deployments = Deployments::from_model_info(&info).unwrap();
     assert_eq!(deployments.len(), 2);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::{RELEASES, recorded_json, recorded_settings};
 use crate::modes::demo::config_file;
 use crate::modes::demo::errors::{CallFailure, RouteError};
 use crate::modes::demo::router::{self, Calls, Moment, Routed, Router};
@@ -22,9 +23,7 @@ const CALL: Duration = Duration::from_millis(30);
 /// The recording's setup: the seed's config pointed at loopback mocks, on LiteLLM 1.83.14 (the
 /// release of the recorded timelines).
 fn recorded_setup() -> GatewaySettings {
-    let mut settings = config_file::parse(&fixture("scenarios/config.yaml"), false).unwrap();
-    settings.release = Release::V1_83;
-    settings
+    recorded_settings(Release::V1_83)
 }
 
 /// What the deployments of a group do at a moment.
@@ -36,6 +35,11 @@ enum Condition {
     Up,
     Failing(CallFailure),
     Hanging,
+}
+
+/// Every deployment refuses the connection, as a killed upstream does.
+fn all_refused(_group: &str, _at: Duration) -> Condition {
+    Condition::Failing(CallFailure::Refused)
 }
 
 fn mock_500() -> CallFailure {
@@ -343,26 +347,17 @@ async fn hanging_requests_piling_up_put_the_primary_in_cooldown() {
 #[test]
 fn both_down_gives_litellms_500_twice_then_its_429() {
     // Three requests 0.35 s apart with both upstreams refused, on each release.
-    for (release, recordings) in [
-        (Release::V1_83, "captures"),
-        (Release::V1_106, "captures-1.106.12"),
-    ] {
-        let mut setup = recorded_setup();
-        setup.release = release;
-        let router = Mutex::new(Router::new(setup));
-        let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
+    for release in RELEASES {
+        let router = Mutex::new(Router::new(recorded_settings(release)));
         let bodies: Vec<Value> = [0, 356, 712]
             .into_iter()
             .map(|ms| {
-                let (result, _) = request(&router, "llama-fp8", Duration::from_millis(ms), &down);
+                let at = Duration::from_millis(ms);
+                let (result, _) = request(&router, "llama-fp8", at, &all_refused);
                 result.unwrap_err().body()
             })
             .collect();
-        let recorded = |name: &str| -> Value {
-            let text = fixture(&format!("{recordings}/{name}"));
-            let json = text.lines().find(|l| l.starts_with('{')).unwrap();
-            serde_json::from_str(json).unwrap()
-        };
+        let recorded = |name| recorded_json(release, name);
         assert_eq!(bodies[0], recorded("06a-both-refused.http"), "{release:?}");
         assert_eq!(bodies[1], recorded("06a-both-refused.http"), "{release:?}");
         assert_eq!(
@@ -375,20 +370,12 @@ fn both_down_gives_litellms_500_twice_then_its_429() {
 
 #[test]
 fn without_fallbacks_the_primarys_error_says_so() {
-    // 12b-nofallback-primary-refused.http, on each release.
-    for (release, recordings) in [
-        (Release::V1_83, "captures"),
-        (Release::V1_106, "captures-1.106.12"),
-    ] {
-        let mut setup = recorded_setup();
+    for release in RELEASES {
+        let mut setup = recorded_settings(release);
         setup.router.fallbacks = None;
-        setup.release = release;
         let router = Mutex::new(Router::new(setup.clone()));
-        let refused = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
-        let (result, _, _) = walk(&router, &setup, "llama-fp8", Duration::ZERO, &refused);
-        let text = fixture(&format!("{recordings}/12b-nofallback-primary-refused.http"));
-        let json = text.lines().find(|l| l.starts_with('{')).unwrap();
-        let recorded: Value = serde_json::from_str(json).unwrap();
+        let (result, _, _) = walk(&router, &setup, "llama-fp8", Duration::ZERO, &all_refused);
+        let recorded = recorded_json(release, "12b-nofallback-primary-refused.http");
         assert_eq!(result.unwrap_err().body(), recorded, "{release:?}");
     }
 }
@@ -427,9 +414,9 @@ fn retries_wait_a_growing_back_off_then_fall_back() {
 #[test]
 fn an_ollama_fallback_never_cools_down_but_an_openai_one_does() {
     let router = Mutex::new(Router::new(recorded_setup()));
-    let down = |_: &str, _: Duration| Condition::Failing(CallFailure::Refused);
     for i in 0..5u64 {
-        let (result, _) = request(&router, "llama-fp8", Duration::from_millis(100 * i), &down);
+        let at = Duration::from_millis(100 * i);
+        let (result, _) = request(&router, "llama-fp8", at, &all_refused);
         assert!(result.is_err(), "both are down");
     }
     assert!(
