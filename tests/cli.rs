@@ -38,7 +38,7 @@ async fn failing_over_proxy() -> ReplayServer {
 fn bad_configuration_exits_2_with_a_one_line_reason() {
     let scratch = Scratch::new("cli-usage");
     let cases: &[(&[&str], &str)] = &[
-        (&["--interval", "0"], "more than zero"),
+        (&["--interval", "0"], "from 1ms to 1h"),
         (&["--url", "nonsense"], "invalid --url"),
         (
             &["--api-key-file", "/nonexistent/key"],
@@ -46,7 +46,7 @@ fn bad_configuration_exits_2_with_a_one_line_reason() {
         ),
         (&["--output", "html"], "invalid value 'html'"),
         (&["--max-in-flight", "0"], "--max-in-flight"),
-        (&["--interval", "1us"], "at least 1ms"),
+        (&["--interval", "1us"], "from 1ms to 1h"),
         (&["--duration", "11years"], "too long"),
         (
             &["--url", "http://me:pw@127.0.0.1:4000"],
@@ -693,4 +693,143 @@ fn completions_complete_and_the_manual_page_renders() {
             "{expected} not in the page:\n{shown}"
         );
     }
+}
+
+/// A reader that never reads (stdout into a pipe nobody drains) never stops the watcher: the
+/// probes keep their schedule, the record keeps growing, `/healthz` keeps answering; what
+/// stdout could not take is dropped and counted at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stdout_never_stops_the_probes_the_record_or_the_metrics() {
+    let scratch = Scratch::new("cli-stalled-stdout");
+    let record = scratch.0.join("run.jsonl");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "demo",
+        "--output",
+        "text",
+        "--interval",
+        "10ms",
+        "--duration",
+        "8s",
+    ];
+    let child = command(&scratch, &args)
+        .args([
+            "--record",
+            record.to_str().unwrap(),
+            "--metrics-listen",
+            &listen,
+        ])
+        // Nobody reads it: the pipe's 64 KiB fill within a few seconds of the story.
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    // 400 requests of the story are ~80 KiB: stdout stopped taking lines well before.
+    let before = recorded_at_least(&record, 400).await;
+    let (status, _) = http_get(addr, "/healthz").await.unwrap();
+    assert_eq!(status, 200, "/healthz while stdout is stalled");
+    recorded_at_least(&record, before + 50).await;
+    let (status, _) = http_get(addr, "/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    // Stdout stays unread to the end: the watcher ends anyway, and says what it could not
+    // write.
+    let (status, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        let unread = child.stdout.take();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        drop(unread);
+        (status, stderr)
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("stdout is not read") || stderr.contains("stdout was not read in time"),
+        "{stderr}"
+    );
+    // Nothing lost from the record: every probe of 8 s at 10 ms, and the summary.
+    let lines = json_lines(&std::fs::read_to_string(&record).unwrap());
+    let requests = lines.iter().filter(|l| l["type"] == "request").count();
+    assert!(requests > 600, "{requests} requests in the record");
+    assert_eq!(lines.last().unwrap()["type"], "summary");
+    assert_eq!(lines.last().unwrap()["total"], requests);
+}
+
+/// The requests of the record at `path` once it holds at least `n` (polled: nothing else
+/// tells; bounded).
+async fn recorded_at_least(path: &std::path::Path, n: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let count = text.matches(r#""type":"request""#).count();
+        if count >= n {
+            return count;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the record stopped at {count}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A closed stdout (`>&-`) fails the run as a full one does, instead of every line vanishing.
+#[test]
+fn a_closed_stdout_fails_the_run() {
+    let scratch = Scratch::new("cli-closed-stdout");
+    let url = format!("http://{}", refused_addr());
+    let script =
+        format!("'{BIN}' --url {url} --count 1 --interval 50ms >&-; echo \"status $?\" >&2");
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("FAILOVER_WATCH_LOG_FILE", scratch.log())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("stdout is closed"), "{stderr}");
+    assert!(stderr.contains("status 1"), "{stderr}");
+}
+
+/// When the mark socket cannot be opened (a control folder others can write in), the run goes
+/// on and says so: on stderr and as a notice in what it writes, not only in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_mark_cannot_reach_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("cli-mark-unavailable");
+    let folder = scratch.0.join("failover-watch");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let server = failing_over_proxy().await;
+    let url = server.url();
+    let out = command(
+        &scratch,
+        &["--url", &url, "--count", "1", "--output", "jsonl"],
+    )
+    .env("XDG_RUNTIME_DIR", &scratch.0)
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`failover-watch mark` cannot reach this run"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("group or others can write in it"),
+        "{stderr}"
+    );
+    let lines = json_lines(&text(&out.stdout));
+    let notice = lines
+        .iter()
+        .find(|l| l["type"] == "notice")
+        .expect("a notice line");
+    assert_eq!(notice["kind"], "mark_unavailable");
 }
