@@ -24,7 +24,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-pub use server::{Endpoint, Exporter, serve};
+pub use server::{Exporter, Server, serve};
 
 use crate::clock::SessionClock;
 use crate::output::{Output, RunInfo};

@@ -72,11 +72,11 @@ impl Exporter {
 }
 
 /// The endpoint while it serves; it stops when dropped.
-pub struct Endpoint {
+pub struct Server {
     stop: Option<oneshot::Sender<()>>,
 }
 
-impl Drop for Endpoint {
+impl Drop for Server {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -85,14 +85,21 @@ impl Drop for Endpoint {
 }
 
 /// Serves `exporter` on `addr`, on a thread of its own, until the endpoint is dropped; raises
-/// the process's limit of open files first.
-pub fn serve(addr: SocketAddr, exporter: Exporter) -> io::Result<Endpoint> {
-    serve_on(std::net::TcpListener::bind(addr)?, exporter)
+/// the process's limit of open files first, and serves as many connections at once as that
+/// limit spares (a sixteenth of it, from [`MIN_CONNECTIONS`] to [`MAX_CONNECTIONS`]).
+pub fn serve(addr: SocketAddr, exporter: Exporter) -> io::Result<Server> {
+    let limit = raise_open_files_limit();
+    let cap = limit.map_or(MAX_CONNECTIONS, |limit| {
+        usize::try_from(limit / 16)
+            .unwrap_or(MAX_CONNECTIONS)
+            .clamp(MIN_CONNECTIONS, MAX_CONNECTIONS)
+    });
+    serve_on(std::net::TcpListener::bind(addr)?, exporter, cap)
 }
 
-/// Serves on a listener bound already (by a test, on a free port).
-fn serve_on(listener: std::net::TcpListener, exporter: Exporter) -> io::Result<Endpoint> {
-    raise_open_files_limit();
+/// Serves on a listener bound already (by a test, on a free port), at most `cap` connections
+/// at once.
+fn serve_on(listener: std::net::TcpListener, exporter: Exporter, cap: usize) -> io::Result<Server> {
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -111,26 +118,29 @@ fn serve_on(listener: std::net::TcpListener, exporter: Exporter) -> io::Result<E
                     Ok(listener) => {
                         tokio::select! {
                             _ = stopped => {}
-                            () = accept(listener, app) => {}
+                            () = accept(listener, app, cap) => {}
                         }
                     }
                     Err(error) => tracing::error!(%error, "the metrics endpoint stopped"),
                 }
             });
         })?;
-    Ok(Endpoint { stop: Some(stop) })
+    Ok(Server { stop: Some(stop) })
 }
 
-/// Connections served at once. Without a cap, idle connections to the port took every
-/// descriptor the process may open (1,024 by a common default), and the probes failed for want
-/// of them: an outage that never happened. At the cap the oldest connection is closed for the
-/// newest, whatever it is doing, so `/healthz` gets in; and the exporter holds this many
-/// descriptors and a few more (its listener, its runtime's), whatever the limit. The price:
-/// more clients than this at once, each slower to send its request than the next 64 are to
-/// connect, close one another (200 scrapers in one Python process, `scrape-storm.sh`). Sparing
-/// the young instead (for the 100 ms such a storm needs) slowed the accepts so that a flood kept
+/// Connections served at once, at the least and at the most. Without a cap, idle connections
+/// to the port took every descriptor the process may open (1,024 by a common default), and the
+/// probes failed for want of them: an outage that never happened. At the cap the oldest
+/// connection is closed for the newest, whatever it is doing, so `/healthz` gets in; and the
+/// exporter holds that many descriptors and a few more (its listener, its runtime's). The cap
+/// is a sixteenth of the open-files limit: 64 under 1,024 files, 512 under the usual far
+/// higher limits. The price under a tight limit: more clients than the cap at once, each
+/// slower to send its request than the next ones are to connect, close one another (200
+/// scrapers in one Python process, `scrape-storm.sh`, under 1,024 files). Sparing the young
+/// instead (for the 100 ms such a storm needs) slowed the accepts so that a flood kept
 /// `/healthz` waiting past a second.
-const MAX_CONNECTIONS: usize = 64;
+const MIN_CONNECTIONS: usize = 64;
+const MAX_CONNECTIONS: usize = 512;
 /// Time a connection has to send a complete request head, from its start or from its last
 /// answer: an idle or half-sent connection is closed after it. hyper's timer runs whenever a
 /// head is awaited, so this is also how long a kept-alive connection may idle.
@@ -143,13 +153,13 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// spin, as the connection stays in the queue.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Accepts connections for ever, at most [`MAX_CONNECTIONS`] open, the oldest closed for a new
-/// one at the cap.
-async fn accept(listener: TcpListener, app: Router) {
+/// Accepts connections for ever, at most `cap` open, the oldest closed for a new one at the
+/// cap.
+async fn accept(listener: TcpListener, app: Router, cap: usize) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    let mut oldest_first: VecDeque<AbortHandle> = VecDeque::with_capacity(MAX_CONNECTIONS);
+    let mut oldest_first: VecDeque<AbortHandle> = VecDeque::with_capacity(cap);
     let mut failing = false;
     loop {
         let stream = match listener.accept().await {
@@ -166,7 +176,7 @@ async fn accept(listener: TcpListener, app: Router) {
         };
         failing = false;
         oldest_first.retain(|connection| !connection.is_finished());
-        if oldest_first.len() >= MAX_CONNECTIONS
+        if oldest_first.len() >= cap
             && let Some(oldest) = oldest_first.pop_front()
         {
             oldest.abort();
@@ -199,12 +209,13 @@ fn gone_before_accepted(error: &io::Error) -> bool {
 }
 
 /// Raises the soft limit of open files to the hard one, where it is lower (a soft 1,024 under
-/// a far higher hard limit is common): descriptors in reserve for the probes.
-fn raise_open_files_limit() {
+/// a far higher hard limit is common): descriptors in reserve for the probes. The limit now
+/// (`None`: no limit).
+fn raise_open_files_limit() -> Option<u64> {
     let Rlimit { current, maximum } = getrlimit(Resource::Nofile);
     // `None` is no limit; the soft limit is never above the hard one.
     if current.is_none() || current == maximum {
-        return;
+        return current;
     }
     match setrlimit(
         Resource::Nofile,
@@ -213,12 +224,18 @@ fn raise_open_files_limit() {
             maximum,
         },
     ) {
-        Ok(()) => tracing::info!(
-            from = current,
-            to = maximum,
-            "raised the limit of open files"
-        ),
-        Err(error) => tracing::debug!(%error, "cannot raise the limit of open files"),
+        Ok(()) => {
+            tracing::info!(
+                from = current,
+                to = maximum,
+                "raised the limit of open files"
+            );
+            maximum
+        }
+        Err(error) => {
+            tracing::debug!(%error, "cannot raise the limit of open files");
+            current
+        }
     }
 }
 
@@ -336,7 +353,7 @@ mod tests {
     use crate::tests::{run_info, wall};
 
     /// The endpoint on a free port of 127.0.0.1, alive for two minutes (a 60 s interval).
-    fn serving() -> (Endpoint, SocketAddr) {
+    fn serving() -> (Server, SocketAddr) {
         let info = RunInfo {
             interval: Duration::from_secs(60),
             ..run_info(false)
@@ -345,7 +362,7 @@ mod tests {
         let (_metrics, exporter) = Metrics::new(&info, clock);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        (serve_on(listener, exporter).unwrap(), addr)
+        (serve_on(listener, exporter, MIN_CONNECTIONS).unwrap(), addr)
     }
 
     /// The status of `GET /healthz` on a connection of its own.
@@ -423,7 +440,7 @@ mod tests {
     async fn at_the_cap_the_oldest_connection_is_closed_for_a_new_one() {
         let (_endpoint, addr) = serving();
         let mut open = Vec::new();
-        for _ in 0..MAX_CONNECTIONS {
+        for _ in 0..MIN_CONNECTIONS {
             open.push(kept_alive(addr).await);
         }
         let _newest = kept_alive(addr).await;

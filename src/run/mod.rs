@@ -97,7 +97,7 @@ pub fn outputs(show: &Show, clock: &SessionClock) -> Result<Listed> {
 /// A run's outputs, and the metrics endpoint while the run lasts.
 pub struct Listed {
     outputs: Outputs,
-    endpoint: Option<metrics::Endpoint>,
+    endpoint: Option<metrics::Server>,
 }
 
 fn stdout() -> Result<crate::output::Pipe> {

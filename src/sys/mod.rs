@@ -17,21 +17,19 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// descriptor before `main`, so that every line written to it would vanish without a word; a
 /// shell's `>/dev/null` opens it for writing only.
 pub fn check_stdout() {
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
+    let stdout = std::io::stdout();
     let null = std::fs::metadata("/dev/null").map(|m| m.rdev()).ok();
-    // SAFETY: fstat and fcntl(F_GETFL) only read what descriptor 1 is.
-    let (rdev, mode) = unsafe {
-        let mut stat: libc::stat = std::mem::zeroed();
-        if libc::fstat(libc::STDOUT_FILENO, &mut stat) != 0 {
-            STDOUT_CLOSED.store(true, Ordering::SeqCst);
-            return;
+    let closed = match rustix::fs::fstat(stdout.as_fd()) {
+        Err(_) => true,
+        Ok(stat) => {
+            let mode =
+                rustix::fs::fcntl_getfl(stdout.as_fd()).map(|f| f & rustix::fs::OFlags::RWMODE);
+            null == Some(stat.st_rdev) && mode == Ok(rustix::fs::OFlags::RDWR)
         }
-        let flags = libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL);
-        (stat.st_rdev, flags & libc::O_ACCMODE)
     };
-    if null == Some(rdev) && mode == libc::O_RDWR {
-        STDOUT_CLOSED.store(true, Ordering::SeqCst);
-    }
+    STDOUT_CLOSED.store(closed, Ordering::SeqCst);
 }
 
 /// Whether stdout was closed when the process started.
