@@ -1,13 +1,19 @@
 //! `failover-watch check`: a one-shot preflight before going on stage or into maintenance.
 //! Each check is a line: what was found, and the fix where something is wrong.
 //!
+//! Each line is printed as its check finishes (a hung primary takes `--timeout`); the router's
+//! settings are read as the proxy states them where the key may (`GET /router/settings`), else
+//! inferred from the answers, and said so.
+//!
 //! ```text
-//! ✓ proxy     reachable at http://127.0.0.1:4000, LiteLLM 1.106.12
+//! ✓ proxy     reachable at http://127.0.0.1:4000, LiteLLM 1.83.14
 //! ✓ key       accepted (2 model groups)
+//! ✓ router    fallbacks llama-fp8 → llama3; allowed_fails 1, cooldown_time 10s, num_retries 0, timeout 30s
 //! ✓ primary   llama-fp8: 1 deployment, openai/llama-fp8 at http://gpu:8080/v1
 //! ✗ request   served by the fallback (ollama/llama3), not the primary: LiteLLM failed over
+//!             fix: give the primary's deployment `api_key: "none"` (any string) in the proxy's config…
 //! ✗ alone     the primary fails inside LiteLLM for want of an api_key
-//!             fix: give its deployment `api_key: "none"` (any string) in the proxy's config…
+//!             fix: give the primary's deployment `api_key: "none"` (any string) in the proxy's config…
 //! ✓ fallback  llama3 answers on its own (ollama/llama3)
 //! ✓ timeouts  the proxy waits 30s for a model, less than --timeout 60s
 //! ```
@@ -22,8 +28,11 @@ use serde::Serialize;
 use crate::cli::config::Target;
 use crate::cli::{CheckArgs, CheckOutput};
 use crate::litellm::model_info::Deployments;
+use crate::litellm::settings::{self, RouterSettings};
 use crate::litellm::{self, errors::cause};
-use crate::probe::{HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role, http_client};
+use crate::probe::{
+    ErrorKind, HttpProber, Lane, Probe, ProbeReport, ProbeSettings, Role, http_client,
+};
 use crate::state::{PrimaryState, observe};
 use crate::sys::exit::{Ended, usage};
 use crate::text::format::interval;
@@ -34,7 +43,7 @@ const LOOK_UP: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-enum Status {
+pub enum Status {
     Ok,
     Problem,
     Skipped,
@@ -49,7 +58,7 @@ const FINDING_CHARS: usize = 600;
 #[derive(Debug, Serialize)]
 pub struct Finding {
     pub check: &'static str,
-    status: Status,
+    pub status: Status,
     pub message: String,
     pub fix: Option<String>,
 }
@@ -92,9 +101,11 @@ pub struct Report {
 }
 
 /// Checks the proxy of `args`; exit status 0 when all is well, 1 with a problem found, 2 when
-/// it could not check (in JSON too, with `--output json`).
+/// it could not check (in JSON too, with `--output json`). The text is printed a line a check,
+/// as each finishes.
 pub async fn check(args: CheckArgs) -> Result<Ended> {
-    let report = match report(&args).await {
+    let live = args.output == CheckOutput::Text;
+    let report = match report_as(&args, live).await {
         Ok(report) => report,
         Err(error) if args.output == CheckOutput::Json => {
             let why = error
@@ -109,15 +120,12 @@ pub async fn check(args: CheckArgs) -> Result<Ended> {
         }
         Err(error) => return Err(error),
     };
-    let mut out = io::stdout().lock();
-    match args.output {
-        CheckOutput::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        CheckOutput::Text => print(&mut out, &report)?,
+    if args.output == CheckOutput::Json {
+        let mut out = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        out.flush()?;
     }
-    out.flush()?;
     if !report.checked {
         return Err(usage(format!("could not check {}", report.url)));
     }
@@ -130,48 +138,75 @@ pub async fn check(args: CheckArgs) -> Result<Ended> {
 
 /// The checks of the proxy of `args`, made.
 pub async fn report(args: &CheckArgs) -> Result<Report> {
-    let env = |name: &str| std::env::var(name).ok();
-    let target = Target::of_proxy(&args.proxy, &args.target, env)?;
-    Checks::new(&target)?.run().await
+    report_as(args, false).await
 }
 
-fn print(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    for finding in &report.checks {
-        let mark = match finding.status {
-            Status::Ok => "✓",
-            Status::Problem => "✗",
-            Status::Skipped => "–",
-        };
-        writeln!(out, "{mark} {:<9} {}", finding.check, finding.message)?;
-        if let Some(fix) = &finding.fix {
-            writeln!(out, "  {:<9} fix: {fix}", "")?;
-        }
+/// The checks, each printed on stdout as it finishes when `live`.
+async fn report_as(args: &CheckArgs, live: bool) -> Result<Report> {
+    let env = |name: &str| std::env::var(name).ok();
+    let target = Target::of_proxy(&args.proxy, &args.target, env)?;
+    Checks::new(&target, live)?.run().await
+}
+
+/// One finding as a line (and its fix on the next).
+fn print(out: &mut impl Write, finding: &Finding) -> io::Result<()> {
+    let mark = match finding.status {
+        Status::Ok => "✓",
+        Status::Problem => "✗",
+        Status::Skipped => "–",
+    };
+    writeln!(out, "{mark} {:<9} {}", finding.check, finding.message)?;
+    if let Some(fix) = &finding.fix {
+        writeln!(out, "  {:<9} fix: {fix}", "")?;
     }
     Ok(())
+}
+
+/// What the router's settings tell the other checks.
+enum Router {
+    /// As the proxy states them.
+    Known(RouterSettings),
+    /// Not readable (said why in its finding).
+    Unknown,
 }
 
 struct Checks<'a> {
     target: &'a Target,
     http: reqwest::Client,
     findings: Vec<Finding>,
+    /// Print each finding as it is made.
+    live: bool,
     version: Option<String>,
+    /// The release was said on the proxy's line already.
+    version_said: bool,
     /// The router timeout, once an error answer told it.
     router_timeout: Option<Duration>,
 }
 
 impl<'a> Checks<'a> {
-    fn new(target: &'a Target) -> Result<Self> {
+    fn new(target: &'a Target, live: bool) -> Result<Self> {
         Ok(Self {
             http: http_client(LOOK_UP, &target.probe.endpoint)?,
             target,
             findings: Vec::new(),
+            live,
             version: None,
+            version_said: false,
             router_timeout: None,
         })
     }
 
     fn settings(&self) -> &ProbeSettings {
         &self.target.probe
+    }
+
+    /// Keeps a finding, printed at once when live.
+    fn found(&mut self, finding: Finding) {
+        if self.live {
+            let mut out = io::stdout().lock();
+            let _ = print(&mut out, &finding).and_then(|()| out.flush());
+        }
+        self.findings.push(finding);
     }
 
     /// A GET to the proxy, with the key; its status and body.
@@ -191,26 +226,33 @@ impl<'a> Checks<'a> {
         let reachable = self.proxy().await;
         let key_ok = reachable && self.key().await;
         if key_ok {
-            self.groups().await;
-            self.requests().await?;
+            let router = self.router().await;
+            let groups = self.groups().await;
+            self.route(&router, groups.as_ref());
+            self.requests(&router, groups.as_ref()).await?;
+            self.timeouts(&router);
         } else if reachable {
-            for check in ["primary", "request", "alone", "fallback"] {
-                self.findings
-                    .push(Finding::skipped(check, "the key was not accepted"));
+            for check in [
+                "router", "primary", "request", "alone", "fallback", "timeouts",
+            ] {
+                self.found(Finding::skipped(check, "the key was not accepted"));
             }
         }
-        if reachable {
-            self.timeouts();
-        }
         // 1.106 names its release only in its answers: said where the proxy is.
-        if let Some(version) = &self.version
+        if let Some(version) = self.version.clone()
+            && !self.version_said
             && let Some(proxy) = self
                 .findings
                 .iter_mut()
                 .find(|f| f.check == "proxy" && f.status == Status::Ok)
-            && !proxy.message.contains("LiteLLM")
         {
             proxy.message.push_str(&format!(", LiteLLM {version}"));
+            if self.live {
+                let release =
+                    Finding::ok("release", format!("LiteLLM {version} (from its answers)"));
+                let mut out = io::stdout().lock();
+                let _ = print(&mut out, &release).and_then(|()| out.flush());
+            }
         }
         let problem = self.findings.iter().any(|f| f.status == Status::Problem);
         Ok(Report {
@@ -228,7 +270,7 @@ impl<'a> Checks<'a> {
         let url = self.settings().endpoint.root().to_owned();
         match self.get("/health/liveliness").await {
             Err(cause) => {
-                self.findings.push(Finding::problem(
+                self.found(Finding::problem(
                     "proxy",
                     format!("cannot reach the proxy at {url}: {cause}"),
                     "check --url, and that the proxy runs and listens there",
@@ -241,16 +283,16 @@ impl<'a> Checks<'a> {
                         .ok()
                         .and_then(|v| v["litellm_version"].as_str().map(|v| clean(v, 40)));
                 }
+                self.version_said = self.version.is_some();
                 let version = self
                     .version
                     .as_deref()
                     .map_or(String::new(), |v| format!(", LiteLLM {v}"));
-                self.findings
-                    .push(Finding::ok("proxy", format!("reachable at {url}{version}")));
+                self.found(Finding::ok("proxy", format!("reachable at {url}{version}")));
                 true
             }
             Ok((status, body)) => {
-                self.findings.push(Finding::problem(
+                self.found(Finding::problem(
                     "proxy",
                     format!(
                         "{url} answered {status} to GET /health/liveliness: {}",
@@ -287,7 +329,7 @@ impl<'a> Checks<'a> {
                         "the proxy wants a key",
                         "set LITELLM_API_KEY (or OPENAI_API_KEY), or use --api-key-file",
                     ),
-                    (400, true) if message.contains("No connected db") => (
+                    (400, true) if litellm::errors::wrong_key(&message) => (
                         "the proxy rejected the key (LiteLLM without a database says so of a \
                          wrong key)",
                         "check the key: the proxy's master key or a virtual key",
@@ -303,33 +345,68 @@ impl<'a> Checks<'a> {
             }
         };
         let ok = finding.status == Status::Ok;
-        self.findings.push(finding);
+        self.found(finding);
         ok
     }
 
-    /// The primary group and its deployments, from `GET /model/info`.
-    async fn groups(&mut self) {
+    /// The router's settings as the proxy states them, where the key may read them.
+    async fn router(&mut self) -> Router {
+        let root = self.settings().endpoint.root().to_owned();
+        let key = self.settings().key.clone();
+        let primary = self.settings().primary.clone();
+        match settings::read(&self.http, &root, key.as_ref(), LOOK_UP).await {
+            Ok(settings) => {
+                let said = settings.describe(&primary);
+                let finding = match settings.source {
+                    settings::Source::RouterSettings => {
+                        Finding::ok("router", format!("{said} (as the proxy states them)"))
+                    }
+                    settings::Source::ModelsMetadata => Finding::ok(
+                        "router",
+                        format!(
+                            "{said} (from /v1/models: the key may not read /router/settings, \
+                             so the cooldown and the router's timeout are inferred below)"
+                        ),
+                    ),
+                };
+                self.found(finding);
+                Router::Known(settings)
+            }
+            Err(why) => {
+                self.found(Finding::skipped(
+                    "router",
+                    format!("cannot read the router's settings ({why}): inferred below"),
+                ));
+                Router::Unknown
+            }
+        }
+    }
+
+    /// The primary group and its deployments, from `GET /model/info`; the deployments, when
+    /// they could be read.
+    async fn groups(&mut self) -> Option<Deployments> {
         let primary = self.settings().primary.clone();
         let deployments = match self.get("/model/info").await {
             Ok((200, body)) => Deployments::from_model_info(body.as_bytes()).ok(),
             _ => None,
         };
         let Some(deployments) = deployments else {
-            self.findings.push(Finding::skipped(
+            self.found(Finding::skipped(
                 "primary",
                 "GET /model/info did not answer with the deployments",
             ));
-            return;
+            return None;
         };
         let group = deployments.in_group(&primary);
         if group.is_empty() {
             let groups = deployments.groups().join(", ");
-            self.findings.push(Finding::problem(
+            self.found(Finding::problem(
                 "primary",
                 format!("the proxy has no model group {primary} (it has: {groups})"),
-                "give the primary's model_name with --primary, or add it to the model_list",
+                "the primary's name is wrong: give its model_name with --primary, or add it to \
+                 the model_list",
             ));
-            return;
+            return Some(deployments);
         }
         let listed: Vec<String> = group
             .iter()
@@ -342,30 +419,86 @@ impl<'a> Checks<'a> {
             1 => "1 deployment".to_owned(),
             n => format!("{n} deployments"),
         };
-        self.findings.push(Finding::ok(
+        self.found(Finding::ok(
             "primary",
             format!("{primary}: {count}, {}", listed.join("; ")),
         ));
-        if let Some(fallback) = &self.target.fallback
+        Some(deployments)
+    }
+
+    /// Whether a fallback is configured for the primary, and the one `--fallback` names.
+    fn route(&mut self, router: &Router, deployments: Option<&Deployments>) {
+        let primary = self.settings().primary.clone();
+        let named = self.target.fallback.clone();
+        if let (Some(fallback), Some(deployments)) = (&named, deployments)
             && deployments.in_group(fallback).is_empty()
         {
-            self.findings.push(Finding::problem(
+            let groups = deployments.groups().join(", ");
+            self.found(Finding::problem(
                 "fallback",
-                format!("the proxy has no model group {fallback}"),
-                "give the fallback's model_name with --fallback",
+                format!("the proxy has no model group {fallback} (it has: {groups})"),
+                "the fallback's name is wrong: give its model_name with --fallback",
             ));
+            return;
+        }
+        let Router::Known(settings) = router else {
+            return;
+        };
+        let configured = settings.fallbacks_of(&primary);
+        match (&named, configured) {
+            (_, []) => self.found(Finding::problem(
+                "route",
+                format!("no fallback is configured for {primary}: when it fails, requests fail"),
+                format!(
+                    "add one under router_settings: fallbacks: [{{\"{primary}\": [\"{}\"]}}]",
+                    named.as_deref().unwrap_or("GROUP")
+                ),
+            )),
+            (Some(fallback), configured) if !configured.contains(fallback) => {
+                self.found(Finding::problem(
+                    "route",
+                    format!(
+                        "{primary} falls back to {}, not to {fallback}",
+                        configured.join(", ")
+                    ),
+                    format!(
+                        "give --fallback {} (or add {fallback} to the primary's fallbacks)",
+                        configured[0]
+                    ),
+                ));
+            }
+            _ => {}
         }
     }
 
     /// One normal request, one direct request to the primary, one to the fallback.
-    async fn requests(&mut self) -> Result<()> {
+    async fn requests(&mut self, router: &Router, deployments: Option<&Deployments>) -> Result<()> {
+        let primary_name = self.settings().primary.clone();
+        let exists = |group: &str| deployments.is_none_or(|d| !d.in_group(group).is_empty());
+        if !exists(&primary_name) {
+            for check in ["request", "alone", "fallback"] {
+                self.found(Finding::skipped(
+                    check,
+                    format!("not asked: the proxy has no model group {primary_name}"),
+                ));
+            }
+            return Ok(());
+        }
         let primary = HttpProber::new(self.settings().clone())?;
         let normal = self.ask(&primary, Lane::Normal).await;
+        let alone_report = self.ask(&primary, Lane::Direct).await;
+        let alone = explain_primary(&alone_report, self.settings().timeout, self.router_timeout);
         let fallback_seen = match &normal.result {
             Ok(served) if served.role == Role::Fallback => normal.route.model_group.clone(),
             _ => None,
         };
-        self.findings.push(match &normal.result {
+        // The fix of a request that did not reach the primary is the fix of why the primary
+        // fails on its own: it stands alone in the JSON too.
+        let why_fix = alone
+            .fix
+            .clone()
+            .unwrap_or_else(|| "look in the proxy's log for the primary's error".to_owned());
+        self.found(match &normal.result {
             Ok(served) if served.role == Role::Primary => Finding::ok(
                 "request",
                 format!("served by the primary ({})", served.model),
@@ -376,18 +509,29 @@ impl<'a> Checks<'a> {
                     "served by the fallback ({}), not the primary: LiteLLM failed over",
                     served.model
                 ),
-                "see why on the next line",
+                why_fix,
             ),
             Err(failure) => Finding::problem(
                 "request",
                 format!("failed: {}", failure.message),
-                "see the next lines",
+                match alone.status {
+                    Status::Ok => "the primary answers on its own: the route to it fails; look \
+                                   in the proxy's log"
+                        .to_owned(),
+                    _ => why_fix,
+                },
             ),
         });
-        let alone = self.ask(&primary, Lane::Direct).await;
-        self.findings.push(explain_primary(&alone));
-        let fallback = self.target.fallback.clone().or(fallback_seen);
+        self.found(alone);
+        let configured = match router {
+            Router::Known(settings) => settings.fallbacks_of(&primary_name).first().cloned(),
+            Router::Unknown => None,
+        };
+        let named = self.target.fallback.clone();
+        let fallback = named.clone().or(configured).or(fallback_seen);
         match fallback {
+            // Said already: the fallback's name is wrong.
+            Some(group) if !exists(&group) => {}
             Some(group) => {
                 let settings = ProbeSettings {
                     primary: group.clone(),
@@ -398,23 +542,40 @@ impl<'a> Checks<'a> {
                 // Named as the deployment's model where the proxy says it (1.106), as the
                 // watcher names a fallback.
                 let named = report.route.model_name.as_deref();
-                self.findings.push(match &report.result {
-                    Ok(served) => Finding::ok(
+                let finding = match (&report.result, observe(&report)) {
+                    (Ok(served), _) => Finding::ok(
                         "fallback",
                         match named.unwrap_or(&served.model) {
                             model if model == group => format!("{group} answers on its own"),
                             model => format!("{group} answers on its own ({model})"),
                         },
                     ),
-                    Err(failure) => Finding::problem(
+                    (Err(failure), PrimaryState::Refused { .. }) => Finding::problem(
+                        "fallback",
+                        format!(
+                            "cannot ask {group} on its own, so the route to it is not verified: {}",
+                            failure.message
+                        ),
+                        "the key may not send disable_fallbacks: check with the master key",
+                    ),
+                    (Err(failure), _) => Finding::problem(
                         "fallback",
                         format!("{group} fails on its own: {}", cause(&failure.message)),
                         "the safety net is down: fix the fallback before the primary goes",
                     ),
-                });
+                };
+                self.found(finding);
             }
-            None => self.findings.push(Finding::skipped(
+            None => self.found(Finding::problem(
                 "fallback",
+                match router {
+                    Router::Unknown => "no fallback could be verified: the router's settings \
+                                           are not readable and the primary served the request"
+                        .to_owned(),
+                    Router::Known(_) => {
+                        format!("no fallback is configured for {primary_name}")
+                    }
+                },
                 "give --fallback GROUP to check the fallback on its own",
             )),
         }
@@ -437,19 +598,27 @@ impl<'a> Checks<'a> {
         report
     }
 
-    /// The router's timeout against `--timeout`, if an error answer told it.
-    fn timeouts(&mut self) {
+    /// The router's timeout against `--timeout`: as the proxy states it, else as an error
+    /// answer told it.
+    fn timeouts(&mut self, router: &Router) {
         let timeout = self.settings().timeout;
-        let finding = match self.router_timeout {
+        let (router_timeout, how) = match router {
+            Router::Known(settings) if settings.timeout.is_some() => {
+                (settings.timeout, "as the router's settings say")
+            }
+            _ => (self.router_timeout, "as an error answer told"),
+        };
+        let finding = match router_timeout {
             None => Finding::skipped(
                 "timeouts",
-                "the proxy's router timeout shows only on an error answer; none came",
+                "the proxy's router timeout shows only in its settings or on an error answer; \
+                 neither told it",
             ),
             Some(router) if router >= timeout => Finding::problem(
                 "timeouts",
                 format!(
-                    "the proxy waits {} for a model; --timeout {} would cut its fallback \
-                     answers off",
+                    "the proxy waits {} for a model ({how}); --timeout {} would cut its \
+                     fallback answers off",
                     interval(router),
                     interval(timeout)
                 ),
@@ -464,12 +633,32 @@ impl<'a> Checks<'a> {
                 ),
             ),
         };
-        self.findings.push(finding);
+        self.found(finding);
     }
 }
 
-/// The primary on its own (a direct request), explained.
-fn explain_primary(report: &ProbeReport) -> Finding {
+/// The primary on its own (a direct request), explained; `timeout` is the client's, `router`
+/// the router's where known.
+fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Duration>) -> Finding {
+    // The client gave up before LiteLLM did: LiteLLM's own word on the primary never came.
+    if report
+        .failure()
+        .is_some_and(|f| f.kind == ErrorKind::Timeout)
+    {
+        let longer = router.map_or(String::new(), |r| {
+            format!(" (the router waits {})", interval(r))
+        });
+        return Finding::problem(
+            "alone",
+            format!(
+                "the primary did not answer within --timeout {}: the client gave up before \
+                 LiteLLM's router did{longer}",
+                interval(timeout)
+            ),
+            "the primary hangs or is slow: give --timeout more than the router's timeout to \
+             see LiteLLM's own error",
+        );
+    }
     match observe(report) {
         PrimaryState::Up | PrimaryState::Unknown => {
             Finding::ok("alone", "the primary answers on its own")
@@ -488,7 +677,8 @@ fn explain_primary(report: &ProbeReport) -> Finding {
         PrimaryState::Refused { message } => Finding::problem(
             "alone",
             format!("cannot ask the primary on its own: {message}"),
-            "the key may not allow disable_fallbacks; run with --direct off",
+            "the key may not send disable_fallbacks (try the master key); without it, watch \
+             with --direct off",
         ),
         PrimaryState::Failing { message, kind } => {
             let (said, fix) = litellm::errors::diagnose(&message);

@@ -106,6 +106,47 @@ pub fn diagnose(message: &str) -> (Option<String>, &'static str) {
             "is the model server overloaded or hung?",
         );
     }
+    // The model server answered, badly; LiteLLM relayed what it said (as seen on 1.83.14 and
+    // 1.106.12: `RateLimitError ... - <its body>`, `Expecting value: line 1 column 1`).
+    if has(&["RateLimitError"]) {
+        return (
+            Some(format!(
+                "the primary's model server answered 429 (rate limited), LiteLLM relayed it: {}",
+                cause(message)
+            )),
+            "the model server limits its rate: raise its limit or lower the traffic; LiteLLM \
+             skips it for its Retry-After",
+        );
+    }
+    if has(&[
+        "Expecting value",
+        "JSONDecodeError",
+        "Invalid JSON",
+        "not valid JSON",
+    ]) {
+        return (
+            Some(format!(
+                "the primary's model server answered something that is not JSON, LiteLLM \
+                 relayed it: {}",
+                cause(message)
+            )),
+            "is the deployment's api_base a chat completions server (its /v1)?",
+        );
+    }
+    if has(&[
+        "ServiceUnavailableError",
+        "InternalServerError",
+        "BadGatewayError",
+        "APIError",
+    ]) {
+        return (
+            Some(format!(
+                "the primary's model server answered with an error, LiteLLM relayed it: {}",
+                cause(message)
+            )),
+            "look in the model server's log: it fails, not LiteLLM",
+        );
+    }
     (None, "look in the proxy's log for the primary's error")
 }
 
@@ -132,6 +173,36 @@ mod tests {
 #[cfg(test)]
 mod diagnose_tests {
     use super::*;
+
+    /// The model server's own failures, as both releases relay them.
+    #[test]
+    fn an_upstream_that_answers_badly_is_named_as_the_cause() {
+        for (message, said) in [
+            (
+                "litellm.RateLimitError: RateLimitError: OpenAIException - mock upstream: \
+                 injected rate limit",
+                "answered 429 (rate limited), LiteLLM relayed it: mock upstream: injected rate limit",
+            ),
+            (
+                "litellm.InternalServerError: InternalServerError: OpenAIException - Expecting \
+                 value: line 1 column 1 (char 0)",
+                "answered something that is not JSON",
+            ),
+            (
+                "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - \
+                 mock upstream: injected service unavailable",
+                "answered with an error, LiteLLM relayed it: mock upstream: injected service",
+            ),
+            (
+                "litellm.InternalServerError: InternalServerError: OpenAIException - mock \
+                 upstream: injected internal server error",
+                "answered with an error, LiteLLM relayed it",
+            ),
+        ] {
+            let found = diagnose(message).0.expect(message);
+            assert!(found.contains(said), "{found}");
+        }
+    }
 
     #[test]
     fn the_usual_causes_are_explained() {

@@ -142,17 +142,7 @@ pub fn root_cause(error: &reqwest::Error) -> String {
     clean(&innermost_cause(error), MESSAGE_CHARS)
 }
 
-/// The innermost cause as it came: reqwest's own message hides it ("error sending request for
-/// url").
-pub fn innermost_cause(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message = inner.to_string();
-        source = inner.source();
-    }
-    message
-}
+pub use crate::text::format::innermost_cause;
 
 /// The message in an error body: LiteLLM's `{"error":{"message":...}}`, other common JSON
 /// shapes, an HTML page's title, or an excerpt of whatever came.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
-use crate::commands::check::{Finding, Report};
+use crate::commands::check::{Finding, Report, Status};
 use crate::modes::demo::config_file::{self, SEED_CONFIG};
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::stage::{Fault, Side, Stage};
@@ -20,7 +20,8 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
         target: TargetArgs {
             primary: None,
             fallback: fallback.map(str::to_owned),
-            timeout: Some(Duration::from_secs(10)),
+            // Above the router's 30 s, as a healthy setup has it.
+            timeout: Some(Duration::from_secs(60)),
             prompt: "Say hi".to_owned(),
             max_tokens: 10,
             stream: false,
@@ -66,7 +67,7 @@ async fn a_healthy_setup_passes_and_a_down_fallback_is_a_problem() {
     assert_eq!(
         checks,
         [
-            "proxy", "key", "primary", "request", "alone", "fallback", "timeouts"
+            "proxy", "key", "router", "primary", "request", "alone", "fallback", "timeouts"
         ]
     );
     assert_eq!(report.litellm_version.as_deref(), Some("1.106.12"));
@@ -123,4 +124,122 @@ async fn an_unreachable_proxy_cannot_be_checked() {
     assert!(error.chain().any(|e| e.is::<Usage>()));
     let ended = crate::commands::check::check(args(&url, None)).await.ok();
     assert_ne!(ended, Some(Ended::Clean));
+}
+
+/// `check` of the seed's gateway with `primary` and `fallback` asked, the primary's deployment
+/// playing `fault`, the client waiting `timeout`.
+async fn checked(primary: &str, fallback: Option<&str>, fault: Fault, timeout: u64) -> Report {
+    let (gateway, stage) = gateway(SEED_CONFIG).await;
+    stage.set(Side::Primary, fault);
+    let mut args = args(&gateway.url(), fallback);
+    args.target.primary = Some(primary.to_owned());
+    args.target.timeout = Some(Duration::from_secs(timeout));
+    crate::commands::check::report(&args).await.unwrap()
+}
+
+/// The checks named `check` in `report`.
+fn all<'a>(report: &'a Report, check: &str) -> Vec<&'a Finding> {
+    report.checks.iter().filter(|c| c.check == check).collect()
+}
+
+/// Each wrong setup is named for what it is, with a fix that stands on its own.
+#[tokio::test]
+async fn a_wrong_name_a_client_that_gives_up_first_and_an_upstream_error_are_told_apart() {
+    // A fallback that does not exist: its name is wrong, said once.
+    let report = checked("llama-fp8", Some("nosuchgroup"), Fault::Up, 60).await;
+    let fallback = all(&report, "fallback");
+    assert_eq!(fallback.len(), 1, "{report:#?}");
+    assert!(
+        fallback[0]
+            .message
+            .starts_with("the proxy has no model group nosuchgroup")
+    );
+    assert!(
+        fallback[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .starts_with("the fallback's name is wrong")
+    );
+    assert!(!report.ok);
+    assert!(!format!("{report:?}").contains("--primary"), "{report:#?}");
+
+    // A primary that does not exist: its name is wrong, nothing asked of it.
+    let report = checked("nosuch", None, Fault::Up, 60).await;
+    let primary = finding(&report, "primary");
+    assert!(
+        primary
+            .fix
+            .as_deref()
+            .unwrap()
+            .starts_with("the primary's name is wrong")
+    );
+    for check in ["request", "alone"] {
+        assert_eq!(
+            finding(&report, check).status,
+            Status::Skipped,
+            "{report:#?}"
+        );
+    }
+    assert!(
+        !format!("{report:?}").contains("--direct off"),
+        "{report:#?}"
+    );
+
+    // The primary hangs and the client gives up before the router (30 s) does.
+    let report = checked("llama-fp8", Some("llama3"), Fault::Hang, 2).await;
+    let alone = finding(&report, "alone");
+    assert!(
+        alone
+            .message
+            .contains("the client gave up before LiteLLM's router did"),
+        "{alone:?}"
+    );
+    assert!(!alone.message.contains("fails inside LiteLLM"), "{alone:?}");
+
+    // The model server answers 500: LiteLLM only relayed it.
+    let report = checked("llama-fp8", Some("llama3"), Fault::Error, 60).await;
+    let alone = finding(&report, "alone");
+    assert!(
+        alone
+            .message
+            .contains("answered with an error, LiteLLM relayed it"),
+        "{alone:?}"
+    );
+    // The request fell back; its fix is the primary's, whole (no "see the next line").
+    let request = finding(&report, "request");
+    assert!(
+        request.message.starts_with("served by the fallback"),
+        "{request:?}"
+    );
+    assert_eq!(request.fix, alone.fix);
+}
+
+/// A primary without a fallback configured: the route cannot be verified, and that is a
+/// problem, not a silent pass.
+#[tokio::test]
+async fn no_fallback_configured_is_a_problem() {
+    let config = SEED_CONFIG.replace(
+        "      fallbacks:\n        - \"llama-fp8\": [\"llama3\"]\n",
+        "",
+    );
+    assert_ne!(
+        config, SEED_CONFIG,
+        "the seed's fallbacks were not taken out"
+    );
+    let (gateway, _) = gateway(&config).await;
+    let report = check_report(&gateway.url(), None).await;
+    assert!(!report.ok && report.checked, "{report:#?}");
+    let route = finding(&report, "route");
+    assert!(
+        route
+            .message
+            .starts_with("no fallback is configured for llama-fp8"),
+        "{route:?}"
+    );
+    assert!(
+        finding(&report, "router")
+            .message
+            .starts_with("no fallback for llama-fp8")
+    );
 }

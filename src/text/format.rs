@@ -4,6 +4,18 @@ use std::time::Duration;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+/// The innermost cause of an error as it came: reqwest's own message hides it ("error sending
+/// request for url").
+pub fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message = inner.to_string();
+        source = inner.source();
+    }
+    message
+}
+
 /// A latency: `23 ms`, `1.25 s`, `30.1 s`.
 pub fn latency(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -967,7 +967,15 @@ def preflight_healthy(run, c, args):
         f"check: ok, checked, litellm_version {args.litellm_version}",
         json.dumps({k: report.get(k) for k in ("ok", "checked", "litellm_version")}),
     )
-    want = ("proxy", "key", "primary", "request", "alone", "fallback")
+    router = messages.get("router", "")
+    c.check(
+        router.startswith(f"fallbacks {PRIMARY} → llama3; allowed_fails 1")
+        and f"timeout {args.router_timeout:g}s" in router
+        and router.endswith("(as the proxy states them)"),
+        "check states the router's settings as the proxy states them (GET /router/settings)",
+        repr(router),
+    )
+    want = ("proxy", "key", "router", "primary", "request", "alone", "fallback")
     c.check(
         all(status.get(k) == "ok" for k in want)
         and all(v in ("ok", "skipped") for v in status.values()),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::errors::{CallFailure, RouteError};
 use super::router::{self, Calls, Moment, Routed, Router};
-use super::settings::{GatewaySettings, Release, seconds_as_configured};
+use super::settings::{FailurePolicy, GatewaySettings, Release, seconds_as_configured};
 use super::stage::{Answer, Stage};
 use crate::litellm::headers;
 
@@ -92,6 +92,8 @@ impl Gateway {
             .route("/v1/model/info", get(model_info))
             .route("/v1/models", get(models))
             .route("/models", get(models))
+            .route("/router/settings", get(router_settings))
+            .route("/fallback/{group}", get(fallback_of))
             .route("/health/liveliness", get(alive))
             .route("/health/liveness", get(alive))
             .fallback(not_found)
@@ -126,14 +128,69 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
 }
 
-async fn models(State(shared): State<Arc<Shared>>) -> Response {
+/// `GET /v1/models`; `?include_metadata=true` adds each group's fallbacks, as LiteLLM does.
+async fn models(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let metadata = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "include_metadata=true"));
+    let router = &shared.settings.router;
     let data: Vec<Value> = shared
         .settings
         .groups()
         .into_iter()
-        .map(|g| json!({"id": g, "object": "model", "created": MODELS_CREATED, "owned_by": "openai"}))
+        .map(|g| {
+            let mut model = json!({"id": g, "object": "model", "created": MODELS_CREATED, "owned_by": "openai"});
+            if metadata {
+                let fallbacks = router.fallbacks_of(g).unwrap_or_default();
+                model["metadata"] = json!({"fallbacks": fallbacks});
+            }
+            model
+        })
         .collect();
     Json(json!({"data": data, "object": "list"})).into_response()
+}
+
+/// `GET /router/settings`: the router's settings as configured, in LiteLLM's shape (the
+/// fields a watcher reads; LiteLLM lists more).
+async fn router_settings(State(shared): State<Arc<Shared>>) -> Response {
+    let router = &shared.settings.router;
+    let number = |d: Duration| -> Value {
+        serde_json::from_str(&seconds_as_configured(d)).unwrap_or(Value::Null)
+    };
+    let fallbacks = router.fallbacks.as_ref().map(|list| {
+        list.iter()
+            .map(|f| json!({ f.from.clone(): f.to }))
+            .collect::<Vec<_>>()
+    });
+    let allowed_fails = match router.policy {
+        FailurePolicy::AllowedFails(n) => n,
+        FailurePolicy::FailureRate => crate::litellm::defaults::ALLOWED_FAILS,
+    };
+    let current = json!({
+        "routing_strategy": "simple-shuffle", "num_retries": router.num_retries,
+        "timeout": number(router.timeout), "max_fallbacks": router.max_fallbacks,
+        "fallbacks": fallbacks, "allowed_fails": allowed_fails,
+        "cooldown_time": number(router.cooldown), "retry_policy": null, "disable_cooldowns": null,
+    });
+    Json(json!({"fields": [], "current_values": current})).into_response()
+}
+
+/// `GET /fallback/GROUP`: its general fallbacks, or LiteLLM's 404.
+async fn fallback_of(State(shared): State<Arc<Shared>>, Path(group): Path<String>) -> Response {
+    match shared.settings.router.fallbacks_of(&group) {
+        Some(to) => {
+            Json(json!({"model": group, "fallback_models": to, "fallback_type": "general"}))
+                .into_response()
+        }
+        None => {
+            let error = format!("No general fallbacks configured for model '{group}'");
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"detail": {"error": error}})),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn model_info(State(shared): State<Arc<Shared>>) -> Response {

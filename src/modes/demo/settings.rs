@@ -10,22 +10,7 @@ use serde_json::{Map, Value};
 pub use crate::litellm::Release;
 use sha2::{Digest, Sha256};
 
-/// LiteLLM's defaults for what a config leaves out.
-pub mod defaults {
-    use std::time::Duration;
-
-    /// `openai.DEFAULT_MAX_RETRIES`, used when neither settings section sets `num_retries`.
-    pub const NUM_RETRIES: u32 = 2;
-    /// `litellm.request_timeout`.
-    pub const TIMEOUT: Duration = Duration::from_secs(6000);
-    /// `DEFAULT_COOLDOWN_TIME_SECONDS`.
-    pub const COOLDOWN: Duration = Duration::from_secs(5);
-    /// `litellm.allowed_fails`: a router whose `allowed_fails` equals it uses the failure-rate
-    /// policy instead of counting failures.
-    pub const ALLOWED_FAILS: u32 = 3;
-    /// `ROUTER_MAX_FALLBACKS`.
-    pub const MAX_FALLBACKS: u32 = 5;
-}
+pub use crate::litellm::defaults;
 
 /// Which API a deployment's provider speaks, from the prefix of its `model`: LiteLLM words
 /// their failures differently.
