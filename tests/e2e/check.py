@@ -897,7 +897,7 @@ def record_and_replay(run, c, args):
     c.check(
         first.get("type") == "run"
         and first.get("record_version") == 1
-        and first.get("primary") == PRIMARY
+        and first.get("primary") == (PRIMARY if args.scenario != "fallback-of-two" else "llama-b")
         and first.get("direct") is True
         and first.get("stream") is args.expect.stream,
         "the first line is the run's: record_version 1, the primary, direct probes on, stream "
@@ -1840,7 +1840,55 @@ def metrics(run, c, args):
         c.check(False, "Prometheus answered every query the checks asked", repr(error))
 
 
+def scenario_fallback_of_two(run, c, args):
+    """A primary (llama-b) whose fallback group (spare) has two deployments: killed and
+    restarted, it fails over once and comes back once, while the fallback's answers come from
+    both deployments; who serves is the group, the deployment a detail."""
+    c.check(not run.bad_lines, "every output line is JSON", "; ".join(run.bad_lines[:3]))
+    c.check(run.summary is not None and run.summary_is_last, "the last line is the summary")
+    down, up = run.marker("primary-down"), run.marker("primary-up")
+    kinds = [(t["kind"], t["from"], t["to"]) for t in run.transitions]
+    c.check(
+        kinds == [("failover", "primary", "fallback"), ("recovery", "fallback", "primary")],
+        "one failover to the fallback group and one recovery, nothing more, however its two "
+        "deployments take turns",
+        json.dumps(kinds),
+    )
+    s = run.summary or {}
+    c.check(
+        (s.get("failovers"), s.get("recoveries"), s.get("outages")) == (1, 1, 0),
+        "summary: 1 failover, 1 recovery, no outage",
+        json.dumps({k: s.get(k) for k in ("failovers", "recoveries", "outages")}),
+    )
+    fallback = [r for r in run.requests if r["result"] == "fallback"]
+    c.check(
+        fallback and all(down <= r["t_sent"] <= up + args.cooldown + 2 for r in fallback),
+        "the fallback served only while the primary was down (and its cooldown)",
+        f"{[(r['seq'], round(run.rel(r['t_sent']), 2)) for r in fallback]}",
+    )
+    served = {
+        mock: delta(run, mock, "before", "after", "completions") for mock in ("1", "2")
+    }
+    c.check(
+        all(n > 0 for n in served.values()),
+        "both deployments of the fallback group answered (the Ollama one and the OpenAI one)",
+        f"completions: {served}",
+    )
+    c.check(
+        sum(served.values()) == len(fallback),
+        "the two fallback mocks answered exactly the requests attributed to the fallback",
+        f"mocks {served}, watcher {len(fallback)}",
+    )
+    groups = {r.get("model_group") for r in fallback}
+    c.check(
+        groups == {"spare"},
+        "every fallback answer names the group spare",
+        f"{groups}",
+    )
+
+
 SCENARIOS = {
+    "fallback-of-two": (scenario_fallback_of_two, False),
     "primary-killed": (scenario_killed, False),
     "primary-500": (scenario_500, False),
     "primary-hang": (scenario_hang, False),
@@ -1881,7 +1929,10 @@ def main():
             run.second_error = error
 
     def scenario():
-        if common(run, c, args, allow_errors=allow_errors):
+        # Its own story, on its own primary: no common part.
+        if args.scenario == "fallback-of-two":
+            check(run, c, args)
+        elif common(run, c, args, allow_errors=allow_errors):
             check(run, c, args)
 
     parts = [scenario, lambda: record_and_replay(run, c, args)]

@@ -5,6 +5,7 @@
 #   tests/e2e/run.sh [SCENARIO...]      (all scenarios when none is named)
 #
 # Scenarios: seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
+# fallback-of-two
 #
 # For each version it installs litellm[proxy]==VERSION from tests/e2e/requirements-VERSION.lock
 # into tests/e2e/.venv/VERSION (reused while it holds exactly that lock); the installs run in
@@ -44,7 +45,8 @@ VERSIONS=(1.83.14 1.106.12)
 INTERVAL=1
 ROUTER_TIMEOUT=30
 COOLDOWN=10
-ALL_SCENARIOS=(seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down)
+ALL_SCENARIOS=(seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
+  fallback-of-two)
 
 export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -516,9 +518,15 @@ declare -A PROXY_PORT=() PROXY_STARTED=()
 
 start_proxy() { # NAME TEMPLATE PRIMARY_MOCK FALLBACK_MOCK: starts it, does not wait
   local name=$1 template=$2 config=$WORK/$1.yaml
+  # Every other mock by its name too: @SPARE_1_BASE@ for spare-1.
+  local others=() m
+  for m in "${!MOCK_PORT[@]}"; do
+    m=${m^^}
+    others+=(-e "s#@${m//-/_}_BASE@#http://127.0.0.1:${MOCK_PORT[${m,,}]}#")
+  done
   sed -e "s#@PRIMARY_BASE@#http://127.0.0.1:${MOCK_PORT[$3]}#" \
     -e "s#@FALLBACK_BASE@#http://127.0.0.1:${MOCK_PORT[$4]}#" \
-    -e "s#@ROUTER_TIMEOUT@#$ROUTER_TIMEOUT#" -e "s#@COOLDOWN@#$COOLDOWN#" \
+    -e "s#@ROUTER_TIMEOUT@#$ROUTER_TIMEOUT#" -e "s#@COOLDOWN@#$COOLDOWN#" "${others[@]}" \
     "$HERE/$template" >"$config"
   ! grep -n '@[A-Z_]*@' "$config" || die "unfilled placeholder in $config"
   new_port
@@ -843,7 +851,7 @@ run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.js
   spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 30)) \
     env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
-    "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
+    "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary "${WATCH_PRIMARY:-llama-fp8}" \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
     --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" "$@"
   set_t0_from "$SDIR/watch.jsonl"
@@ -1112,6 +1120,31 @@ scenario_both_down() {
   finish_scenario both-down "$start"
 }
 
+# A primary (llama-b) whose fallback group (spare) has two deployments, an Ollama one and an
+# OpenAI one: killed and restarted, it must fail over once and come back once, however the
+# fallback's answers alternate between the two deployments.
+scenario_fallback_of_two() {
+  local start
+  start=$(now_us)
+  begin_scenario fallback-of-two proxy
+  prepare proxy primary fallback
+  stats primary-b before
+  stats spare-1 before
+  stats spare-2 before
+  WATCH_PRIMARY=llama-b run_watch 24
+  at 5.5
+  stop_proc primary-b
+  marker primary-down
+  at 12.5
+  mock primary-b
+  marker primary-up
+  finish_watch_then_stats primary fallback
+  stats primary-b after
+  stats spare-1 after
+  stats spare-2 after
+  finish_scenario fallback-of-two "$start"
+}
+
 lane_main() { # VERSION INDEX SCENARIO...
   LANE=$1 LANE_INDEX=$2
   shift 2
@@ -1130,6 +1163,10 @@ lane_main() { # VERSION INDEX SCENARIO...
   if [[ -n $want_main ]]; then
     new_mock primary openai llama-fp8 Hi.
     new_mock fallback ollama llama3 Hello!
+    # The second pair (fallback-of-two): llama-b, falling back to spare's two deployments.
+    new_mock primary-b openai llama-b Hi.
+    new_mock spare-1 ollama spare Hello!
+    new_mock spare-2 openai spare-b Hello!
     start_proxy proxy config.yaml.in primary fallback
   fi
   if [[ -n $want_seed ]]; then
@@ -1160,6 +1197,7 @@ lane_main() { # VERSION INDEX SCENARIO...
     primary-500) scenario_500 ;;
     primary-hang) scenario_hang ;;
     both-down) scenario_both_down ;;
+    fallback-of-two) scenario_fallback_of_two ;;
     esac
   done
   ! grep -q '^FAIL' "$WORK/results" || exit 1
