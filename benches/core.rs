@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use failover_watch::{
-    Dashboard, Evidence, Lane, Monitor, MonitorConfig, ProbeEvent, ProbeOutcome, ProbeReport, Role,
-    Route, RunInfo, Served, TargetId, ThemeName, WallClock, draw,
+    Dashboard, DirectMode, Evidence, Lane, LaneConfig, Monitor, MonitorConfig, ProbeEvent,
+    ProbeOutcome, ProbeReport, Role, Route, RunInfo, Served, TargetId, ThemeName, WallClock, draw,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -94,7 +94,10 @@ fn main() {
         timeout: Duration::from_secs(30),
         stream: false,
         simulated: false,
-        direct: false,
+        lane: LaneConfig {
+            mode: DirectMode::Off,
+            ..LaneConfig::default()
+        },
         down_after: 2,
         replay: None,
     };

@@ -27,9 +27,10 @@ mod ui;
 pub use clock::WallClock;
 pub use output::RunInfo;
 pub use probe::{
-    Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served, TargetId,
+    DirectMode, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
+    TargetId,
 };
-pub use state::{Monitor, MonitorConfig};
+pub use state::{LaneConfig, Monitor, MonitorConfig};
 pub use ui::{Dashboard, ThemeName, draw};
 
 #[cfg(test)]

@@ -490,7 +490,7 @@ fn the_primarys_own_lane_tells_why_and_when_it_comes_back() {
     // recovery would have no cooldown to tell).
     let run = demo_ok(
         &scratch,
-        "--output jsonl --interval 400ms --cooldown 3s --script primary-down@2s,primary-up@3s",
+        "--direct probe --output jsonl --interval 400ms --cooldown 3s --script primary-down@2s,primary-up@3s",
     );
     // The direct probes' own story, in order.
     let direct = run.of_type("direct");
@@ -574,7 +574,7 @@ fn a_primary_without_api_key_says_so_on_its_lane() {
         ("1.106", "Missing credentials. Please pass an `api_key`"),
     ] {
         let args = format!(
-            "--litellm {release} --config {} --output jsonl --interval 200ms --count 3",
+            "--direct probe --litellm {release} --config {} --output jsonl --interval 200ms --count 3",
             config.display()
         );
         let run = demo_ok(&scratch, &args);
@@ -587,4 +587,92 @@ fn a_primary_without_api_key_says_so_on_its_lane() {
         );
         assert!(run.requests().iter().all(|r| r["result"] == "fallback"));
     }
+}
+
+#[test]
+fn the_quiet_lane_names_the_cause_meets_the_cooldown_once_and_counts_nothing() {
+    let scratch = Scratch::new("demo-quiet");
+    // Down for two requests (allowed_fails 1: the second starts the cooldown), back long
+    // before LiteLLM's 6 s cooldown ends: the health check finds it answering while the
+    // requests still go to the fallback.
+    let run = demo_ok(
+        &scratch,
+        "--output jsonl --interval 400ms --cooldown 6s --script primary-down@1s,primary-up@2s",
+    );
+    assert_eq!(run.of_type("run")[0]["direct"], "quiet");
+    // The cause, from LiteLLM's health check (which LiteLLM does not count as a failure).
+    let health = run.of_type("health");
+    assert_eq!(health[0]["state"], "failing", "{}", run.stdout);
+    assert!(
+        health[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Connection error."),
+        "{}",
+        health[0]
+    );
+    // One direct probe, once the requests themselves started the cooldown: it meets it.
+    let direct = run.of_type("direct");
+    assert_eq!(direct.len(), 1, "{}", run.stdout);
+    assert_eq!(direct[0]["state"], "cooling_down");
+    assert_eq!(direct[0]["status"], 429);
+    // The second health check (five seconds on) finds the deployment answering; the state
+    // stays in LiteLLM's cooldown, which still holds it back.
+    assert_eq!(health.len(), 2, "{}", run.stdout);
+    assert_eq!(health[1]["state"], "up");
+    let changes = run.of_type("primary");
+    let story: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c["lane"].as_str().unwrap(), c["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        story,
+        [
+            ("health", "failing"),
+            ("direct", "cooling_down"),
+            ("normal", "up")
+        ]
+    );
+    let transitions = run.of_type("transition");
+    assert_eq!(transitions[0]["kind"], "failover");
+    assert_eq!(transitions[0]["cause"], "primary: Connection error.");
+    assert_eq!(transitions[1]["kind"], "recovery");
+    // The request that showed the primary up again is the recovery's.
+    assert_eq!(changes[2]["seq"], transitions[1]["seq"]);
+    let held = transitions[1]["primary_cooldown_secs"].as_f64().unwrap();
+    assert!((5.0..=7.0).contains(&held), "{held}");
+    let lane = &run.of_type("summary")[0]["primary_lane"];
+    assert_eq!(lane["health_checks"], 2);
+    assert_eq!(lane["direct_probes"], 1);
+    assert_eq!(run.of_type("summary")[0]["failed"], 0);
+}
+
+#[test]
+fn a_blip_the_requests_alone_ride_out_costs_no_cooldown_in_the_quiet_lane() {
+    let scratch = Scratch::new("demo-blip");
+    // Down for one request: with allowed_fails 1, LiteLLM cools the primary down only if
+    // something else fails on it meanwhile. A direct probe beside each request is that
+    // something; the quiet lane's health check is not.
+    let blip = "--output jsonl --interval 400ms --cooldown 3s --duration 6s \
+                --script primary-down@1s,primary-up@1.5s";
+    let back_after = |mode: &str| {
+        let run = demo_ok(&scratch, &format!("--direct {mode} {blip}"));
+        let transitions = run.of_type("transition");
+        assert_eq!(transitions.len(), 2, "{mode}: {}", run.stdout);
+        let at = |t: &Value| {
+            chrono::DateTime::parse_from_rfc3339(t["at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        };
+        (
+            (at(&transitions[1]) - at(&transitions[0])) as f64 / 1000.0,
+            transitions[1]["primary_cooldown_secs"].clone(),
+        )
+    };
+    let (quiet, quiet_held) = back_after("quiet");
+    let (probe, probe_held) = back_after("probe");
+    assert!(quiet < 1.0, "quiet: back after {quiet} s");
+    assert_eq!(quiet_held, Value::Null);
+    assert!(probe >= 2.5, "probe: back after {probe} s");
+    assert!(probe_held.as_f64().unwrap() >= 2.0, "{probe_held}");
 }

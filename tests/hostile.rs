@@ -308,3 +308,76 @@ async fn check_never_shows_the_key_a_proxy_echoes() {
         }
     }
 }
+
+/// A proxy whose health check this key may not call (401): the quiet lane says so once, as
+/// a notice, and probes the primary directly from then on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_health_check_the_key_may_not_call_turns_the_lane_to_direct_probes() {
+    const BY_FALLBACK: &str = r#"{"id": "c1", "object": "chat.completion", "created": 1,
+        "model": "ollama/llama3", "choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": "Hello!"}}]}"#;
+    let server = Hostile::routed(
+        vec![
+            (
+                "/health?",
+                Act::Json(
+                    401,
+                    r#"{"error": {"message": "Authentication Error", "code": "401"}}"#,
+                ),
+            ),
+            (
+                "/router/settings",
+                Act::Json(401, r#"{"error": {"message": "no"}}"#),
+            ),
+            ("/model/info", Act::Json(200, r#"{"data": []}"#)),
+            ("/v1/chat/completions", Act::Json(200, BY_FALLBACK)),
+        ],
+        Act::Json(404, r#"{"detail": "Not Found"}"#),
+    )
+    .await;
+    let url = server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        let scratch = Scratch::new("hostile-health-401");
+        clean_command(BIN, &scratch, &["--url", &url, "--primary", "llama-fp8"])
+            .args(["--interval", "200ms", "--count", "4", "--output", "jsonl"])
+            .env("LITELLM_API_KEY", KEY)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&text(&out.stdout));
+    let of = |kind: &str| lines.iter().filter(|l| l["type"] == kind).count();
+    let notices: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "notice" && l["kind"] == "health_unavailable")
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", text(&out.stdout));
+    assert!(
+        notices[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(HTTP 401)"),
+        "{}",
+        notices[0]
+    );
+    // The health check was asked once; then a direct probe beside the requests (which this
+    // server answers from the fallback too: the lane then stops, refused).
+    // Kept (a replay derives the notice again from it), asked once.
+    let health: Vec<_> = lines.iter().filter(|l| l["type"] == "health").collect();
+    assert_eq!(health.len(), 1, "{}", text(&out.stdout));
+    assert_eq!(health[0]["status"], 401);
+    assert!(of("direct") >= 1, "{}", text(&out.stdout));
+    let refused = lines
+        .iter()
+        .find(|l| l["type"] == "primary" && l["to"] == "refused")
+        .expect("the direct probe found disable_fallbacks ignored");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("ignores disable_fallbacks"),
+        "{refused}"
+    );
+}

@@ -102,11 +102,13 @@ async fn healthz(addr: SocketAddr) -> std::io::Result<u16> {
         .unwrap_or(0))
 }
 
-/// Asserts `/healthz` answers 200 within a second.
+/// Asserts `/healthz` answers 200, within a few seconds (a second on a quiet machine, see
+/// tests/bench/metrics-flood.sh; other tests share the cores here; without the fix it never
+/// answers).
 async fn healthz_answers(addr: SocketAddr, when: &str) {
-    let status = timeout(Duration::from_secs(1), healthz(addr))
+    let status = timeout(Duration::from_secs(5), healthz(addr))
         .await
-        .unwrap_or_else(|_| panic!("/healthz did not answer within a second {when}"));
+        .unwrap_or_else(|_| panic!("/healthz did not answer within 5 s {when}"));
     assert_eq!(status.unwrap(), 200, "/healthz {when}");
 }
 

@@ -69,7 +69,7 @@ fn a_marked_demo_run_replays_line_for_line_and_as_the_same_story() {
     let recorded = std::fs::read_to_string(&record).unwrap();
     let lines = json_lines(&recorded);
     assert_eq!(lines[0]["type"], "run");
-    assert_eq!(lines[0]["record_version"], 1);
+    assert_eq!(lines[0]["record_version"], 2);
     let marker = lines.iter().find(|l| l["type"] == "marker").unwrap();
     assert_eq!(marker["label"], "kill primary");
     let failover = lines

@@ -11,7 +11,7 @@ use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
 use crate::output::RunInfo;
 use crate::probe::{Endpoint, ProbeSettings, Schedule, TargetId};
 pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show};
-use crate::state::MonitorConfig;
+use crate::state::{LaneConfig, MonitorConfig};
 use crate::sys::exit::usage;
 use crate::sys::secret::ApiKey;
 use crate::ui::ThemeName;
@@ -160,7 +160,10 @@ impl Plan {
             timeout,
             stream: probe.stream,
             simulated,
-            direct: args.direct,
+            lane: LaneConfig {
+                mode: args.direct,
+                ..LaneConfig::default()
+            },
             down_after: args.down_after,
             replay: None,
         };

@@ -291,12 +291,22 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_INTERVAL", default_value = "3s", value_name = "DURATION", value_parser = duration::wait)]
     pub interval: Duration,
 
-    /// Beside every probe, probe the primary group alone (`disable_fallbacks`): its own
-    /// state, why traffic left it and when LiteLLM tries it again. Costs a second small request
-    /// to the primary each interval, and its failures count in LiteLLM's `allowed_fails`
-    /// (the cooldown starts a tick earlier): `off` to time recoveries without it.
-    #[arg(long, env = "FAILOVER_WATCH_DIRECT", default_value = "on", value_name = "on|off", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set, hide_possible_values = true)]
-    pub direct: bool,
+    /// How to watch the primary's own state (why traffic left it, LiteLLM's cooldown, when it
+    /// answers again). `quiet`: LiteLLM's health check (`GET /health?model=`, which does not
+    /// count in LiteLLM's failure tally) while the primary is away, and a direct probe only
+    /// once the requests must have started LiteLLM's cooldown (it meets the cooldown: free);
+    /// recovery times as without the lane. `probe`: a direct probe (`disable_fallbacks`)
+    /// beside every request, each failure counted by LiteLLM (its cooldown starts a tick
+    /// earlier and is renewed at its end while the primary is still down), for gateways
+    /// without a health check. `off`: the requests only. (`on` is `quiet`.)
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_DIRECT",
+        default_value = "quiet",
+        value_name = "MODE",
+        value_enum
+    )]
+    pub direct: crate::probe::DirectMode,
 
     /// Send this many probes, wait for their answers, then end.
     #[arg(long, env = "FAILOVER_WATCH_COUNT", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -542,7 +542,7 @@ impl<'a> Checks<'a> {
                 // Named as the deployment's model where the proxy says it (1.106), as the
                 // watcher names a fallback.
                 let named = report.route.model_name.as_deref();
-                let finding = match (&report.result, observe(&report)) {
+                let finding = match (&report.result, observe(Lane::Direct, &report)) {
                     (Ok(served), _) => Finding::ok(
                         "fallback",
                         match named.unwrap_or(&served.model) {
@@ -659,7 +659,7 @@ fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Durat
              see LiteLLM's own error",
         );
     }
-    match observe(report) {
+    match observe(Lane::Direct, report) {
         PrimaryState::Up | PrimaryState::Unknown => {
             Finding::ok("alone", "the primary answers on its own")
         }

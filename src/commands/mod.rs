@@ -33,10 +33,30 @@ pub fn command() -> clap::Command {
 /// Watches the proxy `args` name until the run ends, in the chosen output.
 pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let env = |name: &str| std::env::var(name).ok();
-    let plan = Plan::watch(&args, env, Surroundings::detect())?;
+    let mut plan = Plan::watch(&args, env, Surroundings::detect())?;
     let prober = HttpProber::new(plan.probe.clone())?;
+    learn_router(&mut plan, &prober).await;
     tracing::info!(url = %plan.show.info.url, primary = %plan.show.info.primary, "watching");
     run::execute(&plan, Arc::new(prober), None).await
+}
+
+/// What the router's settings say of cooldowns, where the key may read them: the quiet lane
+/// sends a direct probe only once the requests must have started the cooldown, and LiteLLM's
+/// next try is the exact cooldown from its start. Otherwise both are inferred from the
+/// answers, as said in the log.
+async fn learn_router(plan: &mut Plan, prober: &HttpProber) {
+    if !plan.schedule.direct.is_on() {
+        return;
+    }
+    match prober.router_settings().await {
+        Ok(settings) => {
+            let lane = &mut plan.show.info.lane;
+            lane.failures_to_cool = settings.failures_to_cool();
+            lane.cooldown = settings.cooldown_time;
+            tracing::info!(settings = %settings.describe(&plan.probe.primary), "the router's settings");
+        }
+        Err(why) => tracing::info!(%why, "the router's settings are not known: inferred"),
+    }
 }
 
 /// Checks a proxy once: one line per check, the fix where something is wrong.
@@ -51,8 +71,9 @@ pub async fn demo(args: DemoCommand) -> Result<Ended> {
     let settings = demo::read_settings(args.demo.config.as_deref(), openai_key_in_env)?;
     let setup = demo_setup(&args, settings, surroundings)?;
     let mut running = demo::Running::start(&setup).await?;
-    let plan = demo_plan(&args, &setup, &running.url(), surroundings)?;
+    let mut plan = demo_plan(&args, &setup, &running.url(), surroundings)?;
     let prober = HttpProber::new(plan.probe.clone())?;
+    learn_router(&mut plan, &prober).await;
     let ends_after = plan
         .schedule
         .duration

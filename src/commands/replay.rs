@@ -38,6 +38,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
         monitor: MonitorConfig {
             timeout: record.info.timeout,
             down_after: record.info.down_after,
+            lane: record.info.lane,
             ..MonitorConfig::default()
         },
         info: record.info.clone(),

@@ -5,6 +5,7 @@
 pub mod defaults;
 pub mod errors;
 pub mod headers;
+pub mod health;
 pub mod model_info;
 mod release;
 pub mod settings;

@@ -291,11 +291,7 @@ impl Metrics {
             Told::Probe(ProbeEvent::Skipped { .. }) => {
                 self.skipped.inc();
             }
-            Told::Direct(told) => {
-                if told.change.is_some() {
-                    self.primary_state(monitor);
-                }
-            }
+            Told::Direct(_) => {}
             Told::Request(told) => {
                 self.answered(&told.outcome, monitor);
                 if let Some(t) = &told.transition {
@@ -306,6 +302,9 @@ impl Metrics {
                 }
             }
             Told::Probe(_) => {}
+        }
+        if told.primary_change().is_some() {
+            self.primary_state(monitor);
         }
         self.in_flight.set(monitor.in_flight().len() as i64);
         if let Some(version) = monitor.litellm_version()
@@ -385,6 +384,11 @@ impl Output for Metrics {
     fn tell(&mut self, told: &Told, watch: &Watch) -> std::io::Result<()> {
         self.update(told, watch);
         Ok(())
+    }
+
+    /// A gauge says what is true now: a failover shows at once, not when its cause came.
+    fn live(&self) -> bool {
+        true
     }
 
     fn end(&mut self, _watch: &Watch, _now: Duration) -> std::io::Result<()> {

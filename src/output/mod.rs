@@ -39,8 +39,8 @@ pub struct RunInfo {
     pub stream: bool,
     /// Talking to the built-in simulated gateway (`demo`), not a real proxy.
     pub simulated: bool,
-    /// Direct probes of the primary beside the others.
-    pub direct: bool,
+    /// How the primary's own lane is watched, and what the router said of its cooldowns.
+    pub lane: crate::state::LaneConfig,
     /// Consecutive failed requests that make the state DOWN.
     pub down_after: u32,
     /// Playing a record back: its file name.
@@ -53,6 +53,12 @@ pub trait Output {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()>;
     /// Called after `told` was applied to `watch`.
     fn tell(&mut self, told: &Told, watch: &Watch) -> io::Result<()>;
+    /// Told each thing the moment the state takes it, not once a transition's explanation
+    /// came (the metrics: what is true now, not a story to tell in order). A story output
+    /// waits, at most a couple of seconds, so that its failover line names its cause.
+    fn live(&self) -> bool {
+        false
+    }
     /// The end of the run at `now`: the summary.
     fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()>;
     /// Why the output stopped while the run goes on (the record), the first time it is
@@ -106,7 +112,24 @@ impl Outputs {
         self.each(|output| output.begin(info))
     }
 
+    /// Tells the story outputs (in the outbox's order).
     pub fn tell(&mut self, told: &Told, watch: &Watch) -> io::Result<()> {
+        self.each(|output| match output.live() {
+            false => output.tell(told, watch),
+            true => Ok(()),
+        })
+    }
+
+    /// Tells the live outputs (the moment the state took it).
+    pub fn tell_live(&mut self, told: &Told, watch: &Watch) -> io::Result<()> {
+        self.each(|output| match output.live() {
+            true => output.tell(told, watch),
+            false => Ok(()),
+        })
+    }
+
+    /// Tells every output: what the shell found, which nothing waits for.
+    pub fn tell_all(&mut self, told: &Told, watch: &Watch) -> io::Result<()> {
         self.each(|output| output.tell(told, watch))
     }
 

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::RunInfo;
 use crate::clock::WallClock;
-use crate::probe::{ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, Route, Verdict};
+use crate::probe::{
+    DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, Route, Verdict,
+};
 use crate::state::{
     DirectTold, Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind,
     PrimaryState, RequestTold, ServingKind, Told, Transition, TransitionKind,
@@ -18,8 +20,9 @@ use crate::state::{
 use crate::text::format::{millis, seconds};
 
 /// The version of the record's lines a replay reads; raised when a line changes so that an
-/// older replay cannot read it the same way.
-pub const RECORD_VERSION: u32 = 1;
+/// older replay cannot read it the same way. 2: the run line's `direct` names the lane's mode
+/// (`quiet`, `probe`, `off`; version 1 said `true` for probe), `health` lines.
+pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -31,6 +34,9 @@ pub enum Line {
     Abandoned(AbandonedLine),
     Notice(NoticeLine),
     Direct(DirectLine),
+    /// LiteLLM's health check of the primary (the quiet lane): the same fields as a direct
+    /// probe's.
+    Health(DirectLine),
     Primary(PrimaryLine),
     Marker(MarkerLine),
     Reset(ResetLine),
@@ -43,6 +49,9 @@ pub enum Line {
 
 /// The lines that tell `told`, in order (none for a probe that left).
 pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
+    let change = told
+        .primary_change()
+        .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
     match told {
         Told::Probe(ProbeEvent::Sent { .. } | ProbeEvent::Answered(_)) => Vec::new(),
         Told::Request(told) => {
@@ -51,14 +60,17 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
                 .transition
                 .as_ref()
                 .map(|t| Line::Transition(TransitionLine::new(t, wall)));
-            std::iter::once(request).chain(transition).collect()
+            std::iter::once(request)
+                .chain(change)
+                .chain(transition)
+                .collect()
         }
         Told::Direct(told) => {
-            let direct = Line::Direct(DirectLine::new(told, wall));
-            let change = told
-                .change
-                .as_ref()
-                .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
+            let line = DirectLine::new(told, wall);
+            let direct = match told.outcome.lane {
+                Lane::Health => Line::Health(line),
+                _ => Line::Direct(line),
+            };
             std::iter::once(direct).chain(change).collect()
         }
         Told::Probe(ProbeEvent::Skipped {
@@ -113,7 +125,35 @@ pub struct RunLine {
     pub down_after: u32,
     pub stream: bool,
     pub simulated: bool,
-    pub direct: bool,
+    /// How the primary's lane was watched: `quiet`, `probe`, `off` (a version-1 record's
+    /// `true` reads as `probe`, `false` as `off`).
+    #[serde(deserialize_with = "direct_mode")]
+    pub direct: DirectMode,
+    /// The router's `allowed_fails` + 1 and `cooldown_time`, where the proxy told them: how
+    /// the quiet lane read the run.
+    #[serde(default)]
+    pub failures_to_cool: Option<u32>,
+    #[serde(default)]
+    pub cooldown_secs: Option<f64>,
+}
+
+fn direct_lane() -> Lane {
+    Lane::Direct
+}
+
+/// `--direct` as a run line says it: its mode, or a version-1 record's switch.
+fn direct_mode<'de, D: serde::Deserializer<'de>>(from: D) -> Result<DirectMode, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Said {
+        Switch(bool),
+        Mode(DirectMode),
+    }
+    Ok(match Said::deserialize(from)? {
+        Said::Switch(true) => DirectMode::Probe,
+        Said::Switch(false) => DirectMode::Off,
+        Said::Mode(mode) => mode,
+    })
 }
 
 impl RunLine {
@@ -131,7 +171,9 @@ impl RunLine {
             down_after: info.down_after,
             stream: info.stream,
             simulated: info.simulated,
-            direct: info.direct,
+            direct: info.lane.mode,
+            failures_to_cool: info.lane.failures_to_cool,
+            cooldown_secs: info.lane.cooldown.map(seconds),
         }
     }
 }
@@ -243,6 +285,10 @@ impl DirectLine {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryLine {
     pub at: String,
+    /// What showed it: `direct`, `health`, or `normal` (a request the primary served again,
+    /// in the quiet lane); `seq` is that probe's number. Version 1 had direct probes only.
+    #[serde(default = "direct_lane")]
+    pub lane: Lane,
     pub seq: u64,
     pub from: Option<PrimaryKind>,
     pub to: PrimaryKind,
@@ -252,6 +298,10 @@ pub struct PrimaryLine {
     pub api_bases: Option<Vec<String>>,
     pub cooldown_secs: Option<f64>,
     pub next_try: Option<String>,
+    /// The cooldown's start was not seen (it began before the run, or before the failures
+    /// the watcher saw): `next_try` is the latest it can be.
+    #[serde(default)]
+    pub next_try_at_latest: bool,
 }
 
 impl PrimaryLine {
@@ -262,6 +312,7 @@ impl PrimaryLine {
         };
         Self {
             at: wall.rfc3339(change.at),
+            lane: change.lane,
             seq: change.seq,
             from: change.from,
             to: change.to.kind().unwrap_or(PrimaryKind::Failing),
@@ -269,6 +320,7 @@ impl PrimaryLine {
             api_bases: cooldown.map(|c| c.api_bases.clone()),
             cooldown_secs: cooldown.and_then(|c| c.configured).map(seconds),
             next_try: cooldown.and_then(|c| c.next_try).map(|at| wall.rfc3339(at)),
+            next_try_at_latest: cooldown.is_some_and(|c| c.next_try_at_latest),
         }
     }
 }
@@ -456,7 +508,7 @@ pub struct SummaryLine {
     pub primary_never_served: bool,
     /// The LiteLLM release the proxy said it runs (`x-litellm-version`), if it did.
     pub litellm_version: Option<String>,
-    /// The primary's own figures, from the direct probes (absent without them).
+    /// The primary's own figures, from its lane (absent when it sent nothing).
     pub primary_lane: Option<PrimaryLaneLine>,
 }
 
@@ -464,6 +516,9 @@ pub struct SummaryLine {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryLaneLine {
     pub direct_probes: u64,
+    /// LiteLLM's health checks of the primary (the quiet lane); none in a version-1 record.
+    #[serde(default)]
+    pub health_checks: u64,
     pub up_secs: f64,
     pub failing_secs: f64,
     pub cooling_down_secs: f64,
@@ -478,8 +533,10 @@ impl PrimaryLaneLine {
     fn new(monitor: &Monitor, now: Duration) -> Option<Self> {
         let lane = monitor.primary();
         let c = monitor.counters();
-        (lane.answered() + c.direct_abandoned > 0).then(|| Self {
-            direct_probes: lane.answered(),
+        let answered = lane.answered();
+        (answered.total() + c.direct_abandoned > 0).then(|| Self {
+            direct_probes: answered.direct,
+            health_checks: answered.health,
             up_secs: seconds(lane.time_in(PrimaryKind::Up, now)),
             failing_secs: seconds(lane.time_in(PrimaryKind::Failing, now)),
             cooling_down_secs: seconds(lane.time_in(PrimaryKind::CoolingDown, now)),

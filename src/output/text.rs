@@ -8,12 +8,12 @@ use std::time::Duration;
 use super::{Finish, Output, RunInfo};
 use crate::clock::WallClock;
 use crate::litellm::errors::cause;
-use crate::probe::{Lane, ProbeEvent, ProbeOutcome, Role, TargetId};
+use crate::probe::{DirectMode, Lane, ProbeEvent, ProbeOutcome, Role, TargetId};
 use crate::state::{
     Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Transition,
     TransitionKind, Watch,
 };
-use crate::text::format::{interval, latency, marker_name, span};
+use crate::text::format::{interval, latency, marker_name, plural, span};
 use crate::text::sanitize::cut;
 
 const RULE: &str = "======================================================================";
@@ -146,7 +146,12 @@ impl<W: Finish> TextStory<W> {
                     said.push_str(&format!(" ({})", interval(configured)));
                 }
                 if let Some(next) = cooldown.next_try {
-                    said.push_str(&format!(", next try ~{}", self.wall.hms(next)));
+                    let how = if cooldown.next_try_at_latest {
+                        "by"
+                    } else {
+                        "~"
+                    };
+                    said.push_str(&format!(", next try {how}{}", self.wall.hms(next)));
                 }
                 p.yellow(&said)
             }
@@ -246,11 +251,17 @@ impl<W: Finish> Output for TextStory<W> {
             if info.stream { "streamed" } else { "normal" },
             interval(info.timeout)
         )?;
-        if info.direct {
-            writeln!(
+        match info.lane.mode {
+            DirectMode::Quiet => writeln!(
+                self.out,
+                "  Primary's lane: quiet (LiteLLM's health check while it is away; a direct probe \
+                 only into LiteLLM's cooldown)"
+            )?,
+            DirectMode::Probe => writeln!(
                 self.out,
                 "  Direct probes: on (the primary alone, disable_fallbacks: its own state)"
-            )?;
+            )?,
+            DirectMode::Off => {}
         }
         if let Some(file) = &info.replay {
             let started = self.wall.origin().format("%Y-%m-%d %H:%M:%S UTC");
@@ -274,7 +285,8 @@ impl<W: Finish> Output for TextStory<W> {
                 ProbeEvent::Sent { .. }
                 | ProbeEvent::Answered(_)
                 | ProbeEvent::Skipped {
-                    lane: Lane::Direct, ..
+                    lane: Lane::Direct | Lane::Health,
+                    ..
                 },
             ) => return Ok(()),
             Told::Direct(told) => match &told.change {
@@ -286,6 +298,9 @@ impl<W: Finish> Output for TextStory<W> {
                     self.banner(t)?;
                 }
                 self.request(&told.outcome, told.late)?;
+                if let Some(change) = &told.change {
+                    self.primary(change)?;
+                }
             }
             Told::Probe(ProbeEvent::Skipped { at, in_flight, .. }) => {
                 writeln!(
@@ -308,6 +323,7 @@ impl<W: Finish> Output for TextStory<W> {
                 let what = match lane {
                     Lane::Normal => "Request",
                     Lane::Direct => "Direct probe",
+                    Lane::Health => "Health check",
                 };
                 writeln!(
                     self.out,
@@ -423,11 +439,19 @@ impl<W: Finish> TextStory<W> {
             writeln!(self.out, "  • LiteLLM: {version}")?;
         }
         let lane = monitor.primary();
-        if lane.answered() > 0 {
+        let answered = lane.answered();
+        if answered.total() > 0 {
+            let mut asked = Vec::new();
+            if answered.health > 0 {
+                asked.push(plural(answered.health, "health check", "health checks"));
+            }
+            if answered.direct > 0 {
+                asked.push(plural(answered.direct, "direct probe", "direct probes"));
+            }
             writeln!(
                 self.out,
-                "  • Primary's own state ({} direct probes): up {}, failing {}, in cooldown {}",
-                lane.answered(),
+                "  • Primary's own state ({}): up {}, failing {}, in cooldown {}",
+                asked.join(", "),
                 span(lane.time_in(PrimaryKind::Up, now)),
                 span(lane.time_in(PrimaryKind::Failing, now)),
                 span(lane.time_in(PrimaryKind::CoolingDown, now)),

@@ -19,14 +19,61 @@ impl TargetId {
 }
 
 /// Which stream of probes: the requests to the primary group, which LiteLLM may serve from a
-/// fallback, or the direct probes of the primary (`disable_fallbacks`), which tell its own
-/// state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// fallback; the direct probes of the primary (`disable_fallbacks`), which tell its own state
+/// and count in LiteLLM's failure tally; LiteLLM's health check of the primary
+/// (`GET /health?model=`), which calls it without counting.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lane {
     #[default]
     Normal,
     Direct,
+    Health,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 3] = [Lane::Normal, Lane::Direct, Lane::Health];
+
+    /// Whether it asks the primary on its own (the primary's lane), not through the proxy's
+    /// routing.
+    pub fn is_primary_lane(self) -> bool {
+        self != Lane::Normal
+    }
+}
+
+/// How the primary's own state is watched (`--direct`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectMode {
+    /// LiteLLM's health check for the cause, direct probes only where they meet LiteLLM's
+    /// cooldown (free): nothing counts in LiteLLM's failure tally but the requests themselves.
+    #[default]
+    #[value(alias = "on", alias = "true", alias = "yes", alias = "1")]
+    Quiet,
+    /// A direct probe beside every request: the primary's state every tick, each failure
+    /// counted by LiteLLM (its cooldown starts a tick earlier and is re-armed at its end).
+    Probe,
+    /// No lane: only the requests.
+    #[value(alias = "false", alias = "no", alias = "0")]
+    Off,
+}
+
+impl DirectMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectMode::Quiet => "quiet",
+            DirectMode::Probe => "probe",
+            DirectMode::Off => "off",
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self != DirectMode::Off
+    }
 }
 
 /// Which side of the failover pair answered a probe.
@@ -67,6 +114,8 @@ pub enum Evidence {
     Deployment,
     /// Only the body's `model`, for gateways that send no LiteLLM headers.
     BodyModel,
+    /// LiteLLM's health check of the group (`GET /health?model=`).
+    HealthCheck,
 }
 
 /// A successful answer and who served it.

@@ -19,8 +19,9 @@ use super::attribution::attribute;
 use super::capture::{Captured, CapturingService, capture};
 use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
-use super::event::{Cooling, ErrorKind, Failure, Lane, ProbeReport, Route, Served};
+use super::event::{Cooling, ErrorKind, Evidence, Failure, Lane, ProbeReport, Role, Route, Served};
 use super::schedule::Probe;
+use crate::litellm::health::Health;
 use crate::litellm::model_info::Deployments;
 use crate::sys::secret::ApiKey;
 use crate::text::sanitize::clean;
@@ -29,6 +30,8 @@ use crate::text::sanitize::clean;
 const REPLY_CHARS: usize = 1000;
 /// `/model/info` is asked again for an unknown deployment at most this often.
 const DEPLOYMENTS_REFRESH: Duration = Duration::from_secs(10);
+/// The most reading the router's settings may take before the run starts.
+const SETTINGS_TIMEOUT: Duration = Duration::from_secs(3);
 /// The most a `/model/info` look-up may take: it holds back the attribution of an answer
 /// that has already arrived, so it has its own bound, apart from the probe's timeout.
 const DEPLOYMENTS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -407,6 +410,111 @@ impl HttpProber {
     }
 }
 
+impl HttpProber {
+    /// The router's settings as the proxy states them (see [`crate::litellm::settings`]).
+    pub async fn router_settings(
+        &self,
+    ) -> std::result::Result<crate::litellm::settings::RouterSettings, String> {
+        let root = self.settings.endpoint.root();
+        crate::litellm::settings::read(
+            &self.http,
+            root,
+            self.settings.key.as_ref(),
+            SETTINGS_TIMEOUT,
+        )
+        .await
+    }
+
+    /// LiteLLM's health check of the primary group (`GET /health?model=`): it calls each
+    /// deployment directly, so a failing one is not counted in the router's tally. Served by
+    /// the primary when every deployment is healthy; else LiteLLM's error for the first that
+    /// is not.
+    async fn probe_health(&self, started: Instant) -> ProbeReport {
+        let mut url =
+            match reqwest::Url::parse(&format!("{}/health", self.settings.endpoint.root())) {
+                Ok(url) => url,
+                Err(error) => {
+                    let failure = Failure {
+                        kind: ErrorKind::Decode,
+                        message: format!("no health check URL: {error}"),
+                    };
+                    return Heard::new(started, None, None).failed(failure);
+                }
+            };
+        url.query_pairs_mut()
+            .append_pair("model", &self.settings.primary);
+        let mut request = self.http.get(url).timeout(self.settings.timeout);
+        if let Some(key) = &self.settings.key {
+            request = request.header(AUTHORIZATION, key.bearer());
+        }
+        let answer = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        };
+        let (status, body) = match answer.await {
+            Ok(answer) => answer,
+            Err(error) if error.is_timeout() => {
+                let failure = errors::timeout_failure(self.settings.timeout);
+                return Heard::new(started, None, None).failed(failure);
+            }
+            Err(error) => {
+                let failure = Failure {
+                    kind: if error.is_connect() {
+                        ErrorKind::Connect
+                    } else {
+                        ErrorKind::Reset
+                    },
+                    message: format!("LiteLLM's health check: {}", errors::root_cause(&error)),
+                };
+                return Heard::new(started, None, None).failed(failure);
+            }
+        };
+        let heard = Heard {
+            latency: started.elapsed(),
+            status: Some(status),
+            route: Route::default(),
+            ttft: None,
+        };
+        if !matches!(status, 200 | 503) {
+            let message = errors::body_message(&String::from_utf8_lossy(&body));
+            let key_sent = self.settings.key.is_some();
+            return heard.failed(errors::http_failure(status, &message, key_sent));
+        }
+        match Health::parse(&body) {
+            Ok(health) => match (health.trouble(), health.healthy.first()) {
+                (None, Some(model)) => ProbeReport {
+                    latency: heard.latency,
+                    status: heard.status,
+                    route: heard.route,
+                    ttft: None,
+                    result: Ok(Served {
+                        role: Role::Primary,
+                        model: model.clone(),
+                        evidence: Evidence::HealthCheck,
+                        reply: String::new(),
+                    }),
+                },
+                (Some(trouble), _) => heard.failed(Failure {
+                    kind: ErrorKind::Http,
+                    message: trouble,
+                }),
+                (None, None) => heard.failed(Failure {
+                    kind: ErrorKind::Decode,
+                    message: format!(
+                        "LiteLLM's health check lists no deployment of {}",
+                        self.settings.primary
+                    ),
+                }),
+            },
+            Err(why) => heard.failed(Failure {
+                kind: ErrorKind::Decode,
+                message: format!("LiteLLM's health check: {why}"),
+            }),
+        }
+    }
+}
+
 impl Probe for HttpProber {
     /// A look-up of `/model/info`, and the wait for another probe's.
     const ATTRIBUTION_TIME: Duration = DEPLOYMENTS_TIMEOUT.saturating_mul(2);
@@ -416,6 +524,13 @@ impl Probe for HttpProber {
         let request = match lane {
             Lane::Normal => &self.request,
             Lane::Direct => &self.direct,
+            Lane::Health => {
+                let mut report = self.probe_health(started).await;
+                if let Some(key) = &self.settings.key {
+                    redact(&mut report, key);
+                }
+                return report;
+            }
         };
         let mut report = if self.settings.stream {
             self.probe_stream(request, started).await

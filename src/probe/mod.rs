@@ -12,8 +12,8 @@ pub mod schedule;
 pub use endpoint::Endpoint;
 pub use errors::{body_message, innermost_cause, timeout_failure};
 pub use event::{
-    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
-    TargetId, Verdict,
+    DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route,
+    Served, TargetId, Verdict,
 };
 pub use http::{HttpProber, ProbeSettings, http_client};
 pub use schedule::{Controls, Probe, Schedule, Stop};

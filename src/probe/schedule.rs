@@ -5,8 +5,10 @@
 //! unanswered at once; a tick that finds the limit reached is skipped and reported. When the
 //! run ends, unanswered probes get a grace period, then are reported as abandoned.
 //!
-//! With the direct lane on, every tick also sends a direct probe of the primary, numbered and
-//! limited on its own; the owner stops that lane when the proxy refuses it.
+//! The primary's lane has probes of its own, numbered and limited apart: with `--direct probe`
+//! every tick also sends a direct probe of the primary; the quiet lane (`--direct quiet`)
+//! sends one (a direct probe, or LiteLLM's health check) only when the owner asks for it
+//! ([`Controls::probe_now`]). The owner stops the lane when the proxy refuses it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,7 +20,7 @@ use tokio::task::{Id, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
 use super::errors::timeout_failure;
-use super::event::{Lane, ProbeEvent, ProbeOutcome, ProbeReport, TargetId};
+use super::event::{DirectMode, Lane, ProbeEvent, ProbeOutcome, ProbeReport, TargetId};
 use crate::clock::{RunClock, until, whole_micros};
 
 /// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
@@ -45,8 +47,8 @@ pub struct Schedule {
     pub duration: Option<Duration>,
     /// How long unanswered probes are waited for when the run ends by time or by signal.
     pub grace: Duration,
-    /// Send a direct probe of the primary beside every probe.
-    pub direct: bool,
+    /// How the primary's own lane is probed.
+    pub direct: DirectMode,
 }
 
 impl Schedule {
@@ -70,7 +72,8 @@ pub enum Stop {
 pub struct Controls {
     interval: watch::Sender<Duration>,
     stop: watch::Sender<Option<Stop>>,
-    direct: watch::Sender<bool>,
+    direct: watch::Sender<DirectMode>,
+    now: mpsc::UnboundedSender<Lane>,
 }
 
 impl Controls {
@@ -82,9 +85,15 @@ impl Controls {
         self.stop.send_replace(Some(how));
     }
 
-    /// Sends no more direct probes (the proxy refuses them).
-    pub fn stop_direct(&self) {
-        self.direct.send_replace(false);
+    /// Probes the primary's lane from now on as `mode` says (the proxy refuses direct probes:
+    /// off; it has no health check: probe).
+    pub fn set_direct(&self, mode: DirectMode) {
+        self.direct.send_replace(mode);
+    }
+
+    /// Sends one probe of `lane` at once, outside the ticks (the quiet lane's).
+    pub fn probe_now(&self, lane: Lane) {
+        let _ = self.now.send(lane);
     }
 }
 
@@ -93,7 +102,8 @@ impl Controls {
 pub struct ControlInputs {
     interval: watch::Receiver<Duration>,
     stop: watch::Receiver<Option<Stop>>,
-    direct: watch::Receiver<bool>,
+    direct: watch::Receiver<DirectMode>,
+    now: mpsc::UnboundedReceiver<Lane>,
 }
 
 impl ControlInputs {
@@ -109,23 +119,26 @@ pub fn controls(schedule: &Schedule) -> (Controls, ControlInputs) {
 
 /// Controls for a source other than a schedule (a replay): only stopping means anything.
 pub fn controls_alone() -> (Controls, ControlInputs) {
-    controls_with(Duration::from_secs(1), false)
+    controls_with(Duration::from_secs(1), DirectMode::Off)
 }
 
-fn controls_with(interval: Duration, direct: bool) -> (Controls, ControlInputs) {
+fn controls_with(interval: Duration, direct: DirectMode) -> (Controls, ControlInputs) {
     let (interval_tx, interval_rx) = watch::channel(interval);
     let (stop_tx, stop_rx) = watch::channel(None);
     let (direct_tx, direct_rx) = watch::channel(direct);
+    let (now_tx, now_rx) = mpsc::unbounded_channel();
     (
         Controls {
             interval: interval_tx,
             stop: stop_tx,
             direct: direct_tx,
+            now: now_tx,
         },
         ControlInputs {
             interval: interval_rx,
             stop: stop_rx,
             direct: direct_rx,
+            now: now_rx,
         },
     )
 }
@@ -156,14 +169,62 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
 ) {
     let mut tasks = JoinSet::new();
     let mut in_flight: HashMap<Id, Sent> = HashMap::new();
-    let mut lanes = [LaneState::default(), LaneState::default()];
+    let mut lanes = [
+        LaneState::default(),
+        LaneState::default(),
+        LaneState::default(),
+    ];
     let mut interval = *inputs.interval.borrow_and_update();
     let mut next_tick = Instant::now();
     let mut last_tick = next_tick;
     let deadline = schedule.duration.map(|d| clock.instant_at(d));
     let mut stop = *inputs.stop.borrow_and_update();
-    let target = schedule.target;
 
+    let target = schedule.target;
+    let send = async |lane: Lane,
+                      at: Duration,
+                      lanes: &mut [LaneState; 3],
+                      tasks: &mut JoinSet<()>,
+                      in_flight: &mut HashMap<Id, Sent>,
+                      events: &mpsc::Sender<E>|
+           -> Result<(), ()> {
+        let state = &mut lanes[lane as usize];
+        if state.in_flight >= schedule.max_in_flight {
+            let skipped = ProbeEvent::Skipped {
+                target,
+                lane,
+                at,
+                in_flight: state.in_flight,
+            };
+            return events.send(skipped.into()).await.map_err(|_| ());
+        }
+        state.seq += 1;
+        state.in_flight += 1;
+        let seq = state.seq;
+        let event = ProbeEvent::Sent {
+            target,
+            lane,
+            seq,
+            at,
+        };
+        events.send(event.into()).await.map_err(|_| ())?;
+        let sent = Sent {
+            target,
+            lane,
+            seq,
+            at,
+        };
+        let task = probe_task(
+            prober.clone(),
+            sent,
+            clock,
+            schedule.timeout,
+            events.clone(),
+        );
+        let handle = tasks.spawn(task);
+        in_flight.insert(handle.id(), sent);
+        Ok(())
+    };
     while stop.is_none() && schedule.count.is_none_or(|n| lanes[0].seq < n) {
         tokio::select! {
             () = sleep_until(next_tick) => {
@@ -183,25 +244,24 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
                 let direct = *inputs.direct.borrow_and_update();
                 // The direct probe first: it fails faster than a probe that falls back, so the
                 // primary's own state is usually known when the failover shows.
-                for lane in [Lane::Direct, Lane::Normal].into_iter().filter(|l| *l == Lane::Normal || direct) {
-                    let state = &mut lanes[lane as usize];
-                    if state.in_flight >= schedule.max_in_flight {
-                        let skipped = ProbeEvent::Skipped { target, lane, at, in_flight: state.in_flight };
-                        if events.send(skipped.into()).await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    state.seq += 1;
-                    state.in_flight += 1;
-                    let seq = state.seq;
-                    if events.send(ProbeEvent::Sent { target, lane, seq, at }.into()).await.is_err() {
+                let lanes_now: &[Lane] = match direct {
+                    DirectMode::Probe => &[Lane::Direct, Lane::Normal],
+                    DirectMode::Quiet | DirectMode::Off => &[Lane::Normal],
+                };
+                for &lane in lanes_now {
+                    let sent = send(lane, at, &mut lanes, &mut tasks, &mut in_flight, &events).await;
+                    if sent.is_err() {
                         return;
                     }
-                    let sent = Sent { target, lane, seq, at };
-                    let task = probe_task(prober.clone(), sent, clock, schedule.timeout, events.clone());
-                    let handle = tasks.spawn(task);
-                    in_flight.insert(handle.id(), sent);
+                }
+            }
+            Some(lane) = inputs.now.recv() => {
+                // The quiet lane's probe, now; none once the lane is off.
+                if *inputs.direct.borrow() != DirectMode::Off {
+                    let at = clock.now();
+                    if send(lane, at, &mut lanes, &mut tasks, &mut in_flight, &events).await.is_err() {
+                        return;
+                    }
                 }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
@@ -255,7 +315,7 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
 async fn reap<E: From<ProbeEvent>>(
     done: Result<(Id, ()), tokio::task::JoinError>,
     in_flight: &mut HashMap<Id, Sent>,
-    lanes: &mut [LaneState; 2],
+    lanes: &mut [LaneState; 3],
     events: &mpsc::Sender<E>,
     clock: &RunClock,
 ) {
@@ -268,7 +328,7 @@ async fn reap<E: From<ProbeEvent>>(
 fn forget(
     done: Result<(Id, ()), tokio::task::JoinError>,
     in_flight: &mut HashMap<Id, Sent>,
-    lanes: &mut [LaneState; 2],
+    lanes: &mut [LaneState; 3],
     clock: &RunClock,
 ) -> Option<ProbeEvent> {
     let id = match &done {

@@ -25,7 +25,7 @@ use crate::control::{self, MarkRequest};
 use crate::metrics::{self, Metrics};
 use crate::output::{JsonLines, Output, Outputs, Recorder, TextStory, stdout_pipe};
 use crate::probe::Probe;
-use crate::state::Watch;
+use crate::state::{MonitorConfig, Watch};
 use crate::sys::exit::{self, Ended};
 use crate::sys::{signals, tui};
 use crate::ui::Dashboard;
@@ -118,7 +118,12 @@ pub async fn drive(
     } = listed;
     let mut signals = signals::listen();
     let wall = session.clock.wall();
-    let mut watch = Watch::new(show.monitor.clone(), 1);
+    // The lane as the run line says it: one source for the state and the outputs.
+    let monitor = MonitorConfig {
+        lane: show.info.lane,
+        ..show.monitor.clone()
+    };
+    let mut watch = Watch::new(monitor, 1);
     let inputs = Inputs {
         signals: &mut signals,
         marks,

@@ -1,13 +1,15 @@
 //! What the outputs (and the record) are told, in order. A failover or a recovery shown by a
-//! request waits a little for the direct probe sent on the same tick: its answer, which often
-//! comes a moment later, tells why the primary was away or how long LiteLLM held it back. The
-//! state says which transitions wait ([`RequestTold::awaits_direct`]) and completes them
+//! request waits a little for the primary's lane: the direct probe sent on the same tick
+//! (`--direct probe`), or the health check the quiet lane asks as the primary goes away. Its
+//! answer, which often comes a moment later, tells why the primary was away or how long
+//! LiteLLM held it back; a lane probe sent before the request cannot tell it. The
+//! state says which transitions wait ([`RequestTold::awaits_lane`]) and completes them
 //! ([`DirectTold::explains`]); the outbox only holds and releases. What comes meanwhile for
 //! the same target (a late answer of an older probe, the next tick), or for the whole run,
 //! waits behind it, so the outputs keep the order the state took things in; other targets'
 //! answers go on.
 //!
-//! [`RequestTold::awaits_direct`]: crate::state::RequestTold
+//! [`RequestTold::awaits_lane`]: crate::state::RequestTold
 //! [`DirectTold::explains`]: crate::state::DirectTold
 
 use std::time::Duration;
@@ -17,15 +19,15 @@ use tokio::time::Instant;
 use crate::probe::TargetId;
 use crate::state::Told;
 
-/// The longest a transition waits for the direct probe of its tick.
+/// The longest a transition waits for the lane's answer.
 const WAIT: Duration = Duration::from_secs(2);
 
 /// One answer held back, and what came after it.
 struct Held {
     told: Told,
     target: TargetId,
-    /// When its tick's direct probe was sent: the answer it waits for.
-    tick: Duration,
+    /// When the request was sent: a lane probe sent since answers for it.
+    request_sent: Duration,
     until: Instant,
     after: Vec<Told>,
 }
@@ -42,7 +44,7 @@ impl Outbox {
         let target = told.target();
         if let Told::Direct(direct) = &told
             && let Some(i) = self.held.iter().position(|held| {
-                held.target == direct.outcome.target && held.tick == direct.outcome.sent_at
+                held.target == direct.outcome.target && direct.outcome.sent_at >= held.request_sent
             })
         {
             // The direct probe of a held answer's tick: it completes what it explains.
@@ -67,11 +69,11 @@ impl Outbox {
             return Vec::new();
         }
         if let Told::Request(request) = &told
-            && request.awaits_direct
+            && request.awaits_lane
         {
             self.held.push(Held {
                 target: request.outcome.target,
-                tick: request.outcome.sent_at,
+                request_sent: request.outcome.sent_at,
                 until: now + WAIT,
                 told,
                 after: Vec::new(),

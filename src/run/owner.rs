@@ -16,7 +16,7 @@ use super::session::Session;
 use crate::clock::{SessionClock, until};
 use crate::control::MarkRequest;
 use crate::output::{Outputs, RunInfo};
-use crate::probe::{Controls, Stop};
+use crate::probe::{Controls, DirectMode, Stop};
 use crate::state::{Input, NoticeKind, PrimaryKind, PrimaryState, Told, Watch};
 
 /// What the owner's front (the dashboard, or nothing) adds to a run: its own events, what it
@@ -112,7 +112,7 @@ pub async fn run<F: Front>(
             front.warn(&why);
             let at = session.clock.now();
             if let Some(notice) = watch.shell_notice(NoticeKind::MarkUnavailable, why, at) {
-                outputs.tell(&notice, watch)?;
+                outputs.tell_all(&notice, watch)?;
             }
             mpsc::channel(1).1
         }
@@ -183,8 +183,16 @@ pub async fn run<F: Front>(
             if let (Told::Marker(marker), Some(answer)) = (&told, answer.take()) {
                 let _ = answer.send(marker.id);
             }
+            if let Err(error) = outputs.tell_live(&told, watch) {
+                session.controls.stop(Stop::Now);
+                return Err(error);
+            }
             let ready = outbox.push(told, Instant::now());
             tell(ready, watch, outputs, front, &session)?;
+        }
+        // The quiet lane's probes, asked of the schedule as soon as the state wants them.
+        for (_target, lane) in watch.lane_wanted(session.clock.now()) {
+            session.controls.probe_now(lane);
         }
     }
     let held = outbox.release_all();
@@ -213,7 +221,7 @@ fn tell<F: Front>(
             front.warn(&why);
             let at = session.clock.now();
             if let Some(notice) = watch.shell_notice(NoticeKind::RecordFailed, why, at) {
-                outputs.tell(&notice, watch)?;
+                outputs.tell_all(&notice, watch)?;
             }
         }
     }
@@ -223,21 +231,28 @@ fn tell<F: Front>(
 /// What the shell does of what the state said: the log's story of a long run, and no more
 /// direct probes once the proxy refuses them.
 fn act(told: &Told, controls: &Controls) {
+    if let Some(change) = told.primary_change() {
+        tracing::info!(
+            from = change.from.map(PrimaryKind::as_str),
+            to = change.to.kind().map(PrimaryKind::as_str),
+            message = change.to.message(),
+            "the primary's own state changed"
+        );
+        if let PrimaryState::Refused { .. } = change.to {
+            controls.set_direct(DirectMode::Off);
+        }
+    }
     match told {
         Told::Notice { notice, .. } => {
             tracing::warn!(kind = ?notice.kind, "{}", notice.message);
         }
         Told::Direct(direct) => {
-            if let Some(change) = &direct.change {
-                tracing::info!(
-                    from = change.from.map(PrimaryKind::as_str),
-                    to = change.to.kind().map(PrimaryKind::as_str),
-                    message = change.to.message(),
-                    "the primary's own state changed"
+            if let Some(mode) = direct.lane_mode {
+                tracing::warn!(
+                    mode = mode.as_str(),
+                    "the primary's lane changes how it probes"
                 );
-                if let PrimaryState::Refused { .. } = change.to {
-                    controls.stop_direct();
-                }
+                controls.set_direct(mode);
             }
         }
         Told::Request(request) => {

@@ -24,7 +24,7 @@ pub use counters::Counters;
 pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
-pub use primary::{PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
+pub use primary::{LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 pub use told::{DirectTold, RequestTold, Told};
@@ -61,6 +61,8 @@ pub struct MonitorConfig {
     pub history: usize,
     /// Transitions and markers kept for the events pane.
     pub events: usize,
+    /// How the primary's own lane runs, and what the router's settings say of cooldowns.
+    pub lane: LaneConfig,
 }
 
 impl Default for MonitorConfig {
@@ -70,9 +72,14 @@ impl Default for MonitorConfig {
             down_after: 2,
             history: 1024,
             events: 256,
+            lane: LaneConfig::default(),
         }
     }
 }
+
+/// How far back a failure may have started a cooldown whose length no one said: LiteLLM's
+/// counting window.
+const COOLDOWN_UNSAID: Duration = Duration::from_secs(60);
 
 /// Longest reply or error text kept per history entry.
 const ENTRY_TEXT_CHARS: usize = 300;
@@ -103,8 +110,10 @@ pub struct Monitor {
     litellm_version: Option<String>,
     /// Told once each, in the order they came (one of each kind at most).
     notices: Vec<Notice>,
-    /// The primary's own state, from the direct probes.
+    /// The primary's own state, from its lane.
     primary: PrimaryLane,
+    /// The last request applied was served by the primary.
+    last_by_primary: Option<bool>,
 }
 
 /// Counts and latency statistics from `since` on.
@@ -122,19 +131,24 @@ pub struct Applied {
     pub transition: Option<Transition>,
     /// The answer came after a later request had already been applied.
     pub late: bool,
-    /// A transition whose tick's direct probe is still in flight: its answer will tell why
-    /// the primary was away (or how long LiteLLM held it back).
-    pub awaits_direct: bool,
+    /// A transition whose explanation is coming: its tick's direct probe is in flight, or the
+    /// quiet lane is asking LiteLLM's health check; that answer will tell why the primary was
+    /// away (or how long LiteLLM held it back).
+    pub awaits_lane: bool,
     /// Something this answer showed for the first time.
     pub notice: Option<Notice>,
     /// What a direct answer says of the primary, and when LiteLLM will try it again (a
     /// cooldown's estimate, from the answer on).
     pub observed: Option<PrimaryKind>,
     pub retry_in: Option<Duration>,
-    /// A change of the primary's own state (a direct answer).
+    /// A change of the primary's own state (a lane's answer; in the quiet lane, a request the
+    /// primary served again).
     pub primary: Option<PrimaryChange>,
     /// The transition of a direct answer's tick, completed by what the answer said.
     pub explains: Option<Transition>,
+    /// The lane runs otherwise from now on (LiteLLM's health check is not available: direct
+    /// probes).
+    pub lane_mode: Option<crate::probe::DirectMode>,
 }
 
 impl Monitor {
@@ -157,20 +171,16 @@ impl Monitor {
             in_flight: BTreeMap::new(),
             litellm_version: None,
             notices: Vec::new(),
-            primary: PrimaryLane::default(),
+            primary: PrimaryLane::new(config.lane),
+            last_by_primary: None,
             config,
         }
     }
 
     pub fn apply(&mut self, event: &ProbeEvent) -> Applied {
         match event {
-            ProbeEvent::Sent {
-                lane: Lane::Direct,
-                seq,
-                at,
-                ..
-            } => {
-                self.primary.sent(*seq, *at);
+            ProbeEvent::Sent { lane, seq, at, .. } if lane.is_primary_lane() => {
+                self.primary.sent(*lane, *seq, *at);
                 Applied::default()
             }
             ProbeEvent::Sent { seq, at, .. } => {
@@ -185,12 +195,8 @@ impl Monitor {
                 }
                 Applied::default()
             }
-            ProbeEvent::Abandoned {
-                lane: Lane::Direct,
-                seq,
-                ..
-            } => {
-                self.primary.abandoned(*seq);
+            ProbeEvent::Abandoned { lane, seq, .. } if lane.is_primary_lane() => {
+                self.primary.abandoned(*lane, *seq);
                 self.tallies()
                     .for_each(|t| t.counters.direct_abandoned += 1);
                 Applied::default()
@@ -200,10 +206,24 @@ impl Monitor {
                 self.tallies().for_each(|t| t.counters.abandoned += 1);
                 Applied::default()
             }
-            ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+            ProbeEvent::Answered(outcome) if primary::health_unavailable(outcome) => {
+                // No health check for this key or gateway: direct probes, which count.
+                self.primary.abandoned(outcome.lane, outcome.seq);
+                self.primary.set_mode(crate::probe::DirectMode::Probe);
+                let status = outcome.report.status.unwrap_or_default();
+                let notice =
+                    self.tell_once(notice::health_unavailable(status, outcome.answered_at()));
+                Applied {
+                    notice,
+                    observed: Some(PrimaryKind::Refused),
+                    lane_mode: Some(crate::probe::DirectMode::Probe),
+                    ..Applied::default()
+                }
+            }
+            ProbeEvent::Answered(outcome) if outcome.lane.is_primary_lane() => {
                 let notice = self.learn(outcome);
                 let primary = self.primary.apply(outcome);
-                let observed = observe(&outcome.report)
+                let observed = observe(outcome.lane, &outcome.report)
                     .kind()
                     .unwrap_or(PrimaryKind::Failing);
                 let retry_in = match (self.primary.state(), &outcome.report.route.cooling) {
@@ -243,6 +263,10 @@ impl Monitor {
         }
         self.last_applied_seq = outcome.seq;
         let at = outcome.answered_at();
+        let by_primary =
+            matches!(&outcome.report.result, Ok(served) if served.role == Role::Primary);
+        self.last_by_primary = Some(by_primary);
+        let primary = self.primary.request_answered(by_primary, outcome.seq, at);
         let next = match &outcome.report.result {
             Ok(served) => {
                 self.consecutive_errors = 0;
@@ -263,6 +287,7 @@ impl Monitor {
                 } else {
                     return Applied {
                         notice,
+                        primary,
                         ..Applied::default()
                     };
                 }
@@ -272,17 +297,28 @@ impl Monitor {
         if outcome.report.result.is_ok() {
             self.errors_since_success = 0;
         }
-        let awaits_direct = transition.is_some()
-            && self
-                .primary
-                .in_flight()
-                .values()
-                .any(|sent| *sent == outcome.sent_at);
+        // Its explanation is coming: the direct probe of its tick (`--direct probe`), or the
+        // health check the quiet lane asks at once when the primary goes away.
+        let awaits_lane = transition
+            .as_ref()
+            .is_some_and(|t| match self.primary.mode() {
+                crate::probe::DirectMode::Probe => self
+                    .primary
+                    .in_flight()
+                    .values()
+                    .any(|sent| *sent == outcome.sent_at),
+                crate::probe::DirectMode::Quiet => {
+                    matches!(t.kind, TransitionKind::Failover | TransitionKind::Outage)
+                        && !matches!(self.primary.state(), PrimaryState::Refused { .. })
+                }
+                crate::probe::DirectMode::Off => false,
+            });
         Applied {
             transition,
             late,
-            awaits_direct,
+            awaits_lane,
             notice,
+            primary,
             ..Applied::default()
         }
     }
@@ -363,7 +399,7 @@ impl Monitor {
         let kind = TransitionKind::between(&self.serving, &next);
         let transition = match (kind, self.serving.kind(), next.kind()) {
             (Some(kind), Some(from), Some(to)) => {
-                let (cause, primary_cooldown) = self.primary_account(kind, self.serving_since);
+                let (cause, primary_cooldown) = self.primary_account(kind, self.serving_since, at);
                 let transition = Transition {
                     at,
                     seq,
@@ -495,19 +531,20 @@ impl Monitor {
         self.last_sent_seq
     }
 
-    /// A transition shown by the request sent on the same tick as a direct probe that
-    /// answered later: the primary's own state now says why it left (a failover, an outage),
-    /// or how long LiteLLM held it back (a recovery). The transition as it now stands, when
-    /// this answer was its tick's.
-    fn explain_transition(&mut self, tick: Duration) -> Option<Transition> {
+    /// A transition shown by a request sent at or before a lane probe that answered later
+    /// (the direct probe of its tick, the health check asked for it): the primary's own state
+    /// now says why it left (a failover, an outage), or how long LiteLLM held it back (a
+    /// recovery). The transition as it now stands, when this answer came for it (an older
+    /// probe answering late explains nothing).
+    fn explain_transition(&mut self, lane_sent: Duration) -> Option<Transition> {
         let last = self.transitions.last()?;
-        let same_tick = self
+        let for_it = self
             .history
             .iter()
             .rev()
             .find(|r| r.seq == last.seq)
-            .is_some_and(|r| r.sent_at == tick);
-        if !same_tick {
+            .is_some_and(|r| r.sent_at <= lane_sent);
+        if !for_it {
             return None;
         }
         let explained = match last.kind {
@@ -517,7 +554,7 @@ impl Monitor {
         };
         if !explained {
             let (cause, held) =
-                self.primary_account(last.kind, last.at.saturating_sub(last.previous));
+                self.primary_account(last.kind, last.at.saturating_sub(last.previous), last.at);
             if let Some(last) = self.transitions.last_mut() {
                 last.cause = last.cause.take().or(cause);
                 last.primary_cooldown = last.primary_cooldown.or(held);
@@ -526,34 +563,51 @@ impl Monitor {
         self.transitions.last().cloned()
     }
 
-    /// What the primary's own state tells of a transition of `kind` from a state that began
-    /// `since`: why the primary is away (a failover, an outage), how long LiteLLM held it back
-    /// (a recovery).
+    /// What the primary's own state tells of a transition of `kind` at `at` from a state that
+    /// began `since`: why the primary is away (a failover, an outage), how long LiteLLM held it
+    /// back (a recovery).
     fn primary_account(
         &self,
         kind: TransitionKind,
         since: Duration,
+        at: Duration,
     ) -> (Option<String>, Option<Duration>) {
         let held = match kind {
             TransitionKind::Recovery => self.primary.cooldown_ended_after(since),
             _ => None,
         };
-        (self.primary_cause(kind), held)
+        (self.primary_cause(kind, at), held)
     }
 
-    /// Why the primary is away, as its own state tells at a failover or an outage.
-    fn primary_cause(&self, kind: TransitionKind) -> Option<String> {
+    /// Why the primary is away, as its own state tells at a failover or an outage at `at`:
+    /// in a cooldown, the failure that started it where the lane saw it (a hung primary's
+    /// timeout answers after the cooldown began).
+    fn primary_cause(&self, kind: TransitionKind, at: Duration) -> Option<String> {
         if !matches!(kind, TransitionKind::Failover | TransitionKind::Outage) {
             return None;
         }
         match self.primary.state() {
             PrimaryState::Failing { message, .. } => Some(format!("primary: {}", cause(message))),
-            PrimaryState::CoolingDown(_) => Some("primary in LiteLLM cooldown".to_owned()),
+            PrimaryState::CoolingDown(cooldown) => {
+                let window = cooldown.configured.unwrap_or(COOLDOWN_UNSAID);
+                Some(match self.primary.failure_within(window, at) {
+                    Some(message) => {
+                        format!("primary: {}, then in LiteLLM cooldown", cause(message))
+                    }
+                    None => "primary in LiteLLM cooldown".to_owned(),
+                })
+            }
             _ => None,
         }
     }
 
-    /// The primary's own state, from the direct probes.
+    /// The quiet lane's probe worth sending at `now`, if any (see [`PrimaryLane::wanted`]).
+    pub fn lane_wanted(&mut self, now: Duration) -> Option<Lane> {
+        let away = self.last_by_primary == Some(false);
+        self.primary.wanted(away, now)
+    }
+
+    /// The primary's own state, from its lane.
     pub fn primary(&self) -> &PrimaryLane {
         &self.primary
     }

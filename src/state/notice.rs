@@ -18,6 +18,9 @@ pub enum NoticeKind {
     DeploymentsUnread,
     /// The control socket could not be opened: `failover-watch mark` cannot reach the run.
     MarkUnavailable,
+    /// LiteLLM's health check is not there for this key or gateway: the primary's lane uses
+    /// direct probes, which count in LiteLLM's failure tally.
+    HealthUnavailable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +29,21 @@ pub struct Notice {
     pub at: Duration,
     pub kind: NoticeKind,
     pub message: String,
+}
+
+/// The notice that LiteLLM's health check answered `status`: the lane falls back to direct
+/// probes, and what that costs.
+pub fn health_unavailable(status: u16, at: Duration) -> Notice {
+    Notice {
+        at,
+        kind: NoticeKind::HealthUnavailable,
+        message: format!(
+            "LiteLLM's health check is not available to this key or proxy (HTTP {status}): the \
+             primary's lane uses direct probes, which count in LiteLLM's failure tally (its \
+             cooldown may start a tick earlier and be renewed at its end while the primary is \
+             still down); --direct off for recovery times without them"
+        ),
+    }
 }
 
 /// The notice that a stream could not be attributed through the proxy's deployments.

@@ -212,7 +212,7 @@ fn a_hung_request_answering_late_does_not_flip_the_state_back() {
             transitions.push(t.kind);
         }
     };
-    for seq in 1..=6 {
+    for seq in 1..=7 {
         feed(
             &mut monitor,
             sent(Lane::Normal, seq, secs((seq - 1) as f64)),
@@ -471,10 +471,11 @@ fn the_primarys_own_state_goes_up_failing_cooling_down_and_up_again() {
         ]
     );
     let primary = monitor.primary();
-    // Up from 0.02 s to 2.02 s, failing to 4.02 s, cooling down to 6.02 s.
+    // Up from 0.02 s to 2 s (when the probe that found it failing left), failing to 4.02 s,
+    // cooling down to 6.02 s.
     let now = secs(10.0);
-    assert_eq!(primary.time_in(Up, now), secs(2.0) + secs(10.0 - 6.02));
-    assert_eq!(primary.time_in(Failing, now), secs(2.0));
+    assert_eq!(primary.time_in(Up, now), secs(1.98) + secs(10.0 - 6.02));
+    assert_eq!(primary.time_in(Failing, now), secs(2.02));
     assert_eq!(primary.time_in(CoolingDown, now), secs(2.0));
     assert_eq!(
         primary.first_failure(),
@@ -482,7 +483,7 @@ fn the_primarys_own_state_goes_up_failing_cooling_down_and_up_again() {
             "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error."
         )
     );
-    assert_eq!(primary.answered(), 7);
+    assert_eq!(primary.answered().direct, 7);
     assert_eq!(primary.cooldown_ended_after(secs(5.0)), Some(secs(2.0)));
     assert_eq!(primary.cooldown_ended_after(secs(7.0)), None);
 }
@@ -611,4 +612,229 @@ fn a_failover_names_its_cause_and_a_recovery_the_cooldown_whichever_answer_comes
             .expect("the cooldown it lasted");
         assert!((secs(1.9)..=secs(2.1)).contains(&held), "{held:?}");
     }
+}
+
+/// A monitor whose lane is quiet, with LiteLLM's `allowed_fails: 1` and 10 s cooldown known.
+fn quiet() -> Monitor {
+    Monitor::new(MonitorConfig {
+        lane: LaneConfig {
+            mode: crate::probe::DirectMode::Quiet,
+            failures_to_cool: Some(2),
+            cooldown: Some(secs(10.0)),
+        },
+        ..MonitorConfig::default()
+    })
+}
+
+/// LiteLLM's health check of the primary, sent at `sent`: what a direct probe would say.
+fn health(seq: u64, sent: f64, what: &str) -> ProbeEvent {
+    let ProbeEvent::Answered(mut outcome) = direct(seq, sent, what) else {
+        unreachable!()
+    };
+    outcome.lane = Lane::Health;
+    ProbeEvent::Answered(outcome)
+}
+
+/// Request `seq` sent at `at` seconds and answered as `letter` 20 ms later.
+fn request(monitor: &mut Monitor, seq: u64, at: f64, letter: &str) -> Applied {
+    monitor.apply(&sent(Lane::Normal, seq, secs(at)));
+    monitor.apply(&answer_at(seq, secs(at), secs(0.02), letter))
+}
+
+#[test]
+fn the_quiet_lane_asks_the_health_check_for_the_cause_and_one_direct_probe_into_the_cooldown() {
+    let mut monitor = quiet();
+    request(&mut monitor, 1, 0.0, "P");
+    request(&mut monitor, 2, 1.0, "P");
+    // Nothing is asked while the primary serves.
+    assert_eq!(monitor.lane_wanted(secs(1.5)), None);
+    let failover = request(&mut monitor, 3, 2.0, "F");
+    assert_eq!(
+        failover.transition.as_ref().map(|t| t.kind),
+        Some(TransitionKind::Failover)
+    );
+    assert!(
+        failover.awaits_lane,
+        "the failover waits for the health check"
+    );
+    // The health check at once, and not asked twice.
+    assert_eq!(monitor.lane_wanted(secs(2.02)), Some(Lane::Health));
+    assert_eq!(monitor.lane_wanted(secs(2.02)), None);
+    monitor.apply(&sent(Lane::Health, 1, secs(2.03)));
+    let told = monitor.apply(&health(1, 2.03, "failing"));
+    let change = told.primary.expect("the primary is failing");
+    assert_eq!(
+        (change.lane, change.to.kind()),
+        (Lane::Health, Some(PrimaryKind::Failing))
+    );
+    let explained = told.explains.expect("the failover explained");
+    assert_eq!(
+        explained.cause.as_deref(),
+        Some("primary: Connection error.")
+    );
+    // The second answer away from the primary started LiteLLM's cooldown (allowed_fails 1):
+    // one direct probe meets it, which LiteLLM does not count.
+    request(&mut monitor, 4, 3.0, "F");
+    assert_eq!(monitor.lane_wanted(secs(3.02)), Some(Lane::Direct));
+    monitor.apply(&sent(Lane::Direct, 1, secs(3.03)));
+    let told = monitor.apply(&direct(1, 3.03, "cooling"));
+    let PrimaryState::CoolingDown(cooldown) = told.primary.unwrap().to else {
+        panic!("{:?}", monitor.primary().state());
+    };
+    // From the request that started it, answered at 3.02 s: the router's 10 s.
+    assert_eq!(cooldown.next_try, Some(secs(13.02)));
+    assert!(!cooldown.next_try_at_latest);
+    // Confirmed once: more requests away ask no more direct probes; the health check again
+    // only after five seconds.
+    request(&mut monitor, 5, 4.0, "F");
+    request(&mut monitor, 6, 5.0, "F");
+    assert_eq!(monitor.lane_wanted(secs(5.02)), None);
+    assert_eq!(monitor.lane_wanted(secs(7.03)), Some(Lane::Health));
+    monitor.apply(&sent(Lane::Health, 2, secs(7.03)));
+    // The deployment answers its health check, but LiteLLM holds it back until 13.02 s.
+    let told = monitor.apply(&health(2, 7.03, "up"));
+    assert_eq!(told.primary, None);
+    assert!(matches!(
+        monitor.primary().state(),
+        PrimaryState::CoolingDown(_)
+    ));
+    // A request the primary serves again: it is up, and LiteLLM held it back from the
+    // cooldown's sighting (3.05 s) until then.
+    let recovery = request(&mut monitor, 7, 13.5, "P");
+    let change = recovery.primary.expect("up again");
+    assert_eq!((change.lane, change.seq), (Lane::Normal, 7));
+    assert_eq!(change.to, PrimaryState::Up);
+    let transition = recovery.transition.unwrap();
+    assert_eq!(transition.kind, TransitionKind::Recovery);
+    assert_eq!(transition.primary_cooldown, Some(secs(13.52) - secs(3.05)));
+    assert!(!recovery.awaits_lane, "a recovery has nothing to wait for");
+    assert_eq!(monitor.primary().answered().health, 2);
+    assert_eq!(monitor.primary().answered().direct, 1);
+}
+
+#[test]
+fn a_health_check_the_proxy_never_answered_says_nothing_of_the_primary() {
+    let mut monitor = quiet();
+    request(&mut monitor, 1, 0.0, "F");
+    assert_eq!(monitor.lane_wanted(secs(0.02)), Some(Lane::Health));
+    monitor.apply(&sent(Lane::Health, 1, secs(0.03)));
+    let report = ProbeReport {
+        latency: secs(0.001),
+        status: None,
+        route: Route::default(),
+        ttft: None,
+        result: Err(Failure {
+            kind: ErrorKind::Connect,
+            message: "LiteLLM's health check: Connection refused (os error 111)".to_owned(),
+        }),
+    };
+    let told = monitor.apply(&crate::tests::answered(Lane::Health, 1, secs(0.03), report));
+    assert_eq!(told.primary, None);
+    assert_eq!(monitor.primary().state(), &PrimaryState::Unknown);
+}
+
+#[test]
+fn without_the_routers_settings_the_quiet_lane_sends_no_direct_probe() {
+    // allowed_fails unknown (a key that may not read the router's settings, or a failure-rate
+    // policy): nothing says when the requests started a cooldown, and a guess would count.
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    for seq in 1..=7 {
+        request(&mut monitor, seq, seq as f64, "F");
+        let wanted = monitor.lane_wanted(secs(seq as f64 + 0.02));
+        assert_ne!(wanted, Some(Lane::Direct), "request {seq}");
+        if let Some(lane) = wanted {
+            monitor.apply(&sent(lane, seq, secs(seq as f64 + 0.03)));
+            monitor.apply(&health(seq, seq as f64 + 0.03, "failing"));
+        }
+    }
+    assert_eq!(
+        monitor.primary().answered().health,
+        2,
+        "at 1 s and 7 s: five seconds apart"
+    );
+}
+
+#[test]
+fn in_the_probe_lane_requests_do_not_move_the_primarys_state() {
+    let mut monitor = Monitor::new(MonitorConfig {
+        lane: LaneConfig {
+            mode: crate::probe::DirectMode::Probe,
+            ..LaneConfig::default()
+        },
+        ..MonitorConfig::default()
+    });
+    monitor.apply(&sent(Lane::Direct, 1, secs(0.0)));
+    monitor.apply(&direct(1, 0.0, "failing"));
+    let served = request(&mut monitor, 1, 1.0, "P");
+    assert_eq!(served.primary, None);
+    assert_eq!(
+        monitor.lane_wanted(secs(2.0)),
+        None,
+        "probe mode asks nothing"
+    );
+    assert!(matches!(
+        monitor.primary().state(),
+        PrimaryState::Failing { .. }
+    ));
+}
+
+#[test]
+fn back_to_back_cooldowns_are_one_wait() {
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    // Cooling down from 1.02 s to 3.02 s, failing again as the cooldown ended, cooling down
+    // from 4.02 s to 6.02 s: LiteLLM held the primary back for 5 s, not 2 and not 4.
+    let script = [
+        "failing", "cooling", "cooling", "failing", "cooling", "cooling", "up",
+    ];
+    lane(&mut monitor, &script);
+    assert_eq!(
+        monitor.primary().cooldown_ended_after(secs(0.0)),
+        Some(secs(5.0))
+    );
+    // Only the cooldowns of the away period asked about.
+    assert_eq!(
+        monitor.primary().cooldown_ended_after(secs(3.5)),
+        Some(secs(2.0))
+    );
+}
+
+#[test]
+fn a_hang_is_not_up_and_names_the_cooldown_it_started() {
+    let mut monitor = Monitor::new(MonitorConfig {
+        lane: LaneConfig {
+            mode: crate::probe::DirectMode::Probe,
+            ..LaneConfig::default()
+        },
+        ..MonitorConfig::default()
+    });
+    request(&mut monitor, 1, 0.0, "P");
+    monitor.apply(&sent(Lane::Direct, 1, secs(0.0)));
+    monitor.apply(&direct(1, 0.0, "up"));
+    // A direct probe sent at 10 s, held by the hung primary until the router gave up at 13 s.
+    monitor.apply(&sent(Lane::Direct, 2, secs(10.0)));
+    let ProbeEvent::Answered(mut timed_out) = direct(2, 10.0, "router-timeout") else {
+        unreachable!()
+    };
+    timed_out.report.latency = secs(3.0);
+    let failing = monitor
+        .apply(&ProbeEvent::Answered(timed_out))
+        .primary
+        .unwrap();
+    assert_eq!(failing.at, secs(10.0), "failing from when the probe left");
+    // The cooldown that failure started: a direct probe meets it, then the requests go to
+    // the fallback.
+    monitor.apply(&sent(Lane::Direct, 3, secs(13.1)));
+    monitor.apply(&direct(3, 13.1, "cooling"));
+    let failover = request(&mut monitor, 2, 13.5, "F");
+    let cause = failover.transition.unwrap().cause.unwrap();
+    assert!(
+        cause.starts_with("primary: litellm.Timeout")
+            && cause.ends_with(", then in LiteLLM cooldown"),
+        "{cause}"
+    );
+    // Up until the hung probe left, not while it hung.
+    assert_eq!(
+        monitor.primary().time_in(PrimaryKind::Up, secs(20.0)),
+        secs(9.98)
+    );
 }

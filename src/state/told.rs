@@ -14,7 +14,8 @@ pub enum Told {
     Probe(ProbeEvent),
     /// A request answered: who served it, and the transition it showed.
     Request(Box<RequestTold>),
-    /// A direct probe of the primary answered: what it says of the primary's own state.
+    /// The primary's lane answered (a direct probe, LiteLLM's health check): what it says of
+    /// the primary's own state.
     Direct(Box<DirectTold>),
     /// Something told once: about a target (a router timeout, say), or about the whole run
     /// (the record cannot be written).
@@ -37,8 +38,11 @@ pub struct RequestTold {
     /// Answered after a later request had already answered.
     pub late: bool,
     pub transition: Option<Transition>,
-    /// The transition's tick sent a direct probe still in flight, whose answer will tell why.
-    pub awaits_direct: bool,
+    /// The transition's explanation is coming from the primary's lane (its tick's direct
+    /// probe, the health check asked for it).
+    pub awaits_lane: bool,
+    /// The primary's own state changed (the quiet lane: it served this request again).
+    pub change: Option<PrimaryChange>,
 }
 
 /// A direct probe's answer, and what it says of the primary.
@@ -54,9 +58,20 @@ pub struct DirectTold {
     pub change: Option<PrimaryChange>,
     /// The transition of this answer's tick, as it stands once the answer said why.
     pub explains: Option<Transition>,
+    /// The lane runs otherwise from now on (no health check here: direct probes).
+    pub lane_mode: Option<crate::probe::DirectMode>,
 }
 
 impl Told {
+    /// The change of the primary's own state this tells, whichever answer showed it.
+    pub fn primary_change(&self) -> Option<&PrimaryChange> {
+        match self {
+            Told::Request(told) => told.change.as_ref(),
+            Told::Direct(told) => told.change.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The target it belongs to; `None` for what belongs to the moment (markers, resets,
     /// interval changes, notices about the run).
     pub fn target(&self) -> Option<TargetId> {

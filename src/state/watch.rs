@@ -35,6 +35,15 @@ impl Watch {
         &mut self.targets[index]
     }
 
+    /// The quiet lane's probes worth sending now, each for its target (asked once each).
+    pub fn lane_wanted(&mut self, now: Duration) -> Vec<(TargetId, Lane)> {
+        self.targets
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, m)| Some((TargetId(i as u16), m.lane_wanted(now)?)))
+            .collect()
+    }
+
     /// Probes of every target still unanswered.
     pub fn in_flight(&self) -> usize {
         self.targets.iter().map(|m| m.in_flight().len()).sum()
@@ -95,20 +104,22 @@ impl Watch {
 fn told_of(event: ProbeEvent, applied: Applied) -> Vec<Told> {
     let target = event.target();
     let told = match event {
-        ProbeEvent::Answered(outcome) if outcome.lane == Lane::Direct => {
+        ProbeEvent::Answered(outcome) if outcome.lane.is_primary_lane() => {
             Told::Direct(Box::new(DirectTold {
                 outcome: *outcome,
                 observed: applied.observed.unwrap_or(super::PrimaryKind::Failing),
                 retry_in: applied.retry_in,
                 change: applied.primary,
                 explains: applied.explains,
+                lane_mode: applied.lane_mode,
             }))
         }
         ProbeEvent::Answered(outcome) => Told::Request(Box::new(RequestTold {
             outcome: *outcome,
             late: applied.late,
             transition: applied.transition,
-            awaits_direct: applied.awaits_direct,
+            awaits_lane: applied.awaits_lane,
+            change: applied.primary,
         })),
         other => Told::Probe(other),
     };

@@ -15,7 +15,8 @@ use crate::modes::demo::director::KEYS;
 use crate::output::RunInfo;
 use crate::probe::event::Failure;
 use crate::probe::{
-    ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served, TargetId,
+    DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route,
+    Served, TargetId,
 };
 use crate::state::{Monitor, MonitorConfig};
 use crate::ui::{self, Dashboard, ModeStatus, ModeView, ThemeName};
@@ -312,7 +313,7 @@ fn lane_states() -> Vec<(&'static str, Story)> {
 #[test]
 fn the_primarys_lane_in_each_of_its_states() {
     let mut info = info();
-    info.direct = true;
+    info.lane.mode = DirectMode::Probe;
     for (name, story) in lane_states() {
         let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
         let now = story.now() + secs(0.4);
@@ -587,7 +588,7 @@ fn every_state() -> Vec<(String, Story, Dashboard)> {
         cases.push((name.to_owned(), story, dashboard));
     }
     let mut lane = info();
-    lane.direct = true;
+    lane.lane.mode = DirectMode::Probe;
     let mut never = Story::new();
     never.ticks(&"F:X ".repeat(5));
     for (name, story) in lane_states()
@@ -624,7 +625,7 @@ fn from_100x30_on_nothing_the_readme_promises_is_cut() {
         for (w, h) in [(100, 30), (120, 40), (160, 50)] {
             let terminal = draw(w, h, monitor, &dashboard, story.now() + secs(0.4));
             let buffer = terminal.backend().buffer();
-            let areas = ui::layout::areas(buffer.area, dashboard.info.direct).unwrap();
+            let areas = ui::layout::areas(buffer.area, dashboard.info.lane.mode.is_on()).unwrap();
             let at = format!("{name} at {w}x{h}");
             let banner = words_in(buffer, areas.banner);
             if monitor.primary_never_served() && monitor.counters().fallback >= 3 {
@@ -674,14 +675,61 @@ fn from_100x30_on_nothing_the_readme_promises_is_cut() {
                 "▲ transition",
                 "primary alone: ▪ up × failing ◔ cooldown",
             ];
-            let shown = match (monitor.in_flight().is_empty(), dashboard.info.direct) {
+            let shown = match (monitor.in_flight().is_empty(), dashboard.info.lane.mode) {
                 // The requests in flight take the legend's line.
                 (false, _) => 0,
-                (true, lane) => 4 + usize::from(lane),
+                (true, lane) => 4 + usize::from(lane.is_on()),
             };
             for entry in legend.iter().take(shown) {
                 assert!(timeline.contains(entry), "{at}: {entry:?} in {timeline}");
             }
         }
     }
+}
+
+/// The quiet lane's probes leave between ticks: each sits under the last request sent before
+/// it, and nothing under the requests the primary served (nothing was asked).
+#[test]
+fn the_quiet_lanes_probes_sit_under_the_request_they_followed() {
+    let mut story = Story::new();
+    story.answers("P P F F P");
+    // LiteLLM's health check asked after request 3 (the failover): the primary failing.
+    let sent_at = secs(2.1);
+    story.monitor.apply(&ProbeEvent::Sent {
+        target: TargetId::default(),
+        lane: Lane::Health,
+        seq: 1,
+        at: sent_at,
+    });
+    let ProbeEvent::Answered(mut health) = super::direct_answer(1, sent_at, "failing") else {
+        unreachable!()
+    };
+    health.lane = Lane::Health;
+    story.monitor.apply(&ProbeEvent::Answered(health));
+    let mut quiet = info();
+    quiet.lane.mode = DirectMode::Quiet;
+    let dashboard = Dashboard::new(quiet, ThemeName::Mono);
+    let terminal = draw(100, 30, &story.monitor, &dashboard, story.now());
+    let buffer = terminal.backend().buffer();
+    let row = |y: u16| -> Vec<String> {
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect()
+    };
+    let (y, cells) = (0..buffer.area.height)
+        .map(|y| (y, row(y)))
+        .find(|(_, cells)| cells.concat().contains("●●◆◆●"))
+        .expect("the timeline's requests");
+    let start = cells.concat().find("●●◆◆●").unwrap();
+    let column = cells
+        .iter()
+        .scan(0, |at, cell| {
+            let here = *at;
+            *at += cell.len();
+            Some(here)
+        })
+        .position(|at| at == start)
+        .unwrap();
+    let under: String = row(y + 1)[column..column + 5].concat();
+    assert_eq!(under, "  ×  ", "under ●●◆◆●");
 }

@@ -31,13 +31,13 @@ use crate::clock::{RunClock, WallClock};
 use crate::output::{Outputs, RunInfo};
 use crate::probe::event::{Cooling, Failure};
 use crate::probe::{
-    ErrorKind, Evidence, Lane, Probe, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Schedule,
-    Served, TargetId,
+    DirectMode, ErrorKind, Evidence, Lane, Probe, ProbeEvent, ProbeOutcome, ProbeReport, Role,
+    Route, Schedule, Served, TargetId,
 };
 use crate::run::dashboard::DashboardFront;
 use crate::run::owner::{self, Inputs};
 use crate::run::{ModeLink, Session};
-use crate::state::{Monitor, MonitorConfig, Watch};
+use crate::state::{LaneConfig, Monitor, MonitorConfig, Watch};
 use crate::sys::tui::Screen;
 use crate::ui::{Dashboard, ThemeName};
 
@@ -164,7 +164,10 @@ pub fn run_info(simulated: bool) -> RunInfo {
         timeout: Duration::from_secs(30),
         stream: false,
         simulated,
-        direct: false,
+        lane: LaneConfig {
+            mode: DirectMode::Off,
+            ..LaneConfig::default()
+        },
         down_after: 2,
         replay: None,
     }
@@ -181,7 +184,7 @@ pub fn schedule(interval: Duration) -> Schedule {
         count: None,
         duration: None,
         grace: Duration::from_secs(1),
-        direct: false,
+        direct: DirectMode::Off,
     }
 }
 

@@ -183,6 +183,11 @@ fn cut_columns(text: &str, columns: usize) -> String {
     cut
 }
 
+/// `count` and its noun, singular or plural as it needs.
+pub fn plural(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 /// Milliseconds with three decimals, for JSON.
 pub fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0

@@ -158,8 +158,15 @@ fn reason(view: &View) -> Option<String> {
             let next = match cooldown.next_try {
                 Some(at) if at > view.data_now => {
                     let left = at - view.data_now;
+                    // Its start unseen (before the run, or before the failures the watcher
+                    // saw): the latest it can be.
+                    let how = if cooldown.next_try_at_latest {
+                        "within "
+                    } else {
+                        "in ~"
+                    };
                     format!(
-                        "next try in ~{} s",
+                        "next try {how}{} s",
                         left.as_secs() + u64::from(left.subsec_nanos() > 0)
                     )
                 }

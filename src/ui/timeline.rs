@@ -113,7 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         }
     }
     let mut lines = vec![Line::from(cells)];
-    let lane = view.dashboard.info.direct;
+    let lane = view.dashboard.info.lane.mode.is_on();
     if lane {
         lines.push(lane_line(view, first, last));
     }
@@ -124,11 +124,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The primary's lane: under each request, the direct probe sent with it.
+/// The primary's lane: under each request, what the lane found of the primary when it was
+/// sent (its tick's direct probe, or the quiet lane's probe sent since).
 fn lane_line<'a>(view: &View, first: u64, last: u64) -> Line<'a> {
     let t = &view.theme;
     let m = view.monitor;
-    // A direct probe leaves on the same tick as its request: matched by the send time.
+    // A lane probe sits under the last request sent at or before it (a direct probe of
+    // `--direct probe` leaves on the same tick as its request).
     let ticks: BTreeMap<Duration, u64> = m
         .history()
         .iter()
@@ -139,14 +141,15 @@ fn lane_line<'a>(view: &View, first: u64, last: u64) -> Line<'a> {
         .collect();
     let lane = m.primary();
     let mut under: BTreeMap<u64, Span<'a>> = BTreeMap::new();
+    let tick_of = |sent: Duration| ticks.range(..=sent).next_back().map(|(_, seq)| *seq);
     for record in lane.history().iter() {
-        if let Some(seq) = ticks.get(&record.sent_at) {
-            under.insert(*seq, lane_glyph(view, record.kind));
+        if let Some(seq) = tick_of(record.sent_at) {
+            under.insert(seq, lane_glyph(view, record.kind));
         }
     }
     for sent in lane.in_flight().values() {
-        if let Some(seq) = ticks.get(sent) {
-            under.insert(*seq, Span::styled(IN_FLIGHT_GLYPH, t.in_flight));
+        if let Some(seq) = tick_of(*sent) {
+            under.insert(seq, Span::styled(IN_FLIGHT_GLYPH, t.in_flight));
         }
     }
     let mut cells = vec![Span::raw(" ")];
@@ -233,7 +236,7 @@ fn legend<'a>(view: &View, columns: usize) -> Line<'a> {
         .zip(glyphs(t))
         .map(|(importance, g)| (importance, entry(g.glyph, g.style, g.word)))
         .collect();
-    if view.dashboard.info.direct {
+    if view.dashboard.info.lane.mode.is_on() {
         let mut lane = vec![Span::styled("│ primary alone: ", t.muted)];
         for (kind, word) in [
             (PrimaryKind::Up, " up "),

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Measures, against the real LiteLLM proxy, how long traffic takes to come back to the primary
-# after it is restarted, with the direct probes (`--direct on`) and without (`--direct off`).
-# A failed direct probe counts against the primary in LiteLLM's allowed_fails tally like any
-# failed request, so it may move the moment the primary enters its cooldown, and with it the
-# moment LiteLLM tries the primary again.
+# after it is restarted, for each way of watching the primary's own state: a direct probe
+# beside every request (`--direct probe`), the quiet lane (`--direct quiet`, the default:
+# LiteLLM's health check, one direct probe into the cooldown) and none (`--direct off`). A failed
+# direct probe counts against the primary in LiteLLM's allowed_fails tally like any failed
+# request, so it may move the moment the primary enters its cooldown, and with it the moment
+# LiteLLM tries the primary again; the health check does not count.
 #
 # Each round: the primary serves and is out of cooldown; the watcher runs 30 s (probes every
 # 1 s, JSON lines); the primary mock is killed 5.5 s after the first probe left and restarted
@@ -14,7 +16,7 @@
 #
 # Usage: bash tests/bench/recovery.sh
 # Environment: LITELLM_VENV (a venv with litellm[proxy]; default tests/e2e/.venv/1.106.12),
-# ROUNDS (per mode; 3), FAILOVER_WATCH_BIN (a binary instead of a release build),
+# ROUNDS (per mode; 3), MODES ("probe quiet off"), FAILOVER_WATCH_BIN (a binary instead of a release build),
 # CARGO_TARGET_DIR (respected when building), KEEP_WORK=1 (keep the logs and outputs), and the
 # schedule, in seconds after the first probe: KILL_AT (5.5), RESTART_AT (9.5), DURATION (30;
 # the watcher's run). A restart after the first cooldown has run out (RESTART_AT=17.5
@@ -22,6 +24,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 rounds=${ROUNDS:-3}
+read -r -a modes <<<"${MODES:-probe quiet off}"
 venv=${LITELLM_VENV:-tests/e2e/.venv/1.106.12}
 [ -x "$venv/bin/litellm" ] || {
   echo "no $venv/bin/litellm (LITELLM_VENV names a venv with litellm[proxy])" >&2
@@ -132,10 +135,12 @@ sleep_until() { # EPOCH_SECONDS (fractional)
 start_mock primary openai llama-fp8 Hi.
 start_mock fallback ollama llama3 Hello!
 port[proxy]=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# The end-to-end tests' config (the seed's, on loopback), with this run's cooldown.
+# The end-to-end tests' config (the seed's, on loopback), with this run's cooldown; the
+# groups of their other scenarios point at port 9, where nothing listens.
 sed -e "s#@PRIMARY_BASE@#http://127.0.0.1:${port[primary]}#" \
   -e "s#@FALLBACK_BASE@#http://127.0.0.1:${port[fallback]}#" \
-  -e 's#@ROUTER_TIMEOUT@#30#' -e "s#@COOLDOWN@#$cooldown#" tests/e2e/config.yaml.in >"$work/config.yaml"
+  -e 's#@ROUTER_TIMEOUT@#30#' -e "s#@COOLDOWN@#$cooldown#" \
+  -e 's#@[A-Z0-9_]*_BASE@#http://127.0.0.1:9#' tests/e2e/config.yaml.in >"$work/config.yaml"
 started=$(date +%s)
 spawn proxy "$work/proxy.log" env -i PATH="$PATH" HOME="$work/home" LANG=C.UTF-8 \
   NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost LITELLM_LOCAL_MODEL_COST_MAP=True \
@@ -202,15 +207,18 @@ tr = [l for l in lines if l.get("type") == "transition"]
 fo = next((l for l in tr if l["kind"] == "failover" and ts(l["at"]) >= killed), None)
 rec = next((l for l in tr if l["kind"] == "recovery" and ts(l["at"]) >= killed), None)
 prim = [l for l in lines if l.get("type") == "primary" and ts(l["at"]) >= killed]
-# The direct probes told cooling_down up to the retry: the last one before the up line.
+# The lane told cooling_down up to the retry: the last one before the up line.
 up = next((l for l in prim if l["to"] == "up"), None)
 cool = [l for l in prim if l["to"] == "cooling_down" and l.get("next_try")
         and (up is None or ts(l["at"]) <= ts(up["at"]))]
 cool = cool[-1] if cool else None
 direct = [l for l in lines if l.get("type") == "direct"]
 first_cool = next((l for l in direct if l["state"] == "cooling_down"), None)
-last_cool = [l for l in direct if l["state"] == "cooling_down"
-             and (up is None or ts(l["sent_at"]) < ts(up["at"]))]
+# The last sign of the cooldown before the retry: a direct probe refused for it, or a request
+# the fallback served.
+held = [l for l in lines if (l.get("type") == "direct" and l["state"] == "cooling_down")
+        or (l.get("type") == "request" and l["result"] == "fallback")]
+last_cool = [l for l in held if up is None or ts(l["sent_at"]) < ts(up["at"])]
 last_cool = last_cool[-1] if last_cool else None
 summary = next((l for l in lines if l.get("type") == "summary"), {})
 r = {
@@ -223,20 +231,21 @@ r = {
     "next_try_at": ts(cool["next_try"]) - t0 if cool else None,
     "up_at": ts(up["at"]) - t0 if up else None,
     "retry_error": ts(up["at"]) - ts(cool["next_try"]) if cool and up else None,
-    # The real retry lies between the last direct probe refused for the cooldown (sent) and
-    # the first one served again (answered): is the estimate in that bracket?
+    # The real retry lies between the last probe held back by the cooldown (sent) and the
+    # first one the primary served again (answered): is the estimate in that bracket?
     "bracketed": (ts(last_cool["sent_at"]) <= ts(cool["next_try"]) <= ts(up["at"]))
                  if cool and up and last_cool else None,
     "primary_requests": served,
     "failed": summary.get("failed"), "total": summary.get("total"),
+    "lane_probes": sum(1 for l in lines if l.get("type") in ("direct", "health")),
 }
 print(json.dumps(r))
 f = lambda v, fmt="%+.2f": "-" if v is None else fmt % v
-line = (f"{mode:<3} round {n}: failover {f(r['failover_lag'], '%.2f')} s after the kill,"
+line = (f"{mode:<5} round {n}: failover {f(r['failover_lag'], '%.2f')} s after the kill,"
         f" recovery {f(r['recovery_lag'], '%.2f')} s after the restart"
         f" (at +{f(r['recovery_at'], '%.2f')} s; lane's cooldown {f(r['primary_cooldown_secs'], '%.1f')} s),"
-        f" primary mock got {served:.0f} requests")
-if mode == "on":
+        f" primary mock got {served:.0f} requests, lane probes {r['lane_probes']}")
+if mode != "off":
     line += (f"; first direct 'cooling_down' sent at +{f(r['cooling_seen_at'], '%.2f')} s,"
              f" next_try +{f(r['next_try_at'], '%.2f')} s, up at +{f(r['up_at'], '%.2f')} s"
              f" ({f(r['retry_error'])} s; in the bracket of the probes: {r['bracketed']})")
@@ -244,25 +253,25 @@ print(line, file=sys.stderr)
 PY
 }
 
-for mode in on off; do
+for mode in "${modes[@]}"; do
   for n in $(seq 1 "$rounds"); do round "$mode" "$n"; done
 done
 
-"$py" - "$work/rounds.jsonl" "$version" <<'PY'
+"$py" - "$work/rounds.jsonl" "$version" "${modes[@]}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print(f"\nlitellm {sys.argv[2]}: recovery lag = the recovery transition minus the restart (s);"
       " at = the recovery, after the first probe (s); primary reqs = what the primary mock received")
 print(f"{'mode':<5}{'rounds':>7}{'lag min':>9}{'median':>8}{'max':>7}{'at med':>8}{'failover med':>14}"
-      f"{'primary reqs':>14}  next_try within 1 s of the retry")
-for mode in ("on", "off"):
+      f"{'primary reqs':>14}{'lane probes':>13}  next_try within 1 s of the retry")
+for mode in sys.argv[3:]:
     rs = [r for r in rows if r["mode"] == mode]
     lags = [r["recovery_lag"] for r in rs if r["recovery_lag"] is not None]
     fos = [r["failover_lag"] for r in rs if r["failover_lag"] is not None]
     reqs = [r["primary_requests"] for r in rs]
     fmt = lambda v: f"{v:.2f}"
     lag = (fmt(min(lags)), fmt(statistics.median(lags)), fmt(max(lags))) if lags else ("-",) * 3
-    if mode == "on":
+    if mode != "off":
         errs = [r["retry_error"] for r in rs]
         ok = sum(1 for e in errs if e is not None and abs(e) <= 1.0)
         est = f"{ok}/{len(rs)} (" + ", ".join("-" if e is None else f"{e:+.2f}" for e in errs) + " s)"
@@ -274,6 +283,7 @@ for mode in ("on", "off"):
     print(f"{mode:<5}{len(rs):>7}{lag[0]:>9}{lag[1]:>8}{lag[2]:>7}"
           f"{(f'+{statistics.median(ats):.2f}' if ats else '-'):>8}"
           f"{(fmt(statistics.median(fos)) if fos else '-'):>14}"
-          f"{(f'{statistics.median(reqs):.0f}' if reqs else '-'):>14}  {est}"
+          f"{(f'{statistics.median(reqs):.0f}' if reqs else '-'):>14}"
+          f"{statistics.median([r['lane_probes'] for r in rs]) if rs else '-':>13}  {est}"
           + (f"  ({missing} without a recovery)" if missing else ""))
 PY

@@ -60,6 +60,10 @@ VERSIONS = ("1.83.14", "1.106.12")
 # How far from a marker a request may have been sent and still be counted on either side of it.
 # The runner acts half an interval after a probe leaves, so real requests are ~0.5 s away.
 EPS = 0.25
+# The scenarios whose watcher runs the primary's lane quiet (the default): LiteLLM's health check
+# while the primary is away, one direct probe into its cooldown. The others send a direct probe
+# beside every request (`--direct probe`), whose answers their checks count.
+QUIET_SCENARIOS = ("primary-killed", "primary-hang")
 LETTER = {"primary": "P", "fallback": "F", "error": "E"}
 
 
@@ -162,8 +166,13 @@ class Run:
         self.lines, self.bad_lines = read_jsonl(Path(directory, output))
         self.requests = sorted(self.typed("request", "sent_at"), key=lambda r: r["seq"])
         self.transitions = self.typed("transition", "at")
-        # The direct probes (`disable_fallbacks`) beside the probes: the primary on its own.
+        # The direct probes (`disable_fallbacks`): the primary on its own, through the router.
         self.direct = self.typed("direct", "sent_at")
+        # LiteLLM's health checks of the primary (the quiet lane): its deployments called
+        # directly, past the router.
+        self.health = self.typed("health", "sent_at")
+        # Both, in the order they left: every probe of the primary's own lane.
+        self.lane = sorted(self.direct + self.health, key=lambda d: d["t_sent"])
         # The primary's own state, each change of it.
         self.primaries = self.typed("primary", "at")
         self.marks = self.typed("marker", "at")
@@ -215,9 +224,12 @@ class Run:
         return [r for r in self.requests if start <= r["t_sent"] < end]
 
     def direct_answered(self, start=float("-inf"), end=float("inf")):
-        """Direct probes sent in [start, end) that the primary answered (200): each is a
-        completion of the primary mock, like a request attributed to the primary."""
-        return sum(1 for d in self.direct if start <= d["t_sent"] < end and d.get("status") == 200)
+        """Lane probes answered in [start, end) that the primary answered (a direct probe it
+        served, a health check that found it healthy): each is a completion of the primary
+        mock, like a request attributed to the primary. By the answer's time: LiteLLM's health
+        check retries a refused connection for a second or two, so one sent before a restart
+        can be answered by the restarted primary."""
+        return sum(1 for d in self.lane if start <= done_at(d) < end and d.get("state") == "up")
 
     def by_seq(self, seq):
         return next((r for r in self.requests if r["seq"] == seq), None)
@@ -245,12 +257,12 @@ class Run:
                     f"{r['result']:<8} {r['latency_ms']:8.0f} ms{late}  {detail}",
                 )
             )
-        for d in self.direct:
-            if d.get("status") != 200:
+        for d in self.lane:
+            if d.get("state") != "up" or d["type"] == "health":
                 rows.append(
                     (
                         d["t_sent"],
-                        f"  d{d['seq']:<3} sent {self.rel(d['t_sent']):6.2f}s direct   "
+                        f"  {d['type'][0]}{d['seq']:<3} sent {self.rel(d['t_sent']):6.2f}s {d['type']:<8} "
                         f"{d['latency_ms']:8.0f} ms  state={d.get('state')} status={d.get('status')} "
                         f"message={(d.get('message') or '')[:90]!r}",
                     )
@@ -679,7 +691,7 @@ def scenario_hang(run, c, args):
     # The requests the router gave up on: the held ones and the direct probes sent during the
     # hang (answered 408, the router's timeout). The second of these failures starts the
     # cooldown.
-    held_direct = [d for d in run.direct if hang <= d["t_sent"] < ok]
+    held_direct = [d for d in run.lane if hang <= d["t_sent"] < ok]
     given_up = sorted(
         x["t_sent"] + x["latency_ms"] / 1000.0
         for x in held + [d for d in held_direct if d.get("status") == 408]
@@ -887,6 +899,10 @@ def scenario_seed_verbatim(run, c, args):
 # primary's own lane (the direct probes).
 
 
+def lane_mode(args):
+    return "quiet" if args.scenario in QUIET_SCENARIOS else "probe"
+
+
 def record_and_replay(run, c, args):
     """The run's record (`--record`, or the standard output itself) starts with its run line;
     `failover-watch replay RECORD --instant` plays it back through the same core: as JSON lines,
@@ -896,12 +912,12 @@ def record_and_replay(run, c, args):
     first = printed[0] if printed else {}
     c.check(
         first.get("type") == "run"
-        and first.get("record_version") == 1
+        and first.get("record_version") == 2
         and first.get("primary") == (PRIMARY if args.scenario != "fallback-of-two" else "llama-b")
-        and first.get("direct") is True
+        and first.get("direct") == lane_mode(args)
         and first.get("stream") is args.expect.stream,
-        "the first line is the run's: record_version 1, the primary, direct probes on, stream "
-        + str(args.expect.stream).lower(),
+        f"the first line is the run's: record_version 2, the primary, direct {lane_mode(args)}, "
+        f"stream {str(args.expect.stream).lower()}",
         json.dumps(first)[:300],
     )
     record_path = run.directory / "record.jsonl"
@@ -1096,6 +1112,9 @@ def primary_lane_killed(run, c, args):
     """The primary's own lane (its direct probes) through the kill: up, failing (LiteLLM's
     connection error), in LiteLLM's cooldown, up again; the failover's cause, the recovery's
     cooldown, the estimated next try against what the direct probes saw, the summary."""
+    if lane_mode(args) == "quiet":
+        primary_lane_quiet(run, c, args)
+        return
     down, up = run.marker("primary-down"), run.marker("primary-up")
     changes = [(p.get("from"), p.get("to")) for p in run.primaries]
     if not c.check(
@@ -1215,6 +1234,98 @@ def primary_lane_killed(run, c, args):
     )
 
 
+def primary_lane_quiet(run, c, args):
+    """The quiet lane through the kill: LiteLLM's health check names the primary's failure (and
+    is not counted by LiteLLM), one direct probe meets the cooldown the requests started, a
+    request the primary serves again shows it up; nothing of the lane added a failure to
+    LiteLLM's tally."""
+    down = run.marker("primary-down")
+    changes = [(p.get("lane"), p.get("from"), p.get("to")) for p in run.primaries]
+    if not c.check(
+        changes
+        == [("health", None, "failing"), ("direct", "failing", "cooling_down"), ("normal", "cooling_down", "up")],
+        "the primary's own state: failing (its health check), cooling_down (the one direct probe), "
+        "up (a request it served), in that order, nothing else",
+        f"{changes}",
+    ):
+        return
+    failing, cooling, back = run.primaries
+    first_health = next((h for h in run.health if h["t_sent"] >= down), {})
+    c.check(
+        failing.get("seq") == first_health.get("seq")
+        and first_health.get("state") == "failing"
+        and failing.get("message"),
+        "the first health check after the kill found the primary failing, in LiteLLM's words",
+        json.dumps({k: first_health.get(k) for k in ("seq", "state", "status", "message")})[:400],
+    )
+    mocks = run.events("mocks")
+    base = mocks[0]["primary_base"] + "/v1" if mocks else "?"
+    c.check(
+        len(run.direct) == 1
+        and run.direct[0].get("state") == "cooling_down"
+        and run.direct[0].get("status") == 429
+        and cooling.get("seq") == run.direct[0]["seq"]
+        and cooling.get("cooldown_secs") == args.cooldown
+        and cooling.get("api_bases") == [base]
+        and cooling.get("next_try") is not None,
+        "one direct probe in the run, and it met LiteLLM's cooldown (429, "
+        f"{args.cooldown:g} s, api_base {base}): none counted as a failure",
+        json.dumps(run.direct)[:600],
+    )
+    if len(run.transitions) != 2:
+        return
+    failover, recovery = run.transitions
+    c.check(
+        (failover.get("cause") or "").startswith("primary: ")
+        and back.get("seq") == recovery.get("seq"),
+        "the failover's cause is the primary's failure its health check named; the recovery's "
+        "request is the one that showed the primary up",
+        json.dumps({"cause": failover.get("cause"), "up_at": back.get("seq"), "recovery": recovery.get("seq")}),
+    )
+    # LiteLLM tried the primary again between the last request the fallback served and the
+    # recovery's: the estimate (from the requests' failures, seen by this watcher) within an
+    # interval of that.
+    next_try = epoch(cooling["next_try"]) if cooling.get("next_try") else None
+    before_back = [r for r in run.requests if r["seq"] < recovery["seq"] and r["result"] == "fallback"]
+    recovered = run.by_seq(recovery["seq"])
+    c.check(
+        next_try is not None
+        and before_back
+        and before_back[-1]["t_sent"] - args.interval <= next_try <= recovered["t_sent"] + args.interval,
+        "the cooldown's estimated next try lies within an interval of when LiteLLM tried the "
+        "primary again (between the last request the fallback served and the recovery's)",
+        f"next_try {run.rel(next_try or 0):.3f}s; last fallback sent "
+        f"{run.rel(before_back[-1]['t_sent']) if before_back else None}; recovery sent "
+        f"{run.rel(recovered['t_sent']) if recovered else None}",
+    )
+    held = recovery.get("primary_cooldown_secs")
+    c.check(
+        isinstance(held, (int, float))
+        and args.cooldown - 2 <= held <= args.cooldown + 2
+        and abs(held - (back["t_at"] - cooling["t_at"])) <= 0.002,
+        f"the recovery says how long LiteLLM held the primary back: within [{args.cooldown - 2:g}, "
+        f"{args.cooldown + 2:g}] s, from its cooling_down line to its up line",
+        f"primary_cooldown_secs={held!r}; cooling_down to up: {back['t_at'] - cooling['t_at']:.3f} s",
+    )
+    lane = run.summary.get("primary_lane") or {}
+    end = epoch(run.lines[0]["started_at"]) + run.summary["duration_secs"]
+    times = {
+        "up_secs": end - back["t_at"],
+        "failing_secs": cooling["t_at"] - failing["t_at"],
+        "cooling_down_secs": back["t_at"] - cooling["t_at"],
+    }
+    c.check(
+        lane.get("direct_probes") == 1
+        and lane.get("health_checks") == len(run.health)
+        and lane.get("first_failure") == failing.get("message")
+        and all(isinstance(lane.get(k), (int, float)) and abs(lane[k] - v) <= 0.01 for k, v in times.items()),
+        "summary: primary_lane counts the one direct probe and every health check, keeps the first "
+        "failure, and the time failing, cooling down and up the primary lines tell",
+        f"primary_lane {json.dumps(lane)}; health lines {len(run.health)}; "
+        f"{json.dumps({k: round(v, 3) for k, v in times.items()})}",
+    )
+
+
 def story_killed(run, c, args):
     """The text story of the kill (the record replayed as text): the failover after the marker
     with its cause, the recovery with the cooldown, the primary's own states."""
@@ -1246,13 +1357,18 @@ def story_killed(run, c, args):
     states = [x.split("Primary's own state: ", 1)[1] for x in lines if "Primary's own state: " in x]
     prefixes = (("up", "UP"), ("failing", "FAILING"), ("cooling_down", "IN LITELLM'S COOLDOWN"))
     kinds = [next((k for k, p in prefixes if s.startswith(p)), s[:40]) for s in states]
+    # The quiet lane says nothing while the primary serves: its story starts at the failure.
+    told = ["failing", "cooling_down", "up"]
+    if lane_mode(args) == "probe":
+        told = ["up"] + told
+    at = len(told) - 3
     c.check(
-        kinds == ["up", "failing", "cooling_down", "up"]
-        and "Connection error" in states[1]
-        and f"({args.cooldown:g}s)" in states[2]
-        and "next try ~" in states[2],
-        "the text story tells the primary's own state: UP, FAILING (Connection error), IN "
-        f"LITELLM'S COOLDOWN ({args.cooldown:g}s, next try ~...), UP",
+        kinds == told
+        and "Connection error" in states[at]
+        and f"({args.cooldown:g}s)" in states[at + 1]
+        and "next try ~" in states[at + 1],
+        f"the text story tells the primary's own state: {', '.join(told)} (FAILING: Connection "
+        f"error, IN LITELLM'S COOLDOWN ({args.cooldown:g}s, next try ~...))",
         f"{states}",
     )
 
@@ -1462,7 +1578,8 @@ def metrics_watcher(run, c, args, second):
     c.check(
         phase is not None and 0.05 <= phase <= 0.45,
         "its probes left 0.05-0.45 s after the first watcher's (so that none leaves between the "
-        "kill and the first watcher's next probe, whose direct probe must find the primary failing)",
+        "kill and the first watcher's next request: the first failure LiteLLM counts is the first "
+        "watcher's)",
         f"{phase if phase is None else round(phase, 3)} s after",
     )
 

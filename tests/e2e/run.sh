@@ -844,7 +844,8 @@ set_t0_from() { # FILE: T0 = the epoch µs the watcher's first answered probe le
 }
 
 run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.jsonl, its
-  # record (--record) in record.jsonl
+  # record (--record) in record.jsonl; a direct probe beside every request (check.py counts
+  # their answers) unless WATCH_DIRECT says otherwise
   local duration=$1
   shift
   # A clean environment here too: only the key, and no FAILOVER_WATCH_* of the caller's.
@@ -853,13 +854,14 @@ run_watch() { # DURATION_S [ARGS...]: starts the watcher, its stdout in watch.js
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary "${WATCH_PRIMARY:-llama-fp8}" \
     --interval "${INTERVAL}s" --duration "${duration}s" --timeout 10s --output jsonl \
-    --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" "$@"
+    --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" \
+    --direct "${WATCH_DIRECT:-probe}" "$@"
   set_t0_from "$SDIR/watch.jsonl"
 }
 
 run_watch_at_defaults() { # DURATION_S: the watcher with every option at its default but the
   # interval (and the proxy's address, the JSON lines and the end): what a user who only picks
-  # the interval sees; the request timeout (60 s) above the router's (30 s), direct probes on.
+  # the interval sees; the request timeout (60 s) above the router's (30 s), the quiet lane.
   # Its log goes to the default place, under XDG_STATE_HOME.
   local duration=$1
   spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 $((duration + 90)) \
@@ -925,7 +927,8 @@ scenario_killed() { # NAME [--stream]
   [[ -z $metrics || -n ${PROC_PID[prometheus]:-} ]] || start_prometheus
   prepare proxy primary fallback
   [[ -z $metrics ]] || wait_prometheus
-  run_watch 30 "$@"
+  # primary-killed: both watchers at the default lane (quiet); the streaming one probes.
+  WATCH_DIRECT=${metrics:+quiet} run_watch 30 "$@"
   [[ -z $metrics ]] || run_metrics_watch 30
   at 5.5
   # As a script would: `failover-watch mark "kill primary" && kill ...`.
@@ -1031,7 +1034,7 @@ run_metrics_watch() { # DURATION_S: the second watcher, as a service runs it: no
   # metrics on METRICS_PORT, its logs on stderr; and its record, which tells check.py what it
   # saw (and which of the mocks' requests were its own). Started so that its probes leave
   # ~0.2 s after the first watcher's: never between the kill (5.5 s) and the first watcher's
-  # next probe (6 s), whose direct probe must find the primary failing, not cooling down.
+  # next request (6 s), so that the first failure LiteLLM counts is the first watcher's.
   local duration=$1 target
   runtime_dir METRICS_RUNTIME_DIR rt-metrics
   target=$((T0 + 150000))

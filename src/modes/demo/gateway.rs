@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::errors::{CallFailure, RouteError};
+use super::errors::{self, CallFailure, RouteError};
 use super::router::{self, Calls, Moment, Routed, Router};
 use super::settings::{FailurePolicy, GatewaySettings, Release, seconds_as_configured};
 use super::stage::{Answer, Stage};
@@ -93,6 +93,7 @@ impl Gateway {
             .route("/v1/models", get(models))
             .route("/models", get(models))
             .route("/router/settings", get(router_settings))
+            .route("/health", get(health))
             .route("/fallback/{group}", get(fallback_of))
             .route("/health/liveliness", get(alive))
             .route("/health/liveness", get(alive))
@@ -173,6 +174,53 @@ async fn router_settings(State(shared): State<Arc<Shared>>) -> Response {
         "cooldown_time": number(router.cooldown), "retry_policy": null, "disable_cooldowns": null,
     });
     Json(json!({"fields": [], "current_values": current})).into_response()
+}
+
+/// `GET /health?model=GROUP`: each of the group's deployments called directly, as LiteLLM's
+/// health check does it: through the stage, never the router, so no failure is counted and no
+/// cooldown is in the way. 1.106 answers 503 when none is healthy.
+async fn health(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let group = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("model="))
+            .map(str::to_owned)
+    });
+    let settings = &shared.settings;
+    let timeout = settings.router.timeout;
+    let mut healthy = Vec::new();
+    let mut unhealthy = Vec::new();
+    for (index, deployment) in settings.deployments.iter().enumerate() {
+        if group.as_deref().is_some_and(|g| g != deployment.group) {
+            continue;
+        }
+        let entry = json!({"model": deployment.model, "model_id": deployment.id});
+        let called = if deployment.missing_api_key {
+            Err(errors::missing_api_key(settings.release))
+        } else {
+            let called = shared.stage.call(index, timeout).await;
+            called.map_err(|failure| {
+                errors::exception(deployment, &failure, timeout, settings.release)
+            })
+        };
+        match called {
+            Ok(_) => healthy.push(entry),
+            Err(error) => {
+                let mut entry = entry;
+                entry["error"] = json!(format!("{}\nstack trace: (simulated)", error.text()));
+                entry["exception_status"] = json!(error.status);
+                unhealthy.push(entry);
+            }
+        }
+    }
+    let status = match settings.release {
+        Release::V1_106 if group.is_some() && healthy.is_empty() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::OK,
+    };
+    let body = json!({
+        "healthy_endpoints": healthy, "unhealthy_endpoints": unhealthy,
+        "healthy_count": healthy.len(), "unhealthy_count": unhealthy.len(),
+    });
+    (status, Json(body)).into_response()
 }
 
 /// `GET /fallback/GROUP`: its general fallbacks, or LiteLLM's 404.

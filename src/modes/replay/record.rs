@@ -25,6 +25,7 @@ use crate::probe::{
     TargetId, Verdict,
 };
 use crate::state::Input;
+use crate::state::LaneConfig;
 use crate::text::sanitize::clean;
 
 /// The longest line read: a real line is a few KiB at most (a reply and an error are each
@@ -291,6 +292,10 @@ impl Reader {
                 let sent_at = self.at(&d.sent_at)?;
                 self.answered(Lane::Direct, d.seq, sent_at, direct_report(d))?;
             }
+            Line::Health(d) => {
+                let sent_at = self.at(&d.sent_at)?;
+                self.answered(Lane::Health, d.seq, sent_at, direct_report(d))?;
+            }
             Line::Skip(s) => {
                 let at = self.at(&s.at)?;
                 let event = ProbeEvent::Skipped {
@@ -362,6 +367,7 @@ impl Reader {
         let what = match lane {
             Lane::Normal => "request",
             Lane::Direct => "direct probe",
+            Lane::Health => "health check",
         };
         Err(format!(
             "{what} #{seq} a second time: two runs mixed in one file, or a damaged record"
@@ -447,7 +453,11 @@ impl Reader {
             timeout,
             stream: line.stream,
             simulated: line.simulated,
-            direct: line.direct,
+            lane: LaneConfig {
+                mode: line.direct,
+                failures_to_cool: line.failures_to_cool,
+                cooldown: line.cooldown_secs.and_then(from_secs),
+            },
             down_after: line.down_after,
             replay: Some(name.to_owned()),
         };
