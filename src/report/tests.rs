@@ -115,11 +115,14 @@ impl Script {
 }
 
 /// The primary down from 10 s (two requests refused, then the fallback), back at 19.5 s; its
-/// direct probes failing, then in cooldown until 21 s. One request a second, 20 ms each.
+/// direct probes failing, then in cooldown until 21 s. One request a second, 20 ms each, but
+/// the one sent at 9 s: answered 600 ms later, after the drill's marker, a request of the
+/// baseline all the same.
 fn drill(marked: bool) -> Script {
     let mut script = Script::default();
     script
-        .requests(0, 9, 'P')
+        .requests(0, 8, 'P')
+        .request(9.0, 600.0, 'P')
         .requests(10, 11, 'E')
         .requests(12, 21, 'F')
         .requests(22, 29, 'P')
