@@ -128,7 +128,13 @@ fn texts(row: Vec<String>) -> Vec<Cell> {
 }
 
 fn table(out: &mut String, header: &[&str], rows: Vec<Vec<Cell>>) {
-    let _ = write!(out, "<div class=\"scroll\"><table>\n<thead><tr>");
+    // A table of many columns in smaller type, to fit a screen's width.
+    let class = if header.len() > 8 {
+        " class=\"wide\""
+    } else {
+        ""
+    };
+    let _ = write!(out, "<div class=\"scroll\"><table{class}>\n<thead><tr>");
     for name in header {
         let _ = write!(out, "<th scope=\"col\">{}</th>", escape(name));
     }
@@ -217,6 +223,8 @@ th, td { text-align: left; padding: 0.25rem 0.6rem; border-bottom: 1px solid var
 th, td:not(:last-child) { white-space: nowrap; }
 td:last-child { overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }
+table.wide { font-size: 0.8rem; }
+table.wide th, table.wide td { padding: 0.25rem 0.4rem; }
 th { background: #f1f3f4; }
 .status { font-weight: 700; white-space: nowrap; }
 figure { margin: 0.6rem 0 1rem; }
