@@ -17,6 +17,7 @@ mod metrics;
 mod modes;
 mod output;
 mod probe;
+mod report;
 mod run;
 mod state;
 pub mod sys;

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             let _log_guard = start_logging(&args.log_file);
             runtime.block_on(app::replay(args))
         }
+        Some(Command::Report(args)) => app::report(args),
         Some(Command::Mark(args)) => runtime.block_on(app::mark(args)),
         Some(Command::Completions(args)) => app::completions(args.shell),
         Some(Command::Man) => app::man(),

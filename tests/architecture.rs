@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// The crate's top-level modules, from the bottom up: a module may import its own layer and
 /// those below, never one above. The flow reads upwards: text and clocks, what we know of
 /// LiteLLM, the probes, the pure core, what shows it (outputs, dashboard, metrics, the mark
-/// socket), the owner loop, the modes and the test servers, the command line, the commands.
+/// socket), the owner loop, the modes, the test servers and the reports, the command line, the
+/// commands.
 const LAYERS: &[&[&str]] = &[
     &["text", "clock", "sys"],
     &["litellm"],
@@ -17,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["state"],
     &["output", "ui", "metrics", "control"],
     &["run"],
-    &["modes", "testkit"],
+    &["modes", "testkit", "report"],
     &["cli"],
     &["commands"],
 ];

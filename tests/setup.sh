@@ -16,6 +16,8 @@
 #                        the metrics and of deploy/ (tests/deploy.sh; its service is not started)
 #   man-db, groff-base   man and nroff: the manual page `failover-watch man` prints is rendered
 #                        (tests/cli.rs)
+#   chromium             a real browser, headless: the HTML report is loaded, its figure
+#                        counted and a screenshot taken (tests/report_cli.rs)
 # Not installed here: cargo (rustup) and python3 itself (3.11, the end-to-end locks' version).
 # When something is missing and this is not root, it says what to install and fails.
 
@@ -34,6 +36,7 @@ tests_setup_missing() {
   command -v promtool >/dev/null || need+=(prometheus)
   command -v man >/dev/null || need+=(man-db)
   command -v nroff >/dev/null || need+=(groff-base)
+  command -v chromium >/dev/null || need+=(chromium)
   echo "${need[*]}"
 }
 
@@ -85,6 +88,7 @@ tests_setup() {
   python3 --version
   echo "tmux: $(tmux -V)"
   echo "promtool: $(promtool --version 2>&1 | head -n 1)"
+  echo "chromium: $(chromium --version 2>/dev/null | head -n 1)"
 }
 
 # Run on its own (not sourced): do it.

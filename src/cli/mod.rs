@@ -3,6 +3,7 @@
 pub mod config;
 
 pub use crate::modes::demo::DemoArgs;
+pub use crate::report::ReportArgs;
 pub use crate::run::plan::OutputFormat;
 
 use std::path::PathBuf;
@@ -66,6 +67,12 @@ pub enum Command {
     /// Play a record (`--record FILE`, or `--output jsonl`) back on the same dashboard, or as
     /// the text story or JSON lines: at its own pace, faster, or at once.
     Replay(ReplayArgs),
+
+    /// Report on a record (a run's, or a drill's): the timeline relative to the fault, the
+    /// time to fail over and to recover, the requests by phase, and budgets judged PASS or
+    /// FAIL, as text, Markdown, JSON, JUnit or one self-contained HTML page. Exit 0 when
+    /// every budget held, 1 when one broke, 2 when the record cannot be read.
+    Report(ReportArgs),
 
     /// Drop a marker ("scaled to 0") on the timeline of the failover-watch runs of this user,
     /// from a script: `failover-watch mark "scale down" && oc scale ... --replicas=0`.

@@ -4,6 +4,7 @@
 
 pub mod check;
 mod replay;
+mod report;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use crate::cli::config::Surroundings;
 use crate::cli::{
-    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, Shell, WatchArgs,
+    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, ReportArgs, Shell,
+    WatchArgs,
 };
 use crate::control;
 use crate::modes::demo::{self, Given, Setup};
@@ -119,6 +121,11 @@ fn demo_plan(
 /// Plays a record back.
 pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     replay::replay(args).await
+}
+
+/// Reports on a record: its timeline, durations, phases and budgets, in the format asked.
+pub fn report(args: ReportArgs) -> Result<Ended> {
+    report::report(args)
 }
 
 /// Drops a marker on the timeline of the runs of this user (or of the one `--to` names).

@@ -69,7 +69,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
 
 /// Run `run` (the last when `None`) of the record at `path`, or why it cannot be played; its
 /// messages name the path as it was given.
-fn read(path: &Path, run: Option<usize>) -> Result<Record> {
+pub(super) fn read(path: &Path, run: Option<usize>) -> Result<Record> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|error| usage(format!("cannot read {shown}: {error}")))?;
