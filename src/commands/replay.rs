@@ -11,7 +11,6 @@ use crate::cli::{OutputFormat, ReplayArgs};
 use crate::modes::replay::{Pace, Record, play, record};
 use crate::run;
 use crate::run::plan::Show;
-use crate::state::MonitorConfig;
 use crate::sys::exit::{Ended, usage};
 
 /// Plays the record `args` name in the output it asks for.
@@ -35,12 +34,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     }
     let damage = record.damage.clone();
     let show = Show {
-        monitor: MonitorConfig {
-            timeout: record.info.timeout,
-            down_after: record.info.down_after,
-            lane: record.info.lane,
-            ..MonitorConfig::default()
-        },
+        monitor: record.info.monitor(),
         info: record.info.clone(),
         output,
         color: surroundings.color(),

@@ -47,6 +47,18 @@ pub struct RunInfo {
     pub replay: Option<String>,
 }
 
+impl RunInfo {
+    /// The state's settings a run line gives: a replay or a report reads the run as it ran.
+    pub fn monitor(&self) -> crate::state::MonitorConfig {
+        crate::state::MonitorConfig {
+            timeout: self.timeout,
+            down_after: self.down_after,
+            lane: self.lane,
+            ..crate::state::MonitorConfig::default()
+        }
+    }
+}
+
 /// One output of a run: told what the run is, every thing the state took in order, and the
 /// end.
 pub trait Output {

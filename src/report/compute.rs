@@ -20,8 +20,8 @@ use super::{
 use crate::clock::WallClock;
 use crate::probe::{Lane, ProbeEvent, ProbeOutcome, Role, TargetId, Verdict};
 use crate::state::{
-    DirectTold, Input, Marker, MonitorConfig, Notice, PrimaryKind, RequestTold, Told,
-    TransitionKind, Watch,
+    DirectTold, Input, Marker, MonitorConfig, Notice, PrimaryChange, PrimaryKind, RequestTold,
+    Told, TransitionKind, Watch,
 };
 
 /// Primary changes and markers kept for the timeline; more are counted, not listed.
@@ -34,13 +34,9 @@ const OTHER_MODELS: &str = "(other models)";
 
 /// The report of `run`, judged by `budgets`, with a drill's setup when one ran it.
 pub fn compute(run: Run, budgets: &Budgets, drill: Option<DrillSetup>) -> Report {
-    let config = MonitorConfig {
-        timeout: run.info.timeout,
-        down_after: run.info.down_after,
-        ..MonitorConfig::default()
-    };
+    let config = run.info.monitor();
     let anchors = anchors(&run.steps, &config);
-    let mut fold = Fold::new(anchors, run.end, run.info.direct);
+    let mut fold = Fold::new(anchors, run.end, run.info.lane.mode.is_on());
     let mut watch = Watch::new(config, 1);
     for (_, input) in run.steps {
         for told in watch.apply(input) {
@@ -326,6 +322,9 @@ impl Fold {
     }
 
     fn tell(&mut self, told: &Told) {
+        if let Some(change) = told.primary_change() {
+            self.primary_change(change);
+        }
         match told {
             Told::Request(told) => self.request(told),
             Told::Direct(told) => self.direct(told),
@@ -471,34 +470,6 @@ impl Fold {
         {
             self.litellm.cooldown_time = Some(cooldown);
         }
-        if let Some(change) = &told.change
-            && let Some(to) = change.to.kind()
-        {
-            self.chart.primary(change.at, to);
-            if to == PrimaryKind::CoolingDown {
-                *self.litellm.cooldowns.get_or_insert(0) += 1;
-            }
-            let after_fault = self.fault_at().is_some_and(|fault| change.at >= fault);
-            if after_fault || self.fault_at().is_none() {
-                self.other(Fact {
-                    at: change.at,
-                    seq,
-                    what: What::Primary {
-                        from: change.from,
-                        to,
-                        message: change.to.message().map(str::to_owned),
-                    },
-                });
-            }
-            if to == PrimaryKind::Up && after_fault && self.up.is_none() {
-                self.up = Some(Fact {
-                    at: change.at,
-                    seq,
-                    what: What::Up(UpFound::PrimaryState),
-                });
-                self.up_cuts = self.recovery.is_none();
-            }
-        }
         if self.alone.is_none()
             && told.observed == PrimaryKind::Up
             && self.up.as_ref().is_some_and(|up| at >= up.at)
@@ -508,6 +479,39 @@ impl Fold {
                 seq,
                 what: What::PrimaryAlone,
             });
+        }
+    }
+
+    /// A change of the primary's own state, whichever answer showed it (a request the
+    /// primary served again, in the quiet lane).
+    fn primary_change(&mut self, change: &PrimaryChange) {
+        let Some(to) = change.to.kind() else {
+            return;
+        };
+        let seq = Some(change.seq);
+        self.chart.primary(change.at, to);
+        if to == PrimaryKind::CoolingDown {
+            *self.litellm.cooldowns.get_or_insert(0) += 1;
+        }
+        let after_fault = self.fault_at().is_some_and(|fault| change.at >= fault);
+        if after_fault || self.fault_at().is_none() {
+            self.other(Fact {
+                at: change.at,
+                seq,
+                what: What::Primary {
+                    from: change.from,
+                    to,
+                    message: change.to.message().map(str::to_owned),
+                },
+            });
+        }
+        if to == PrimaryKind::Up && after_fault && self.up.is_none() {
+            self.up = Some(Fact {
+                at: change.at,
+                seq,
+                what: What::Up(UpFound::PrimaryState),
+            });
+            self.up_cuts = self.recovery.is_none();
         }
     }
 

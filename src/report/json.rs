@@ -79,7 +79,7 @@ pub fn value(report: &Report) -> Value {
             "interval_changes": setup.interval_changes,
             "timeout_ms": millis(info.timeout),
             "down_after": info.down_after,
-            "direct": info.direct,
+            "direct": info.lane.mode,
             "stream": info.stream,
             "started_at": at(std::time::Duration::ZERO),
             "duration_secs": seconds(report.length),

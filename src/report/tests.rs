@@ -100,7 +100,14 @@ impl Script {
         let run = Run {
             file: "hand-made.jsonl".to_owned(),
             info: RunInfo {
-                direct: self.directs > 0,
+                lane: crate::state::LaneConfig {
+                    mode: if self.directs > 0 {
+                        crate::probe::DirectMode::Probe
+                    } else {
+                        crate::probe::DirectMode::Off
+                    },
+                    ..crate::state::LaneConfig::default()
+                },
                 ..run_info(false)
             },
             wall: wall(),

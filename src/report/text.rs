@@ -159,10 +159,7 @@ pub fn setup_rows(report: &Report) -> Vec<Vec<String>> {
         "down after",
         format!("{} failed requests in a row", info.down_after),
     ));
-    rows.push(row(
-        "direct probes",
-        if info.direct { "on" } else { "off" }.to_owned(),
-    ));
+    rows.push(row("primary's lane", info.lane.mode.as_str().to_owned()));
     if info.stream {
         rows.push(row("stream", "on".to_owned()));
     }
