@@ -358,6 +358,9 @@ async fn record_keeps_the_json_lines_whatever_the_output() {
         "50ms",
         "--record",
         record_arg,
+        // This mock has no LiteLLM metrics: the line saying so is not what is tested here.
+        "--proxy-metrics",
+        "off",
     ];
     let out = run(&scratch, &args);
     assert!(out.status.success());
@@ -482,6 +485,8 @@ async fn a_router_timeout_as_long_as_the_clients_is_told_once_and_the_release_su
             "30s",
             "--output",
             output,
+            "--proxy-metrics",
+            "off",
         ];
         run(&scratch, &args)
     };

@@ -645,6 +645,25 @@ fn the_quiet_lane_names_the_cause_meets_the_cooldown_once_and_counts_nothing() {
     assert_eq!(lane["health_checks"], 2);
     assert_eq!(lane["direct_probes"], 1);
     assert_eq!(run.of_type("summary")[0]["failed"], 0);
+    // LiteLLM's own word (the gateway's metrics, read every 5 s): healthy at the start, in
+    // complete outage with one cooldown during it, and the fallbacks it counted are the ones
+    // this watcher was served.
+    let views = run.of_type("proxy_view");
+    assert_eq!(views[0]["state"], "healthy", "{}", run.stdout);
+    assert_eq!(views[0]["cooldowns"], 0);
+    let outage = views
+        .iter()
+        .find(|v| v["state"] == "complete_outage")
+        .expect("a reading during the cooldown");
+    assert_eq!(outage["cooldowns"], 1);
+    let summary = &run.of_type("summary")[0]["proxy_view"];
+    assert_eq!(
+        summary["fallbacks"], summary["client_fallbacks"],
+        "{summary}"
+    );
+    assert!(summary["fallbacks"].as_u64().unwrap() > 0);
+    assert_eq!(summary["disagreement"], Value::Null);
+    assert_eq!(summary["missing"], serde_json::json!([]));
 }
 
 #[test]

@@ -4,21 +4,34 @@
 # this kind of machine (CPython 3.11, Linux x86_64, glibc: Debian 12). Refuses a package pip
 # would build from source. Shared by tests/e2e/lock.sh and tests/deploy/lock.sh.
 #
-#   tests/pylock.sh LOCK_PATH [--only-binary] REQUIREMENT...
+#   tests/pylock.sh LOCK_PATH [--keep] [--only-binary] REQUIREMENT...
+#
+# --keep: the pins of the lock already at LOCK_PATH (if any) constrain the resolution, so that a
+# requirement added to it pins only what it adds instead of moving every package to the index's
+# newest (delete the lock first to move them on purpose).
 set -euo pipefail
-(($# >= 2)) || { echo "usage: $0 LOCK_PATH [--only-binary] REQUIREMENT..." >&2; exit 2; }
+(($# >= 2)) || { echo "usage: $0 LOCK_PATH [--keep] [--only-binary] REQUIREMENT..." >&2; exit 2; }
 lock=$1 by=${PYLOCK_BY:-tests/pylock.sh}
 shift
+keep=()
+if [[ $1 == --keep ]]; then
+  shift
+  if [[ -f $lock ]]; then
+    keep_file=$(mktemp)
+    grep -E '^[A-Za-z0-9_.-]+==' "$lock" | sed 's/ *\\$//' >"$keep_file"
+    keep=(-c "$keep_file")
+  fi
+fi
 binary=()
 if [[ $1 == --only-binary ]]; then
   binary=(--only-binary=:all:)
   shift
 fi
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "$lock.new"' EXIT
+trap 'rm -rf "$tmp" "$lock.new" ${keep_file:+"$keep_file"}' EXIT
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --dry-run --ignore-installed "${binary[@]}" \
-  --report "$tmp/report.json" "$@"
+  --report "$tmp/report.json" "${keep[@]}" "$@"
 "$tmp/venv/bin/python" - "$tmp/report.json" "$by" "$(basename "$lock")" "${binary[*]}" "$@" \
   >"$lock.new" <<'PY'
 import json, sys

@@ -9,7 +9,7 @@ use color_eyre::eyre::Result;
 
 use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
 use crate::output::RunInfo;
-use crate::probe::{Endpoint, ProbeSettings, Schedule, TargetId};
+use crate::probe::{Endpoint, ProbeSettings, ProxyMetrics, Schedule, TargetId};
 pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show};
 use crate::state::{LaneConfig, MonitorConfig};
 use crate::sys::exit::usage;
@@ -99,6 +99,7 @@ impl Target {
                 max_tokens: args.max_tokens,
                 stream: args.stream,
                 timeout,
+                proxy_metrics: ProxyMetrics::Off,
             },
             fallback,
         })
@@ -132,7 +133,11 @@ impl Plan {
         simulated: bool,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let Target { probe, fallback } = Target::new(&args.target, endpoint, key, layer)?;
+        let Target {
+            mut probe,
+            fallback,
+        } = Target::new(&args.target, endpoint, key, layer)?;
+        probe.proxy_metrics = args.proxy_metrics.clone();
         let output = surroundings.checked_output(args.output, &args.log_file)?;
         let timeout = probe.timeout;
         let max_in_flight = usize::try_from(args.max_in_flight)
@@ -146,6 +151,7 @@ impl Plan {
             duration: args.duration.or(layer.duration),
             grace: Schedule::default_grace(timeout),
             direct: args.direct,
+            proxy_metrics: probe.proxy_metrics != ProxyMetrics::Off,
         };
         let monitor = MonitorConfig {
             down_after: args.down_after,

@@ -315,6 +315,20 @@ pub struct ProbeArgs {
     )]
     pub direct: crate::probe::DirectMode,
 
+    /// LiteLLM's own metrics, read beside the probes (at most every 5 s) and shown next to the
+    /// watcher's view: the state LiteLLM gives the primary's deployments, the cooldowns and
+    /// fallbacks it counted. `auto`: the proxy's `/metrics/`, tried once (a proxy without
+    /// LiteLLM's Prometheus callback is said once); `off`; or the URL of its metrics (a
+    /// separate metrics port).
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_PROXY_METRICS",
+        default_value = "auto",
+        value_name = "auto|off|URL",
+        value_parser = proxy_metrics
+    )]
+    pub proxy_metrics: crate::probe::ProxyMetrics,
+
     /// Send this many probes, wait for their answers, then end.
     #[arg(long, env = "FAILOVER_WATCH_COUNT", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -385,6 +399,23 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
              localhost:PORT or :PORT (every interface)"
         )
     })
+}
+
+/// `--proxy-metrics`: `auto`, `off` (or a switch's no), or an `http(s)://` URL.
+fn proxy_metrics(value: &str) -> Result<crate::probe::ProxyMetrics, String> {
+    use crate::probe::ProxyMetrics;
+    match value.trim() {
+        "auto" | "on" | "true" | "yes" | "1" => Ok(ProxyMetrics::Auto),
+        "off" | "false" | "no" | "0" => Ok(ProxyMetrics::Off),
+        url => match reqwest::Url::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                Ok(ProxyMetrics::At(parsed.to_string()))
+            }
+            _ => Err(format!(
+                "{url:?} is not auto, off or an http(s):// URL of LiteLLM's metrics"
+            )),
+        },
+    }
 }
 
 #[cfg(test)]

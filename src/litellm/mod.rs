@@ -7,6 +7,7 @@ pub mod errors;
 pub mod headers;
 pub mod health;
 pub mod model_info;
+pub mod prometheus;
 mod release;
 pub mod settings;
 

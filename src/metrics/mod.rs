@@ -287,7 +287,7 @@ impl Metrics {
                 self.health.interval_us.store(every, Ordering::Relaxed);
                 return;
             }
-            Told::Marker(_) | Told::Reset { .. } | Told::Notice { .. } => return,
+            Told::Marker(_) | Told::Reset { .. } | Told::Notice { .. } | Told::Proxy(_) => return,
             Told::Probe(ProbeEvent::Skipped { .. }) => {
                 self.skipped.inc();
             }

@@ -10,18 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use super::RunInfo;
 use crate::clock::WallClock;
+use crate::litellm::prometheus::{DeploymentReading, DeploymentState, ProxyReading};
 use crate::probe::{
     DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, Route, Verdict,
 };
 use crate::state::{
     DirectTold, Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind,
-    PrimaryState, RequestTold, ServingKind, Told, Transition, TransitionKind,
+    PrimaryState, ProxyTold, RequestTold, ServingKind, Told, Transition, TransitionKind,
 };
 use crate::text::format::{millis, seconds};
 
 /// The version of the record's lines a replay reads; raised when a line changes so that an
 /// older replay cannot read it the same way. 2: the run line's `direct` names the lane's mode
-/// (`quiet`, `probe`, `off`; version 1 said `true` for probe), `health` lines.
+/// (`quiet`, `probe`, `off`; version 1 said `true` for probe), `health` and `proxy_view` lines.
 pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,9 @@ pub enum Line {
     /// probe's.
     Health(DirectLine),
     Primary(PrimaryLine),
+    /// LiteLLM's own metrics, when what they say changed.
+    #[serde(rename = "proxy_view")]
+    ProxyView(ProxyViewLine),
     Marker(MarkerLine),
     Reset(ResetLine),
     Interval(IntervalLine),
@@ -53,7 +57,9 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
         .primary_change()
         .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
     match told {
-        Told::Probe(ProbeEvent::Sent { .. } | ProbeEvent::Answered(_)) => Vec::new(),
+        Told::Probe(
+            ProbeEvent::Sent { .. } | ProbeEvent::Answered(_) | ProbeEvent::ProxyView { .. },
+        ) => Vec::new(),
         Told::Request(told) => {
             let request = Line::Request(RequestLine::new(told, wall));
             let transition = told
@@ -95,6 +101,7 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
             waited_ms: millis(at.saturating_sub(*sent_at)),
             lane: *lane,
         })],
+        Told::Proxy(told) => vec![Line::ProxyView(ProxyViewLine::new(told, wall))],
         Told::Notice { notice, .. } => vec![Line::Notice(NoticeLine::new(notice, wall))],
         Told::Marker(marker) => vec![Line::Marker(MarkerLine::new(marker, wall))],
         Told::Reset { at } => vec![Line::Reset(ResetLine {
@@ -278,6 +285,102 @@ impl DirectLine {
             cooldown_secs: cooling.and_then(|c| c.cooldown).map(|d| d.as_secs_f64()),
             route: RouteExtras::new(&report.route),
         }
+    }
+}
+
+/// LiteLLM's own metrics of the primary group: what they say now, what its counters added
+/// since the watcher's first reading, and the totals as read (a replay reads them again).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProxyViewLine {
+    pub at: String,
+    /// Why the metrics could not be read (then nothing else is said).
+    pub error: Option<String>,
+    /// The group's worst deployment's state; `null` where LiteLLM exports none.
+    pub state: Option<DeploymentState>,
+    pub deployments: Vec<ProxyDeploymentLine>,
+    pub cooldowns: Option<u64>,
+    pub fallbacks: Option<u64>,
+    pub fallbacks_in_cooldown: Option<u64>,
+    pub failed_fallbacks: Option<u64>,
+    pub totals: ProxyTotals,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProxyDeploymentLine {
+    pub model_id: String,
+    pub api_base: Option<String>,
+    pub state: DeploymentState,
+}
+
+/// LiteLLM's counters as read, since the proxy started; `null` where not exported.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProxyTotals {
+    pub cooldowns: Option<f64>,
+    pub fallbacks: Option<f64>,
+    pub fallbacks_in_cooldown: Option<f64>,
+    pub failed_fallbacks: Option<f64>,
+}
+
+impl ProxyViewLine {
+    pub fn new(told: &ProxyTold, wall: &WallClock) -> Self {
+        let counts = told
+            .now
+            .as_ref()
+            .map(|now| now.since_start)
+            .unwrap_or_default();
+        let (error, reading) = match &told.reading {
+            Ok(reading) => (None, Some(reading)),
+            Err(why) => (Some(why.clone()), None),
+        };
+        Self {
+            at: wall.rfc3339(told.at),
+            error,
+            state: reading.and_then(ProxyReading::state),
+            deployments: reading
+                .map(|r| {
+                    r.deployments
+                        .iter()
+                        .map(|d| ProxyDeploymentLine {
+                            model_id: d.model_id.clone(),
+                            api_base: d.api_base.clone(),
+                            state: d.state,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cooldowns: counts.cooldowns,
+            fallbacks: counts.fallbacks,
+            fallbacks_in_cooldown: counts.fallbacks_in_cooldown,
+            failed_fallbacks: counts.failed_fallbacks,
+            totals: reading.map_or_else(ProxyTotals::default, |r| ProxyTotals {
+                cooldowns: r.cooldowns,
+                fallbacks: r.fallbacks,
+                fallbacks_in_cooldown: r.fallbacks_in_cooldown,
+                failed_fallbacks: r.failed_fallbacks,
+            }),
+        }
+    }
+
+    /// The reading this line was made of, as a replay takes it again.
+    pub fn reading(&self) -> Result<ProxyReading, String> {
+        if let Some(why) = &self.error {
+            return Err(why.clone());
+        }
+        Ok(ProxyReading {
+            deployments: self
+                .deployments
+                .iter()
+                .map(|d| DeploymentReading {
+                    model_id: d.model_id.clone(),
+                    api_base: d.api_base.clone(),
+                    state: d.state,
+                })
+                .collect(),
+            cooldowns: self.totals.cooldowns,
+            fallbacks: self.totals.fallbacks,
+            fallbacks_in_cooldown: self.totals.fallbacks_in_cooldown,
+            failed_fallbacks: self.totals.failed_fallbacks,
+        })
     }
 }
 
@@ -510,6 +613,9 @@ pub struct SummaryLine {
     pub litellm_version: Option<String>,
     /// The primary's own figures, from its lane (absent when it sent nothing).
     pub primary_lane: Option<PrimaryLaneLine>,
+    /// LiteLLM's own metrics over the run (absent when none was read).
+    #[serde(default)]
+    pub proxy_view: Option<ProxyViewSummary>,
 }
 
 /// The primary's own state over the run.
@@ -592,6 +698,43 @@ impl SummaryLine {
             primary_never_served: monitor.primary_never_served(),
             litellm_version: monitor.litellm_version().map(str::to_owned),
             primary_lane: PrimaryLaneLine::new(monitor, now),
+            proxy_view: ProxyViewSummary::new(monitor),
         }
+    }
+}
+
+/// What LiteLLM's metrics counted over the run, beside what the watcher saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProxyViewSummary {
+    /// The group's state at the last reading.
+    pub state: Option<DeploymentState>,
+    /// Added since the first reading; `null` where the proxy does not export it.
+    pub cooldowns: Option<u64>,
+    pub fallbacks: Option<u64>,
+    pub fallbacks_in_cooldown: Option<u64>,
+    pub failed_fallbacks: Option<u64>,
+    /// What the proxy does not export.
+    pub missing: Vec<String>,
+    /// The watcher's own fallback answers from the first reading to the last.
+    pub client_fallbacks: u64,
+    /// Where LiteLLM's count and the watcher's do not agree, in words.
+    pub disagreement: Option<String>,
+}
+
+impl ProxyViewSummary {
+    fn new(monitor: &Monitor) -> Option<Self> {
+        let view = monitor.proxy();
+        let now = view.now()?;
+        let c = now.since_start;
+        Some(Self {
+            state: now.state,
+            cooldowns: c.cooldowns,
+            fallbacks: c.fallbacks,
+            fallbacks_in_cooldown: c.fallbacks_in_cooldown,
+            failed_fallbacks: c.failed_fallbacks,
+            missing: now.missing().into_iter().map(str::to_owned).collect(),
+            client_fallbacks: view.client_fallbacks_since(),
+            disagreement: view.disagreement(),
+        })
     }
 }

@@ -59,6 +59,8 @@ pub struct TextStory<W: Write> {
     palette: Palette,
     /// The summary's title: what the run watched.
     title: &'static str,
+    /// The primary group, as LiteLLM's view names it.
+    primary_group: String,
 }
 
 impl<W: Finish> TextStory<W> {
@@ -69,6 +71,7 @@ impl<W: Finish> TextStory<W> {
             wall,
             palette: Palette { on: color },
             title: SUMMARY,
+            primary_group: String::new(),
         }
     }
 
@@ -219,6 +222,7 @@ impl<W: Finish> TextStory<W> {
 
 impl<W: Finish> Output for TextStory<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.primary_group = info.primary.clone();
         self.title = if info.simulated {
             DEMO_SUMMARY
         } else {
@@ -284,6 +288,7 @@ impl<W: Finish> Output for TextStory<W> {
             Told::Probe(
                 ProbeEvent::Sent { .. }
                 | ProbeEvent::Answered(_)
+                | ProbeEvent::ProxyView { .. }
                 | ProbeEvent::Skipped {
                     lane: Lane::Direct | Lane::Health,
                     ..
@@ -291,6 +296,16 @@ impl<W: Finish> Output for TextStory<W> {
             ) => return Ok(()),
             Told::Direct(told) => match &told.change {
                 Some(change) => self.primary(change)?,
+                None => return Ok(()),
+            },
+            Told::Proxy(told) => match &told.now {
+                Some(now) => writeln!(
+                    self.out,
+                    "[{}] LiteLLM's view (its metrics): {}",
+                    self.wall.hms(told.at),
+                    now.parts(&self.primary_group).join(" · ")
+                )?,
+                // The notice says it.
                 None => return Ok(()),
             },
             Told::Request(told) => {
@@ -458,6 +473,21 @@ impl<W: Finish> TextStory<W> {
             )?;
             if let Some(first) = lane.first_failure() {
                 writeln!(self.out, "      first failure: {}", cut(first, TEXT_CHARS))?;
+            }
+        }
+        let proxy = monitor.proxy();
+        if let Some(now) = proxy.now() {
+            writeln!(
+                self.out,
+                "  • LiteLLM's view (its metrics, since the first reading): {}",
+                now.parts(&self.primary_group).join(" · ")
+            )?;
+            let missing = now.missing();
+            if !missing.is_empty() {
+                writeln!(self.out, "      not exported: {}", missing.join(", "))?;
+            }
+            if let Some(said) = proxy.disagreement() {
+                writeln!(self.out, "      {said}")?;
             }
         }
         writeln!(self.out, "{RULE}")?;

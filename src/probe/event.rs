@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::litellm::prometheus::ProxyReading;
 pub use crate::litellm::{Cooling, Route};
 
 /// Which of the run's targets (a proxy and its primary group) a thing belongs to: its place in
@@ -289,6 +290,13 @@ pub enum ProbeEvent {
         sent_at: Duration,
         at: Duration,
     },
+    /// LiteLLM's own metrics, read at `at` (`--proxy-metrics`): what they say of the primary
+    /// group, or why they could not be read.
+    ProxyView {
+        target: TargetId,
+        at: Duration,
+        reading: Result<ProxyReading, String>,
+    },
 }
 
 impl ProbeEvent {
@@ -297,7 +305,8 @@ impl ProbeEvent {
         match self {
             ProbeEvent::Sent { target, .. }
             | ProbeEvent::Skipped { target, .. }
-            | ProbeEvent::Abandoned { target, .. } => *target,
+            | ProbeEvent::Abandoned { target, .. }
+            | ProbeEvent::ProxyView { target, .. } => *target,
             ProbeEvent::Answered(outcome) => outcome.target,
         }
     }

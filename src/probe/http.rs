@@ -1,6 +1,7 @@
 //! The real prober: one chat completion through async-openai per probe, attributed from the
 //! proxy's own evidence.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use super::event::{Cooling, ErrorKind, Evidence, Failure, Lane, ProbeReport, Rol
 use super::schedule::Probe;
 use crate::litellm::health::Health;
 use crate::litellm::model_info::Deployments;
+use crate::litellm::prometheus::{GroupSeries, MAX_LINE, ProxyReading, Reader};
 use crate::sys::secret::ApiKey;
 use crate::text::sanitize::clean;
 
@@ -35,6 +37,10 @@ const SETTINGS_TIMEOUT: Duration = Duration::from_secs(3);
 /// The most a `/model/info` look-up may take: it holds back the attribution of an answer
 /// that has already arrived, so it has its own bound, apart from the probe's timeout.
 const DEPLOYMENTS_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most reading LiteLLM's metrics may take, and the most of them read: a busy proxy
+/// labels its series by key and client, thousands of lines.
+const PROXY_METRICS_TIMEOUT: Duration = Duration::from_secs(5);
+const PROXY_METRICS_BYTES: usize = 32 << 20;
 
 /// What to ask and how.
 #[derive(Clone, Debug)]
@@ -48,6 +54,19 @@ pub struct ProbeSettings {
     pub stream: bool,
     /// Also the idle limit between two reads of an answer.
     pub timeout: Duration,
+    /// Where LiteLLM's own metrics are read.
+    pub proxy_metrics: ProxyMetrics,
+}
+
+/// Where LiteLLM's own metrics are read (`--proxy-metrics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxyMetrics {
+    /// The proxy's `/metrics/`, tried once: a proxy that does not export them is said once.
+    #[default]
+    Auto,
+    Off,
+    /// This URL (LiteLLM's separate metrics port, say), read every time.
+    At(String),
 }
 
 /// async-openai's view of the proxy: our base and key only, nothing from `OPENAI_*` variables.
@@ -105,6 +124,8 @@ pub struct HttpProber {
     request: Value,
     direct: Value,
     deployments: Mutex<DeploymentCache>,
+    /// `--proxy-metrics auto` found none: not asked again.
+    proxy_metrics_gave_up: AtomicBool,
 }
 
 /// A reqwest client that applies our timeouts; async-openai applies none. HTTP proxies from
@@ -167,6 +188,7 @@ impl HttpProber {
                 fetched_at: None,
                 failure: None,
             }),
+            proxy_metrics_gave_up: AtomicBool::new(false),
         })
     }
 
@@ -385,6 +407,85 @@ impl HttpProber {
         Deployments::from_model_info(&body).map_err(|e| format!("GET /model/info: {e}"))
     }
 
+    /// LiteLLM's metrics of the primary group, read from `url`.
+    async fn read_proxy_metrics(&self, url: &str) -> std::result::Result<ProxyReading, String> {
+        let deployments = {
+            let known = self.deployments.lock().await.fetched_at.is_some();
+            if known {
+                self.deployments.lock().await.deployments.clone()
+            } else {
+                self.deployments_knowing(&[]).await.deployments
+            }
+        };
+        let primary = &self.settings.primary;
+        let group = GroupSeries {
+            group: primary.clone(),
+            deployments: deployments
+                .in_group(primary)
+                .into_iter()
+                .map(|d| {
+                    // LiteLLM labels a call with the model past its provider.
+                    let called = d.model.split_once('/').map_or(d.model.as_str(), |(_, m)| m);
+                    (d.id.clone(), (called.to_owned(), d.api_base.clone()))
+                })
+                .collect(),
+        };
+        let mut request = self
+            .http
+            .get(url)
+            .timeout(PROXY_METRICS_TIMEOUT.min(self.settings.timeout));
+        if let Some(key) = &self.settings.key {
+            request = request.header(AUTHORIZATION, key.bearer());
+        }
+        let failed = |error: reqwest::Error| errors::root_cause(&error);
+        let mut response = request.send().await.map_err(failed)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            let said = errors::body_message(&String::from_utf8_lossy(&body));
+            return Err(clean(&format!("{url} answered {status}: {said}"), 300));
+        }
+        let mut reader = Reader::new(&group);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut read = 0;
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            read += chunk.len();
+            if read > PROXY_METRICS_BYTES {
+                return Err(format!(
+                    "{url} is longer than {} MiB: not read",
+                    PROXY_METRICS_BYTES >> 20
+                ));
+            }
+            pending.extend_from_slice(&chunk);
+            let complete = pending
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            for line in pending[..complete].split(|b| *b == b'\n') {
+                if let Ok(line) = std::str::from_utf8(line) {
+                    reader.line(line.trim_end_matches('\r'));
+                }
+            }
+            pending.drain(..complete);
+            if pending.len() > MAX_LINE {
+                // A line longer than any sample: skipped to its end.
+                pending.clear();
+            }
+        }
+        if let Ok(line) = std::str::from_utf8(&pending) {
+            reader.line(line);
+        }
+        let reading = reader.finish();
+        let nothing = reading.deployments.is_empty()
+            && reading.cooldowns.is_none()
+            && reading.fallbacks.is_none()
+            && reading.failed_fallbacks.is_none();
+        if nothing {
+            return Err(format!("{url} has none of LiteLLM's deployment metrics"));
+        }
+        Ok(reading)
+    }
+
     /// The router's "No deployments available" answer: which deployments cool down (mapped to
     /// their api_base through `/model/info`) and for how long the config says.
     async fn cooling(&self, report: &mut ProbeReport) {
@@ -542,6 +643,22 @@ impl Probe for HttpProber {
             redact(&mut report, key);
         }
         report
+    }
+
+    async fn proxy_view(&self) -> Option<std::result::Result<ProxyReading, String>> {
+        let url = match &self.settings.proxy_metrics {
+            ProxyMetrics::Off => return None,
+            ProxyMetrics::Auto => format!("{}/metrics/", self.settings.endpoint.root()),
+            ProxyMetrics::At(url) => url.clone(),
+        };
+        if self.proxy_metrics_gave_up.load(Ordering::Relaxed) {
+            return None;
+        }
+        let reading = self.read_proxy_metrics(&url).await;
+        if reading.is_err() && self.settings.proxy_metrics == ProxyMetrics::Auto {
+            self.proxy_metrics_gave_up.store(true, Ordering::Relaxed);
+        }
+        Some(reading)
     }
 }
 

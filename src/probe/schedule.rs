@@ -9,6 +9,9 @@
 //! every tick also sends a direct probe of the primary; the quiet lane (`--direct quiet`)
 //! sends one (a direct probe, or LiteLLM's health check) only when the owner asks for it
 //! ([`Controls::probe_now`]). The owner stops the lane when the proxy refuses it.
+//!
+//! LiteLLM's own metrics (`--proxy-metrics`) are read beside the probes, on a tick, one read
+//! at a time, at most every [`PROXY_METRICS_EVERY`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,6 +25,7 @@ use tokio::time::{Instant, sleep_until};
 use super::errors::timeout_failure;
 use super::event::{DirectMode, Lane, ProbeEvent, ProbeOutcome, ProbeReport, TargetId};
 use crate::clock::{RunClock, until, whole_micros};
+use crate::litellm::prometheus::ProxyReading;
 
 /// Sends one request of a lane and reports what came back. Implemented by the HTTP prober and
 /// by scripted probers in tests.
@@ -31,7 +35,17 @@ pub trait Probe: Send + Sync + 'static {
     const ATTRIBUTION_TIME: Duration = Duration::ZERO;
 
     fn probe(&self, lane: Lane) -> impl Future<Output = ProbeReport> + Send;
+
+    /// LiteLLM's own metrics of the primary group, where this prober reads them
+    /// (`--proxy-metrics`): `None` when it does not (or gave up).
+    fn proxy_view(&self) -> impl Future<Output = Option<Result<ProxyReading, String>>> + Send {
+        std::future::ready(None)
+    }
 }
+
+/// LiteLLM's metrics are read at most this often (and at most once a tick): a busy proxy's
+/// page is large.
+pub const PROXY_METRICS_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
@@ -49,6 +63,8 @@ pub struct Schedule {
     pub grace: Duration,
     /// How the primary's own lane is probed.
     pub direct: DirectMode,
+    /// Read LiteLLM's own metrics beside the probes.
+    pub proxy_metrics: bool,
 }
 
 impl Schedule {
@@ -181,6 +197,9 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
     let mut stop = *inputs.stop.borrow_and_update();
 
     let target = schedule.target;
+    // LiteLLM's metrics: one read at a time, the first at the first tick.
+    let mut proxy_reads = JoinSet::new();
+    let mut proxy_next = next_tick;
     let send = async |lane: Lane,
                       at: Duration,
                       lanes: &mut [LaneState; 3],
@@ -254,7 +273,12 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
                         return;
                     }
                 }
+                if schedule.proxy_metrics && proxy_reads.is_empty() && now >= proxy_next {
+                    proxy_next = now + interval.max(PROXY_METRICS_EVERY);
+                    proxy_reads.spawn(proxy_task(prober.clone(), target, clock, events.clone()));
+                }
             }
+            Some(_) = proxy_reads.join_next(), if !proxy_reads.is_empty() => {}
             Some(lane) = inputs.now.recv() => {
                 // The quiet lane's probe, now; none once the lane is off.
                 if *inputs.direct.borrow() != DirectMode::Off {
@@ -348,6 +372,28 @@ fn forget(
         sent_at: sent.at,
         at: clock.now(),
     })
+}
+
+/// Reads LiteLLM's metrics once and tells what they said, if the prober reads them.
+async fn proxy_task<P: Probe, E: From<ProbeEvent>>(
+    prober: Arc<P>,
+    target: TargetId,
+    clock: RunClock,
+    events: mpsc::Sender<E>,
+) {
+    if let Some(reading) = prober.proxy_view().await {
+        let at = clock.now();
+        let _ = events
+            .send(
+                ProbeEvent::ProxyView {
+                    target,
+                    at,
+                    reading,
+                }
+                .into(),
+            )
+            .await;
+    }
 }
 
 async fn probe_task<P: Probe, E: From<ProbeEvent>>(

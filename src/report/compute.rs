@@ -328,6 +328,11 @@ impl Fold {
         match told {
             Told::Request(told) => self.request(told),
             Told::Direct(told) => self.direct(told),
+            Told::Proxy(told) => {
+                if let Some(now) = &told.now {
+                    self.litellm.metrics = Some(now.since_start);
+                }
+            }
             Told::Marker(marker) => {
                 let drill = match self.anchors.fault.as_ref().map(|f| &f.found) {
                     Some(FaultFound::Marker { id }) if *id == marker.id => true,

@@ -115,6 +115,12 @@ pub fn value(report: &Report) -> Value {
             "answers_with_fallbacks": litellm.answers_with_fallbacks,
             "cooldowns": litellm.cooldowns,
             "cooldown_time_secs": litellm.cooldown_time.map(seconds),
+            "metrics": litellm.metrics.map(|m| json!({
+                "cooldowns": m.cooldowns,
+                "fallbacks": m.fallbacks,
+                "fallbacks_in_cooldown": m.fallbacks_in_cooldown,
+                "failed_fallbacks": m.failed_fallbacks,
+            })),
         },
         "budgets": budgets,
         "verdict": report.verdict().key(),

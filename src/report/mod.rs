@@ -498,6 +498,9 @@ pub struct LitellmCounts {
     pub cooldowns: Option<u64>,
     /// The cooldown LiteLLM stated in its answers, when it did.
     pub cooldown_time: Option<Duration>,
+    /// LiteLLM's own metrics over the run (`--proxy-metrics`), from its first reading: `None`
+    /// when none was recorded.
+    pub metrics: Option<crate::state::ProxyCounts>,
 }
 
 /// Everything the report says, computed once; every format renders this.

@@ -297,7 +297,7 @@ pub fn litellm_rows(report: &Report) -> Vec<Vec<String>> {
         (Some(n), None) => n.to_string(),
         (None, _) => "not recorded (no direct probes)".to_owned(),
     };
-    vec![
+    let mut rows = vec![
         vec![
             "attempted fallbacks (x-litellm-attempted-fallbacks)".to_owned(),
             fallbacks,
@@ -309,5 +309,32 @@ pub fn litellm_rows(report: &Report) -> Vec<Vec<String>> {
             ),
             cooldowns,
         ],
-    ]
+    ];
+    let exported = |n: Option<u64>| n.map_or("not exported".to_owned(), |n| n.to_string());
+    match &l.metrics {
+        Some(m) => rows.extend([
+            vec![
+                "cooldowns started (LiteLLM's metrics)".to_owned(),
+                exported(m.cooldowns),
+            ],
+            vec![
+                "fallbacks served (LiteLLM's metrics)".to_owned(),
+                match (m.fallbacks, m.fallbacks_in_cooldown) {
+                    (Some(n), Some(cooling)) => {
+                        format!("{n} ({cooling} because the primary was cooling down)")
+                    }
+                    (n, _) => exported(n),
+                },
+            ],
+            vec![
+                "fallbacks that failed too (LiteLLM's metrics)".to_owned(),
+                exported(m.failed_fallbacks),
+            ],
+        ]),
+        None => rows.push(vec![
+            "LiteLLM's metrics".to_owned(),
+            "not read (--proxy-metrics off, or the proxy does not export them)".to_owned(),
+        ]),
+    }
+    rows
 }

@@ -12,6 +12,7 @@ mod input;
 mod latency;
 mod notice;
 mod primary;
+mod proxy_view;
 mod ring;
 mod serving;
 mod told;
@@ -25,9 +26,10 @@ pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
 pub use primary::{LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
+pub use proxy_view::{ProxyCounts, ProxyNow, ProxyView};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
-pub use told::{DirectTold, RequestTold, Told};
+pub use told::{DirectTold, ProxyTold, RequestTold, Told};
 pub use watch::Watch;
 
 use crate::litellm::errors::cause;
@@ -114,6 +116,8 @@ pub struct Monitor {
     primary: PrimaryLane,
     /// The last request applied was served by the primary.
     last_by_primary: Option<bool>,
+    /// LiteLLM's own view of the primary group, from its metrics.
+    proxy: ProxyView,
 }
 
 /// Counts and latency statistics from `since` on.
@@ -149,6 +153,8 @@ pub struct Applied {
     /// The lane runs otherwise from now on (LiteLLM's health check is not available: direct
     /// probes).
     pub lane_mode: Option<crate::probe::DirectMode>,
+    /// What LiteLLM's own metrics say now, when it changed.
+    pub proxy: Option<ProxyNow>,
 }
 
 impl Monitor {
@@ -173,6 +179,7 @@ impl Monitor {
             notices: Vec::new(),
             primary: PrimaryLane::new(config.lane),
             last_by_primary: None,
+            proxy: ProxyView::default(),
             config,
         }
     }
@@ -245,6 +252,26 @@ impl Monitor {
                 }
             }
             ProbeEvent::Answered(outcome) => self.apply_answer(outcome),
+            ProbeEvent::ProxyView {
+                at,
+                reading: Ok(reading),
+                ..
+            } => {
+                let client_fallbacks = self.run.counters.fallback;
+                let proxy = self.proxy.read(*at, reading, client_fallbacks).cloned();
+                Applied {
+                    proxy,
+                    ..Applied::default()
+                }
+            }
+            ProbeEvent::ProxyView {
+                at,
+                reading: Err(why),
+                ..
+            } => Applied {
+                notice: self.tell_once(notice::proxy_metrics_unavailable(why, *at)),
+                ..Applied::default()
+            },
         }
     }
 
@@ -610,6 +637,11 @@ impl Monitor {
     /// The primary's own state, from its lane.
     pub fn primary(&self) -> &PrimaryLane {
         &self.primary
+    }
+
+    /// LiteLLM's own view of the primary group, from its metrics.
+    pub fn proxy(&self) -> &ProxyView {
+        &self.proxy
     }
 
     /// The LiteLLM release the proxy last said it runs (`x-litellm-version`).

@@ -21,6 +21,8 @@ pub enum NoticeKind {
     /// LiteLLM's health check is not there for this key or gateway: the primary's lane uses
     /// direct probes, which count in LiteLLM's failure tally.
     HealthUnavailable,
+    /// LiteLLM's own metrics (`--proxy-metrics`) cannot be read: only the watcher's view.
+    ProxyMetricsUnavailable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +31,19 @@ pub struct Notice {
     pub at: Duration,
     pub kind: NoticeKind,
     pub message: String,
+}
+
+/// The notice that LiteLLM's metrics cannot be read, and why.
+pub fn proxy_metrics_unavailable(why: &str, at: Duration) -> Notice {
+    Notice {
+        at,
+        kind: NoticeKind::ProxyMetricsUnavailable,
+        message: format!(
+            "LiteLLM's own metrics cannot be read ({why}): only the watcher's view is shown \
+             (the proxy exports them with callbacks: [\"prometheus\"]; --proxy-metrics off not \
+             to ask)"
+        ),
+    }
 }
 
 /// The notice that LiteLLM's health check answered `status`: the lane falls back to direct

@@ -382,7 +382,10 @@ impl PrimaryLane {
         };
         self.history.insert_ordered_by(record, |r| r.sent_at);
         if kind == PrimaryKind::Failing {
-            self.last_failure = Some(self.last_failure.map_or(at, |last| last.max(at)));
+            // LiteLLM's cooldown counts from a failure it counted: a health check's is not.
+            if outcome.lane == Lane::Direct {
+                self.last_failure = Some(self.last_failure.map_or(at, |last| last.max(at)));
+            }
             if self.first_failure.is_none() {
                 self.first_failure = next.message().map(str::to_owned);
             }

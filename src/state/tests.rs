@@ -838,3 +838,20 @@ fn a_hang_is_not_up_and_names_the_cooldown_it_started() {
         secs(9.98)
     );
 }
+
+#[test]
+fn a_failing_health_check_does_not_move_the_next_try() {
+    // LiteLLM counts the requests' failures, not its health check's: the cooldown runs from
+    // the second request away (allowed_fails 1), whatever the health check said after it.
+    let mut monitor = quiet();
+    request(&mut monitor, 1, 0.0, "F");
+    request(&mut monitor, 2, 1.0, "F");
+    monitor.apply(&sent(Lane::Health, 1, secs(1.5)));
+    monitor.apply(&health(1, 1.5, "failing"));
+    monitor.apply(&sent(Lane::Direct, 1, secs(1.6)));
+    monitor.apply(&direct(1, 1.6, "cooling"));
+    let PrimaryState::CoolingDown(cooldown) = monitor.primary().state() else {
+        panic!("{:?}", monitor.primary().state());
+    };
+    assert_eq!(cooldown.next_try, Some(secs(11.02)));
+}

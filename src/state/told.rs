@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::{Marker, Notice, PrimaryChange, PrimaryKind, Transition};
+use super::{Marker, Notice, PrimaryChange, PrimaryKind, ProxyNow, Transition};
+use crate::litellm::prometheus::ProxyReading;
 use crate::probe::{ProbeEvent, ProbeOutcome, TargetId};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +18,9 @@ pub enum Told {
     /// The primary's lane answered (a direct probe, LiteLLM's health check): what it says of
     /// the primary's own state.
     Direct(Box<DirectTold>),
+    /// LiteLLM's own metrics changed: the reading (kept in the record for a replay) and what
+    /// LiteLLM says now.
+    Proxy(Box<ProxyTold>),
     /// Something told once: about a target (a router timeout, say), or about the whole run
     /// (the record cannot be written).
     Notice {
@@ -62,6 +66,17 @@ pub struct DirectTold {
     pub lane_mode: Option<crate::probe::DirectMode>,
 }
 
+/// LiteLLM's own metrics, read and changed, or found unreadable (the first time).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyTold {
+    pub target: TargetId,
+    pub at: Duration,
+    /// As read: what a replay reads again.
+    pub reading: Result<ProxyReading, String>,
+    /// What LiteLLM says now, when it was read.
+    pub now: Option<ProxyNow>,
+}
+
 impl Told {
     /// The change of the primary's own state this tells, whichever answer showed it.
     pub fn primary_change(&self) -> Option<&PrimaryChange> {
@@ -79,6 +94,7 @@ impl Told {
             Told::Probe(event) => Some(event.target()),
             Told::Request(told) => Some(told.outcome.target),
             Told::Direct(told) => Some(told.outcome.target),
+            Told::Proxy(told) => Some(told.target),
             Told::Notice { target, .. } => *target,
             Told::Marker(_) | Told::Reset { .. } | Told::Interval { .. } => None,
         }

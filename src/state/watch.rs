@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::{
-    Applied, DirectTold, Input, Monitor, MonitorConfig, Notice, NoticeKind, RequestTold, Told,
+    Applied, DirectTold, Input, Monitor, MonitorConfig, Notice, NoticeKind, ProxyTold, RequestTold,
+    Told,
 };
 use crate::probe::{Lane, ProbeEvent, TargetId};
 
@@ -105,27 +106,39 @@ fn told_of(event: ProbeEvent, applied: Applied) -> Vec<Told> {
     let target = event.target();
     let told = match event {
         ProbeEvent::Answered(outcome) if outcome.lane.is_primary_lane() => {
-            Told::Direct(Box::new(DirectTold {
+            Some(Told::Direct(Box::new(DirectTold {
                 outcome: *outcome,
                 observed: applied.observed.unwrap_or(super::PrimaryKind::Failing),
                 retry_in: applied.retry_in,
                 change: applied.primary,
                 explains: applied.explains,
                 lane_mode: applied.lane_mode,
-            }))
+            })))
         }
-        ProbeEvent::Answered(outcome) => Told::Request(Box::new(RequestTold {
+        ProbeEvent::Answered(outcome) => Some(Told::Request(Box::new(RequestTold {
             outcome: *outcome,
             late: applied.late,
             transition: applied.transition,
             awaits_lane: applied.awaits_lane,
             change: applied.primary,
-        })),
-        other => Told::Probe(other),
+        }))),
+        // LiteLLM's view, told when it changed, or the first time it could not be read.
+        ProbeEvent::ProxyView { at, reading, .. } => {
+            let worth = applied.proxy.is_some() || (reading.is_err() && applied.notice.is_some());
+            worth.then(|| {
+                Told::Proxy(Box::new(ProxyTold {
+                    target,
+                    at,
+                    reading,
+                    now: applied.proxy,
+                }))
+            })
+        }
+        other => Some(Told::Probe(other)),
     };
     let notice = applied.notice.map(|notice| Told::Notice {
         target: Some(target),
         notice,
     });
-    std::iter::once(told).chain(notice).collect()
+    told.into_iter().chain(notice).collect()
 }

@@ -733,3 +733,41 @@ fn the_quiet_lanes_probes_sit_under_the_request_they_followed() {
     let under: String = row(y + 1)[column..column + 5].concat();
     assert_eq!(under, "  ×  ", "under ●●◆◆●");
 }
+
+/// LiteLLM's own word (its metrics) sits in the banner beside the watcher's.
+#[test]
+fn the_banner_gives_litellms_own_word_where_a_row_is_left() {
+    use crate::litellm::prometheus::{DeploymentReading, DeploymentState, ProxyReading};
+    let mut story = Story::new();
+    story.answers("P P F F F");
+    let reading = |state, cooldowns: f64, fallbacks: f64| ProxyReading {
+        deployments: vec![DeploymentReading {
+            model_id: "a82c".into(),
+            api_base: Some("http://gpu:8080/v1".into()),
+            state,
+        }],
+        cooldowns: Some(cooldowns),
+        fallbacks: Some(fallbacks),
+        fallbacks_in_cooldown: Some(0.0),
+        failed_fallbacks: None,
+    };
+    for (at, reading) in [
+        (1.0, reading(DeploymentState::Healthy, 4.0, 30.0)),
+        (4.5, reading(DeploymentState::CompleteOutage, 5.0, 33.0)),
+    ] {
+        story.monitor.apply(&ProbeEvent::ProxyView {
+            target: TargetId::default(),
+            at: secs(at),
+            reading: Ok(reading),
+        });
+    }
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    let terminal = draw(120, 40, &story.monitor, &dashboard, story.now());
+    let buffer = terminal.backend().buffer();
+    let areas = ui::layout::areas(buffer.area, false).unwrap();
+    let banner = words_in(buffer, areas.banner);
+    assert!(
+        banner.contains("LiteLLM: llama-fp8 complete outage · 1 cooldown · 3 fallbacks"),
+        "{banner}"
+    );
+}

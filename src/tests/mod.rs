@@ -185,6 +185,7 @@ pub fn schedule(interval: Duration) -> Schedule {
         duration: None,
         grace: Duration::from_secs(1),
         direct: DirectMode::Off,
+        proxy_metrics: false,
     }
 }
 

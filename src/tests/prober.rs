@@ -21,6 +21,7 @@ fn settings(url: &str, stream: bool) -> ProbeSettings {
         max_tokens: 10,
         stream,
         timeout: Duration::from_secs(5),
+        proxy_metrics: crate::probe::ProxyMetrics::Off,
     }
 }
 

@@ -87,6 +87,7 @@ fn by_kind(events: &[ProbeEvent]) -> ByKind {
             }
             ProbeEvent::Skipped { at, in_flight, .. } => kinds.skipped.push((*at, *in_flight)),
             ProbeEvent::Abandoned { seq, at, .. } => kinds.abandoned.push((*seq, *at)),
+            ProbeEvent::ProxyView { .. } => panic!("these probers read no metrics"),
         }
     }
     kinds

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Where the big letters do not fit, one line (`▶ DOWN  3 failed in a row · for 8.0 s · since
-//! #12 at 14:01:02`) with the last error under it.
+//! #12 at 14:01:02`) with the last error under it. Under the details, where rows are left:
+//! why (the primary's lane), LiteLLM's own word (its metrics: `LiteLLM: llama-fp8 complete
+//! outage · 2 cooldowns · 14 fallbacks`), a warning, the mode's line.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -73,6 +75,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .as_ref()
         .map(|mode| mode.status.banner.as_str())
         .filter(|line| !line.is_empty());
+    // LiteLLM's own word beside the watcher's, where a row is left (the mode's line kept).
+    if let Some(now) = m.proxy().now()
+        && (inner.height as usize) > lines.len() + usize::from(mode_line.is_some())
+    {
+        let mut parts = now.parts(&view.dashboard.info.primary);
+        parts[0] = format!("LiteLLM: {}", parts[0]);
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let line = fit_parts(&parts, SEPARATOR, width);
+        lines.push(Line::from(Span::styled(line, t.muted)));
+    }
     if let Some(warning) = warning(view) {
         // On as many rows as it needs and the banner has, the mode's line kept.
         let rows = (inner.height as usize)

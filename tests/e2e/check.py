@@ -561,6 +561,8 @@ def scenario_killed(run, c, args):
     if len(run.transitions) == 2:
         marker_from_script(run, c, *run.transitions)
     primary_lane_killed(run, c, args)
+    if args.scenario == "primary-killed":
+        proxy_view_killed(run, c, args)
     story_killed(run, c, args)
     if story is None:
         return
@@ -577,7 +579,9 @@ def scenario_killed(run, c, args):
         return count([r for r in w.requests if r["t_sent"] < down], "primary"), w.direct_answered(end=down)
 
     def after_restart(w):
-        return count([r for r in w.requests if r["t_sent"] >= up], "primary"), w.direct_answered(start=up)
+        # Whatever the primary answered after the kill was the restarted one (the runner marks
+        # the restart once the mock answers: an answer may come just before the mark).
+        return count([r for r in w.requests if r["t_sent"] >= down], "primary"), w.direct_answered(start=down)
 
     before_p = sum(map(sum, map(before_kill, watchers)))
     c.check(
@@ -891,6 +895,14 @@ def scenario_seed_verbatim(run, c, args):
     fallback_answered_its_own(run, c)
     attribution_evidence(run, c, args)
     primary_lane_missing_key(run, c, args)
+    # This proxy runs without LiteLLM's Prometheus callback: said once, never asked again.
+    views = [x for x in run.lines if x.get("type") == "proxy_view"]
+    notices = [x for x in run.lines if x.get("type") == "notice" and x.get("kind") == "proxy_metrics_unavailable"]
+    c.check(
+        len(views) == 1 and views[0].get("error") and len(notices) == 1 and run.summary.get("proxy_view") is None,
+        "a proxy without LiteLLM's metrics: one proxy_view line with the error, one notice, none in the summary",
+        json.dumps(views + notices)[:500],
+    )
     preflight_missing_key(run, c, args)
 
 
@@ -1241,11 +1253,13 @@ def primary_lane_quiet(run, c, args):
     LiteLLM's tally."""
     down = run.marker("primary-down")
     changes = [(p.get("lane"), p.get("from"), p.get("to")) for p in run.primaries]
+    # Up again: shown by a request the primary served, or by a health check that found it
+    # answering once LiteLLM's cooldown had run out (by the estimate).
     if not c.check(
-        changes
-        == [("health", None, "failing"), ("direct", "failing", "cooling_down"), ("normal", "cooling_down", "up")],
+        changes[:2] == [("health", None, "failing"), ("direct", "failing", "cooling_down")]
+        and changes[2:] in ([("normal", "cooling_down", "up")], [("health", "cooling_down", "up")]),
         "the primary's own state: failing (its health check), cooling_down (the one direct probe), "
-        "up (a request it served), in that order, nothing else",
+        "up (a request it served, or its health check after the cooldown), nothing else",
         f"{changes}",
     ):
         return
@@ -1275,12 +1289,14 @@ def primary_lane_quiet(run, c, args):
     if len(run.transitions) != 2:
         return
     failover, recovery = run.transitions
+    by_request = back.get("lane") == "normal"
     c.check(
         (failover.get("cause") or "").startswith("primary: ")
-        and back.get("seq") == recovery.get("seq"),
-        "the failover's cause is the primary's failure its health check named; the recovery's "
-        "request is the one that showed the primary up",
-        json.dumps({"cause": failover.get("cause"), "up_at": back.get("seq"), "recovery": recovery.get("seq")}),
+        and (back.get("seq") == recovery.get("seq") if by_request else back["t_at"] <= recovery["t_at"])
+        and (by_request or epoch(cooling["next_try"]) <= back["t_at"]),
+        "the failover's cause is the primary's failure its health check named; the primary up at "
+        "the recovery's request, or by its health check after the estimated next try, before it",
+        json.dumps({"cause": failover.get("cause"), "up": back, "recovery": recovery.get("seq")})[:500],
     )
     # LiteLLM tried the primary again between the last request the fallback served and the
     # recovery's: the estimate (from the requests' failures, seen by this watcher) within an
@@ -1323,6 +1339,58 @@ def primary_lane_quiet(run, c, args):
         "failure, and the time failing, cooling down and up the primary lines tell",
         f"primary_lane {json.dumps(lane)}; health lines {len(run.health)}; "
         f"{json.dumps({k: round(v, 3) for k, v in times.items()})}",
+    )
+
+
+def proxy_view_killed(run, c, args):
+    """LiteLLM's own metrics (its Prometheus callback), read beside the probes every 5 s: healthy
+    before the kill, a complete outage with a cooldown during it, and fallbacks counted as the
+    watchers were served them."""
+    views = [x for x in run.lines if x.get("type") == "proxy_view"]
+    for v in views:
+        v["t_at"] = epoch(v["at"])
+    errors = [v for v in views if v.get("error")]
+    if not c.check(
+        views and not errors,
+        "LiteLLM's metrics were read (proxy_view lines, none with an error)",
+        json.dumps(errors)[:400],
+    ):
+        return
+    down, up = run.marker("primary-down"), run.marker("primary-up")
+    before = [v for v in views if v["t_at"] < down]
+    c.check(
+        before and before[0].get("state") == "healthy" and before[0].get("cooldowns") == 0,
+        "before the kill LiteLLM said the primary healthy, no cooldown counted",
+        json.dumps(before[:1])[:400],
+    )
+    failover, recovery = transition_at(run, "failover"), transition_at(run, "recovery")
+    during = [v for v in views if failover and recovery and failover <= v["t_at"] < recovery]
+    c.check(
+        any(v.get("state") == "complete_outage" and (v.get("cooldowns") or 0) >= 1 for v in during),
+        "a reading while traffic was on the fallback said: complete outage, a cooldown counted",
+        json.dumps([{k: v.get(k) for k in ("at", "state", "cooldowns", "fallbacks")} for v in during]),
+    )
+    s = run.summary.get("proxy_view") or {}
+    # Both watchers' fallback answers reached LiteLLM's counter; the last reading may miss an
+    # answer on its way (one per watcher).
+    second = run.second.requests if run.second is not None else []
+    last = views[-1]["t_at"]
+    first = views[0]["t_at"]
+    both = sum(
+        1 for r in run.requests + second if r["result"] == "fallback" and first <= done_at(r) <= last
+    )
+    c.check(
+        isinstance(s.get("fallbacks"), int)
+        and abs(s["fallbacks"] - both) <= 2
+        and abs(s.get("client_fallbacks", -9) - count(
+            [r for r in run.requests if first <= done_at(r) <= last], "fallback"
+        )) <= 1
+        and (s.get("cooldowns") or 0) >= 1
+        and s.get("missing") == []
+        and s.get("state") == "healthy",
+        "summary: LiteLLM counted the fallbacks both watchers were served between its first and "
+        "last reading (±2), at least one cooldown; nothing missing; healthy again at the end",
+        f"proxy_view {json.dumps(s)}; both watchers' fallback answers in that span {both}",
     )
 
 

@@ -94,6 +94,8 @@ impl Gateway {
             .route("/models", get(models))
             .route("/router/settings", get(router_settings))
             .route("/health", get(health))
+            .route("/metrics/", get(metrics))
+            .route("/metrics", get(metrics_moved))
             .route("/fallback/{group}", get(fallback_of))
             .route("/health/liveliness", get(alive))
             .route("/health/liveness", get(alive))
@@ -221,6 +223,29 @@ async fn health(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Resp
         "healthy_count": healthy.len(), "unhealthy_count": unhealthy.len(),
     });
     (status, Json(body)).into_response()
+}
+
+/// `GET /metrics/`: LiteLLM's Prometheus metrics of what the router did (the series its
+/// `prometheus` callback writes that failover-watch reads).
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = shared.router().metrics_exposition();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: LiteLLM mounts its metrics app at `/metrics/`, and Starlette redirects.
+async fn metrics_moved() -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(axum::http::header::LOCATION, "/metrics/")],
+    )
+        .into_response()
 }
 
 /// `GET /fallback/GROUP`: its general fallbacks, or LiteLLM's 404.

@@ -12,6 +12,7 @@ pub mod director;
 pub mod errors;
 pub mod gateway;
 mod help;
+mod metrics;
 mod options;
 pub mod router;
 pub mod script;

@@ -28,6 +28,7 @@ use super::errors::{
     self, CallFailure, RouteError, after_fallbacks, missing_api_key, no_deployments,
     no_fallback_for, without_fallbacks,
 };
+use super::metrics::{self, GatewayMetrics};
 use super::settings::{DeploymentConfig, FailurePolicy, GatewaySettings, Release, RouterSettings};
 
 /// Time since the gateway started.
@@ -94,6 +95,8 @@ pub struct Router {
     /// Per group, how many picks were made: the next healthy deployment is chosen in turn.
     turns: Vec<usize>,
     release: Release,
+    /// What LiteLLM's Prometheus callback would have counted.
+    metrics: GatewayMetrics,
 }
 
 impl Router {
@@ -108,6 +111,7 @@ impl Router {
             health: vec![Health::default(); settings.deployments.len()],
             turns: vec![0; groups.len()],
             release: settings.release,
+            metrics: GatewayMetrics::default(),
             settings: settings.router,
             deployments: settings.deployments,
             groups,
@@ -169,9 +173,15 @@ impl Router {
     }
 
     fn record_success(&mut self, deployment: usize, now: Moment) {
+        self.metrics.succeeded(deployment);
         self.health[deployment]
             .minute_successes
             .increment(now, MINUTE);
+    }
+
+    /// LiteLLM's Prometheus metrics of what the router did, as text.
+    pub fn metrics_exposition(&self) -> String {
+        self.metrics.exposition(&self.deployments)
     }
 
     /// `deployment_callback_on_failure`: counts the failure and starts a cooldown if due.
@@ -182,6 +192,7 @@ impl Router {
         let single = self.members(self.group_of[deployment]).count() == 1;
         let counting_window = self.settings.cooldown;
         let policy = self.settings.policy;
+        self.metrics.failed(deployment);
         let health = &mut self.health[deployment];
         health.minute_fails.increment(now, MINUTE);
         if cooldown_time.is_zero() || !error.needs_cooldown() {
@@ -210,6 +221,7 @@ impl Router {
         };
         if cool {
             health.cooldown = Some((now + cooldown_time, cooldown_time));
+            self.metrics.cooled_down(deployment, error.status);
         }
     }
 
@@ -416,9 +428,31 @@ impl<C: Calls> Walk<'_, C> {
             if requested {
                 self.attempted_fallbacks = depth;
             }
-            match self.group(fallback, depth, false).await {
-                Ok(served) => return Ok(served),
-                Err(error) => last = Some(error),
+            let served = self.group(fallback, depth, false).await;
+            let mut router = self.router();
+            let names = (
+                router.groups[group].clone(),
+                router.groups[fallback].clone(),
+            );
+            match served {
+                Ok(served) => {
+                    // LiteLLM's class of the error that sent it here: the router's own when
+                    // the group was cooling down.
+                    let class = match error.extendable {
+                        false => metrics::IN_COOLDOWN.to_owned(),
+                        true => error
+                            .message
+                            .strip_prefix("litellm.")
+                            .and_then(|m| m.split(':').next())
+                            .map_or("Openai.APIError".to_owned(), |c| format!("Openai.{c}")),
+                    };
+                    router.metrics.fell_back(&names.0, &names.1, &class);
+                    return Ok(served);
+                }
+                Err(error) => {
+                    router.metrics.fallback_failed(&names.0, &names.1);
+                    last = Some(error);
+                }
             }
         }
         let last = last.unwrap_or_else(|| error.clone());

@@ -325,6 +325,15 @@ impl Reader {
                 };
                 self.push(gone, Input::Probe(event));
             }
+            Line::ProxyView(view) => {
+                let at = self.at(&view.at)?;
+                let event = ProbeEvent::ProxyView {
+                    target: TargetId::default(),
+                    at,
+                    reading: view.reading(),
+                };
+                self.push(at, Input::Probe(event));
+            }
             Line::Marker(m) => {
                 let at = self.at(&m.at)?;
                 let input = Input::Mark {

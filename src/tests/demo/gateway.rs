@@ -63,6 +63,7 @@ impl Setup {
             max_tokens: 10,
             stream,
             timeout: Duration::from_secs(10),
+            proxy_metrics: crate::probe::ProxyMetrics::Off,
         })
         .unwrap()
     }
