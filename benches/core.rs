@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset, Utc};
 use failover_watch::{
     Dashboard, DirectMode, Evidence, Lane, LaneConfig, Monitor, MonitorConfig, ProbeEvent,
-    ProbeOutcome, ProbeReport, Role, Route, RunInfo, Served, TargetId, ThemeName, WallClock, draw,
+    ProbeOutcome, ProbeReport, Role, Route, RunInfo, Served, TargetId, TargetInfo, ThemeName,
+    WallClock, draw,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -87,17 +88,20 @@ fn main() {
         FixedOffset::east_opt(0).unwrap(),
     );
     let info = RunInfo {
-        url: "http://127.0.0.1:4000".into(),
-        primary: "llama-fp8".into(),
-        fallback: Some("llama3".into()),
-        interval: Duration::from_secs(3),
-        timeout: Duration::from_secs(30),
-        stream: false,
+        targets: vec![TargetInfo {
+            name: "llama-fp8".into(),
+            url: "http://127.0.0.1:4000".into(),
+            primary: "llama-fp8".into(),
+            fallback: Some("llama3".into()),
+            interval: Duration::from_secs(3),
+            timeout: Duration::from_secs(30),
+            stream: false,
+            lane: LaneConfig {
+                mode: DirectMode::Off,
+                ..LaneConfig::default()
+            },
+        }],
         simulated: false,
-        lane: LaneConfig {
-            mode: DirectMode::Off,
-            ..LaneConfig::default()
-        },
         down_after: 2,
         replay: None,
     };

@@ -26,7 +26,7 @@ mod text;
 mod ui;
 
 pub use clock::WallClock;
-pub use output::RunInfo;
+pub use output::{RunInfo, TargetInfo};
 pub use probe::{
     DirectMode, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
     TargetId,

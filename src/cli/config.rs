@@ -4,14 +4,16 @@
 //! error with a one-line reason.
 
 use std::path::Path;
+use std::time::Duration;
 
 use color_eyre::eyre::Result;
 
-use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, ThemeArg, WatchArgs};
-use crate::output::RunInfo;
+use crate::cli::targets::{MAX_TARGETS, TargetSpec, names, read_file};
+use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, TargetsArgs, ThemeArg, WatchArgs};
+use crate::output::{RunInfo, TargetInfo};
 use crate::probe::{Endpoint, ProbeSettings, ProxyMetrics, Schedule, TargetId};
-pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show};
-use crate::state::{LaneConfig, MonitorConfig};
+pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show, TargetPlan};
+use crate::state::LaneConfig;
 use crate::sys::exit::usage;
 use crate::sys::secret::ApiKey;
 use crate::ui::ThemeName;
@@ -37,7 +39,7 @@ impl Surroundings {
     }
 }
 
-/// What every request asks of which proxy, resolved.
+/// What every request of one target asks of which proxy, resolved.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub probe: ProbeSettings,
@@ -46,7 +48,7 @@ pub struct Target {
 }
 
 /// The proxy's endpoint and the key to it (from the environment `env` or a file).
-fn reach(
+pub fn reach(
     proxy: &ProxyArgs,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<(Endpoint, Option<ApiKey>)> {
@@ -55,73 +57,114 @@ fn reach(
     Ok((endpoint, key))
 }
 
+/// The targets the options name: the targets file's, else each `--primary` on the proxy of
+/// `proxy` (its key from the environment `env` or a file).
+pub fn target_specs(
+    proxy: &ProxyArgs,
+    args: &TargetArgs,
+    targets: &TargetsArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<TargetSpec>> {
+    let (endpoint, key) = reach(proxy, &env)?;
+    if let Some(file) = &targets.targets {
+        if !args.primary.is_empty() || args.fallback.is_some() {
+            return Err(usage(
+                "--targets lists the targets: their primary and fallback go in the file",
+            ));
+        }
+        return read_file(file, env, &key);
+    }
+    specs_on(args, &endpoint, &key, &Layer::default())
+}
+
+/// A target for each `--primary` on `endpoint` (else each of the layer's, else the default
+/// group).
+fn specs_on(
+    args: &TargetArgs,
+    endpoint: &Endpoint,
+    key: &Option<ApiKey>,
+    layer: &Layer,
+) -> Result<Vec<TargetSpec>> {
+    let named: Vec<(String, Option<String>)> = if !args.primary.is_empty() {
+        args.primary
+            .iter()
+            .map(|p| (p.trim().to_owned(), None))
+            .collect()
+    } else if !layer.targets.is_empty() {
+        layer.targets.clone()
+    } else {
+        vec![(DEFAULT_PRIMARY.to_owned(), None)]
+    };
+    if named.iter().any(|(primary, _)| primary.is_empty()) {
+        return Err(usage("--primary must name a model group"));
+    }
+    if named.len() > MAX_TARGETS {
+        return Err(usage(format!("more than {MAX_TARGETS} targets")));
+    }
+    let given = args
+        .fallback
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty());
+    if named.len() > 1 && given.is_some() {
+        return Err(usage(
+            "--fallback names the fallback of one primary: for several, a targets file (--targets)",
+        ));
+    }
+    Ok(named
+        .into_iter()
+        .map(|(primary, fallback)| {
+            let fallback = given.map(str::to_owned).or(fallback);
+            TargetSpec::on(endpoint, key, primary, fallback)
+        })
+        .collect())
+}
+
 impl Target {
-    /// The proxy of `proxy` (its key from the environment `env` or a file) asked as `args`
-    /// say.
+    /// The first target the options name on the proxy of `proxy`, asked as `args` say.
     pub fn of_proxy(
         proxy: &ProxyArgs,
         args: &TargetArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self> {
         let (endpoint, key) = reach(proxy, env)?;
-        Self::new(args, endpoint, key, &Layer::default())
+        let spec = specs_on(args, &endpoint, &key, &Layer::default())?.remove(0);
+        Ok(Self::of_spec(spec, args, &Layer::default()))
     }
 
-    pub fn new(
-        args: &TargetArgs,
-        endpoint: Endpoint,
-        key: Option<ApiKey>,
-        layer: &Layer,
-    ) -> Result<Self> {
-        let primary = args
-            .primary
-            .clone()
-            .or_else(|| layer.primary.clone())
-            .unwrap_or_else(|| DEFAULT_PRIMARY.to_owned())
-            .trim()
-            .to_owned();
-        if primary.is_empty() {
-            return Err(usage("--primary must name a model group"));
-        }
-        let fallback = args
-            .fallback
-            .clone()
-            .or_else(|| layer.fallback.clone())
-            .map(|f| f.trim().to_owned())
-            .filter(|f| !f.is_empty());
-        let timeout = args.timeout.or(layer.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        Ok(Self {
+    /// The target `spec` names, what it leaves out as `args` (then `layer`) say.
+    fn of_spec(spec: TargetSpec, args: &TargetArgs, layer: &Layer) -> Self {
+        let timeout = spec
+            .timeout
+            .or(args.timeout)
+            .or(layer.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        Self {
             probe: ProbeSettings {
-                endpoint,
-                key,
-                primary,
+                endpoint: spec.endpoint,
+                key: spec.key,
+                primary: spec.primary,
                 prompt: args.prompt.clone(),
                 max_tokens: args.max_tokens,
-                stream: args.stream,
+                stream: spec.stream.unwrap_or(args.stream),
                 timeout,
                 proxy_metrics: ProxyMetrics::Off,
             },
-            fallback,
-        })
+            fallback: spec.fallback,
+        }
     }
 }
 
 impl Plan {
-    /// A plan for watching a real proxy.
+    /// A plan for watching real proxies, the targets as the options name them (not
+    /// `--all-groups`, which the command discovers first: [`Plan::of_specs`]).
     pub fn watch(
         args: &WatchArgs,
         env: impl Fn(&str) -> Option<String>,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let (endpoint, key) = reach(&args.proxy, env)?;
-        Self::new(
-            &args.probe,
-            endpoint,
-            key,
-            &Layer::default(),
-            false,
-            surroundings,
-        )
+        let specs = target_specs(&args.proxy, &args.probe.target, &args.targets, env)?;
+        Self::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)
     }
 
     /// A plan for any endpoint, the simulated gateway included, over the values of `layer`.
@@ -133,51 +176,79 @@ impl Plan {
         simulated: bool,
         surroundings: Surroundings,
     ) -> Result<Self> {
-        let Target {
-            mut probe,
-            fallback,
-        } = Target::new(&args.target, endpoint, key, layer)?;
-        probe.proxy_metrics = args.proxy_metrics.clone();
+        let specs = specs_on(&args.target, &endpoint, &key, layer)?;
+        Self::of_specs(args, specs, layer, simulated, surroundings)
+    }
+
+    /// A plan for `specs`, each target's schedule a share of the interval after the one
+    /// before (a proxy sees an even rate), what they leave out as `args` (then `layer`) say.
+    pub fn of_specs(
+        args: &ProbeArgs,
+        specs: Vec<TargetSpec>,
+        layer: &Layer,
+        simulated: bool,
+        surroundings: Surroundings,
+    ) -> Result<Self> {
         let output = surroundings.checked_output(args.output, &args.log_file)?;
-        let timeout = probe.timeout;
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
-        let schedule = Schedule {
-            target: TargetId::default(),
-            interval: args.interval,
-            timeout,
-            max_in_flight,
-            count: args.count,
-            duration: args.duration.or(layer.duration),
-            grace: Schedule::default_grace(timeout),
-            direct: args.direct,
-            proxy_metrics: probe.proxy_metrics != ProxyMetrics::Off,
-        };
-        let monitor = MonitorConfig {
-            down_after: args.down_after,
-            timeout,
-            ..MonitorConfig::default()
-        };
+        let names = names(&specs).map_err(usage)?;
+        let proxies_differ = specs
+            .iter()
+            .any(|s| s.endpoint.root() != specs[0].endpoint.root());
+        if proxies_differ && matches!(args.proxy_metrics, ProxyMetrics::At(_)) {
+            return Err(usage(
+                "--proxy-metrics URL names one proxy's metrics: with several proxies, auto or off",
+            ));
+        }
+        let count = specs.len();
+        let mut targets = Vec::with_capacity(count);
+        let mut infos = Vec::with_capacity(count);
+        for (i, (spec, name)) in specs.into_iter().zip(names).enumerate() {
+            let interval = spec.interval.unwrap_or(args.interval);
+            let direct = spec.direct.unwrap_or(args.direct);
+            let Target {
+                mut probe,
+                fallback,
+            } = Target::of_spec(spec, &args.target, layer);
+            probe.proxy_metrics = args.proxy_metrics.clone();
+            let id = TargetId(u16::try_from(i).map_err(|_| usage("too many targets"))?);
+            let schedule = Schedule {
+                target: id,
+                interval,
+                timeout: probe.timeout,
+                max_in_flight,
+                count: args.count,
+                duration: args.duration.or(layer.duration),
+                grace: Schedule::default_grace(probe.timeout),
+                direct,
+                proxy_metrics: probe.proxy_metrics != ProxyMetrics::Off,
+                offset: spread(interval, i, count),
+            };
+            infos.push(TargetInfo {
+                name,
+                url: probe.endpoint.root().to_owned(),
+                primary: probe.primary.clone(),
+                fallback,
+                interval,
+                timeout: probe.timeout,
+                stream: probe.stream,
+                lane: LaneConfig {
+                    mode: direct,
+                    ..LaneConfig::default()
+                },
+            });
+            targets.push(TargetPlan { probe, schedule });
+        }
         let info = RunInfo {
-            url: probe.endpoint.root().to_owned(),
-            primary: probe.primary.clone(),
-            fallback,
-            interval: args.interval,
-            timeout,
-            stream: probe.stream,
+            targets: infos,
             simulated,
-            lane: LaneConfig {
-                mode: args.direct,
-                ..LaneConfig::default()
-            },
             down_after: args.down_after,
             replay: None,
         };
         Ok(Self {
-            probe,
-            schedule,
+            targets,
             show: Show {
-                monitor,
                 info,
                 output,
                 color: surroundings.color(),
@@ -188,6 +259,13 @@ impl Plan {
             },
         })
     }
+}
+
+/// When the `index`-th of `count` targets first ticks: an even share of the interval apart.
+fn spread(interval: Duration, index: usize, count: usize) -> Duration {
+    let count = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+    let index = u32::try_from(index).unwrap_or(0);
+    interval / count * index
 }
 
 impl Surroundings {
@@ -263,16 +341,25 @@ mod tests {
     #[test]
     fn defaults_follow_the_seed() {
         let p = plan(&[], false).unwrap();
-        assert_eq!(p.probe.primary, "llama-fp8");
-        assert_eq!(p.probe.endpoint.api_base(), "http://127.0.0.1:4000/v1");
-        assert_eq!(p.schedule.interval, std::time::Duration::from_secs(3));
-        assert_eq!(p.schedule.timeout, std::time::Duration::from_secs(60));
-        assert_eq!(p.schedule.max_in_flight, 10);
-        assert_eq!(p.probe.max_tokens, 10);
-        assert_eq!(p.probe.prompt, "Say hi");
+        assert_eq!(p.targets[0].probe.primary, "llama-fp8");
+        assert_eq!(
+            p.targets[0].probe.endpoint.api_base(),
+            "http://127.0.0.1:4000/v1"
+        );
+        assert_eq!(
+            p.targets[0].schedule.interval,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(
+            p.targets[0].schedule.timeout,
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(p.targets[0].schedule.max_in_flight, 10);
+        assert_eq!(p.targets[0].probe.max_tokens, 10);
+        assert_eq!(p.targets[0].probe.prompt, "Say hi");
         assert_eq!(p.show.output, OutputFormat::Text);
         assert!(!p.show.color);
-        assert!(p.probe.key.is_none());
+        assert!(p.targets[0].probe.key.is_none());
         assert_eq!(plan(&[], true).unwrap().show.output, OutputFormat::Tui);
         assert!(plan(&[], true).unwrap().show.color);
     }

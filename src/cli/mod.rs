@@ -1,6 +1,7 @@
 //! The command line. Every option can also come from an environment variable.
 
 pub mod config;
+pub mod targets;
 
 pub use crate::modes::demo::DemoArgs;
 pub use crate::report::ReportArgs;
@@ -209,7 +210,27 @@ pub struct WatchArgs {
     pub proxy: ProxyArgs,
 
     #[command(flatten)]
+    pub targets: TargetsArgs,
+
+    #[command(flatten)]
     pub probe: ProbeArgs,
+}
+
+/// More targets than `--primary` names: every group with a fallback, or a file of them.
+#[derive(Debug, Clone, Args)]
+pub struct TargetsArgs {
+    /// Watch every model group of the proxy that has a fallback, each a target (as
+    /// `GET /router/settings` names them; where the key may not read them, every group of the
+    /// model list, said once).
+    #[arg(long, env = "FAILOVER_WATCH_ALL_GROUPS", value_parser = BoolishValueParser::new(), conflicts_with = "targets")]
+    pub all_groups: bool,
+
+    /// Watch the targets this TOML file lists, on one proxy or several: a `[[target]]` table
+    /// each with `url` and `primary`, and, as they choose, `name`, `fallback`, `api_key_env`
+    /// or `api_key_file`, `interval`, `timeout`, `stream`, `direct` (the options' meanings;
+    /// what a target leaves out, the options say).
+    #[arg(long, env = "FAILOVER_WATCH_TARGETS", value_name = "FILE")]
+    pub targets: Option<PathBuf>,
 }
 
 /// `check`: the proxy, what to ask it, and how to tell the result.
@@ -260,11 +281,18 @@ pub struct ProxyArgs {
 /// What every request asks, and how long it may take.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// The primary model group: the `model` of every request. [default: llama-fp8]
-    #[arg(long, env = "FAILOVER_WATCH_PRIMARY", value_name = "MODEL")]
-    pub primary: Option<String>,
+    /// The primary model group: the `model` of every request; repeat it (or separate by
+    /// commas) to watch several groups of the proxy, each a target. [default: llama-fp8]
+    #[arg(
+        long,
+        env = "FAILOVER_WATCH_PRIMARY",
+        value_name = "MODEL",
+        value_delimiter = ','
+    )]
+    pub primary: Vec<String>,
 
-    /// The fallback model group you expect: shown, and asked on its own by `check`.
+    /// The fallback model group you expect (with one primary): shown, and asked on its own by
+    /// `check`.
     #[arg(long, env = "FAILOVER_WATCH_FALLBACK", value_name = "MODEL")]
     pub fallback: Option<String>,
 

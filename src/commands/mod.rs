@@ -8,19 +8,21 @@ mod report;
 
 use std::io::{self, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use crate::cli::config::Surroundings;
+use crate::cli::config::{Surroundings, reach};
+use crate::cli::targets::TargetSpec;
 use crate::cli::{
     CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, ReportArgs, Shell,
     WatchArgs,
 };
 use crate::control;
 use crate::modes::demo::{self, Given, Setup};
-use crate::probe::{Endpoint, HttpProber};
+use crate::probe::{Endpoint, HttpProber, ProbeSettings, ProxyMetrics};
 use crate::run;
-use crate::run::plan::Plan;
+use crate::run::plan::{DEFAULT_TIMEOUT, Layer, Plan};
 use crate::sys::exit::{Ended, usage};
 use crate::sys::signals;
 use crate::testkit::{MockConfig, MockServer};
@@ -32,32 +34,133 @@ pub fn command() -> clap::Command {
     Cli::command().mut_subcommand("demo", |demo| demo.after_help(demo::help()))
 }
 
-/// Watches the proxy `args` name until the run ends, in the chosen output.
+/// Watches the targets `args` name until the run ends, in the chosen output.
 pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let env = |name: &str| std::env::var(name).ok();
-    let mut plan = Plan::watch(&args, env, Surroundings::detect())?;
-    let prober = HttpProber::new(plan.probe.clone())?;
-    learn_router(&mut plan, &prober).await;
-    tracing::info!(url = %plan.show.info.url, primary = %plan.show.info.primary, "watching");
-    run::execute(&plan, Arc::new(prober), None).await
+    let surroundings = Surroundings::detect();
+    let mut plan = if args.targets.all_groups {
+        let specs = all_groups(&args, env).await?;
+        Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?
+    } else {
+        Plan::watch(&args, env, surroundings)?
+    };
+    let probers = probers(&plan)?;
+    learn_routers(&mut plan, &probers).await;
+    for target in &plan.show.info.targets {
+        tracing::info!(target = %target.name, url = %target.url, primary = %target.primary, "watching");
+    }
+    run::execute(&plan, probers, None).await
 }
 
-/// What the router's settings say of cooldowns, where the key may read them: the quiet lane
-/// sends a direct probe only once the requests must have started the cooldown, and LiteLLM's
-/// next try is the exact cooldown from its start. Otherwise both are inferred from the
-/// answers, as said in the log.
-async fn learn_router(plan: &mut Plan, prober: &HttpProber) {
-    if !plan.schedule.direct.is_on() {
-        return;
+/// A prober for each target of `plan`, in order; the targets of one proxy (and one timeout)
+/// share an HTTP client, and with it their kept-alive connections.
+fn probers(plan: &Plan) -> Result<Vec<Arc<HttpProber>>> {
+    let mut clients: Vec<((String, Duration), reqwest::Client)> = Vec::new();
+    let mut probers = Vec::with_capacity(plan.targets.len());
+    for target in &plan.targets {
+        let probe = &target.probe;
+        let key = (probe.endpoint.root().to_owned(), probe.timeout);
+        let client = match clients.iter().find(|(k, _)| *k == key) {
+            Some((_, client)) => client.clone(),
+            None => {
+                let client = crate::probe::http_client(probe.timeout, &probe.endpoint)?;
+                clients.push((key, client.clone()));
+                client
+            }
+        };
+        probers.push(Arc::new(HttpProber::with_client(probe.clone(), client)?));
     }
-    match prober.router_settings().await {
-        Ok(settings) => {
-            let lane = &mut plan.show.info.lane;
+    Ok(probers)
+}
+
+/// Every model group of the proxy `args` name that has a fallback, each a target with its
+/// first fallback expected: as the router's settings name them (or, for a key that may not read
+/// them, the models' metadata); else every group of its model list, said once.
+async fn all_groups(
+    args: &WatchArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<TargetSpec>> {
+    if !args.probe.target.primary.is_empty() || args.probe.target.fallback.is_some() {
+        return Err(usage(
+            "--all-groups finds the primaries and their fallbacks: no --primary or --fallback with it",
+        ));
+    }
+    let (endpoint, key) = reach(&args.proxy, env)?;
+    let settings = ProbeSettings {
+        endpoint: endpoint.clone(),
+        key: key.clone(),
+        primary: String::new(),
+        prompt: String::new(),
+        max_tokens: 1,
+        stream: false,
+        timeout: args.probe.target.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        proxy_metrics: ProxyMetrics::Off,
+    };
+    let prober = HttpProber::new(settings)?;
+    let specs: Vec<TargetSpec> = match prober.router_settings().await {
+        Ok(router) if !router.fallbacks.is_empty() => router
+            .fallbacks
+            .iter()
+            .map(|(group, to)| TargetSpec::on(&endpoint, &key, group.clone(), to.first().cloned()))
+            .collect(),
+        other => {
+            let why = match other {
+                Ok(_) => "they name none".to_owned(),
+                Err(why) => why,
+            };
+            let groups = prober.model_groups().await.map_err(|e| {
+                usage(format!(
+                    "--all-groups: neither the proxy's fallbacks ({why}) nor its model list ({e}) can be read"
+                ))
+            })?;
+            let said = format!(
+                "the proxy's fallbacks are not known ({why}): watching every group of its model list"
+            );
+            eprintln!("failover-watch: {said}");
+            tracing::warn!("{said}");
+            groups
+                .into_iter()
+                .map(|group| TargetSpec::on(&endpoint, &key, group, None))
+                .collect()
+        }
+    };
+    if specs.is_empty() {
+        return Err(usage("--all-groups: the proxy lists no model group"));
+    }
+    Ok(specs)
+}
+
+/// What the router's settings say of cooldowns, where the key may read them, read once per
+/// proxy for the targets on it whose lane is on: the quiet lane sends a direct probe only once
+/// the requests must have started the cooldown, and LiteLLM's next try is the exact cooldown
+/// from its start. Otherwise both are inferred from the answers, as said in the log.
+async fn learn_routers(plan: &mut Plan, probers: &[Arc<HttpProber>]) {
+    let mut read: Vec<(String, Option<crate::litellm::settings::RouterSettings>)> = Vec::new();
+    for (i, target) in plan.targets.iter().enumerate() {
+        if !target.schedule.direct.is_on() {
+            continue;
+        }
+        let root = target.probe.endpoint.root().to_owned();
+        let settings = match read.iter().find(|(r, _)| *r == root) {
+            Some((_, settings)) => settings.clone(),
+            None => {
+                let settings = match probers[i].router_settings().await {
+                    Ok(settings) => Some(settings),
+                    Err(why) => {
+                        tracing::info!(%why, proxy = %root, "the router's settings are not known: inferred");
+                        None
+                    }
+                };
+                read.push((root, settings.clone()));
+                settings
+            }
+        };
+        if let Some(settings) = settings {
+            let lane = &mut plan.show.info.targets[i].lane;
             lane.failures_to_cool = settings.failures_to_cool();
             lane.cooldown = settings.cooldown_time;
-            tracing::info!(settings = %settings.describe(&plan.probe.primary), "the router's settings");
+            tracing::info!(settings = %settings.describe(&target.probe.primary), "the router's settings");
         }
-        Err(why) => tracing::info!(%why, "the router's settings are not known: inferred"),
     }
 }
 
@@ -74,14 +177,12 @@ pub async fn demo(args: DemoCommand) -> Result<Ended> {
     let setup = demo_setup(&args, settings, surroundings)?;
     let mut running = demo::Running::start(&setup).await?;
     let mut plan = demo_plan(&args, &setup, &running.url(), surroundings)?;
-    let prober = HttpProber::new(plan.probe.clone())?;
-    learn_router(&mut plan, &prober).await;
-    let ends_after = plan
-        .schedule
-        .duration
-        .filter(|_| plan.schedule.count.is_none());
+    let probers = probers(&plan)?;
+    learn_routers(&mut plan, &probers).await;
+    let schedule = &plan.targets[0].schedule;
+    let ends_after = schedule.duration.filter(|_| schedule.count.is_none());
     let mode = running.direct(&setup, ends_after);
-    run::execute(&plan, Arc::new(prober), mode).await
+    run::execute(&plan, probers, mode).await
 }
 
 /// The demo resolved over `settings` from what the user gave.
@@ -92,7 +193,7 @@ fn demo_setup(
 ) -> Result<Setup> {
     let probe = &args.probe;
     let given = Given {
-        primary: probe.target.primary.as_deref(),
+        primary: probe.target.primary.first().map(String::as_str),
         interval: probe.interval,
         dashboard: surroundings.output(probe.output) == OutputFormat::Tui,
         ends: probe.duration.is_some() || probe.count.is_some(),
@@ -259,23 +360,23 @@ mod tests {
         assert_eq!(script(&s).as_deref(), Some(BUILT_IN));
         // 20 s to the last cue, 10 s of cooldown, two 3 s intervals.
         assert_eq!(s.pass, Some(SECS(36)));
-        assert_eq!(plan.schedule.duration, Some(SECS(36)));
-        assert_eq!(plan.probe.primary, "llama-fp8");
-        assert_eq!(plan.show.info.fallback.as_deref(), Some("llama3"));
+        assert_eq!(plan.targets[0].schedule.duration, Some(SECS(36)));
+        assert_eq!(plan.targets[0].probe.primary, "llama-fp8");
+        assert_eq!(plan.show.info.first().fallback.as_deref(), Some("llama3"));
         // Over the router's timeout (30 s): the default.
-        assert_eq!(plan.schedule.timeout, SECS(60));
+        assert_eq!(plan.targets[0].schedule.timeout, SECS(60));
         assert!(plan.show.info.simulated);
         // Without a terminal, text is the default output: the same story.
         let (_, plan) = resolve(&[], None, false).unwrap();
-        assert_eq!(plan.schedule.duration, Some(SECS(36)));
+        assert_eq!(plan.targets[0].schedule.duration, Some(SECS(36)));
     }
 
     #[test]
     fn the_user_s_choices_stand() {
         let args = ["--output", "jsonl", "--count", "5", "--timeout", "9s"];
         let (_, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.schedule.duration, None);
-        assert_eq!(plan.schedule.timeout, SECS(9));
+        assert_eq!(plan.targets[0].schedule.duration, None);
+        assert_eq!(plan.targets[0].schedule.timeout, SECS(9));
         let args = [
             "--output",
             "jsonl",
@@ -285,34 +386,37 @@ mod tests {
             "primary-error@2s",
         ];
         let (s, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.schedule.duration, Some(SECS(60)));
+        assert_eq!(plan.targets[0].schedule.duration, Some(SECS(60)));
         assert_eq!(script(&s).as_deref(), Some("primary-error@2s"));
         let args = ["--router-timeout", "2s", "--cooldown", "1s"];
         let (s, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.schedule.timeout, SECS(60));
+        assert_eq!(plan.targets[0].schedule.timeout, SECS(60));
         // A router timeout over the default: the client waits longer than the router.
         let (_, plan) = resolve(&["--router-timeout", "90s"], None, false).unwrap();
-        assert_eq!(plan.schedule.timeout, SECS(95));
+        assert_eq!(plan.targets[0].schedule.timeout, SECS(95));
         assert_eq!(s.settings.router.cooldown, SECS(1));
         assert_eq!(s.pass, Some(SECS(27)));
         let args = ["--primary", "llama3", "--fallback", "other"];
         let (_, plan) = resolve(&args, None, false).unwrap();
-        assert_eq!(plan.probe.primary, "llama3");
-        assert_eq!(plan.show.info.fallback.as_deref(), Some("other"));
+        assert_eq!(plan.targets[0].probe.primary, "llama3");
+        assert_eq!(plan.show.info.first().fallback.as_deref(), Some("other"));
     }
 
     #[test]
     fn the_dashboard_waits_for_keys_unless_a_script_or_loop_is_asked_for() {
         let (s, plan) = resolve(&[], None, true).unwrap();
         assert!(s.dashboard);
-        assert_eq!((script(&s), plan.schedule.duration), (None, None));
+        assert_eq!(
+            (script(&s), plan.targets[0].schedule.duration),
+            (None, None)
+        );
         let (s, plan) = resolve(&["--loop"], None, true).unwrap();
         assert_eq!(script(&s).as_deref(), Some(BUILT_IN));
-        assert_eq!(plan.schedule.duration, None);
+        assert_eq!(plan.targets[0].schedule.duration, None);
         // A looping headless run goes on until stopped.
         let (s, plan) = resolve(&["--loop", "--output", "jsonl"], None, false).unwrap();
         assert!(s.repeat);
-        assert_eq!(plan.schedule.duration, None);
+        assert_eq!(plan.targets[0].schedule.duration, None);
     }
 
     #[test]
@@ -324,7 +428,7 @@ mod tests {
             (s.primary.as_str(), s.fallback.as_deref()),
             ("main", Some("spare"))
         );
-        assert_eq!(plan.probe.primary, "main");
+        assert_eq!(plan.targets[0].probe.primary, "main");
         let (s, _) = with(&["--primary", "solo"]).unwrap();
         assert_eq!((s.primary.as_str(), s.fallback), ("solo", None));
         let error = with(&["--primary", "llama-fp8"]).unwrap_err();

@@ -34,7 +34,6 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
     }
     let damage = record.damage.clone();
     let show = Show {
-        monitor: record.info.monitor(),
         info: record.info.clone(),
         output,
         color: surroundings.color(),
@@ -48,7 +47,7 @@ pub async fn replay(args: ReplayArgs) -> Result<Ended> {
         instant: args.instant,
         hold_at_end: output == OutputFormat::Tui,
     };
-    let (session, mode) = play(record, show.monitor.clone(), pace);
+    let (session, mode) = play(record, pace);
     let mode = (output == OutputFormat::Tui).then_some(mode);
     let listed = run::outputs(&show, &session.clock)?;
     // No one marks a replay from outside: the markers are the record's.

@@ -186,9 +186,9 @@ impl Metrics {
             primary: Family::default(),
             info: Family::default(),
             info_labels: InfoLabels {
-                url: info.url.clone(),
-                primary: info.primary.clone(),
-                fallback: info.fallback.clone().unwrap_or_default(),
+                url: info.first().url.clone(),
+                primary: info.first().primary.clone(),
+                fallback: info.first().fallback.clone().unwrap_or_default(),
                 litellm_version: String::new(),
                 version: env!("CARGO_PKG_VERSION"),
             },
@@ -201,7 +201,7 @@ impl Metrics {
             }),
             health: Arc::new(Health {
                 last_input_us: AtomicU64::new(0),
-                interval_us: AtomicU64::new(micros(info.interval)),
+                interval_us: AtomicU64::new(micros(info.first().interval)),
             }),
         };
         metrics.register(&mut registry);

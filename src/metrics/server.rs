@@ -349,15 +349,12 @@ mod tests {
     use super::*;
     use crate::clock::{RunClock, SessionClock};
     use crate::metrics::Metrics;
-    use crate::output::RunInfo;
     use crate::tests::{run_info, wall};
 
     /// The endpoint on a free port of 127.0.0.1, alive for two minutes (a 60 s interval).
     fn serving() -> (Server, SocketAddr) {
-        let info = RunInfo {
-            interval: Duration::from_secs(60),
-            ..run_info(false)
-        };
+        let mut info = run_info(false);
+        info.targets[0].interval = Duration::from_secs(60);
         let clock = SessionClock::Run(RunClock::starting_at(wall()));
         let (_metrics, exporter) = Metrics::new(&info, clock);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,20 +4,25 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::schema::{self, Line, RunLine, SummaryLine};
+use super::schema::{self, Line, RunLine, SummaryLine, TotalsLine};
 use super::{Finish, Output, RunInfo};
 use crate::clock::WallClock;
-use crate::probe::TargetId;
 use crate::state::{Told, Watch};
 
 pub struct JsonLines<W: Write> {
     out: W,
     wall: WallClock,
+    /// The run's targets, as every line names them.
+    names: Vec<String>,
 }
 
 impl<W: Finish> JsonLines<W> {
     pub fn new(out: W, wall: WallClock) -> Self {
-        Self { out, wall }
+        Self {
+            out,
+            wall,
+            names: Vec::new(),
+        }
     }
 
     fn write(&mut self, line: &Line) -> io::Result<()> {
@@ -34,21 +39,30 @@ impl<W: Finish> JsonLines<W> {
 
 impl<W: Finish> Output for JsonLines<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.names = info.targets.iter().map(|t| t.name.clone()).collect();
         let wall = self.wall;
         self.write(&Line::Run(RunLine::new(info, &wall)))
     }
 
     fn tell(&mut self, told: &Told, _watch: &Watch) -> io::Result<()> {
         let wall = self.wall;
-        for line in schema::lines(told, &wall) {
+        for line in schema::lines(told, &wall, &self.names) {
             self.write(&line)?;
         }
         Ok(())
     }
 
+    /// A summary per target, in the run's order; with several, their totals last.
     fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()> {
-        let monitor = watch.target(TargetId::default());
-        self.write(&Line::Summary(Box::new(SummaryLine::new(monitor, now))))
+        for (id, monitor) in watch.targets() {
+            let mut summary = SummaryLine::new(monitor, now);
+            summary.target = self.names.get(id.index()).cloned().unwrap_or_default();
+            self.write(&Line::Summary(Box::new(summary)))?;
+        }
+        if watch.targets().len() > 1 {
+            self.write(&Line::Totals(TotalsLine::new(watch, now)))?;
+        }
+        Ok(())
     }
 
     fn close(&mut self) -> Result<Option<String>, String> {

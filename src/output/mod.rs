@@ -27,9 +27,25 @@ pub use text::TextStory;
 
 use crate::state::{Told, Watch};
 
-/// What a run is watching, for headers and banners.
+/// What a run is watching, for headers and banners: its targets, in their order (a
+/// [`TargetId`](crate::probe::TargetId) is a place in it; never empty), and what they share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunInfo {
+    pub targets: Vec<TargetInfo>,
+    /// Talking to the built-in simulated gateway (`demo`), not a real proxy.
+    pub simulated: bool,
+    /// Consecutive failed requests that make the state DOWN.
+    pub down_after: u32,
+    /// Playing a record back: its file name.
+    pub replay: Option<String>,
+}
+
+/// One target of a run: a primary group behind a proxy, and how it is probed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetInfo {
+    /// What the outputs call it: the primary group, prefixed by the proxy's host when the run
+    /// watches several proxies, or the name the targets file gives.
+    pub name: String,
     pub url: String,
     pub primary: String,
     /// The expected fallback model group, when given.
@@ -37,25 +53,38 @@ pub struct RunInfo {
     pub interval: Duration,
     pub timeout: Duration,
     pub stream: bool,
-    /// Talking to the built-in simulated gateway (`demo`), not a real proxy.
-    pub simulated: bool,
     /// How the primary's own lane is watched, and what the router said of its cooldowns.
     pub lane: crate::state::LaneConfig,
-    /// Consecutive failed requests that make the state DOWN.
-    pub down_after: u32,
-    /// Playing a record back: its file name.
-    pub replay: Option<String>,
 }
 
 impl RunInfo {
-    /// The state's settings a run line gives: a replay or a report reads the run as it ran.
-    pub fn monitor(&self) -> crate::state::MonitorConfig {
-        crate::state::MonitorConfig {
-            timeout: self.timeout,
-            down_after: self.down_after,
-            lane: self.lane,
-            ..crate::state::MonitorConfig::default()
-        }
+    /// The first target: the whole run when it watches one.
+    pub fn first(&self) -> &TargetInfo {
+        &self.targets[0]
+    }
+
+    /// The target `id` names (the first for an id the run does not have).
+    pub fn target(&self, id: crate::probe::TargetId) -> &TargetInfo {
+        self.targets.get(id.index()).unwrap_or(self.first())
+    }
+
+    /// Watching more than one target: the outputs name each.
+    pub fn many(&self) -> bool {
+        self.targets.len() > 1
+    }
+
+    /// The state's settings of each target, as the run line gives them: a replay or a report
+    /// reads the run as it ran.
+    pub fn monitors(&self) -> Vec<crate::state::MonitorConfig> {
+        self.targets
+            .iter()
+            .map(|target| crate::state::MonitorConfig {
+                timeout: target.timeout,
+                down_after: self.down_after,
+                lane: target.lane,
+                ..crate::state::MonitorConfig::default()
+            })
+            .collect()
     }
 }
 
@@ -226,7 +255,7 @@ mod tests {
     /// answer that was.
     #[test]
     fn a_notice_is_told_after_the_answer_that_brought_it_on_either_lane() {
-        let watch = Watch::new(MonitorConfig::default(), 1);
+        let watch = Watch::new(vec![MonitorConfig::default()]);
         let notice = Notice {
             at: Duration::from_secs(1),
             kind: NoticeKind::RouterTimeout,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::RunInfo;
+use super::{RunInfo, TargetInfo};
 use crate::clock::WallClock;
 use crate::litellm::prometheus::{DeploymentReading, DeploymentState, ProxyReading};
 use crate::probe::{
@@ -16,7 +16,7 @@ use crate::probe::{
 };
 use crate::state::{
     DirectTold, Marker, Monitor, Notice, NoticeKind, Percentiles, PrimaryChange, PrimaryKind,
-    PrimaryState, ProxyTold, RequestTold, ServingKind, Told, Transition, TransitionKind,
+    PrimaryState, ProxyTold, RequestTold, ServingKind, Told, Transition, TransitionKind, Watch,
 };
 use crate::text::format::{millis, seconds};
 
@@ -46,13 +46,77 @@ pub enum Line {
     Reset(ResetLine),
     Interval(IntervalLine),
     Summary(Box<SummaryLine>),
+    /// After the summaries of a run of several targets: their sums.
+    Totals(TotalsLine),
     /// A line a later failover-watch added: read past.
     #[serde(other)]
     Unknown,
 }
 
-/// The lines that tell `told`, in order (none for a probe that left).
-pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
+/// The lines that tell `told`, in order (none for a probe that left), each naming its target
+/// as `names` (the run's targets, in order) call it.
+pub fn lines(told: &Told, wall: &WallClock, names: &[String]) -> Vec<Line> {
+    let name = told
+        .target()
+        .map(|target| names.get(target.index()).cloned().unwrap_or_default());
+    let mut lines = untargeted_lines(told, wall);
+    if let Some(name) = name {
+        for line in &mut lines {
+            line.set_target(&name);
+        }
+    }
+    lines
+}
+
+impl Line {
+    /// Names the target the line belongs to, if it is a line that belongs to one.
+    fn set_target(&mut self, name: &str) {
+        let target = match self {
+            Line::Request(l) => &mut l.target,
+            Line::Transition(l) => &mut l.target,
+            Line::Skip(l) => &mut l.target,
+            Line::Abandoned(l) => &mut l.target,
+            Line::Direct(l) | Line::Health(l) => &mut l.target,
+            Line::Primary(l) => &mut l.target,
+            Line::ProxyView(l) => &mut l.target,
+            Line::Summary(l) => &mut l.target,
+            Line::Notice(l) => {
+                l.target = Some(name.to_owned());
+                return;
+            }
+            Line::Run(_)
+            | Line::Marker(_)
+            | Line::Reset(_)
+            | Line::Interval(_)
+            | Line::Totals(_)
+            | Line::Unknown => return,
+        };
+        name.clone_into(target);
+    }
+
+    /// The target a line names, if any (empty in a version-1 record: the first).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Line::Request(l) => Some(&l.target),
+            Line::Transition(l) => Some(&l.target),
+            Line::Skip(l) => Some(&l.target),
+            Line::Abandoned(l) => Some(&l.target),
+            Line::Direct(l) | Line::Health(l) => Some(&l.target),
+            Line::Primary(l) => Some(&l.target),
+            Line::ProxyView(l) => Some(&l.target),
+            Line::Summary(l) => Some(&l.target),
+            Line::Notice(l) => l.target.as_deref(),
+            Line::Run(_)
+            | Line::Marker(_)
+            | Line::Reset(_)
+            | Line::Interval(_)
+            | Line::Totals(_)
+            | Line::Unknown => None,
+        }
+    }
+}
+
+fn untargeted_lines(told: &Told, wall: &WallClock) -> Vec<Line> {
     let change = told
         .primary_change()
         .map(|change| Line::Primary(PrimaryLine::new(change, wall)));
@@ -85,6 +149,7 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
             in_flight,
             ..
         }) => vec![Line::Skip(SkipLine {
+            target: String::new(),
             at: wall.rfc3339(*at),
             in_flight: *in_flight,
             lane: *lane,
@@ -96,6 +161,7 @@ pub fn lines(told: &Told, wall: &WallClock) -> Vec<Line> {
             at,
             ..
         }) => vec![Line::Abandoned(AbandonedLine {
+            target: String::new(),
             seq: *seq,
             sent_at: wall.rfc3339(*sent_at),
             waited_ms: millis(at.saturating_sub(*sent_at)),
@@ -142,6 +208,66 @@ pub struct RunLine {
     pub failures_to_cool: Option<u32>,
     #[serde(default)]
     pub cooldown_secs: Option<f64>,
+    /// Every target of the run, in order; the line's own fields above are the first's. A
+    /// record from before several targets has none: its one target is the line's.
+    #[serde(default)]
+    pub targets: Vec<TargetLine>,
+}
+
+/// One target of a run, as the run line names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetLine {
+    pub name: String,
+    pub url: String,
+    pub primary: String,
+    pub fallback: Option<String>,
+    pub interval_ms: f64,
+    pub timeout_ms: f64,
+    pub stream: bool,
+    #[serde(deserialize_with = "direct_mode")]
+    pub direct: DirectMode,
+    #[serde(default)]
+    pub failures_to_cool: Option<u32>,
+    #[serde(default)]
+    pub cooldown_secs: Option<f64>,
+}
+
+impl TargetLine {
+    fn new(target: &TargetInfo) -> Self {
+        Self {
+            name: target.name.clone(),
+            url: target.url.clone(),
+            primary: target.primary.clone(),
+            fallback: target.fallback.clone(),
+            interval_ms: millis(target.interval),
+            timeout_ms: millis(target.timeout),
+            stream: target.stream,
+            direct: target.lane.mode,
+            failures_to_cool: target.lane.failures_to_cool,
+            cooldown_secs: target.lane.cooldown.map(seconds),
+        }
+    }
+}
+
+impl RunLine {
+    /// The run's targets, in order: those the line lists, else the line's own one.
+    pub fn target_lines(&self) -> Vec<TargetLine> {
+        if !self.targets.is_empty() {
+            return self.targets.clone();
+        }
+        vec![TargetLine {
+            name: self.primary.clone(),
+            url: self.url.clone(),
+            primary: self.primary.clone(),
+            fallback: self.fallback.clone(),
+            interval_ms: self.interval_ms,
+            timeout_ms: self.timeout_ms,
+            stream: self.stream,
+            direct: self.direct,
+            failures_to_cool: self.failures_to_cool,
+            cooldown_secs: self.cooldown_secs,
+        }]
+    }
 }
 
 fn direct_lane() -> Lane {
@@ -170,17 +296,18 @@ impl RunLine {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: wall.rfc3339(Duration::ZERO),
             utc_offset_secs: wall.local_offset().local_minus_utc(),
-            url: info.url.clone(),
-            primary: info.primary.clone(),
-            fallback: info.fallback.clone(),
-            interval_ms: millis(info.interval),
-            timeout_ms: millis(info.timeout),
+            url: info.first().url.clone(),
+            primary: info.first().primary.clone(),
+            fallback: info.first().fallback.clone(),
+            interval_ms: millis(info.first().interval),
+            timeout_ms: millis(info.first().timeout),
             down_after: info.down_after,
-            stream: info.stream,
+            stream: info.first().stream,
             simulated: info.simulated,
-            direct: info.lane.mode,
-            failures_to_cool: info.lane.failures_to_cool,
-            cooldown_secs: info.lane.cooldown.map(seconds),
+            direct: info.first().lane.mode,
+            failures_to_cool: info.first().lane.failures_to_cool,
+            cooldown_secs: info.first().lane.cooldown.map(seconds),
+            targets: info.targets.iter().map(TargetLine::new).collect(),
         }
     }
 }
@@ -242,6 +369,9 @@ impl RouteExtras {
 /// One answered direct probe: what it says of the primary's own state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DirectLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub seq: u64,
     pub sent_at: String,
     pub latency_ms: f64,
@@ -270,6 +400,7 @@ impl DirectLine {
         let report = &outcome.report;
         let cooling = report.route.cooling.as_ref();
         Self {
+            target: String::new(),
             seq: outcome.seq,
             sent_at: wall.rfc3339(outcome.sent_at),
             latency_ms: millis(outcome.latency()),
@@ -292,6 +423,9 @@ impl DirectLine {
 /// since the watcher's first reading, and the totals as read (a replay reads them again).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProxyViewLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub at: String,
     /// Why the metrics could not be read (then nothing else is said).
     pub error: Option<String>,
@@ -333,6 +467,7 @@ impl ProxyViewLine {
             Err(why) => (Some(why.clone()), None),
         };
         Self {
+            target: String::new(),
             at: wall.rfc3339(told.at),
             error,
             state: reading.and_then(ProxyReading::state),
@@ -387,6 +522,9 @@ impl ProxyViewLine {
 /// A change of the primary's own state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub at: String,
     /// What showed it: `direct`, `health`, or `normal` (a request the primary served again,
     /// in the quiet lane); `seq` is that probe's number. Version 1 had direct probes only.
@@ -414,6 +552,7 @@ impl PrimaryLine {
             _ => None,
         };
         Self {
+            target: String::new(),
             at: wall.rfc3339(change.at),
             lane: change.lane,
             seq: change.seq,
@@ -430,6 +569,9 @@ impl PrimaryLine {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub seq: u64,
     pub sent_at: String,
     pub latency_ms: f64,
@@ -460,6 +602,7 @@ impl RequestLine {
         let report = &outcome.report;
         let served = report.result.as_ref().ok();
         Self {
+            target: String::new(),
             seq: outcome.seq,
             sent_at: wall.rfc3339(outcome.sent_at),
             latency_ms: millis(outcome.latency()),
@@ -483,6 +626,9 @@ impl RequestLine {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TransitionLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub at: String,
     pub seq: u64,
     pub kind: TransitionKind,
@@ -507,6 +653,7 @@ pub struct TransitionLine {
 impl TransitionLine {
     pub fn new(t: &Transition, wall: &WallClock) -> Self {
         Self {
+            target: String::new(),
             at: wall.rfc3339(t.at),
             seq: t.seq,
             kind: t.kind,
@@ -527,6 +674,9 @@ impl TransitionLine {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SkipLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub at: String,
     pub in_flight: usize,
     pub lane: Lane,
@@ -535,6 +685,9 @@ pub struct SkipLine {
 /// Something told once about the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoticeLine {
+    /// The target it is about; `null` for what holds for the whole run.
+    #[serde(default)]
+    pub target: Option<String>,
     pub at: String,
     pub kind: NoticeKind,
     pub message: String,
@@ -543,6 +696,7 @@ pub struct NoticeLine {
 impl NoticeLine {
     pub fn new(notice: &Notice, wall: &WallClock) -> Self {
         Self {
+            target: None,
             at: wall.rfc3339(notice.at),
             kind: notice.kind,
             message: notice.message.clone(),
@@ -552,6 +706,9 @@ impl NoticeLine {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AbandonedLine {
+    /// The target it belongs to (a version-1 record's lines name none: the first).
+    #[serde(default)]
+    pub target: String,
     pub seq: u64,
     pub sent_at: String,
     pub waited_ms: f64,
@@ -588,6 +745,8 @@ pub struct ModelLine {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SummaryLine {
+    /// The target it sums up.
+    pub target: String,
     /// Every probe sent: `total` answered plus `abandoned`.
     pub sent: u64,
     /// Answered probes.
@@ -662,6 +821,7 @@ impl SummaryLine {
     pub fn new(monitor: &Monitor, now: Duration) -> Self {
         let c = monitor.counters();
         Self {
+            target: String::new(),
             sent: c.sent(),
             total: c.total,
             succeeded: c.succeeded,
@@ -700,6 +860,51 @@ impl SummaryLine {
             primary_lane: PrimaryLaneLine::new(monitor, now),
             proxy_view: ProxyViewSummary::new(monitor),
         }
+    }
+}
+
+/// The sums of a run of several targets, and where each target ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TotalsLine {
+    pub targets: usize,
+    /// Targets served by their primary, by a fallback, down (or not answered yet) at the end.
+    pub on_primary: usize,
+    pub on_fallback: usize,
+    pub down: usize,
+    pub sent: u64,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub failovers: u64,
+    pub recoveries: u64,
+    pub outages: u64,
+    pub duration_secs: f64,
+}
+
+impl TotalsLine {
+    pub fn new(watch: &Watch, now: Duration) -> Self {
+        let mut totals = Self {
+            targets: watch.targets().len(),
+            duration_secs: seconds(now),
+            ..Self::default()
+        };
+        for (_, monitor) in watch.targets() {
+            match monitor.serving().kind() {
+                Some(ServingKind::Primary) => totals.on_primary += 1,
+                Some(ServingKind::Fallback) => totals.on_fallback += 1,
+                Some(ServingKind::Down) | None => totals.down += 1,
+            }
+            let c = monitor.counters();
+            totals.sent += c.sent();
+            totals.total += c.total;
+            totals.succeeded += c.succeeded;
+            totals.failed += c.failed;
+            totals.failovers += c.failovers;
+            totals.recoveries += c.recoveries;
+            totals.outages += c.outages;
+        }
+        totals
     }
 }
 

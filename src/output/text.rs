@@ -222,7 +222,7 @@ impl<W: Finish> TextStory<W> {
 
 impl<W: Finish> Output for TextStory<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
-        self.primary_group = info.primary.clone();
+        self.primary_group = info.first().primary.clone();
         self.title = if info.simulated {
             DEMO_SUMMARY
         } else {
@@ -233,7 +233,7 @@ impl<W: Finish> Output for TextStory<W> {
         } else {
             "LiteLLM Failover Watch"
         };
-        let fallback = match &info.fallback {
+        let fallback = match &info.first().fallback {
             Some(model) => format!("{model} (expected, from the proxy's fallbacks)"),
             None => "whatever the proxy's fallbacks route to".to_owned(),
         };
@@ -245,17 +245,25 @@ impl<W: Finish> Output for TextStory<W> {
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "{title}")?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "  Proxy: {}", info.url)?;
-        writeln!(self.out, "  Primary Model: {}", info.primary)?;
+        writeln!(self.out, "  Proxy: {}", info.first().url)?;
+        writeln!(self.out, "  Primary Model: {}", info.first().primary)?;
         writeln!(self.out, "  Fallback Model: {fallback}")?;
-        writeln!(self.out, "  Request Interval: {}", interval(info.interval))?;
+        writeln!(
+            self.out,
+            "  Request Interval: {}",
+            interval(info.first().interval)
+        )?;
         writeln!(
             self.out,
             "  Requests: {}, timeout {}",
-            if info.stream { "streamed" } else { "normal" },
-            interval(info.timeout)
+            if info.first().stream {
+                "streamed"
+            } else {
+                "normal"
+            },
+            interval(info.first().timeout)
         )?;
-        match info.lane.mode {
+        match info.first().lane.mode {
             DirectMode::Quiet => writeln!(
                 self.out,
                 "  Primary's lane: quiet (LiteLLM's health check while it is away; a direct probe \

@@ -68,6 +68,17 @@ impl Endpoint {
         &self.root
     }
 
+    /// The proxy's host and port as the root names them (`proxy-a:4000`), to tell proxies
+    /// apart in a name.
+    pub fn host(&self) -> &str {
+        let after_scheme = self
+            .root
+            .split_once("://")
+            .map_or(self.root.as_str(), |(_, r)| r);
+        let host = after_scheme.split('/').next().unwrap_or(after_scheme);
+        host.rsplit_once('@').map_or(host, |(_, h)| h)
+    }
+
     /// The base async-openai appends `/chat/completions` to.
     pub fn api_base(&self) -> String {
         format!("{}/v1", self.root)

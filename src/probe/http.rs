@@ -157,6 +157,12 @@ pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Cl
 impl HttpProber {
     pub fn new(settings: ProbeSettings) -> Result<Self> {
         let http = http_client(settings.timeout, &settings.endpoint)?;
+        Self::with_client(settings, http)
+    }
+
+    /// A prober on `http`, a client it shares with the other targets of its proxy (one
+    /// kept-alive connection pool per proxy).
+    pub fn with_client(settings: ProbeSettings, http: reqwest::Client) -> Result<Self> {
         let config = ProxyConfig {
             api_base: settings.endpoint.api_base(),
             key: settings.key.clone(),
@@ -375,6 +381,16 @@ impl HttpProber {
             deployments: cache.deployments.clone(),
             failure: if known { None } else { cache.failure.clone() },
         }
+    }
+
+    /// The model groups of the proxy's model list (`GET /model/info`), in its order.
+    pub async fn model_groups(&self) -> std::result::Result<Vec<String>, String> {
+        let deployments = self.fetch_deployments().await?;
+        Ok(deployments
+            .groups()
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
     }
 
     async fn fetch_deployments(&self) -> std::result::Result<Deployments, String> {

@@ -65,6 +65,9 @@ pub struct Schedule {
     pub direct: DirectMode,
     /// Read LiteLLM's own metrics beside the probes.
     pub proxy_metrics: bool,
+    /// The first tick comes this long after the start: the targets of a run tick spread
+    /// across the interval, so that a proxy sees an even rate.
+    pub offset: Duration,
 }
 
 impl Schedule {
@@ -83,9 +86,15 @@ pub enum Stop {
     Now,
 }
 
-/// The owner's handle on a running schedule.
+/// The owner's handle on the running schedules of a run, one per target.
 #[derive(Debug)]
 pub struct Controls {
+    targets: Vec<TargetControls>,
+}
+
+/// The handle on one target's schedule.
+#[derive(Debug)]
+struct TargetControls {
     interval: watch::Sender<Duration>,
     stop: watch::Sender<Option<Stop>>,
     direct: watch::Sender<DirectMode>,
@@ -93,23 +102,32 @@ pub struct Controls {
 }
 
 impl Controls {
+    /// Every target's interval (`+`/`-`).
     pub fn set_interval(&self, interval: Duration) {
-        self.interval.send_replace(interval);
+        for target in &self.targets {
+            target.interval.send_replace(interval);
+        }
     }
 
     pub fn stop(&self, how: Stop) {
-        self.stop.send_replace(Some(how));
+        for target in &self.targets {
+            target.stop.send_replace(Some(how));
+        }
     }
 
-    /// Probes the primary's lane from now on as `mode` says (the proxy refuses direct probes:
-    /// off; it has no health check: probe).
-    pub fn set_direct(&self, mode: DirectMode) {
-        self.direct.send_replace(mode);
+    /// Probes `target`'s primary lane from now on as `mode` says (the proxy refuses direct
+    /// probes: off; it has no health check: probe).
+    pub fn set_direct(&self, target: TargetId, mode: DirectMode) {
+        if let Some(target) = self.targets.get(target.index()) {
+            target.direct.send_replace(mode);
+        }
     }
 
-    /// Sends one probe of `lane` at once, outside the ticks (the quiet lane's).
-    pub fn probe_now(&self, lane: Lane) {
-        let _ = self.now.send(lane);
+    /// Sends one probe of `target`'s `lane` at once, outside the ticks (the quiet lane's).
+    pub fn probe_now(&self, target: TargetId, lane: Lane) {
+        if let Some(target) = self.targets.get(target.index()) {
+            let _ = target.now.send(lane);
+        }
     }
 }
 
@@ -129,22 +147,33 @@ impl ControlInputs {
     }
 }
 
-pub fn controls(schedule: &Schedule) -> (Controls, ControlInputs) {
-    controls_with(schedule.interval, schedule.direct)
+/// Controls for the schedules of a run, and each schedule's side, in the same order.
+pub fn controls(schedules: &[Schedule]) -> (Controls, Vec<ControlInputs>) {
+    let (targets, inputs) = schedules
+        .iter()
+        .map(|schedule| controls_with(schedule.interval, schedule.direct))
+        .unzip();
+    (Controls { targets }, inputs)
 }
 
 /// Controls for a source other than a schedule (a replay): only stopping means anything.
 pub fn controls_alone() -> (Controls, ControlInputs) {
-    controls_with(Duration::from_secs(1), DirectMode::Off)
+    let (target, inputs) = controls_with(Duration::from_secs(1), DirectMode::Off);
+    (
+        Controls {
+            targets: vec![target],
+        },
+        inputs,
+    )
 }
 
-fn controls_with(interval: Duration, direct: DirectMode) -> (Controls, ControlInputs) {
+fn controls_with(interval: Duration, direct: DirectMode) -> (TargetControls, ControlInputs) {
     let (interval_tx, interval_rx) = watch::channel(interval);
     let (stop_tx, stop_rx) = watch::channel(None);
     let (direct_tx, direct_rx) = watch::channel(direct);
     let (now_tx, now_rx) = mpsc::unbounded_channel();
     (
-        Controls {
+        TargetControls {
             interval: interval_tx,
             stop: stop_tx,
             direct: direct_tx,
@@ -191,7 +220,7 @@ pub async fn run<P: Probe, E: From<ProbeEvent> + Send + 'static>(
         LaneState::default(),
     ];
     let mut interval = *inputs.interval.borrow_and_update();
-    let mut next_tick = Instant::now();
+    let mut next_tick = Instant::now() + schedule.offset;
     let mut last_tick = next_tick;
     let deadline = schedule.duration.map(|d| clock.instant_at(d));
     let mut stop = *inputs.stop.borrow_and_update();

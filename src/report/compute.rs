@@ -34,10 +34,10 @@ const OTHER_MODELS: &str = "(other models)";
 
 /// The report of `run`, judged by `budgets`, with a drill's setup when one ran it.
 pub fn compute(run: Run, budgets: &Budgets, drill: Option<DrillSetup>) -> Report {
-    let config = run.info.monitor();
-    let anchors = anchors(&run.steps, &config);
-    let mut fold = Fold::new(anchors, run.end, run.info.lane.mode.is_on());
-    let mut watch = Watch::new(config, 1);
+    let configs = run.info.monitors();
+    let anchors = anchors(&run.steps, &configs);
+    let mut fold = Fold::new(anchors, run.end, run.info.first().lane.mode.is_on());
+    let mut watch = Watch::new(configs);
     for (_, input) in run.steps {
         for told in watch.apply(input) {
             fold.tell(&told);
@@ -83,8 +83,8 @@ struct Fault {
 /// failover or failed request (its trigger): the earliest sent of the unbroken run of failed,
 /// slow or fallback answers, in sending order, that ends with the trigger. Requests sent
 /// before the trigger may answer after it (a hung primary's): they are waited for.
-fn anchors(steps: &[(Duration, Input)], config: &MonitorConfig) -> Anchors {
-    let mut watch = Watch::new(config.clone(), 1);
+fn anchors(steps: &[(Duration, Input)], configs: &[MonitorConfig]) -> Anchors {
+    let mut watch = Watch::new(configs.to_vec());
     let mut slow = SlowRule::default();
     let mut drill_down: Option<Fault> = None;
     let mut up_marker = None;

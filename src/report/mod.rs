@@ -557,12 +557,13 @@ impl Report {
         let fallback = self
             .setup
             .info
+            .first()
             .fallback
             .as_deref()
             .map_or(String::new(), |f| format!(" → {f}"));
         format!(
             "failover-watch report: {}{fallback}",
-            self.setup.info.primary
+            self.setup.info.first().primary
         )
     }
 

@@ -190,7 +190,7 @@ pub fn lane_word(kind: PrimaryKind) -> &'static str {
 fn lane(svg: &mut String, report: &Report, x: &impl Fn(Duration) -> f64) {
     let chart = &report.chart;
     if chart.lane.is_empty() {
-        let why = if report.setup.info.lane.mode.is_on() {
+        let why = if report.setup.info.first().lane.mode.is_on() {
             "no change of the primary's own state recorded"
         } else {
             "no direct probes in this run (--direct off)"

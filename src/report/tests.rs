@@ -99,16 +99,14 @@ impl Script {
         steps.sort_by_key(|(at, _)| *at);
         let run = Run {
             file: "hand-made.jsonl".to_owned(),
-            info: RunInfo {
-                lane: crate::state::LaneConfig {
-                    mode: if self.directs > 0 {
-                        crate::probe::DirectMode::Probe
-                    } else {
-                        crate::probe::DirectMode::Off
-                    },
-                    ..crate::state::LaneConfig::default()
-                },
-                ..run_info(false)
+            info: {
+                let mut info = run_info(false);
+                info.targets[0].lane.mode = if self.directs > 0 {
+                    crate::probe::DirectMode::Probe
+                } else {
+                    crate::probe::DirectMode::Off
+                };
+                info
             },
             wall: wall(),
             steps,
@@ -447,7 +445,7 @@ fn untrusted_text_is_escaped_in_every_format() {
     let mut script = drill(true);
     script.mark(3.0, nasty);
     let mut report = script.report(30.0, Budgets::default());
-    report.setup.info.primary = nasty.to_owned();
+    report.setup.info.targets[0].primary = nasty.to_owned();
     let html = html::render(&report);
     assert!(!html.contains("<script"), "raw markup in the HTML");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

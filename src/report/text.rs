@@ -110,9 +110,9 @@ pub fn setup_rows(report: &Report) -> Vec<Vec<String>> {
         row(
             "proxy",
             if info.simulated {
-                format!("{} (the demo's simulated gateway)", info.url)
+                format!("{} (the demo's simulated gateway)", info.first().url)
             } else {
-                info.url.clone()
+                info.first().url.clone()
             },
         ),
         row(
@@ -122,10 +122,11 @@ pub fn setup_rows(report: &Report) -> Vec<Vec<String>> {
                 .clone()
                 .unwrap_or_else(|| "not recorded".to_owned()),
         ),
-        row("primary group", info.primary.clone()),
+        row("primary group", info.first().primary.clone()),
         row(
             "fallback group",
-            info.fallback
+            info.first()
+                .fallback
                 .clone()
                 .unwrap_or_else(|| "not given".to_owned()),
         ),
@@ -152,15 +153,18 @@ pub fn setup_rows(report: &Report) -> Vec<Vec<String>> {
     };
     rows.push(row(
         "interval",
-        format!("{}{changes}", format::interval(info.interval)),
+        format!("{}{changes}", format::interval(info.first().interval)),
     ));
-    rows.push(row("timeout", format::interval(info.timeout)));
+    rows.push(row("timeout", format::interval(info.first().timeout)));
     rows.push(row(
         "down after",
         format!("{} failed requests in a row", info.down_after),
     ));
-    rows.push(row("primary's lane", info.lane.mode.as_str().to_owned()));
-    if info.stream {
+    rows.push(row(
+        "primary's lane",
+        info.first().lane.mode.as_str().to_owned(),
+    ));
+    if info.first().stream {
         rows.push(row("stream", "on".to_owned()));
     }
     for notice in &setup.notices {

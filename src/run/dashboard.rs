@@ -218,7 +218,7 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> Front for Dashboard
             Input::Restart => {
                 // A replay plays the run again from its start: nothing shown is kept.
                 dashboard.paused = None;
-                dashboard.interval = dashboard.info.interval;
+                dashboard.interval = dashboard.info.first().interval;
             }
             Input::Interval { every, .. } => dashboard.interval = *every,
             Input::Mark { label, .. } => {

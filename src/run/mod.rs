@@ -25,7 +25,7 @@ use crate::control::{self, MarkRequest};
 use crate::metrics::{self, Metrics};
 use crate::output::{JsonLines, Output, Outputs, Recorder, TextStory, stdout_pipe};
 use crate::probe::Probe;
-use crate::state::{MonitorConfig, Watch};
+use crate::state::Watch;
 use crate::sys::exit::{self, Ended};
 use crate::sys::{signals, tui};
 use crate::ui::Dashboard;
@@ -33,12 +33,12 @@ use dashboard::DashboardFront;
 use owner::{Headless, Inputs};
 use plan::{OutputFormat, Plan, Show};
 
-/// Runs the schedule of `plan` against `prober`, in its output, to the end of the run; a mode
+/// Runs the schedules of `plan`'s targets, each against its prober, in its output, to the end of the run; a mode
 /// lends the dashboard its keys and status. `failover-watch mark` reaches it through a
 /// control socket while it runs.
 pub async fn execute<P: Probe>(
     plan: &Plan,
-    prober: Arc<P>,
+    probers: Vec<Arc<P>>,
     mode: Option<ModeLink>,
 ) -> Result<Ended> {
     let clock = RunClock::start();
@@ -55,7 +55,12 @@ pub async fn execute<P: Probe>(
             (None, Err(why))
         }
     };
-    let session = Session::start(prober, plan.schedule.clone(), clock);
+    let targets = probers
+        .into_iter()
+        .zip(&plan.targets)
+        .map(|(prober, target)| (prober, target.schedule.clone()))
+        .collect();
+    let session = Session::start(targets, clock);
     let ended = drive(&plan.show, session, listed, mode, marks).await;
     drop(socket);
     ended
@@ -118,12 +123,8 @@ pub async fn drive(
     } = listed;
     let mut signals = signals::listen();
     let wall = session.clock.wall();
-    // The lane as the run line says it: one source for the state and the outputs.
-    let monitor = MonitorConfig {
-        lane: show.info.lane,
-        ..show.monitor.clone()
-    };
-    let mut watch = Watch::new(monitor, 1);
+    // The targets as the run line says them: one source for the state and the outputs.
+    let mut watch = Watch::new(show.info.monitors());
     let inputs = Inputs {
         signals: &mut signals,
         marks,

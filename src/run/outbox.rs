@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn a_held_failover_waits_for_its_own_ticks_direct_answer_not_a_late_older_one() {
-        let mut watch = Watch::new(MonitorConfig::default(), 1);
+        let mut watch = Watch::new(vec![MonitorConfig::default()]);
         let mut outbox = Outbox::default();
         let now = Instant::now();
         let mut told = Vec::new();

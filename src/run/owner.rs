@@ -191,8 +191,8 @@ pub async fn run<F: Front>(
             tell(ready, watch, outputs, front, &session)?;
         }
         // The quiet lane's probes, asked of the schedule as soon as the state wants them.
-        for (_target, lane) in watch.lane_wanted(session.clock.now()) {
-            session.controls.probe_now(lane);
+        for (target, lane) in watch.lane_wanted(session.clock.now()) {
+            session.controls.probe_now(target, lane);
         }
     }
     let held = outbox.release_all();
@@ -238,8 +238,8 @@ fn act(told: &Told, controls: &Controls) {
             message = change.to.message(),
             "the primary's own state changed"
         );
-        if let PrimaryState::Refused { .. } = change.to {
-            controls.set_direct(DirectMode::Off);
+        if let (PrimaryState::Refused { .. }, Some(target)) = (&change.to, told.target()) {
+            controls.set_direct(target, DirectMode::Off);
         }
     }
     match told {
@@ -252,7 +252,7 @@ fn act(told: &Told, controls: &Controls) {
                     mode = mode.as_str(),
                     "the primary's lane changes how it probes"
                 );
-                controls.set_direct(mode);
+                controls.set_direct(direct.outcome.target, mode);
             }
         }
         Told::Request(request) => {

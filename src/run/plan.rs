@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::output::RunInfo;
 use crate::probe::{ProbeSettings, Schedule};
-use crate::state::MonitorConfig;
 use crate::ui::ThemeName;
 
 /// The limit of one request when none is given: above LiteLLM's usual router timeout (30 s in
@@ -16,24 +15,30 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Values a configuration file supplies for the options the user left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Layer {
-    pub primary: Option<String>,
-    pub fallback: Option<String>,
+    /// The targets it names: each primary group and its expected fallback.
+    pub targets: Vec<(String, Option<String>)>,
     pub timeout: Option<Duration>,
     pub duration: Option<Duration>,
 }
 
-/// Everything a run needs, checked.
+/// Everything a run needs, checked: its targets, each probed on its own schedule, in the
+/// order their [`TargetId`](crate::probe::TargetId)s number them.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    pub targets: Vec<TargetPlan>,
+    pub show: Show,
+}
+
+/// What one target's probes ask, and when they leave.
+#[derive(Clone, Debug)]
+pub struct TargetPlan {
     pub probe: ProbeSettings,
     pub schedule: Schedule,
-    pub show: Show,
 }
 
 /// How a run shows itself, whatever feeds it (a proxy, the demo, a record).
 #[derive(Clone, Debug)]
 pub struct Show {
-    pub monitor: MonitorConfig,
     pub info: RunInfo,
     pub output: OutputFormat,
     /// Colour in the text output.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::clock::{RunClock, SessionClock};
 use crate::probe::{Controls, Probe, Schedule, schedule};
@@ -23,11 +23,25 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the schedule on `clock` (started now: [`RunClock::start`]).
-    pub fn start<P: Probe>(prober: Arc<P>, schedule: Schedule, clock: RunClock) -> Self {
-        let (controls, inputs) = schedule::controls(&schedule);
+    /// Starts the schedules of a run's targets on `clock` (started now: [`RunClock::start`]),
+    /// each with its prober, their events on one channel.
+    pub fn start<P: Probe>(targets: Vec<(Arc<P>, Schedule)>, clock: RunClock) -> Self {
+        let schedules: Vec<Schedule> = targets.iter().map(|(_, s)| s.clone()).collect();
+        let (controls, inputs) = schedule::controls(&schedules);
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
-        let source = tokio::spawn(schedule::run(prober, clock, schedule, inputs, tx));
+        let mut runs = JoinSet::new();
+        for ((prober, schedule), inputs) in targets.into_iter().zip(inputs) {
+            runs.spawn(schedule::run(prober, clock, schedule, inputs, tx.clone()));
+        }
+        // The channel closes when the last schedule ends.
+        drop(tx);
+        let source = tokio::spawn(async move {
+            while let Some(ended) = runs.join_next().await {
+                if let Err(error) = ended {
+                    tracing::error!(%error, "a target's schedule ended abnormally");
+                }
+            }
+        });
         Self {
             clock: SessionClock::Run(clock),
             events,

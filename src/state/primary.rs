@@ -400,9 +400,9 @@ impl PrimaryLane {
         {
             return None;
         }
-        // The deployment answers its health check, but LiteLLM's cooldown still holds it back
-        // from the requests: it stays cooling down until LiteLLM tries it again.
-        if let (PrimaryState::Up, PrimaryState::CoolingDown(cooldown)) = (&next, &self.state)
+        // Whether its deployment answers its health check or not, LiteLLM's cooldown holds the
+        // primary back from the requests: it stays cooling down until LiteLLM tries it again.
+        if let PrimaryState::CoolingDown(cooldown) = &self.state
             && outcome.lane == Lane::Health
             && cooldown.next_try.is_some_and(|next_try| at < next_try)
         {

@@ -691,9 +691,12 @@ fn the_quiet_lane_asks_the_health_check_for_the_cause_and_one_direct_probe_into_
     assert_eq!(monitor.lane_wanted(secs(5.02)), None);
     assert_eq!(monitor.lane_wanted(secs(7.03)), Some(Lane::Health));
     monitor.apply(&sent(Lane::Health, 2, secs(7.03)));
-    // The deployment answers its health check, but LiteLLM holds it back until 13.02 s.
+    // The deployment answers its health check, but LiteLLM holds it back until 13.02 s; a
+    // health check still failing changes nothing either.
     let told = monitor.apply(&health(2, 7.03, "up"));
     assert_eq!(told.primary, None);
+    monitor.apply(&sent(Lane::Health, 3, secs(8.0)));
+    assert_eq!(monitor.apply(&health(3, 8.0, "failing")).primary, None);
     assert!(matches!(
         monitor.primary().state(),
         PrimaryState::CoolingDown(_)
@@ -708,7 +711,7 @@ fn the_quiet_lane_asks_the_health_check_for_the_cause_and_one_direct_probe_into_
     assert_eq!(transition.kind, TransitionKind::Recovery);
     assert_eq!(transition.primary_cooldown, Some(secs(13.52) - secs(3.05)));
     assert!(!recovery.awaits_lane, "a recovery has nothing to wait for");
-    assert_eq!(monitor.primary().answered().health, 2);
+    assert_eq!(monitor.primary().answered().health, 3);
     assert_eq!(monitor.primary().answered().direct, 1);
 }
 

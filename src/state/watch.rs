@@ -15,11 +15,21 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// `targets` targets, each starting with nothing known.
-    pub fn new(config: MonitorConfig, targets: usize) -> Self {
-        Self {
-            targets: vec![Monitor::new(config); targets.max(1)],
+    /// A target for each config, in order (one at least), each starting with nothing known.
+    pub fn new(configs: Vec<MonitorConfig>) -> Self {
+        let mut targets: Vec<Monitor> = configs.into_iter().map(Monitor::new).collect();
+        if targets.is_empty() {
+            targets.push(Monitor::new(MonitorConfig::default()));
         }
+        Self { targets }
+    }
+
+    /// Every target's state, in the run's order.
+    pub fn targets(&self) -> impl ExactSizeIterator<Item = (TargetId, &Monitor)> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(|(i, monitor)| (TargetId(i as u16), monitor))
     }
 
     /// The state of one target (the first for an unknown one: a record names no other).

@@ -18,7 +18,7 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
             api_key_file: None,
         },
         target: TargetArgs {
-            primary: None,
+            primary: Vec::new(),
             fallback: fallback.map(str::to_owned),
             // Above the router's 30 s, as a healthy setup has it.
             timeout: Some(Duration::from_secs(60)),
@@ -132,7 +132,7 @@ async fn checked(primary: &str, fallback: Option<&str>, fault: Fault, timeout: u
     let (gateway, stage) = gateway(SEED_CONFIG).await;
     stage.set(Side::Primary, fault);
     let mut args = args(&gateway.url(), fallback);
-    args.target.primary = Some(primary.to_owned());
+    args.target.primary = vec![primary.to_owned()];
     args.target.timeout = Some(Duration::from_secs(timeout));
     crate::commands::check::report(&args).await.unwrap()
 }

@@ -313,7 +313,7 @@ fn lane_states() -> Vec<(&'static str, Story)> {
 #[test]
 fn the_primarys_lane_in_each_of_its_states() {
     let mut info = info();
-    info.lane.mode = DirectMode::Probe;
+    info.targets[0].lane.mode = DirectMode::Probe;
     for (name, story) in lane_states() {
         let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
         let now = story.now() + secs(0.4);
@@ -588,7 +588,7 @@ fn every_state() -> Vec<(String, Story, Dashboard)> {
         cases.push((name.to_owned(), story, dashboard));
     }
     let mut lane = info();
-    lane.lane.mode = DirectMode::Probe;
+    lane.targets[0].lane.mode = DirectMode::Probe;
     let mut never = Story::new();
     never.ticks(&"F:X ".repeat(5));
     for (name, story) in lane_states()
@@ -625,7 +625,8 @@ fn from_100x30_on_nothing_the_readme_promises_is_cut() {
         for (w, h) in [(100, 30), (120, 40), (160, 50)] {
             let terminal = draw(w, h, monitor, &dashboard, story.now() + secs(0.4));
             let buffer = terminal.backend().buffer();
-            let areas = ui::layout::areas(buffer.area, dashboard.info.lane.mode.is_on()).unwrap();
+            let areas =
+                ui::layout::areas(buffer.area, dashboard.info.first().lane.mode.is_on()).unwrap();
             let at = format!("{name} at {w}x{h}");
             let banner = words_in(buffer, areas.banner);
             if monitor.primary_never_served() && monitor.counters().fallback >= 3 {
@@ -675,7 +676,10 @@ fn from_100x30_on_nothing_the_readme_promises_is_cut() {
                 "▲ transition",
                 "primary alone: ▪ up × failing ◔ cooldown",
             ];
-            let shown = match (monitor.in_flight().is_empty(), dashboard.info.lane.mode) {
+            let shown = match (
+                monitor.in_flight().is_empty(),
+                dashboard.info.first().lane.mode,
+            ) {
                 // The requests in flight take the legend's line.
                 (false, _) => 0,
                 (true, lane) => 4 + usize::from(lane.is_on()),
@@ -707,7 +711,7 @@ fn the_quiet_lanes_probes_sit_under_the_request_they_followed() {
     health.lane = Lane::Health;
     story.monitor.apply(&ProbeEvent::Answered(health));
     let mut quiet = info();
-    quiet.lane.mode = DirectMode::Quiet;
+    quiet.targets[0].lane.mode = DirectMode::Quiet;
     let dashboard = Dashboard::new(quiet, ThemeName::Mono);
     let terminal = draw(100, 30, &story.monitor, &dashboard, story.now());
     let buffer = terminal.backend().buffer();

@@ -22,7 +22,7 @@ impl Fed {
         let clock = SessionClock::Run(RunClock::starting_at(wall()));
         let (metrics, exporter) = Metrics::new(&run_info(false), clock);
         Self {
-            watch: Watch::new(MonitorConfig::default(), 1),
+            watch: Watch::new(vec![MonitorConfig::default()]),
             metrics,
             exporter,
             seq: 0,

@@ -28,7 +28,7 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 
 use crate::clock::{RunClock, WallClock};
-use crate::output::{Outputs, RunInfo};
+use crate::output::{Outputs, RunInfo, TargetInfo};
 use crate::probe::event::{Cooling, Failure};
 use crate::probe::{
     DirectMode, ErrorKind, Evidence, Lane, Probe, ProbeEvent, ProbeOutcome, ProbeReport, Role,
@@ -59,7 +59,10 @@ pub fn wall() -> WallClock {
 
 /// A session on the pinned wall clock.
 pub fn start_session<P: Probe>(prober: P, schedule: Schedule) -> Session {
-    Session::start(Arc::new(prober), schedule, RunClock::starting_at(wall()))
+    Session::start(
+        vec![(Arc::new(prober), schedule)],
+        RunClock::starting_at(wall()),
+    )
 }
 
 /// A report of an answer served by `role` as `model`, after `latency`.
@@ -157,17 +160,20 @@ fn served_by(role: Role, model: &str, reply: &str) -> Served {
 /// The seed's proxy on its default port, probed every second.
 pub fn run_info(simulated: bool) -> RunInfo {
     RunInfo {
-        url: "http://127.0.0.1:4000".into(),
-        primary: "llama-fp8".into(),
-        fallback: Some("llama3".into()),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(30),
-        stream: false,
+        targets: vec![TargetInfo {
+            name: "llama-fp8".into(),
+            url: "http://127.0.0.1:4000".into(),
+            primary: "llama-fp8".into(),
+            fallback: Some("llama3".into()),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+            stream: false,
+            lane: LaneConfig {
+                mode: DirectMode::Off,
+                ..LaneConfig::default()
+            },
+        }],
         simulated,
-        lane: LaneConfig {
-            mode: DirectMode::Off,
-            ..LaneConfig::default()
-        },
         down_after: 2,
         replay: None,
     }
@@ -186,6 +192,7 @@ pub fn schedule(interval: Duration) -> Schedule {
         grace: Duration::from_secs(1),
         direct: DirectMode::Off,
         proxy_metrics: false,
+        offset: Duration::ZERO,
     }
 }
 
@@ -251,7 +258,7 @@ pub async fn drive_dashboard(
     mode: Option<ModeLink>,
     mut outputs: Outputs,
 ) -> Ran {
-    let mut watch = Watch::new(MonitorConfig::default(), 1);
+    let mut watch = Watch::new(vec![MonitorConfig::default()]);
     let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
     let screen = Filmstrip {
         terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),

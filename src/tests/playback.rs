@@ -14,7 +14,6 @@ use crate::modes::replay::{Pace, play};
 use crate::output::schema::SummaryLine;
 use crate::output::{Outputs, Recorder};
 use crate::state::Input;
-use crate::state::MonitorConfig;
 use crate::ui;
 
 /// A live run of the scripted proxy with the dashboard loop's keys (a labelled marker, a
@@ -52,7 +51,6 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
     assert_eq!(record.end, live.end, "the record ends when the run did");
     assert!(record.damage.is_none());
 
-    let config = MonitorConfig::default();
     let pace = Pace {
         speed: 1.0,
         instant: false,
@@ -73,7 +71,7 @@ async fn a_replay_ends_on_the_dashboard_the_live_run_ended_on() {
         intervals,
         [(Duration::from_millis(4500), Duration::from_secs(2))]
     );
-    let (session, mode) = play(record, config, pace);
+    let (session, mode) = play(record, pace);
     // Played at its own pace, held at the end, quit a second later.
     let quit = [(end.as_secs_f64() + 1.0, key(KeyCode::Char('q')))];
     let off = Outputs::default();
@@ -132,7 +130,7 @@ async fn keys_step_through_requests_and_transitions_and_back() {
         hold_at_end: true,
     };
     let info = record.info.clone();
-    let (session, mode) = play(record, MonitorConfig::default(), pace);
+    let (session, mode) = play(record, pace);
     // Paused at once, then: the next transition, one request on, one back, one back again,
     // the next transition twice, the previous one.
     let steps = [

@@ -143,7 +143,7 @@ pub struct Dashboard {
 impl Dashboard {
     pub fn new(info: RunInfo, theme: ThemeName) -> Self {
         Self {
-            interval: info.interval,
+            interval: info.first().interval,
             info,
             theme,
             help: false,

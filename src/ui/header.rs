@@ -20,7 +20,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     right.push(Span::raw(" "));
     let right = Line::from(right);
 
-    let fallback = d.info.fallback.as_deref().unwrap_or("fallback");
+    let fallback = d.info.first().fallback.as_deref().unwrap_or("fallback");
     let mut left = vec![Span::styled(" failover-watch ", t.title)];
     if d.info.simulated {
         left.push(Span::styled(" SIMULATED ", t.simulated));
@@ -41,10 +41,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .litellm_version()
         .map(|v| format!("  LiteLLM {v}"));
     let details = [
-        Some(format!("  {} → {}", d.info.primary, fallback)),
+        Some(format!("  {} → {}", d.info.first().primary, fallback)),
         Some(format!("  every {}", interval(d.interval))),
         version,
-        Some(format!("  {}", d.info.url)),
+        Some(format!("  {}", d.info.first().url)),
     ];
     // Keep what fits beside the clock, most useful first.
     let mut used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();

@@ -62,7 +62,7 @@ fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)>
         .into_iter()
         .map(|g| (g.glyph, g.style, g.meaning, g.word))
         .collect();
-    if view.dashboard.info.lane.mode.is_on() {
+    if view.dashboard.info.first().lane.mode.is_on() {
         for (kind, meaning, word) in [
             (
                 PrimaryKind::Up,

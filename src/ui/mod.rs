@@ -99,7 +99,7 @@ pub fn draw(
     };
     let area = frame.area();
     frame.render_widget(Block::new().style(view.theme.base), area);
-    let Some(areas) = layout::areas(area, dashboard.info.lane.mode.is_on()) else {
+    let Some(areas) = layout::areas(area, dashboard.info.first().lane.mode.is_on()) else {
         too_small::render(frame, area, &view);
         return;
     };

@@ -139,8 +139,7 @@ impl Setup {
             .as_ref()
             .map(|s| s.pass(settings.router.cooldown, given.interval, router_timeout));
         let layer = Layer {
-            primary: Some(primary.clone()),
-            fallback: fallback.clone(),
+            targets: vec![(primary.clone(), fallback.clone())],
             timeout: Some(router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN))
                 .filter(|timeout| *timeout > DEFAULT_TIMEOUT),
             duration: pass.filter(|_| !given.dashboard && !args.repeat && !given.ends),

@@ -26,7 +26,6 @@ use tokio::time::Instant;
 use crate::clock::{Playhead, SessionClock};
 use crate::probe::schedule;
 use crate::run::{ModeLink, Session};
-use crate::state::MonitorConfig;
 use crate::ui::{Binding, ModeKeys, ModeStatus};
 pub use player::{FASTEST, Pace, SLOWEST};
 use player::{Move, Player, Timeline};
@@ -87,9 +86,9 @@ pub const KEYS: ModeKeys = ModeKeys {
 
 /// A session that plays `record` at `pace`, and the mode that lends the dashboard the
 /// player's keys and position.
-pub fn play(record: Record, config: MonitorConfig, pace: Pace) -> (Session, ModeLink) {
+pub fn play(record: Record, pace: Pace) -> (Session, ModeLink) {
     let wall = record.wall;
-    let timeline = Arc::new(Timeline::new(record, config));
+    let timeline = Arc::new(Timeline::new(record));
     let (playhead_tx, playhead) = watch::channel(Playhead {
         at: Duration::ZERO,
         since: Instant::now(),

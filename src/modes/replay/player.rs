@@ -14,7 +14,7 @@ use super::record::Record;
 use crate::clock::{Playhead, until};
 use crate::probe::schedule::ControlInputs;
 use crate::probe::{Lane, ProbeEvent};
-use crate::state::{Input, MonitorConfig, Told, Watch};
+use crate::state::{Input, Told, Watch};
 use crate::text::format::span;
 use crate::ui::{Action, ModeAction, ModeStatus};
 
@@ -71,8 +71,8 @@ pub struct Timeline {
 
 impl Timeline {
     /// Finds the requests and, through the state itself, the transitions.
-    pub fn new(record: Record, config: MonitorConfig) -> Self {
-        let mut watch = Watch::new(config, 1);
+    pub fn new(record: Record) -> Self {
+        let mut watch = Watch::new(record.info.monitors());
         let mut requests = Vec::new();
         let mut transitions = Vec::new();
         for (i, (_, input)) in record.steps.iter().enumerate() {

@@ -15,10 +15,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::clock::WallClock;
 use crate::clock::duration::{LONGEST, from_secs};
-use crate::output::RunInfo;
 use crate::output::schema::{
     AbandonedLine, DirectLine, Line, RECORD_VERSION, RequestLine, RouteExtras, RunLine,
 };
+use crate::output::{RunInfo, TargetInfo};
 use crate::probe::event::{Cooling, Failure};
 use crate::probe::{
     ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
@@ -228,11 +228,13 @@ fn clean_strings(value: &mut serde_json::Value) {
 /// One run of a record, as its lines come.
 struct Reader {
     run: RunLine,
+    /// The run's targets, as its lines name them.
+    names: Vec<String>,
     origin: DateTime<Utc>,
     /// Probes as they were sent, by time.
-    sent: Vec<(Duration, Lane, u64)>,
+    sent: Vec<(Duration, TargetId, Lane, u64)>,
     /// The probes answered or abandoned, to find one told twice.
-    seen: HashSet<(Lane, u64)>,
+    seen: HashSet<(TargetId, Lane, u64)>,
     /// Everything else, in the order it was applied, with its moment.
     applied: Vec<(Duration, Input)>,
     end: Option<Duration>,
@@ -254,8 +256,13 @@ impl Reader {
         let origin = DateTime::parse_from_rfc3339(&run.started_at)
             .map_err(|e| format!("started_at {:?} is no time: {e}", run.started_at))?
             .with_timezone(&Utc);
+        let names: Vec<String> = run.target_lines().into_iter().map(|t| t.name).collect();
+        if names.len() > usize::from(u16::MAX) {
+            return Err("lists more targets than a run can have".to_owned());
+        }
         Ok(Self {
             run,
+            names,
             origin,
             sent: Vec::new(),
             seen: HashSet::new(),
@@ -281,25 +288,40 @@ impl Reader {
         Ok(offset)
     }
 
+    /// The target a line names: its place in the run line's list (a line of a record from
+    /// before several targets names none: the one).
+    fn target_of(&self, line: &Line) -> Result<TargetId, String> {
+        match line.target() {
+            None | Some("") => Ok(TargetId::default()),
+            Some(name) => self
+                .names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| TargetId(i as u16))
+                .ok_or_else(|| format!("names a target {name:?} the run's line does not list")),
+        }
+    }
+
     fn line(&mut self, line: Line) -> Result<(), String> {
+        let target = self.target_of(&line)?;
         match line {
             Line::Run(_) => unreachable!("a run line starts a new run"),
             Line::Request(r) => {
                 let sent_at = self.at(&r.sent_at)?;
-                self.answered(Lane::Normal, r.seq, sent_at, request_report(r))?;
+                self.answered(target, Lane::Normal, r.seq, sent_at, request_report(r))?;
             }
             Line::Direct(d) => {
                 let sent_at = self.at(&d.sent_at)?;
-                self.answered(Lane::Direct, d.seq, sent_at, direct_report(d))?;
+                self.answered(target, Lane::Direct, d.seq, sent_at, direct_report(d))?;
             }
             Line::Health(d) => {
                 let sent_at = self.at(&d.sent_at)?;
-                self.answered(Lane::Health, d.seq, sent_at, direct_report(d))?;
+                self.answered(target, Lane::Health, d.seq, sent_at, direct_report(d))?;
             }
             Line::Skip(s) => {
                 let at = self.at(&s.at)?;
                 let event = ProbeEvent::Skipped {
-                    target: TargetId::default(),
+                    target,
                     lane: s.lane,
                     at,
                     in_flight: s.in_flight,
@@ -310,14 +332,15 @@ impl Reader {
                 seq,
                 sent_at,
                 waited_ms,
+                target: _,
                 lane,
             }) => {
                 let sent_at = self.at(&sent_at)?;
-                self.first(lane, seq)?;
+                self.first(target, lane, seq)?;
                 let gone = sent_at + micros(waited_ms);
-                self.sent.push((sent_at, lane, seq));
+                self.sent.push((sent_at, target, lane, seq));
                 let event = ProbeEvent::Abandoned {
-                    target: TargetId::default(),
+                    target,
                     lane,
                     seq,
                     sent_at,
@@ -328,7 +351,7 @@ impl Reader {
             Line::ProxyView(view) => {
                 let at = self.at(&view.at)?;
                 let event = ProbeEvent::ProxyView {
-                    target: TargetId::default(),
+                    target,
                     at,
                     reading: view.reading(),
                 };
@@ -363,14 +386,18 @@ impl Reader {
                 }
                 self.end = Some(end);
             }
-            Line::Transition(_) | Line::Notice(_) | Line::Primary(_) | Line::Unknown => {}
+            Line::Transition(_)
+            | Line::Notice(_)
+            | Line::Primary(_)
+            | Line::Totals(_)
+            | Line::Unknown => {}
         }
         Ok(())
     }
 
     /// A probe told once only.
-    fn first(&mut self, lane: Lane, seq: u64) -> Result<(), String> {
-        if self.seen.insert((lane, seq)) {
+    fn first(&mut self, target: TargetId, lane: Lane, seq: u64) -> Result<(), String> {
+        if self.seen.insert((target, lane, seq)) {
             return Ok(());
         }
         let what = match lane {
@@ -385,15 +412,16 @@ impl Reader {
 
     fn answered(
         &mut self,
+        target: TargetId,
         lane: Lane,
         seq: u64,
         sent_at: Duration,
         report: ProbeReport,
     ) -> Result<(), String> {
-        self.first(lane, seq)?;
-        self.sent.push((sent_at, lane, seq));
+        self.first(target, lane, seq)?;
+        self.sent.push((sent_at, target, lane, seq));
         let outcome = ProbeOutcome {
-            target: TargetId::default(),
+            target,
             lane,
             seq,
             sent_at,
@@ -425,10 +453,10 @@ impl Reader {
         } = self;
         // Each probe leaves before its answer: the sends, in time order (the direct probe of
         // a tick first, as the schedule sends it), merged with the rest.
-        sent.sort_by_key(|(at, lane, seq)| (*at, *lane == Lane::Normal, *seq));
-        let sent_step = |(at, lane, seq): (Duration, Lane, u64)| {
+        sent.sort_by_key(|(at, target, lane, seq)| (*at, *target, *lane == Lane::Normal, *seq));
+        let sent_step = |(at, target, lane, seq): (Duration, TargetId, Lane, u64)| {
             let event = ProbeEvent::Sent {
-                target: TargetId::default(),
+                target,
                 lane,
                 seq,
                 at,
@@ -447,26 +475,39 @@ impl Reader {
         let last = steps.last().map_or(Duration::ZERO, |(at, _)| *at);
         let offset = FixedOffset::east_opt(line.utc_offset_secs)
             .ok_or_else(|| RecordError(format!("{name}: the run's line: no such UTC offset")))?;
-        let interval = micros(line.interval_ms);
-        let timeout = micros(line.timeout_ms);
-        if interval.is_zero() || timeout.is_zero() || line.down_after == 0 {
+        if line.down_after == 0 {
             return Err(RecordError(format!(
-                "{name}: the run's line has an interval, timeout or down_after of zero"
+                "{name}: the run's line has a down_after of zero"
             )));
         }
+        let mut targets = Vec::new();
+        for target in line.target_lines() {
+            let interval = micros(target.interval_ms);
+            let timeout = micros(target.timeout_ms);
+            if interval.is_zero() || timeout.is_zero() {
+                return Err(RecordError(format!(
+                    "{name}: the run's line gives {} an interval or timeout of zero",
+                    target.name
+                )));
+            }
+            targets.push(TargetInfo {
+                name: target.name,
+                url: target.url,
+                primary: target.primary,
+                fallback: target.fallback,
+                interval,
+                timeout,
+                stream: target.stream,
+                lane: LaneConfig {
+                    mode: target.direct,
+                    failures_to_cool: target.failures_to_cool,
+                    cooldown: target.cooldown_secs.and_then(from_secs),
+                },
+            });
+        }
         let info = RunInfo {
-            url: line.url,
-            primary: line.primary,
-            fallback: line.fallback,
-            interval,
-            timeout,
-            stream: line.stream,
+            targets,
             simulated: line.simulated,
-            lane: LaneConfig {
-                mode: line.direct,
-                failures_to_cool: line.failures_to_cool,
-                cooldown: line.cooldown_secs.and_then(from_secs),
-            },
             down_after: line.down_after,
             replay: Some(name.to_owned()),
         };
