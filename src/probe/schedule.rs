@@ -67,8 +67,8 @@ pub enum Stop {
     Now,
 }
 
-/// The owner's handle on a running schedule.
-#[derive(Debug)]
+/// The owner's handle on a running schedule (and a drill's, which ends the run it leads).
+#[derive(Clone, Debug)]
 pub struct Controls {
     interval: watch::Sender<Duration>,
     stop: watch::Sender<Option<Stop>>,
@@ -83,6 +83,11 @@ impl Controls {
 
     pub fn stop(&self, how: Stop) {
         self.stop.send_replace(Some(how));
+    }
+
+    /// Waits until the run is asked to stop (a signal, `q`), by whoever holds the controls.
+    pub async fn stop_asked(&self) {
+        let _ = self.stop.subscribe().wait_for(Option::is_some).await;
     }
 
     /// Probes the primary's lane from now on as `mode` says (the proxy refuses direct probes:
