@@ -254,3 +254,78 @@ pub fn default_record(primary: &str, started: DateTime<Local>) -> PathBuf {
         started.format("%Y%m%d-%H%M%S")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        drill: DrillArgs,
+    }
+
+    fn plan(args: &[&str]) -> Result<DrillPlan, String> {
+        let line = Line::try_parse_from(std::iter::once("drill").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        let started = Local.with_ymd_and_hms(2026, 11, 23, 14, 5, 9).unwrap();
+        DrillPlan::new(&line.drill, None, "openai/gpt 4", false, started)
+    }
+
+    #[test]
+    fn the_record_is_named_for_the_drill_and_its_start() {
+        let p = plan(&[]).unwrap();
+        assert_eq!(
+            p.record,
+            PathBuf::from("drill-openai-gpt-4-20261123-140509.jsonl")
+        );
+        assert!(p.steps.by_hand());
+        assert_eq!(
+            (p.timings.baseline, p.timings.hold, p.timings.settle),
+            (
+                Duration::from_secs(10),
+                Duration::from_secs(30),
+                Duration::from_secs(30)
+            )
+        );
+        assert_eq!(p.command_timeout, Duration::from_secs(300));
+        let started = Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(
+            default_record("../../etc/x", started),
+            PathBuf::from("drill--..-etc-x-20260102-030405.jsonl")
+        );
+    }
+
+    #[test]
+    fn commands_come_in_pairs_and_say_what_they_do() {
+        let p = plan(&[
+            "--down",
+            "kubectl scale --replicas=0",
+            "--up",
+            "kubectl scale --replicas=1",
+        ])
+        .unwrap();
+        assert_eq!(
+            p.steps.down_said("llama-fp8"),
+            "sh -c 'kubectl scale --replicas=0'"
+        );
+        let rehearsed = Steps {
+            simulated: true,
+            ..p.steps.clone()
+        };
+        assert_eq!(
+            rehearsed.up_said("llama-fp8"),
+            "sh -c 'kubectl scale --replicas=1', then the simulated llama-fp8 back up"
+        );
+        assert!(plan(&["--down", "x"]).unwrap_err().contains("--up"));
+        assert!(
+            plan(&["--down", " ", "--up", "y"])
+                .unwrap_err()
+                .contains("must each name")
+        );
+        assert!(plan(&["--hold", "soon"]).is_err());
+    }
+}

@@ -220,3 +220,94 @@ async fn read_some<R: AsyncRead + Unpin>(pipe: Option<&mut R>, buf: &mut [u8]) -
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(20);
+
+    #[tokio::test]
+    async fn a_command_s_status_and_output_are_kept_cleaned() {
+        let ran = run(
+            "printf 'scaled\\033[31m red\\n'; echo warned >&2",
+            LONG,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (ran.done, ran.exit_status, ran.note),
+            (Done::Succeeded, Some(0), None)
+        );
+        // Both streams, as they came; controls gone, lines joined.
+        assert!(
+            ["scaled red warned", "warned scaled red"].contains(&ran.output.as_str()),
+            "{}",
+            ran.output
+        );
+        let ran = run("exit 7", LONG, false).await;
+        assert_eq!((ran.done, ran.exit_status), (Done::Failed, Some(7)));
+        assert_eq!(ran.said(), "exit 7");
+        let ran = run("kill -TERM $$", LONG, false).await;
+        assert_eq!((ran.done, ran.exit_status), (Done::Failed, None));
+        assert_eq!(ran.said(), "ended by signal 15");
+    }
+
+    #[tokio::test]
+    async fn a_key_the_process_holds_is_blanked_out_of_the_output() {
+        crate::sys::secret::blank_out("sk-drill-shell-secret");
+        let ran = run("echo token=sk-drill-shell-secret", LONG, false).await;
+        assert_eq!(ran.output, "token=[API key]");
+    }
+
+    #[tokio::test]
+    async fn the_output_is_cut_at_64_kib_with_a_note() {
+        let ran = run("head -c 70000 /dev/zero | tr '\\000' a", LONG, false).await;
+        assert_eq!(ran.done, Done::Succeeded);
+        let (kept, note) = ran.output.split_once(' ').unwrap();
+        assert_eq!(kept, "a".repeat(OUTPUT_LIMIT));
+        assert_eq!(note, "[output cut at 64 KiB: 4464 more bytes]");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_everything_the_command_started() {
+        let dir = std::env::temp_dir().join(format!("fw-shell-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("pid");
+        let command = format!("sleep 30 & echo $! > {}; sleep 30", pid_file.display());
+        let started = Instant::now();
+        let ran = run(&command, Duration::from_millis(300), false).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!((ran.done, ran.exit_status), (Done::Failed, None));
+        assert_eq!(
+            ran.note.as_deref(),
+            Some("timed out after 300ms: its process group was killed")
+        );
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+        // Killed with its group (a zombie until its parent, reparented, reaps it).
+        let alive =
+            || std::fs::read_to_string(proc.join("stat")).is_ok_and(|stat| !stat.contains(") Z "));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(), "the background sleep outlived the timeout");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_process_left_in_the_background_does_not_hold_the_step() {
+        let started = Instant::now();
+        let ran = run("sleep 3 & echo started", LONG, false).await;
+        assert_eq!(
+            (ran.done, ran.output.as_str()),
+            (Done::Succeeded, "started")
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
