@@ -95,9 +95,8 @@ impl Conductor {
         let mut course = Course::new(self.plan.timings, self.plan.abort_on_breach);
         course.start(self.lead.now());
         self.say(&format!(
-            "baseline: watching for {}, then down: {}",
-            humantime::format_duration(self.plan.timings.baseline),
-            self.plan.steps.down_said(&self.primary)
+            "baseline: watching for {} before the down step",
+            humantime::format_duration(self.plan.timings.baseline)
         ));
         let mut step: Option<Step> = None;
         let (mut down, mut up) = (None, None);
