@@ -31,8 +31,6 @@ pub struct Conducted {
     pub down: Option<Taken>,
     pub up: Option<Taken>,
     pub ending: Ending,
-    /// The first budget broken while it ran, if one was.
-    pub breach: Option<String>,
 }
 
 /// A step under way.
@@ -189,12 +187,7 @@ impl Conductor {
                             status::ending_said(&ending, down.as_ref(), up.as_ref())
                         ));
                         self.lead.end();
-                        return Conducted {
-                            down,
-                            up,
-                            ending,
-                            breach: course.breach().map(str::to_owned),
-                        };
+                        return Conducted { down, up, ending };
                     }
                 }
             }

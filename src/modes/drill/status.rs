@@ -53,6 +53,10 @@ pub fn status(view: &View, now: Duration) -> ModeStatus {
                 false => format!("baseline · {primary} goes down in {next}"),
             },
         ),
+        Phase::Down if restoring => (
+            "DRILL restoring".to_owned(),
+            format!("restoring: the down step ends first, then {primary} is brought back"),
+        ),
         Phase::Down => (
             "DRILL down: running".to_owned(),
             format!("taking {primary} down: {}", view.steps.down_said(primary)),
@@ -152,5 +156,114 @@ pub fn ending_said(ending: &Ending, down: Option<&Taken>, up: Option<&Taken>) ->
             };
             format!("THE RESTORE FAILED: {how}: the primary may be left down")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modes::drill::course::{Done, Event, Timings};
+    use crate::modes::drill::plan::Commands;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn course() -> Course {
+        let timings = Timings {
+            baseline: S(10),
+            hold: S(30),
+            settle: S(20),
+        };
+        let mut course = Course::new(timings, false);
+        course.start(S(0));
+        course
+    }
+
+    fn lines(course: &Course, tally: &Tally, steps: &Steps, now: Duration) -> [String; 3] {
+        let view = View {
+            course,
+            tally,
+            steps,
+            primary: "llama-fp8",
+        };
+        let status = status(&view, now);
+        [status.header, status.banner, status.footer]
+    }
+
+    #[test]
+    fn the_status_says_the_phase_the_time_left_and_what_the_watch_saw() {
+        let commands = Steps {
+            commands: Some(Commands {
+                down: "scale 0".to_owned(),
+                up: "scale 1".to_owned(),
+            }),
+            simulated: false,
+        };
+        let mut c = course();
+        let mut tally = Tally::default();
+        // The time left is rounded up to whole seconds.
+        assert_eq!(
+            lines(&c, &tally, &commands, Duration::from_millis(500)),
+            [
+                " DRILL baseline · down in 10s ",
+                "drill: baseline · llama-fp8 goes down in 10s",
+                "drill baseline 10s",
+            ]
+        );
+        c.on(Event::TimeUp, S(10));
+        assert_eq!(
+            lines(&c, &tally, &commands, S(10))[..2],
+            [
+                " DRILL down: running ",
+                "drill: taking llama-fp8 down: sh -c 'scale 0'"
+            ]
+        );
+        c.on(Event::StepDone(Done::Succeeded), S(11));
+        tally.down_at = Some(S(11));
+        assert_eq!(
+            lines(&c, &tally, &commands, S(11))[1],
+            "drill: llama-fp8 down · no fallback answer yet · back up in 30s"
+        );
+        tally.failover_at = Some(Duration::from_millis(11_800));
+        c.on(Event::Breach("failed requests ≤ 0: 1".to_owned()), S(13));
+        assert_eq!(
+            lines(&c, &tally, &commands, S(13))[1],
+            "drill: llama-fp8 down · failed over after 800 ms · back up in 28s · budget broken: \
+             failed requests ≤ 0: 1"
+        );
+        c.on(Event::Stopped, S(14));
+        assert_eq!(
+            lines(&c, &tally, &commands, S(14))[..2],
+            [
+                " DRILL restoring ",
+                "drill: restoring: bringing llama-fp8 back (sh -c 'scale 1') · budget broken: \
+                 failed requests ≤ 0: 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_person_is_told_what_to_do_and_when() {
+        let by_hand = Steps {
+            commands: None,
+            simulated: false,
+        };
+        let mut c = course();
+        let tally = Tally::default();
+        assert_eq!(
+            lines(&c, &tally, &by_hand, S(3))[1],
+            "drill: take llama-fp8 down by hand in 7s: the drill marks it"
+        );
+        c.on(Event::TimeUp, S(10));
+        c.on(Event::StepDone(Done::Succeeded), S(10));
+        assert_eq!(
+            lines(&c, &tally, &by_hand, S(10))[1],
+            "drill: take llama-fp8 down now, by hand · no fallback answer yet · back up in 30s"
+        );
+        c.on(Event::TimeUp, S(40));
+        c.on(Event::StepDone(Done::Succeeded), S(40));
+        assert_eq!(
+            lines(&c, &tally, &by_hand, S(45))[1],
+            "drill: bring llama-fp8 back now, by hand · not back on the primary yet · ends in 15s"
+        );
     }
 }
