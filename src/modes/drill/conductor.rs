@@ -328,3 +328,120 @@ async fn next(step: &mut Option<Step>) -> Taken {
 async fn recv(presses: Option<&mut mpsc::UnboundedReceiver<ModeAction>>) -> Option<ModeAction> {
     presses?.recv().await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::RunClock;
+    use crate::modes::drill::course::Timings;
+    use crate::modes::drill::plan::{Commands, Steps};
+    use crate::modes::drill::tally::Observer;
+    use crate::probe::{Lane, Probe, ProbeReport, Role, Stop};
+    use crate::report::{Budgets, ReportFormat};
+    use crate::run::Session;
+    use crate::tests::{schedule, served};
+
+    struct AlwaysPrimary;
+
+    impl Probe for AlwaysPrimary {
+        async fn probe(&self, _lane: Lane) -> ProbeReport {
+            served(Role::Primary, "llama-fp8", "Hi.", Duration::from_millis(5))
+        }
+    }
+
+    /// A drill whose commands touch `down.ran` and `up.ran` in `dir` (the down one after
+    /// `down_takes`), on a session nobody drives: its conductor, the session (its owner, for
+    /// the test), the drill's status as the dashboard would see it.
+    fn drill(
+        dir: &std::path::Path,
+        down_takes: &str,
+    ) -> (Conductor, Session, watch::Receiver<ModeStatus>) {
+        let plan = DrillPlan {
+            steps: Steps {
+                commands: Some(Commands {
+                    down: format!("sleep {down_takes}; touch {}/down.ran", dir.display()),
+                    up: format!("touch {}/up.ran", dir.display()),
+                }),
+                simulated: false,
+            },
+            timings: Timings {
+                baseline: Duration::ZERO,
+                hold: Duration::from_secs(30),
+                settle: Duration::from_secs(30),
+            },
+            command_timeout: Duration::from_secs(20),
+            pass_key: false,
+            force: false,
+            abort_on_breach: false,
+            budgets: Budgets::default(),
+            format: ReportFormat::Text,
+            report: None,
+            record: PathBuf::from("unused.jsonl"),
+        };
+        // Probes an hour apart: the events nobody reads stay few.
+        let (session, lead) = Session::led(
+            Arc::new(AlwaysPrimary),
+            schedule(Duration::from_secs(3600)),
+            RunClock::start(),
+        );
+        // No output tells the tally here: the conductor watches it no more once it is gone.
+        let (observer, tally) = Observer::new();
+        drop(observer);
+        let (conductor, link) = Conductor::new(lead, plan, "llama-fp8", None, tally, true);
+        (conductor, session, link.unwrap().status)
+    }
+
+    async fn phase_shown(status: &mut watch::Receiver<ModeStatus>, header: &str) {
+        let shown = status.wait_for(|s| s.header.contains(header));
+        tokio::time::timeout(Duration::from_secs(10), shown)
+            .await
+            .unwrap_or_else(|_| panic!("no {header:?} shown"))
+            .unwrap();
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fw-conductor-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn the_watch_failing_in_the_hold_brings_the_primary_back() {
+        let dir = scratch("gone");
+        let (conductor, session, mut status) = drill(&dir, "0");
+        let conducting = tokio::spawn(conductor.run());
+        phase_shown(&mut status, "DRILL hold").await;
+        // The owner of the run is gone, as when its run fails.
+        drop(session);
+        let conducted = tokio::time::timeout(Duration::from_secs(10), conducting)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(conducted.ending, Ending::WatchFailed);
+        assert_eq!(conducted.up.map(|up| up.done), Some(Done::Succeeded));
+        assert!(dir.join("up.ran").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_down_command_waits_for_it_then_brings_the_primary_back() {
+        let dir = scratch("stop");
+        let (conductor, session, mut status) = drill(&dir, "0.3");
+        let conducting = tokio::spawn(conductor.run());
+        phase_shown(&mut status, "DRILL down: running").await;
+        session.controls.stop(Stop::Graceful);
+        phase_shown(&mut status, "DRILL restoring").await;
+        let conducted = tokio::time::timeout(Duration::from_secs(10), conducting)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(conducted.ending, Ending::Interrupted);
+        assert_eq!(conducted.down.map(|d| d.done), Some(Done::Succeeded));
+        assert!(dir.join("down.ran").exists() && dir.join("up.ran").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
