@@ -9,10 +9,10 @@ use std::sync::Arc;
 use chrono::Local;
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::check::{self, Report as Checked};
+use super::check;
 use super::{demo_plan, demo_settings, demo_setup, learn_router};
 use crate::cli::config::{Surroundings, Target};
-use crate::cli::{DemoDrillCommand, DrillCommand, OutputFormat, ProbeArgs, WatchArgs};
+use crate::cli::{DemoDrillCommand, DrillArgs, DrillCommand, OutputFormat, ProbeArgs, WatchArgs};
 use crate::clock::{RunClock, SessionClock};
 use crate::modes::demo::stage::Stage;
 use crate::modes::demo::{self, DemoArgs};
@@ -73,7 +73,7 @@ pub async fn rehearse(args: DemoDrillCommand) -> Result<Ended> {
 }
 
 /// The drill `args` ask for over `plan`, which records where the drill does.
-fn resolve(args: &crate::cli::DrillArgs, plan: &mut Plan, simulated: bool) -> Result<DrillPlan> {
+fn resolve(args: &DrillArgs, plan: &mut Plan, simulated: bool) -> Result<DrillPlan> {
     let record = plan.show.record.as_deref();
     let drill = DrillPlan::new(args, record, &plan.probe.primary, simulated, Local::now())
         .map_err(usage)?;
@@ -124,7 +124,7 @@ async fn preflight(plan: &Plan, force: bool) -> Result<Option<String>> {
         probe: plan.probe.clone(),
         fallback: plan.show.info.fallback.clone(),
     };
-    let checked: Checked = check::preflight(&target).await?;
+    let checked = check::preflight(&target).await?;
     if !checked.checked {
         return Err(usage(format!(
             "the drill did not start: {url} could not be checked"
