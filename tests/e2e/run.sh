@@ -1192,10 +1192,15 @@ run_drill() { # ARGS...: starts the drill on the proxy (a request a second, noth
 serve_drill() { # [SIGINT_AFTER_S]: answers the drill's steps until it ends (down: the primary
   # mock stopped; up: started again on its port), then notes its status; with a number, sends
   # the drill SIGINT that long after its down step was answered
-  local interrupt=${1:-} pid=${PROC_PID[drill]} step rc=0
+  local interrupt=${1:-} pid=${PROC_PID[drill]} step part='' rc=0
   while alive "$pid"; do
-    # The lane's only wait for the drill's end: a step is answered the moment it comes.
-    read -r -t 0.25 step <&"$LEVER_REQ_FD" || continue
+    # The lane's only wait for the drill's end: a step is answered the moment it comes. A
+    # read that times out keeps what it had read of a line: the rest comes with the next.
+    if ! read -r -t 0.25 step <&"$LEVER_REQ_FD"; then
+      part+=$step
+      continue
+    fi
+    step=$part$step part=''
     marker "lever-$step"
     case $step in
     down) stop_proc primary ;;
