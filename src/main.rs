@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 use color_eyre::eyre::WrapErr;
-use failover_watch::cli::{Cli, Command};
+use failover_watch::cli::{Cli, Command, DemoSubcommand};
 use failover_watch::commands as app;
 use failover_watch::sys::{exit, logging};
 
@@ -33,6 +33,10 @@ fn main() -> ExitCode {
             let _log_guard = start_logging(&args.log_file);
             runtime.block_on(app::check(*args))
         }
+        Some(Command::Drill(args)) => {
+            let _log_guard = start_logging(&args.probe.log_file);
+            runtime.block_on(app::drill(*args))
+        }
         Some(Command::Replay(args)) => {
             let _log_guard = start_logging(&args.log_file);
             runtime.block_on(app::replay(args))
@@ -42,7 +46,11 @@ fn main() -> ExitCode {
         Some(Command::Completions(args)) => app::completions(args.shell),
         Some(Command::Man) => app::man(),
         Some(Command::Demo(args)) => {
-            let _log_guard = start_logging(&args.probe.log_file);
+            let log_file = match &args.rehearsal {
+                Some(DemoSubcommand::Drill(drill)) => &drill.probe.log_file,
+                None => &args.probe.log_file,
+            };
+            let _log_guard = start_logging(log_file);
             runtime.block_on(app::demo(*args))
         }
         None => {

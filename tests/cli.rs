@@ -661,6 +661,7 @@ fn completions_complete_and_the_manual_page_renders() {
         text(&out.stdout).lines().map(str::to_owned).collect()
     };
     assert!(offered("failover-watch re").contains(&"replay".to_owned()));
+    assert!(offered("failover-watch dr").contains(&"drill".to_owned()));
     assert!(offered("failover-watch --out").contains(&"--output".to_owned()));
     let values = offered("failover-watch --output ''");
     for value in ["tui", "text", "jsonl", "none"] {
@@ -690,6 +691,7 @@ fn completions_complete_and_the_manual_page_renders() {
     for expected in [
         "SYNOPSIS",
         "failover-watch-replay",
+        "failover-watch-drill",
         "FAILOVER_WATCH_URL",
         "--metrics-listen",
     ] {

@@ -233,3 +233,67 @@ async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
         "the alternate screen is off and the cursor shown again"
     );
 }
+
+/// A drill on a terminal: the header and the banner say its phase and the time left, `n` takes
+/// the next step now, and `q` in the hold brings the primary back before the dashboard gives
+/// the terminal back; then the report, and exit status 130.
+#[test]
+fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
+    let name = format!("fw-drill-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let exit_file = dir.join("exit");
+    let up_ran = dir.join("up.ran");
+    let command = format!(
+        "env -u NO_COLOR TERM=xterm-256color {BIN} demo drill --interval 300ms --cooldown 1s \
+         --baseline 30s --hold 30s --settle 30s --down true --up 'touch {up}' --log-file {log}; \
+         echo $? > {exit}; sleep 30",
+        up = up_ran.display(),
+        log = dir.join("log").display(),
+        exit = exit_file.display(),
+    );
+    let dir_text = dir.display().to_string();
+    let session = Session { name, dir };
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-c",
+        &dir_text,
+        &command,
+    ]);
+    let screen = session.wait_for("the drill's baseline", |s| {
+        s.contains("DRILL baseline · down in") && s.contains("NOW SERVING")
+    });
+    assert!(
+        screen.contains("drill: baseline · llama-fp8 goes down in"),
+        "{screen}"
+    );
+    assert!(screen.contains("drill: n next step"), "{screen}");
+    session.keys(&["n"]);
+    let screen = session.wait_for("the hold, failed over", |s| {
+        s.contains("DRILL hold · up in") && s.contains("failed over after")
+    });
+    assert!(screen.contains("FALLBACK"), "{screen}");
+    session.keys(&["q"]);
+    let screen = session.wait_for("the report after the restore", |s| {
+        s.contains("verdict: no budgets given")
+    });
+    assert_eq!(exit_status(&exit_file), "130");
+    assert!(up_ran.exists(), "the up command ran");
+    assert!(
+        screen.contains("drill interrupted (Ctrl-C, a signal or q); the up command ran (exit 0)"),
+        "{screen}"
+    );
+    assert_eq!(
+        session
+            .tmux(&["display", "-p", "-t", &session.name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+}

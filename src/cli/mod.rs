@@ -3,7 +3,8 @@
 pub mod config;
 pub mod targets;
 
-pub use crate::modes::demo::DemoArgs;
+pub use crate::modes::demo::{DemoArgs, GatewayArgs};
+pub use crate::modes::drill::DrillArgs;
 pub use crate::report::ReportArgs;
 pub use crate::run::plan::OutputFormat;
 
@@ -64,6 +65,14 @@ pub enum Command {
     /// Run the dashboard against a simulated LiteLLM gateway built in, whose deployments keys
     /// and scripts take down and bring back: rehearse anywhere, no proxy needed.
     Demo(Box<DemoCommand>),
+
+    /// Run a failover drill against a real proxy: check it, watch a baseline, take the primary
+    /// down (--down COMMAND, or by hand), hold, bring it back (--up COMMAND), watch it settle,
+    /// then report, judged by budgets. Exit 0 when every budget held, 1 when one broke, 2 when
+    /// the drill could not run, 3 when the up command failed, 130 when interrupted (after the
+    /// up command).
+    #[command(after_help = DRILL_HELP)]
+    Drill(Box<DrillCommand>),
 
     /// Play a record (`--record FILE`, or `--output jsonl`) back on the same dashboard, or as
     /// the text story or JSON lines: at its own pace, faster, or at once.
@@ -164,15 +173,70 @@ pub struct MarkArgs {
     pub to: Option<u32>,
 }
 
-/// `demo`: what to simulate, and how to watch it.
+/// `demo`: what to simulate, and how to watch it; or a drill rehearsed on it.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DemoCommand {
+    #[command(subcommand)]
+    pub rehearsal: Option<DemoSubcommand>,
+
     #[command(flatten)]
     pub demo: DemoArgs,
 
     #[command(flatten)]
     pub probe: ProbeArgs,
 }
+
+/// What the demo rehearses.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DemoSubcommand {
+    /// Rehearse a drill on the simulated gateway: `failover-watch drill`, the simulated
+    /// primary taken down and brought back by the steps (after --down and --up, when given:
+    /// rehearse the commands too).
+    #[command(after_help = DRILL_HELP)]
+    Drill(Box<DemoDrillCommand>),
+}
+
+/// `demo drill`: the drill, the gateway it plays on, how to watch it.
+#[derive(Debug, Clone, Args)]
+pub struct DemoDrillCommand {
+    #[command(flatten)]
+    pub drill: DrillArgs,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `drill`: the drill, the proxy, how to watch it.
+#[derive(Debug, Clone, Args)]
+pub struct DrillCommand {
+    #[command(flatten)]
+    pub drill: DrillArgs,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+const DRILL_HELP: &str = "\
+Steps:
+  check (a problem stops the drill unless --force), the baseline, the down command (marked
+  \"drill: down\" at its end), the hold, the up command (marked \"drill: up\" at its end), the
+  settle; then the report of the record (--record, by default drill-PRIMARY-TIME.jsonl here).
+  The up command runs whenever the down command ran: on success, on a budget broken with
+  --abort-on-breach, on Ctrl-C or a signal, on the watch's own error. Commands run with
+  `sh -c` in a process group of their own, without the key in their environment (unless
+  --pass-key), cut after --command-timeout; their output is kept (64 KiB each) and redacted.
+
+Exit status:
+  0 every budget held; 1 a budget broke; 2 the drill could not run (check, the down command,
+  bad usage); 3 the up command failed: the primary may be left down; 130 interrupted, after
+  the up command. The reason is said in one line on stderr.";
 
 const MOCK_HELP: &str = "\
 Control (same port):
@@ -217,7 +281,7 @@ pub struct WatchArgs {
 }
 
 /// More targets than `--primary` names: every group with a fallback, or a file of them.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct TargetsArgs {
     /// Watch every model group of the proxy that has a fallback, each a target (as
     /// `GET /router/settings` names them; where the key may not read them, every group of the

@@ -98,13 +98,20 @@ pub struct Report {
     url: String,
     pub litellm_version: Option<String>,
     pub checks: Vec<Finding>,
+    /// The router's settings as the proxy stated them, in the words of the router's line
+    /// (a drill's report shows them).
+    #[serde(skip)]
+    pub router: Option<String>,
 }
 
 /// Checks the proxy of `args`; exit status 0 when all is well, 1 with a problem found, 2 when
 /// it could not check (in JSON too, with `--output json`). The text is printed a line a check,
 /// as each finishes.
 pub async fn check(args: CheckArgs) -> Result<Ended> {
-    let live = args.output == CheckOutput::Text;
+    let live = match args.output {
+        CheckOutput::Text => Live::Stdout,
+        CheckOutput::Json => Live::Quiet,
+    };
     let report = match report_as(&args, live).await {
         Ok(report) => report,
         Err(error) if args.output == CheckOutput::Json => {
@@ -138,11 +145,39 @@ pub async fn check(args: CheckArgs) -> Result<Ended> {
 
 /// The checks of the proxy of `args`, made.
 pub async fn report(args: &CheckArgs) -> Result<Report> {
-    report_as(args, false).await
+    report_as(args, Live::Quiet).await
 }
 
-/// The checks, each printed on stdout as it finishes when `live`.
-async fn report_as(args: &CheckArgs, live: bool) -> Result<Report> {
+/// The checks of `target` before a drill, each printed on stderr as it finishes (stdout is
+/// the drill's output).
+pub async fn preflight(target: &Target) -> Result<Report> {
+    Checks::new(target, Live::Stderr)?.run().await
+}
+
+/// Where each finding is printed as it is made, if anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Live {
+    Quiet,
+    Stdout,
+    Stderr,
+}
+
+impl Live {
+    /// Prints `finding` where it goes; a stream that cannot be written loses the line only.
+    fn print(self, finding: &Finding) {
+        let _ = match self {
+            Live::Quiet => Ok(()),
+            Live::Stdout => {
+                let mut out = io::stdout().lock();
+                print(&mut out, finding).and_then(|()| out.flush())
+            }
+            Live::Stderr => print(&mut io::stderr().lock(), finding),
+        };
+    }
+}
+
+/// The checks, each printed as it finishes where `live` says.
+async fn report_as(args: &CheckArgs, live: Live) -> Result<Report> {
     let env = |name: &str| std::env::var(name).ok();
     let target = Target::of_proxy(&args.proxy, &args.target, env)?;
     Checks::new(&target, live)?.run().await
@@ -174,8 +209,10 @@ struct Checks<'a> {
     target: &'a Target,
     http: reqwest::Client,
     findings: Vec<Finding>,
-    /// Print each finding as it is made.
-    live: bool,
+    /// Where each finding is printed as it is made.
+    live: Live,
+    /// The router's settings as stated, for the report.
+    router_said: Option<String>,
     version: Option<String>,
     /// The release was said on the proxy's line already.
     version_said: bool,
@@ -184,12 +221,13 @@ struct Checks<'a> {
 }
 
 impl<'a> Checks<'a> {
-    fn new(target: &'a Target, live: bool) -> Result<Self> {
+    fn new(target: &'a Target, live: Live) -> Result<Self> {
         Ok(Self {
             http: http_client(LOOK_UP, &target.probe.endpoint)?,
             target,
             findings: Vec::new(),
             live,
+            router_said: None,
             version: None,
             version_said: false,
             router_timeout: None,
@@ -202,10 +240,7 @@ impl<'a> Checks<'a> {
 
     /// Keeps a finding, printed at once when live.
     fn found(&mut self, finding: Finding) {
-        if self.live {
-            let mut out = io::stdout().lock();
-            let _ = print(&mut out, &finding).and_then(|()| out.flush());
-        }
+        self.live.print(&finding);
         self.findings.push(finding);
     }
 
@@ -247,12 +282,8 @@ impl<'a> Checks<'a> {
                 .find(|f| f.check == "proxy" && f.status == Status::Ok)
         {
             proxy.message.push_str(&format!(", LiteLLM {version}"));
-            if self.live {
-                let release =
-                    Finding::ok("release", format!("LiteLLM {version} (from its answers)"));
-                let mut out = io::stdout().lock();
-                let _ = print(&mut out, &release).and_then(|()| out.flush());
-            }
+            let release = Finding::ok("release", format!("LiteLLM {version} (from its answers)"));
+            self.live.print(&release);
         }
         let problem = self.findings.iter().any(|f| f.status == Status::Problem);
         Ok(Report {
@@ -261,6 +292,7 @@ impl<'a> Checks<'a> {
             url: clean(self.settings().endpoint.root(), FINDING_CHARS),
             litellm_version: self.version.map(|v| clean(&v, 40)),
             checks: self.findings,
+            router: self.router_said,
         })
     }
 
@@ -357,6 +389,7 @@ impl<'a> Checks<'a> {
         match settings::read(&self.http, &root, key.as_ref(), LOOK_UP).await {
             Ok(settings) => {
                 let said = settings.describe(&primary);
+                self.router_said = Some(clean(&said, FINDING_CHARS));
                 let finding = match settings.source {
                     settings::Source::RouterSettings => {
                         Finding::ok("router", format!("{said} (as the proxy states them)"))

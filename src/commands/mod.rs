@@ -3,6 +3,7 @@
 //! back as reports; [`crate::sys::exit`] turns them into the exit status.
 
 pub mod check;
+mod drill;
 mod replay;
 mod report;
 
@@ -15,11 +16,11 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use crate::cli::config::{Surroundings, reach};
 use crate::cli::targets::TargetSpec;
 use crate::cli::{
-    CheckArgs, Cli, DemoCommand, MarkArgs, MockArgs, OutputFormat, ReplayArgs, ReportArgs, Shell,
-    WatchArgs,
+    CheckArgs, Cli, DemoArgs, DemoCommand, DemoSubcommand, DrillCommand, MarkArgs, MockArgs,
+    OutputFormat, ProbeArgs, ReplayArgs, ReportArgs, Shell, WatchArgs,
 };
 use crate::control;
-use crate::modes::demo::{self, Given, Setup};
+use crate::modes::demo::{self, GatewayArgs, Given, Setup};
 use crate::probe::{Endpoint, HttpProber, ProbeSettings, ProxyMetrics};
 use crate::run;
 use crate::run::plan::{DEFAULT_TIMEOUT, Layer, Plan};
@@ -169,14 +170,17 @@ pub async fn check(args: CheckArgs) -> Result<Ended> {
     crate::commands::check::check(args).await
 }
 
-/// Runs the dashboard (or a headless output) against the simulated gateway `args` describe.
+/// Runs the dashboard (or a headless output) against the simulated gateway `args` describe,
+/// or rehearses a drill on it (`demo drill`).
 pub async fn demo(args: DemoCommand) -> Result<Ended> {
+    if let Some(DemoSubcommand::Drill(args)) = args.rehearsal {
+        return drill::rehearse(*args).await;
+    }
     let surroundings = Surroundings::detect();
-    let openai_key_in_env = std::env::var_os("OPENAI_API_KEY").is_some_and(|v| !v.is_empty());
-    let settings = demo::read_settings(args.demo.config.as_deref(), openai_key_in_env)?;
-    let setup = demo_setup(&args, settings, surroundings)?;
+    let settings = demo_settings(&args.demo.gateway)?;
+    let setup = demo_setup(&args.demo, &args.probe, settings, surroundings, false)?;
     let mut running = demo::Running::start(&setup).await?;
-    let mut plan = demo_plan(&args, &setup, &running.url(), surroundings)?;
+    let mut plan = demo_plan(&args.probe, &setup, &running.url(), surroundings)?;
     let probers = probers(&plan)?;
     learn_routers(&mut plan, &probers).await;
     let schedule = &plan.targets[0].schedule;
@@ -185,38 +189,46 @@ pub async fn demo(args: DemoCommand) -> Result<Ended> {
     run::execute(&plan, probers, mode).await
 }
 
-/// The demo resolved over `settings` from what the user gave.
+/// The config the simulated gateway plays (the seed's without `--config`).
+fn demo_settings(gateway: &GatewayArgs) -> Result<demo::GatewaySettings> {
+    let openai_key_in_env = std::env::var_os("OPENAI_API_KEY").is_some_and(|v| !v.is_empty());
+    demo::read_settings(gateway.config.as_deref(), openai_key_in_env)
+}
+
+/// The demo resolved over `settings` from what the user gave; `driven` by a drill, which
+/// switches the primary itself.
 fn demo_setup(
-    args: &DemoCommand,
+    demo: &DemoArgs,
+    probe: &ProbeArgs,
     settings: demo::GatewaySettings,
     surroundings: Surroundings,
+    driven: bool,
 ) -> Result<Setup> {
-    let probe = &args.probe;
     let given = Given {
         primary: probe.target.primary.first().map(String::as_str),
         interval: probe.interval,
         dashboard: surroundings.output(probe.output) == OutputFormat::Tui,
         ends: probe.duration.is_some() || probe.count.is_some(),
+        driven,
     };
-    Setup::new(&args.demo, settings, given).map_err(usage)
+    Setup::new(demo, settings, given).map_err(usage)
 }
 
 /// The plan of a demo run against the gateway at `url`: the demo's defaults under the user's.
 fn demo_plan(
-    args: &DemoCommand,
+    probe: &ProbeArgs,
     setup: &Setup,
     url: &str,
     surroundings: Surroundings,
 ) -> Result<Plan> {
     let endpoint = Endpoint::parse(url).map_err(usage)?;
-    Plan::new(
-        &args.probe,
-        endpoint,
-        None,
-        &setup.layer,
-        true,
-        surroundings,
-    )
+    Plan::new(probe, endpoint, None, &setup.layer, true, surroundings)
+}
+
+/// Runs a failover drill against the proxy `args` name: check, baseline, down, hold, up,
+/// settle, report.
+pub async fn drill(args: DrillCommand) -> Result<Ended> {
+    drill::drill(args).await
 }
 
 /// Plays a record back.
@@ -343,9 +355,9 @@ mod tests {
             stdout_is_terminal: terminal,
             no_color: false,
         };
-        let settings = demo::read_settings(demo.demo.config.as_deref(), false)?;
-        let setup = demo_setup(&demo, settings, surroundings)?;
-        let plan = demo_plan(&demo, &setup, "http://127.0.0.1:1", surroundings)?;
+        let settings = demo::read_settings(demo.demo.gateway.config.as_deref(), false)?;
+        let setup = demo_setup(&demo.demo, &demo.probe, settings, surroundings, false)?;
+        let plan = demo_plan(&demo.probe, &setup, "http://127.0.0.1:1", surroundings)?;
         Ok((setup, plan))
     }
 

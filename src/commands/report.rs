@@ -29,7 +29,7 @@ pub fn report(args: ReportArgs) -> Result<Ended> {
         run: record.run,
         runs: record.runs,
     };
-    let computed = report::compute(run, &args.budgets(), drill);
+    let computed = report::compute(run, &args.budgets.budgets(), drill);
     let document = report::render(&computed, args.format);
     match &args.out {
         Some(path) => std::fs::write(path, &document)

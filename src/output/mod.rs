@@ -149,6 +149,11 @@ impl Outputs {
         Self { list }
     }
 
+    /// One more output, told after those before it.
+    pub fn push(&mut self, output: Box<dyn Output>) {
+        self.list.push(output);
+    }
+
     pub fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
         self.each(|output| output.begin(info))
     }

@@ -86,10 +86,11 @@ pub enum Stop {
     Now,
 }
 
-/// The owner's handle on the running schedules of a run, one per target.
-#[derive(Debug)]
+/// The owner's handle on the running schedules of a run, one per target (and a drill's, which
+/// ends the run it leads).
+#[derive(Clone, Debug)]
 pub struct Controls {
-    targets: Vec<TargetControls>,
+    targets: Arc<[TargetControls]>,
 }
 
 /// The handle on one target's schedule.
@@ -104,13 +105,13 @@ struct TargetControls {
 impl Controls {
     /// Every target's interval (`+`/`-`).
     pub fn set_interval(&self, interval: Duration) {
-        for target in &self.targets {
+        for target in self.targets.iter() {
             target.interval.send_replace(interval);
         }
     }
 
     pub fn stop(&self, how: Stop) {
-        for target in &self.targets {
+        for target in self.targets.iter() {
             target.stop.send_replace(Some(how));
         }
     }
@@ -120,6 +121,14 @@ impl Controls {
     pub fn set_direct(&self, target: TargetId, mode: DirectMode) {
         if let Some(target) = self.targets.get(target.index()) {
             target.direct.send_replace(mode);
+        }
+    }
+
+    /// Waits until the run is asked to stop (a signal, `q`), by whoever holds the controls.
+    pub async fn stop_asked(&self) {
+        // Every target is told to stop at once: the first one's word is the run's.
+        if let Some(first) = self.targets.first() {
+            let _ = first.stop.subscribe().wait_for(Option::is_some).await;
         }
     }
 
@@ -149,11 +158,16 @@ impl ControlInputs {
 
 /// Controls for the schedules of a run, and each schedule's side, in the same order.
 pub fn controls(schedules: &[Schedule]) -> (Controls, Vec<ControlInputs>) {
-    let (targets, inputs) = schedules
+    let (targets, inputs): (Vec<TargetControls>, Vec<ControlInputs>) = schedules
         .iter()
         .map(|schedule| controls_with(schedule.interval, schedule.direct))
         .unzip();
-    (Controls { targets }, inputs)
+    (
+        Controls {
+            targets: targets.into(),
+        },
+        inputs,
+    )
 }
 
 /// Controls for a source other than a schedule (a replay): only stopping means anything.
@@ -161,7 +175,7 @@ pub fn controls_alone() -> (Controls, ControlInputs) {
     let (target, inputs) = controls_with(Duration::from_secs(1), DirectMode::Off);
     (
         Controls {
-            targets: vec![target],
+            targets: Arc::new([target]),
         },
         inputs,
     )

@@ -34,27 +34,36 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub run: Option<u64>,
 
-    /// Budget: at most this many failed requests in the run.
-    #[arg(long, value_name = "N")]
-    pub max_failed: Option<u64>,
-
-    /// Budget: at most this long from the fault to the first fallback answer (`30s`).
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
-    pub max_failover: Option<Duration>,
-
-    /// Budget: at most this long from the up to the first primary answer through the proxy.
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
-    pub max_recovery: Option<Duration>,
-
-    /// Budget: at least this share of the answered requests served, in percent (`99.5`).
-    #[arg(long, value_name = "PCT", value_parser = percent)]
-    pub min_availability: Option<f64>,
+    #[command(flatten)]
+    pub budgets: BudgetArgs,
 
     /// A drill's setup to show (JSON: the router's settings as the proxy stated them, the
     /// commands with their exit status and output; see docs/report.md), for a drill run by a
     /// script.
     #[arg(long, value_name = "FILE")]
     pub drill: Option<PathBuf>,
+}
+
+/// The budgets a run is judged by: `report`'s, and a drill's.
+#[derive(Debug, Clone, Args)]
+pub struct BudgetArgs {
+    /// Budget: at most this many failed requests in the run.
+    #[arg(long, value_name = "N")]
+    pub max_failed: Option<u64>,
+
+    /// Budget: at most this long from the fault (a drill's: its down command's end) to the
+    /// first fallback answer (`30s`).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub max_failover: Option<Duration>,
+
+    /// Budget: at most this long from the up (a drill's: its up command's end) to the first
+    /// primary answer through the proxy.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub max_recovery: Option<Duration>,
+
+    /// Budget: at least this share of the answered requests served, in percent (`99.5`).
+    #[arg(long, value_name = "PCT", value_parser = percent)]
+    pub min_availability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,7 +75,7 @@ pub enum ReportFormat {
     Html,
 }
 
-impl ReportArgs {
+impl BudgetArgs {
     pub fn budgets(&self) -> Budgets {
         Budgets {
             max_failed: self.max_failed,

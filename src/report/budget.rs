@@ -100,6 +100,19 @@ impl Budget {
 }
 
 impl Budgets {
+    /// Each budget given, in the order they are judged.
+    pub fn given(&self) -> Vec<Budget> {
+        [
+            self.max_failed.map(Budget::MaxFailed),
+            self.max_failover.map(Budget::MaxFailover),
+            self.max_recovery.map(Budget::MaxRecovery),
+            self.min_availability.map(Budget::MinAvailability),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Each budget given, judged against the run.
     pub fn judge(&self, whole: &Counts, durations: &Durations, facts: Facts) -> Vec<Judged> {
         let mut judged = Vec::new();

@@ -39,9 +39,13 @@ pub fn render(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "<p class=\"verdict {class}\"><span class=\"badge\">{badge}</span> {}</p>\n</header>",
+        "<p class=\"verdict {class}\"><span class=\"badge\">{badge}</span> {}</p>",
         escape(&report.verdict_words())
     );
+    if let Some(ended) = report.setup.drill.as_ref().and_then(|d| d.ended.as_ref()) {
+        let _ = writeln!(out, "<p class=\"run\">drill: {}</p>", escape(ended));
+    }
+    let _ = writeln!(out, "</header>");
 
     let _ = writeln!(out, "<section>\n<h2>Durations</h2>\n<div class=\"cards\">");
     for row in report.durations.rows() {

@@ -101,6 +101,7 @@ pub fn value(report: &Report) -> Value {
                     "exit_status": c.exit_status,
                     "output": c.output,
                 })).collect::<Vec<_>>(),
+                "ended": d.ended,
             })),
         },
         "fault_at": report.fault.map(at),

@@ -41,6 +41,9 @@ pub fn render(report: &Report) -> String {
     };
     property("record", &report.source.file);
     property("verdict", &report.verdict_text());
+    if let Some(ended) = report.setup.drill.as_ref().and_then(|d| d.ended.as_ref()) {
+        property("drill ended", ended);
+    }
     for row in report.durations.rows() {
         let figure = row.lapse.map_or("not reached".to_owned(), |l| l.text());
         property(row.name, &figure);

@@ -15,6 +15,9 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "**Damaged record:** {}\n", escape(damage));
     }
     let _ = writeln!(out, "**Verdict: {}**", escape(&report.verdict_text()));
+    if let Some(ended) = report.setup.drill.as_ref().and_then(|d| d.ended.as_ref()) {
+        let _ = writeln!(out, "\n**Drill:** {}", escape(ended));
+    }
 
     let _ = writeln!(out, "\n## Budgets\n");
     if report.budgets.is_empty() {

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use args::{ReportArgs, ReportFormat};
-pub use budget::{Budgets, Judged, Status, Verdict};
+pub use args::{BudgetArgs, ReportArgs, ReportFormat};
+pub use budget::{Budget, Budgets, Facts, Judged, Status, Verdict};
 pub use chart::Chart;
 pub use compute::compute;
 
@@ -90,6 +90,9 @@ pub struct DrillSetup {
     /// The commands the drill ran, in order.
     #[serde(default)]
     pub commands: Vec<DrillCommand>,
+    /// How the drill ended, in its words: `completed`, `interrupted (SIGINT) …`, `aborted: …`.
+    #[serde(default)]
+    pub ended: Option<String>,
 }
 
 impl DrillSetup {
@@ -108,6 +111,7 @@ impl DrillSetup {
                     output: clean(&c.output, 2000),
                 })
                 .collect(),
+            ended: self.ended.map(|e| clean(&e, 500)),
         }
     }
 }

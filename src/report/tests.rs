@@ -476,11 +476,16 @@ fn a_drill_s_setup_is_shown_and_its_texts_cleaned() {
     let setup: DrillSetup = serde_json::from_str(
         r#"{"router": "fallbacks llama-fp8 → llama3; cooldown_time 10s",
             "commands": [{"step": "down", "command": "oc scale --replicas=0",
-                          "exit_status": 0, "output": "scaled\u001b[31m red"}]}"#,
+                          "exit_status": 0, "output": "scaled\u001b[31m red"}],
+            "ended": "interrupted\u001b[2J: the up command ran"}"#,
     )
     .unwrap();
     let setup = setup.cleaned();
     assert_eq!(setup.commands[0].output, "scaled red");
+    assert_eq!(
+        setup.ended.as_deref(),
+        Some("interrupted: the up command ran")
+    );
     let mut report = drill(true).report(30.0, Budgets::default());
     report.setup.drill = Some(setup);
     let text = text::render(&report);
@@ -499,8 +504,21 @@ fn a_drill_s_setup_is_shown_and_its_texts_cleaned() {
         row("drill down", " oc scale --replicas=0 → exit 0: scaled red"),
         "{text}"
     );
+    // How the drill ended is said under the verdict and in the setup.
+    assert!(
+        text.lines().nth(3) == Some("drill: interrupted: the up command ran"),
+        "{text}"
+    );
+    assert!(
+        row("drill ended", " interrupted: the up command ran"),
+        "{text}"
+    );
     let json: serde_json::Value = serde_json::from_str(&json::render(&report)).unwrap();
     assert_eq!(json["setup"]["drill"]["commands"][0]["exit_status"], 0);
+    assert_eq!(
+        json["setup"]["drill"]["ended"],
+        "interrupted: the up command ran"
+    );
     let unknown = serde_json::from_str::<DrillSetup>(r#"{"routr": "x"}"#);
     assert!(unknown.is_err(), "a misspelt field is refused");
 }

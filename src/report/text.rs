@@ -17,6 +17,9 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "damaged record: {damage}");
     }
     let _ = writeln!(out, "verdict: {}", report.verdict_text());
+    if let Some(ended) = report.setup.drill.as_ref().and_then(|d| d.ended.as_ref()) {
+        let _ = writeln!(out, "drill: {ended}");
+    }
     section(&mut out, "Setup", &table(&setup_rows(report)));
     let base = if report.fault.is_some() {
         "Timeline (T = the fault)"
@@ -183,6 +186,9 @@ pub fn setup_rows(report: &Report) -> Vec<Vec<String>> {
                 &format!("drill {}", command.step),
                 command_text(command),
             ));
+        }
+        if let Some(ended) = &drill.ended {
+            rows.push(row("drill ended", ended.clone()));
         }
     }
     rows

@@ -18,7 +18,7 @@ use ratatui::crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
 pub use mode::ModeLink;
-pub use session::Session;
+pub use session::{Lead, Session};
 
 use crate::clock::{RunClock, SessionClock};
 use crate::control::{self, MarkRequest};
@@ -44,6 +44,18 @@ pub async fn execute<P: Probe>(
     let clock = RunClock::start();
     // Every output is set up (the record opened) before the first probe leaves.
     let listed = outputs(&plan.show, &SessionClock::Run(clock))?;
+    let session = Session::start(plan.schedules(probers), clock);
+    drive_live(&plan.show, session, listed, mode).await
+}
+
+/// Drives a live `session` (the schedule's) to its end as [`drive`] does, `failover-watch
+/// mark` reaching it through a control socket while it runs.
+pub async fn drive_live(
+    show: &Show,
+    session: Session,
+    listed: Listed,
+    mode: Option<ModeLink>,
+) -> Result<Ended> {
     let (marks_tx, marks) = mpsc::channel(8);
     let (socket, marks) = match control::listen(marks_tx) {
         Ok(socket) => (Some(socket), Ok(marks)),
@@ -55,13 +67,7 @@ pub async fn execute<P: Probe>(
             (None, Err(why))
         }
     };
-    let targets = probers
-        .into_iter()
-        .zip(&plan.targets)
-        .map(|(prober, target)| (prober, target.schedule.clone()))
-        .collect();
-    let session = Session::start(targets, clock);
-    let ended = drive(&plan.show, session, listed, mode, marks).await;
+    let ended = drive(show, session, listed, mode, marks).await;
     drop(socket);
     ended
 }
@@ -103,6 +109,13 @@ pub fn outputs(show: &Show, clock: &SessionClock) -> Result<Listed> {
 pub struct Listed {
     outputs: Outputs,
     endpoint: Option<metrics::Server>,
+}
+
+impl Listed {
+    /// One more output, a mode's own (the drill's watch of its budgets), told after the others.
+    pub fn add(&mut self, output: Box<dyn Output>) {
+        self.outputs.push(output);
+    }
 }
 
 fn stdout() -> Result<crate::output::Pipe> {

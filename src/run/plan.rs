@@ -1,6 +1,8 @@
 //! What a run needs, resolved and checked (by `cli::config` from the options, by a replay from
 //! its record): what to probe and when, and how to show it.
 
+use std::sync::Arc;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,6 +36,17 @@ pub struct Plan {
 pub struct TargetPlan {
     pub probe: ProbeSettings,
     pub schedule: Schedule,
+}
+
+impl Plan {
+    /// Each target's schedule beside its prober (`probers` in the targets' order).
+    pub fn schedules<P>(&self, probers: Vec<Arc<P>>) -> Vec<(Arc<P>, Schedule)> {
+        probers
+            .into_iter()
+            .zip(&self.targets)
+            .map(|(prober, target)| (prober, target.schedule.clone()))
+            .collect()
+    }
 }
 
 /// How a run shows itself, whatever feeds it (a proxy, the demo, a record).

@@ -1,7 +1,8 @@
 //! One exit-status policy for every command: 0 when a run ends as asked, 1 when it failed
 //! (`--fail-on-error` and a failed or unanswered probe, or an error while running, with its
 //! report), 2 for bad usage or configuration, with a one-line reason, 101 after a panic
-//! anywhere (a task's too, which tokio would otherwise swallow).
+//! anywhere (a task's too, which tokio would otherwise swallow). A drill adds 2 when it could
+//! not run, 3 when it could not restore what it took down, 130 when it was interrupted.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -30,8 +31,28 @@ pub fn usage(reason: impl Into<String>) -> Report {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ended {
     Clean,
-    /// `--fail-on-error` and a probe failed or was never answered.
+    /// `--fail-on-error` and a probe failed or was never answered; a drill's budget broken.
     Failed,
+    /// A drill could not run as planned (its down command failed, its watch stopped), said
+    /// already: exit status 2, as bad usage.
+    NotRun,
+    /// A drill's restore (its up command) failed: the system may be left down. Exit status 3.
+    RestoreFailed,
+    /// Interrupted (Ctrl-C, a signal), after what had to be done was done: exit status 130.
+    Interrupted,
+}
+
+impl Ended {
+    /// The exit status it stands for.
+    pub fn code(self) -> u8 {
+        match self {
+            Ended::Clean => 0,
+            Ended::Failed => 1,
+            Ended::NotRun => 2,
+            Ended::RestoreFailed => 3,
+            Ended::Interrupted => 130,
+        }
+    }
 }
 
 /// A panic happened somewhere in the process.
@@ -54,8 +75,7 @@ pub fn status(result: Result<Ended, Report>) -> ExitCode {
         return ExitCode::from(101);
     }
     match result {
-        Ok(Ended::Clean) => ExitCode::SUCCESS,
-        Ok(Ended::Failed) => ExitCode::FAILURE,
+        Ok(ended) => ExitCode::from(ended.code()),
         Err(report) => match report.chain().find_map(|e| e.downcast_ref::<Usage>()) {
             Some(usage) => {
                 eprintln!("failover-watch: error: {usage}");

@@ -35,6 +35,19 @@ pub fn redact_known(text: &str) -> Cow<'_, str> {
     text
 }
 
+/// Blanks `key` out of every text from now on, whether or not it is the key in use: a key
+/// the environment holds, which a drill's command may print.
+pub fn blank_out(key: &str) {
+    let key = key.trim();
+    if key.is_empty() {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k.expose_secret() == key) {
+        known.push(SecretString::from(key.to_owned()));
+    }
+}
+
 #[derive(Clone)]
 pub struct ApiKey(SecretString);
 
@@ -57,10 +70,7 @@ impl ApiKey {
                     .to_owned(),
             );
         }
-        let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
-        if !known.iter().any(|k| k.expose_secret() == key) {
-            known.push(SecretString::from(key.to_owned()));
-        }
+        blank_out(key);
         Ok(Self(SecretString::from(key.to_owned())))
     }
 

@@ -24,6 +24,13 @@ DIR holds:
                  what `failover-watch check` printed (JSON on the healthy proxy before the
                  faults, the text on the seed-verbatim proxy);
   mark.out       what `failover-watch mark` printed;
+  (drill-*)      the drill's record (`drill-llama-fp8-TIME.jsonl`, its default name, in DIR), its
+                 report on stdout (`drill.out`; `report.json` too in drill-pass), its story on
+                 stderr (`drill.err`), the down command's environment (`down.env`, drill-pass);
+                 in markers.jsonl the steps the lane was asked for and answered (`lever-down`,
+                 `lever-down-done`, `lever-up`, …), the SIGINT it sent (`sigint`), the drill's
+                 status (`drill`), and whether the primary served again after it
+                 (`primary-back`);
   metrics/       (primary-killed) the second watcher's, run as a service (`--output none
                  --metrics-listen ADDR --log-file -`, and `--record`): `watch.out` (empty),
                  `watch.err` (its logs), `record.jsonl`; one raw scrape of its `/metrics`
@@ -2072,6 +2079,302 @@ def scenario_fallback_of_two(run, c, args):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Drills: `failover-watch drill` against the proxy, its steps carried out by the lane.
+DRILL_LAST_LINES = {
+    "drill-pass": "failover-watch: drill passed: 4 budgets held (exit 0)",
+    "drill-interrupted": "failover-watch: drill interrupted (Ctrl-C, a signal or q); the up "
+    "command ran (exit 0) (exit 130)",
+    "drill-down-fails": "failover-watch: drill: the down command failed (exit 7): the drill "
+    "could not run; the up command ran (exit 0) (exit 2)",
+}
+DRILL_STATUS = {"drill-pass": 0, "drill-budget": 1, "drill-interrupted": 130, "drill-down-fails": 2}
+RECORD_NAME = re.compile(r"^drill-llama-fp8-[0-9]{8}-[0-9]{6}\.jsonl$")
+
+
+def drill_record(directory):
+    """The drill's record: the one file of DIR named as a drill names it."""
+    found = [p.name for p in Path(directory).iterdir() if RECORD_NAME.match(p.name)]
+    if len(found) != 1:
+        raise ValueError(f"expected one drill-llama-fp8-TIME.jsonl in {directory}, found {found}")
+    return found[0]
+
+
+def drill_report(run, name="drill.out"):
+    """The drill's JSON report."""
+    return json.loads(run.text(name) or "")
+
+
+def drill_command(report, step):
+    commands = report["setup"]["drill"]["commands"]
+    return next(c for c in commands if c["step"] == step)
+
+
+def drill_common(run, c, args):
+    """What every drill shows: its status and its last line, check before the fault, the steps
+    asked of the lane in order, nothing left down after it, the key nowhere, and its record."""
+    rc = run.events("drill")[0]["rc"]
+    want = DRILL_STATUS[args.scenario]
+    c.check(rc == want, f"the drill exited {want}", f"status {rc}")
+    stderr = run.text("drill.err") or ""
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    if args.scenario in DRILL_LAST_LINES:
+        want_line = DRILL_LAST_LINES[args.scenario]
+        c.check(last == want_line, "the drill's last line says how it ended", repr(last))
+    c.check(
+        "✓ proxy     reachable at http://127.0.0.1:" in stderr
+        and f"LiteLLM {args.litellm_version}" in stderr
+        and "✓ request   served by the primary" in stderr
+        and "\n✗ " not in stderr,
+        "the drill ran check first, every check ok, on the release under test",
+        repr(stderr[:600]),
+    )
+    steps = [m["event"] for m in run.markers if m["event"].startswith("lever-")]
+    c.check(
+        steps == ["lever-down", "lever-down-done", "lever-up", "lever-up-done"],
+        "the drill asked the lane to take the primary down, then to bring it back, once each",
+        f"{steps}",
+    )
+    c.check(
+        not run.events("lane-restarted-primary") and run.events("primary-back"),
+        "nothing was left down: the primary served through the proxy again after the drill",
+        f"{[m['event'] for m in run.markers]}",
+    )
+    for name in ("drill.out", "drill.err", run.output_name):
+        c.check("sk-test" not in (run.text(name) or ""), f"the key is not in {name}")
+    c.check(not run.bad_lines, "every line of the drill's record is JSON", "; ".join(run.bad_lines[:3]))
+    first = run.lines[0] if run.lines else {}
+    c.check(
+        first.get("type") == "run" and run.summary_is_last,
+        "the record starts with its run line and ends with its summary",
+        json.dumps(first)[:200],
+    )
+    labels = [m.get("label") for m in run.marks]
+    return labels
+
+
+def drill_pass(run, c, args):
+    """A drill that holds its budgets: the primary killed by the down command, served by the
+    fallback through the hold, back after the up command and LiteLLM's cooldown."""
+    labels = drill_common(run, c, args)
+    report = drill_report(run)
+    c.check(
+        report == json.loads(run.text("report.json") or "null"),
+        "--report report.json holds the report printed on stdout",
+    )
+    c.check(labels == ["drill: down", "drill: up"], "the record has the drill's two markers", f"{labels}")
+    c.check(
+        report["verdict"] == "pass"
+        and [b["status"] for b in report["budgets"]] == ["pass"] * 4,
+        "verdict pass: max_failed, max_failover, max_recovery, min_availability held",
+        json.dumps(report["budgets"]),
+    )
+    drill = report["setup"]["drill"]
+    c.check(
+        drill["ended"] == "completed"
+        and drill["router"].startswith(f"fallbacks {PRIMARY} → llama3; allowed_fails 1")
+        and f"cooldown_time {args.cooldown:g}s" in drill["router"],
+        "the report says the drill completed, and the router's settings as the proxy stated them",
+        json.dumps(drill)[:400],
+    )
+    down, up = drill_command(report, "down"), drill_command(report, "up")
+    c.check(
+        (down["exit_status"], down["output"], up["exit_status"], up["output"])
+        == (0, "lane: done", 0, "lane: done"),
+        "both commands exited 0, their output kept",
+        json.dumps([down, up]),
+    )
+    env = run.text("down.env") or ""
+    c.check(
+        "PATH=" in env and "sk-test" not in env and "LITELLM_API_KEY" not in env
+        and "FAILOVER_WATCH_" not in env,
+        "the down command ran without the key nor FAILOVER_WATCH_* in its environment",
+        repr(env[:300]),
+    )
+    c.check(
+        report["setup"]["litellm_version"] == args.litellm_version,
+        f"the report names LiteLLM {args.litellm_version}",
+    )
+    fault = epoch(report["fault_at"])
+    c.check(
+        run.marker("lever-down-done") <= fault <= run.marker("lever-up"),
+        "the fault is the down command's end: after the lane stopped the primary, before the up",
+        f"fault {fault}, markers {run.marker('lever-down-done')} / {run.marker('lever-up')}",
+    )
+    timeline = {f["event"]: f for f in report["timeline"]}
+    failover, recovery, up_fact = timeline.get("failover"), timeline.get("recovery"), timeline.get("up")
+    c.check(
+        failover is not None and failover["model"] == "ollama/llama3"
+        and timeline["fault"]["found"] == "marker",
+        "the failover is the fallback's first answer after the drill's down marker",
+        json.dumps(failover),
+    )
+    c.check(
+        up_fact is not None and up_fact["found"] == "marker"
+        and epoch(up_fact["at"]) >= run.marker("lever-up-done")
+        and recovery is not None and recovery["model"] == PRIMARY
+        and epoch(recovery["at"]) > epoch(up_fact["at"]),
+        "the up is the up command's end, the recovery the primary's first answer after it",
+        json.dumps([up_fact, recovery]),
+    )
+    durations = report["durations"]
+    c.check(
+        0 < durations["failover_secs"] <= args.interval + 1.0
+        and 0 < durations["recovery_secs"] <= args.cooldown + 2 * args.interval + 1.0,
+        f"failed over within an interval, recovered within the cooldown ({args.cooldown:g} s) "
+        "and two intervals",
+        json.dumps(durations),
+    )
+    whole = report["whole"]
+    c.check(
+        whole["failed"] == 0 and whole["fallback"] > 0 and whole["primary"] > 0,
+        "no request failed; both the primary and the fallback served",
+        json.dumps(whole)[:300],
+    )
+
+
+def drill_budget(run, c, args):
+    """A budget broken: the recovery cannot come within 1 s of the up while LiteLLM's cooldown
+    lasts; with --abort-on-breach the drill stops there, its JUnit says which budget broke."""
+    import xml.etree.ElementTree as ElementTree
+
+    labels = drill_common(run, c, args)
+    c.check(labels == ["drill: down", "drill: up"], "the record has the drill's two markers", f"{labels}")
+    try:
+        suites = ElementTree.fromstring(run.text("drill.out") or "")
+    except ElementTree.ParseError as error:
+        c.check(False, "the drill printed JUnit XML", repr(error))
+        return
+    suite = suites.find("testsuite")
+    cases = {case.get("name").split(":")[0]: case for case in suite.findall("testcase")}
+    c.check(
+        suite.get("tests") == "2" and suite.get("failures") == "1",
+        "one test case per budget, one failure",
+        json.dumps(suite.attrib),
+    )
+    failure = cases["max_recovery"].find("failure")
+    c.check(
+        failure is not None and "none yet after" not in failure.get("message", "")
+        and failure.get("message", "").startswith("up → first primary answer ≤ 1.00 s: never")
+        and cases["max_failed"].find("failure") is None,
+        "max_recovery failed (no primary answer after the up), max_failed held",
+        repr(failure.attrib if failure is not None else None),
+    )
+    properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    ended = properties.get("drill ended", "")
+    c.check(
+        ended.startswith(
+            "aborted on a broken budget (--abort-on-breach: up → first primary answer ≤ 1.00 s: "
+            "none yet after 1."
+        )
+        and ended.endswith("); the up command ran (exit 0)"),
+        "the drill was aborted on the breach, after its up command",
+        repr(ended),
+    )
+    stderr = run.text("drill.err") or ""
+    last = stderr.strip().splitlines()[-1]
+    c.check(
+        last.startswith("failover-watch: drill failed: budget broken: up → first primary answer")
+        and last.endswith("; aborted (exit 1)"),
+        "the drill's last line says which budget broke",
+        repr(last),
+    )
+    took = run.marker("drill-start")
+    ended_at = run.events("drill")[0]["at"]
+    c.check(
+        ended_at - run.marker("lever-up-done") < 10,
+        "the drill ended soon after the breach, long before its 20 s of settle",
+        f"{ended_at - run.marker('lever-up-done'):.1f} s after the up (started {took})",
+    )
+
+
+def drill_interrupted(run, c, args):
+    """SIGINT in the hold: the drill brings the primary back at once, ends 130, its report says
+    it was interrupted."""
+    labels = drill_common(run, c, args)
+    c.check(labels == ["drill: down", "drill: up"], "the record has the drill's two markers", f"{labels}")
+    sigint = run.marker("sigint")
+    c.check(
+        run.marker("lever-down-done") < sigint < run.marker("lever-up"),
+        "SIGINT came in the hold; the drill asked for the primary back after it",
+    )
+    c.check(
+        run.marker("lever-up") - sigint < 3,
+        "the up command ran at once, not after the 30 s hold",
+        f"{run.marker('lever-up') - sigint:.1f} s after SIGINT",
+    )
+    report = drill_report(run)
+    c.check(
+        report["setup"]["drill"]["ended"]
+        == "interrupted (Ctrl-C, a signal or q); the up command ran (exit 0)",
+        "the report says the drill was interrupted, and that the up command ran",
+        repr(report["setup"]["drill"]["ended"]),
+    )
+    up = drill_command(report, "up")
+    c.check((up["exit_status"], up["output"]) == (0, "lane: done"), "the up command exited 0", json.dumps(up))
+    stderr = run.text("drill.err") or ""
+    c.check("drill: interrupted: restoring" in stderr, "the drill said it was restoring", repr(stderr[-400:]))
+
+
+def drill_down_fails(run, c, args):
+    """The down command takes the primary down, then fails: exit 2, and the up command brings
+    the primary back all the same."""
+    labels = drill_common(run, c, args)
+    c.check(
+        labels == ["drill: up"],
+        "no down marker (the down step failed), the up marker after the up command",
+        f"{labels}",
+    )
+    report = drill_report(run)
+    down, up = drill_command(report, "down"), drill_command(report, "up")
+    c.check(
+        (down["exit_status"], down["output"], up["exit_status"]) == (7, "lane: done", 0),
+        "the down command exited 7 after its step, the up command 0",
+        json.dumps([down, up]),
+    )
+    c.check(
+        report["setup"]["drill"]["ended"]
+        == "the down command failed (exit 7): the drill could not run; the up command ran (exit 0)",
+        "the report says the drill could not run, and that the up command ran",
+        repr(report["setup"]["drill"]["ended"]),
+    )
+    c.check(
+        run.marker("lever-up") - run.marker("lever-down-done") < 3,
+        "the up command came at once, not after the 30 s hold",
+    )
+
+
+DRILLS = {
+    "drill-pass": drill_pass,
+    "drill-budget": drill_budget,
+    "drill-interrupted": drill_interrupted,
+    "drill-down-fails": drill_down_fails,
+}
+
+
+def drill_main(args):
+    """A drill scenario's checks, over its record and report."""
+    c = Checks(args.scenario)
+    try:
+        name = drill_record(args.directory)
+        run = Run(args.directory, name)
+        run.output_name = name
+    except (OSError, KeyError, ValueError) as error:
+        print(f"  FAIL cannot read the drill in {args.directory}: {error}")
+        return 1
+    try:
+        DRILLS[args.scenario](run, c, args)
+    except (KeyError, StopIteration, TypeError, IndexError, ValueError, OSError, AttributeError) as error:
+        c.check(False, "the drill's outputs have the fields and records the checks need", repr(error))
+    if c.failed:
+        print(f"  evidence for {args.scenario} (times from the first request):")
+        print(run.timeline())
+        print(f"  {args.scenario}: {c.passed} checks passed, {c.failed} failed")
+        return 1
+    print(f"  {args.scenario}: {c.passed} checks passed")
+    return 0
+
+
 SCENARIOS = {
     "fallback-of-two": (scenario_fallback_of_two, False),
     "primary-killed": (scenario_killed, False),
@@ -2085,7 +2388,7 @@ SCENARIOS = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("scenario", choices=sorted(SCENARIOS) + sorted(DRILLS))
     parser.add_argument("directory")
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--router-timeout", type=float, default=3.0)
@@ -2098,6 +2401,8 @@ def main():
         "DIR/metrics/prometheus.json); without it, the answers kept there are read",
     )
     args = parser.parse_args()
+    if args.scenario in DRILLS:
+        return drill_main(args)
     args.expect = Expect(args.litellm_version, stream=args.scenario.startswith("stream-"))
     check, allow_errors = SCENARIOS[args.scenario]
     c = Checks(args.scenario)

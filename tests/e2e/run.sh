@@ -5,7 +5,7 @@
 #   tests/e2e/run.sh [SCENARIO...]      (all scenarios when none is named)
 #
 # Scenarios: seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
-# fallback-of-two
+# fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails
 #
 # For each version it installs litellm[proxy]==VERSION from tests/e2e/requirements-VERSION.lock
 # into tests/e2e/.venv/VERSION (reused while it holds exactly that lock); the installs run in
@@ -46,7 +46,7 @@ INTERVAL=1
 ROUTER_TIMEOUT=30
 COOLDOWN=10
 ALL_SCENARIOS=(seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
-  fallback-of-two)
+  fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails)
 
 export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -738,9 +738,10 @@ preflight_seed() { # the check of the seed-verbatim proxy, once the watcher's ru
   done
 }
 
-watcher_pid() { # the failover-watch process of the running watcher (below timeout and env)
+watcher_pid() { # [NAME]: the failover-watch process of the running watcher (below timeout and
+  # env), or of the process NAME started
   local pid comm
-  for pid in $(session_members "${PROC_PID[watch]}"); do
+  for pid in $(session_members "${PROC_PID[${1:-watch}]}"); do
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
     if [[ $comm == failover-watch ]]; then
       echo "$pid"
@@ -1148,6 +1149,171 @@ scenario_fallback_of_two() {
   finish_scenario fallback-of-two "$start"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Drills: `failover-watch drill` against the proxy. Its down and up commands ask this lane to
+# stop and to restart the primary mock (the lane owns its processes, and stops them on every
+# exit path): a command writes its step to a FIFO and waits for the lane's word on another;
+# the lane answers while the drill runs, noting each step in markers.jsonl. The drill runs in
+# the scenario's folder (its record there, under its default name), the key in its
+# environment, its report on stdout (drill.out), its story on stderr (drill.err).
+LEVER_REQ='' LEVER_REP='' LEVER_REQ_FD='' LEVER_REP_FD=''
+
+open_levers() { # the scenario's two FIFOs, held open here for reading and writing: opening
+  # them never blocks, and no end of file comes while the lane holds them
+  LEVER_REQ=$SDIR/lever.req LEVER_REP=$SDIR/lever.rep
+  mkfifo -m 600 "$LEVER_REQ" "$LEVER_REP"
+  exec {LEVER_REQ_FD}<>"$LEVER_REQ" {LEVER_REP_FD}<>"$LEVER_REP"
+}
+
+close_levers() {
+  exec {LEVER_REQ_FD}<&- {LEVER_REP_FD}<&-
+}
+
+lever() { # STEP [STATUS]: the shell command a drill runs for STEP (down or up): asks the lane,
+  # prints its word; then exits STATUS when given (a down command that fails after its step)
+  local then=''
+  [[ -z ${2:-} ]] || then="; exit $2"
+  printf 'echo %s >%q && read -r word <%q && echo "lane: $word" && test "$word" = done%s' \
+    "$1" "$LEVER_REQ" "$LEVER_REP" "$then"
+}
+
+run_drill() { # ARGS...: starts the drill on the proxy (a request a second, nothing on stdout but
+  # the report), 60 s at most
+  marker drill-start
+  spawn drill "$SDIR/drill.out" "$SDIR/drill.err" timeout -k 5 60 \
+    env -i -C "$SDIR" PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" \
+    LITELLM_API_KEY=sk-test NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+    RUST_BACKTRACE=1 \
+    "$BIN" drill --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
+    --fallback llama3 --interval "${INTERVAL}s" --output none \
+    --log-file "$SDIR/failover-watch.log" "$@"
+}
+
+serve_drill() { # [SIGINT_AFTER_S]: answers the drill's steps until it ends (down: the primary
+  # mock stopped; up: started again on its port), then notes its status; with a number, sends
+  # the drill SIGINT that long after its down step was answered
+  local interrupt=${1:-} pid=${PROC_PID[drill]} step part='' rc=0
+  while alive "$pid"; do
+    # The lane's only wait for the drill's end: a step is answered the moment it comes. A
+    # read that times out keeps what it had read of a line: the rest comes with the next.
+    if ! read -r -t 0.25 step <&"$LEVER_REQ_FD"; then
+      part+=$step
+      continue
+    fi
+    step=$part$step part=''
+    marker "lever-$step"
+    case $step in
+    down) stop_proc primary ;;
+    up) mock primary ;;
+    *) die "the drill asked the lane for '$step'" ;;
+    esac
+    marker "lever-$step-done"
+    echo done >&"$LEVER_REP_FD"
+    if [[ $step == down && -n $interrupt ]]; then
+      pause "$interrupt"
+      kill -INT "$(watcher_pid drill)"
+      marker sigint
+    fi
+  done
+  wait "$pid" || rc=$?
+  stop_proc drill
+  printf '{"event": "drill", "rc": %d, "at": %s}\n' "$rc" "$(now_epoch)" >>"$MARKERS"
+  # A drill that took the primary down and never asked it back: the lane brings it back for
+  # the next scenarios (and check.py fails on the marker).
+  if [[ -z ${PROC_PID[primary]:-} ]]; then
+    mock primary
+    marker lane-restarted-primary
+  fi
+}
+
+primary_back() { # notes when the primary serves requests through the proxy again (once
+  # LiteLLM's cooldown allows), 30 s at most: nothing was left down
+  local port=${PROXY_PORT[$PROXY]} headers deadline=$(($(now_us) + 30000000))
+  while (($(now_us) < deadline)); do
+    headers="$(chat "$port" llama-fp8)"$'\n'
+    if [[ $headers == "HTTP/1.1 200"* && $headers == *$'\nx-litellm-model-group: llama-fp8\n'* &&
+      $headers == *$'\nx-litellm-attempted-fallbacks: 0\n'* ]]; then
+      marker primary-back
+      return 0
+    fi
+    pause 0.5
+  done
+  marker primary-not-back
+}
+
+scenario_drill() { # NAME: a drill of the primary as NAME has it (see tests/e2e/README.md)
+  local name=$1 start
+  start=$(now_us)
+  begin_scenario "$name" proxy
+  settle proxy
+  note_mocks primary fallback
+  stats primary before
+  stats fallback before
+  open_levers
+  case $name in
+  drill-pass)
+    run_drill --baseline 2s --hold 3s --settle 12s \
+      --down "env >$(printf %q "$SDIR/down.env"); $(lever down)" --up "$(lever up)" \
+      --max-failed 0 --max-failover 5s --max-recovery 15s --min-availability 100 \
+      --format json --report "$SDIR/report.json"
+    serve_drill
+    ;;
+  drill-budget)
+    # Traffic comes back only once LiteLLM's cooldown is over, seconds after the up: the
+    # recovery budget breaks, and the drill stops there, long before its settle is over.
+    run_drill --baseline 2s --hold 3s --settle 20s --down "$(lever down)" --up "$(lever up)" \
+      --max-failed 0 --max-recovery 1s --abort-on-breach --format junit
+    serve_drill
+    ;;
+  drill-interrupted)
+    run_drill --baseline 2s --hold 30s --down "$(lever down)" --up "$(lever up)" --format json
+    serve_drill 1.5
+    ;;
+  drill-down-fails)
+    run_drill --baseline 2s --hold 30s --down "$(lever down 7)" --up "$(lever up)" --format json
+    serve_drill
+    ;;
+  esac
+  close_levers
+  primary_back
+  stats primary after
+  stats fallback after
+  finish_drill "$name" "$start"
+}
+
+finish_drill() { # NAME START_US: checks the drill, its record and report, with check.py
+  local name=$1 start=$2 verdict=pass foreign evidence=$SDIR/evidence.txt secs
+  : >"$evidence"
+  foreign=$(foreign_peers)
+  if [[ -n $foreign ]]; then
+    {
+      echo "  FAIL connections beyond 127.0.0.1:"
+      awk '{ print "  | " $0 }' <<<"$foreign"
+    } >>"$evidence"
+    verdict=fail
+  fi
+  if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
+    --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" --litellm-version "$LANE" \
+    >"$SDIR/check.log" 2>&1; then
+    verdict=fail
+  fi
+  secs=$(secs_since "$start")
+  if [[ $verdict == pass ]]; then
+    echo "PASS $name $secs" >>"$WORK/results"
+    echo "PASS $name @$LANE ($secs s)"
+  else
+    {
+      cat "$SDIR/check.log"
+      echo "  the drill's stderr ($SDIR/drill.err), last 30 lines:"
+      tail -n 30 "$SDIR/drill.err" | sed 's/^/  | /'
+      echo "  proxy log ($WORK/logs/$PROXY.log) during the scenario, last 30 lines:"
+      tail -c +$((PROXY_LOG_OFFSET + 1)) "$WORK/logs/$PROXY.log" | tail -n 30 | sed 's/^/  | /'
+    } >>"$evidence"
+    echo "FAIL $name $secs" >>"$WORK/results"
+    echo "FAIL $name @$LANE ($secs s): its evidence follows when every lane is done (and is in $evidence)"
+  fi
+}
+
 lane_main() { # VERSION INDEX SCENARIO...
   LANE=$1 LANE_INDEX=$2
   shift 2
@@ -1201,6 +1367,7 @@ lane_main() { # VERSION INDEX SCENARIO...
     primary-hang) scenario_hang ;;
     both-down) scenario_both_down ;;
     fallback-of-two) scenario_fallback_of_two ;;
+    drill-*) scenario_drill "$s" ;;
     esac
   done
   ! grep -q '^FAIL' "$WORK/results" || exit 1

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use help::help;
-pub use options::DemoArgs;
+pub use options::{DemoArgs, GatewayArgs};
 pub use settings::GatewaySettings;
 pub use setup::{Given, Setup, read_settings};
 
@@ -61,6 +61,16 @@ impl Running {
 
     pub fn url(&self) -> String {
         self.gateway.url()
+    }
+
+    /// The simulated deployments for a rehearsed drill to switch (it drives the primary
+    /// itself, no script nor key does), after telling on stderr what is simulated when no
+    /// dashboard owns the terminal.
+    pub fn rehearse(&self, setup: &Setup) -> Stage {
+        if !setup.dashboard {
+            introduce(setup, &self.url(), None);
+        }
+        self.stage.clone()
     }
 
     /// Starts switching faults as `setup` says: without the dashboard, after telling on

@@ -1,4 +1,5 @@
-//! The demo's own options, on the command line under `failover-watch demo`.
+//! The demo's own options, on the command line under `failover-watch demo` (the simulated
+//! gateway's under `failover-watch demo drill` too).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,11 +11,8 @@ use crate::litellm::Release;
 /// What the demo simulates, and how its faults are switched.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// A LiteLLM config to simulate: a proxy config file, or a Helm values.yaml with it under
-    /// litellm.config. [default: the seed's: llama-fp8 (openai/) falling back to llama3
-    /// (ollama/), num_retries 0, timeout 30, allowed_fails 1, cooldown_time 10]
-    #[arg(long, env = "FAILOVER_WATCH_DEMO_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
 
     /// Faults at times from the start, e.g. "primary-down@10s,primary-up@40s" (see below).
     #[arg(long, env = "FAILOVER_WATCH_DEMO_SCRIPT", value_name = "STEPS")]
@@ -23,6 +21,17 @@ pub struct DemoArgs {
     /// Play the script over and over, for a kiosk (see below).
     #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP", value_parser = clap::builder::BoolishValueParser::new())]
     pub repeat: bool,
+}
+
+/// The simulated gateway: the config it plays and the router settings over it (the demo's
+/// and a rehearsed drill's).
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// A LiteLLM config to simulate: a proxy config file, or a Helm values.yaml with it under
+    /// litellm.config. [default: the seed's: llama-fp8 (openai/) falling back to llama3
+    /// (ollama/), num_retries 0, timeout 30, allowed_fails 1, cooldown_time 10]
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// The router's cooldown_time: how long a deployment is skipped once it failed too often.
     #[arg(long, env = "FAILOVER_WATCH_DEMO_COOLDOWN", value_name = "DURATION", value_parser = crate::clock::duration::wait)]

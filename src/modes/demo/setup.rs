@@ -37,6 +37,8 @@ pub struct Given<'a> {
     pub dashboard: bool,
     /// `--duration` or `--count` ends the run.
     pub ends: bool,
+    /// A drill drives the primary itself: no script plays unless asked for.
+    pub driven: bool,
 }
 
 /// A demo run, resolved and checked.
@@ -89,12 +91,13 @@ impl Setup {
         mut settings: GatewaySettings,
         given: Given,
     ) -> Result<Self, String> {
-        settings.release = args.litellm;
+        let gateway = &args.gateway;
+        settings.release = gateway.litellm;
         settings.apply(RouterOverrides {
-            cooldown: args.cooldown,
-            allowed_fails: args.allowed_fails,
-            num_retries: args.num_retries,
-            timeout: args.router_timeout,
+            cooldown: gateway.cooldown,
+            allowed_fails: gateway.allowed_fails,
+            num_retries: gateway.num_retries,
+            timeout: gateway.router_timeout,
         });
         let primary = match given.primary {
             Some(primary) => primary.trim().to_owned(),
@@ -116,7 +119,9 @@ impl Setup {
         let fallback = settings.first_fallback(&primary).map(str::to_owned);
         let script = match &args.script {
             Some(text) => Some(Script::parse(text)?),
-            None if args.repeat || !given.dashboard => Some(Script::parse(script::BUILT_IN)?),
+            None if !given.driven && (args.repeat || !given.dashboard) => {
+                Some(Script::parse(script::BUILT_IN)?)
+            }
             None => None,
         };
         if fallback.is_none() && script.as_ref().is_some_and(|s| s.aims_at(Side::Fallback)) {
