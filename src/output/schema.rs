@@ -884,27 +884,21 @@ pub struct TotalsLine {
 
 impl TotalsLine {
     pub fn new(watch: &Watch, now: Duration) -> Self {
-        let mut totals = Self {
-            targets: watch.targets().len(),
+        let t = watch.totals();
+        Self {
+            targets: t.targets,
+            on_primary: t.on_primary,
+            on_fallback: t.on_fallback,
+            down: t.down,
+            sent: t.sent,
+            total: t.total,
+            succeeded: t.succeeded,
+            failed: t.failed,
+            failovers: t.failovers,
+            recoveries: t.recoveries,
+            outages: t.outages,
             duration_secs: seconds(now),
-            ..Self::default()
-        };
-        for (_, monitor) in watch.targets() {
-            match monitor.serving().kind() {
-                Some(ServingKind::Primary) => totals.on_primary += 1,
-                Some(ServingKind::Fallback) => totals.on_fallback += 1,
-                Some(ServingKind::Down) | None => totals.down += 1,
-            }
-            let c = monitor.counters();
-            totals.sent += c.sent();
-            totals.total += c.total;
-            totals.succeeded += c.succeeded;
-            totals.failed += c.failed;
-            totals.failovers += c.failovers;
-            totals.recoveries += c.recoveries;
-            totals.outages += c.outages;
         }
-        totals
     }
 }
 

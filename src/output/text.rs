@@ -5,12 +5,12 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::{Finish, Output, RunInfo};
+use super::{Finish, Output, RunInfo, TargetInfo};
 use crate::clock::WallClock;
 use crate::litellm::errors::cause;
 use crate::probe::{DirectMode, Lane, ProbeEvent, ProbeOutcome, Role, TargetId};
 use crate::state::{
-    Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Transition,
+    Marker, Monitor, Notice, PrimaryChange, PrimaryKind, PrimaryState, Told, Totals, Transition,
     TransitionKind, Watch,
 };
 use crate::text::format::{interval, latency, marker_name, plural, span};
@@ -59,8 +59,10 @@ pub struct TextStory<W: Write> {
     palette: Palette,
     /// The summary's title: what the run watched.
     title: &'static str,
-    /// The primary group, as LiteLLM's view names it.
-    primary_group: String,
+    /// Each target's primary group, as LiteLLM's view names it.
+    primary_groups: Vec<String>,
+    /// Each target's name, said on its lines when the run watches several.
+    names: Vec<String>,
 }
 
 impl<W: Finish> TextStory<W> {
@@ -71,7 +73,8 @@ impl<W: Finish> TextStory<W> {
             wall,
             palette: Palette { on: color },
             title: SUMMARY,
-            primary_group: String::new(),
+            primary_groups: Vec::new(),
+            names: Vec::new(),
         }
     }
 
@@ -85,15 +88,31 @@ impl<W: Finish> TextStory<W> {
         self
     }
 
-    fn banner(&mut self, t: &Transition) -> io::Result<()> {
+    /// `on NAME` when the run watches several targets, nothing with one (the seed's lines).
+    fn on(&self, target: TargetId) -> String {
+        match self.names.get(target.index()) {
+            Some(name) if self.names.len() > 1 => format!(" on {name}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The primary group of `target`, as LiteLLM's view names it.
+    fn group(&self, target: TargetId) -> &str {
+        self.primary_groups
+            .get(target.index())
+            .map_or("", String::as_str)
+    }
+
+    fn banner(&mut self, t: &Transition, target: TargetId) -> io::Result<()> {
         let p = self.palette;
         let from = t.from_model.as_deref().unwrap_or("nothing");
         let to = t.to_model.as_deref().unwrap_or("nothing");
+        let on = self.on(target);
         let headline = match t.kind {
-            TransitionKind::Failover => format!("[!] FAILOVER DETECTED: {from} → {to}"),
-            TransitionKind::Recovery => format!("[!] RECOVERY DETECTED: {from} → {to}"),
-            TransitionKind::Outage => format!("[!] OUTAGE: {from} → nothing is answering"),
-            TransitionKind::Restored => format!("[!] RESTORED: nothing → {to}"),
+            TransitionKind::Failover => format!("[!] FAILOVER DETECTED{on}: {from} → {to}"),
+            TransitionKind::Recovery => format!("[!] RECOVERY DETECTED{on}: {from} → {to}"),
+            TransitionKind::Outage => format!("[!] OUTAGE{on}: {from} → nothing is answering"),
+            TransitionKind::Restored => format!("[!] RESTORED{on}: nothing → {to}"),
         };
         let mut details = vec![format!(
             "{} after {} {}",
@@ -135,7 +154,7 @@ impl<W: Finish> TextStory<W> {
     }
 
     /// A line when the primary's own state changes.
-    fn primary(&mut self, change: &PrimaryChange) -> io::Result<()> {
+    fn primary(&mut self, change: &PrimaryChange, target: TargetId) -> io::Result<()> {
         let p = self.palette;
         let what = match &change.to {
             PrimaryState::Unknown => return Ok(()),
@@ -165,10 +184,45 @@ impl<W: Finish> TextStory<W> {
         };
         writeln!(
             self.out,
-            "[{}] Primary's own state: {what}",
-            self.wall.hms(change.at)
+            "[{}] Primary's own state{}: {what}",
+            self.wall.hms(change.at),
+            self.on(target)
         )?;
         writeln!(self.out)
+    }
+
+    /// The header's lines of the one target a run watches, as the seed has them.
+    fn target_header(&mut self, target: &TargetInfo) -> io::Result<()> {
+        let fallback = match &target.fallback {
+            Some(model) => format!("{model} (expected, from the proxy's fallbacks)"),
+            None => "whatever the proxy's fallbacks route to".to_owned(),
+        };
+        writeln!(self.out, "  Proxy: {}", target.url)?;
+        writeln!(self.out, "  Primary Model: {}", target.primary)?;
+        writeln!(self.out, "  Fallback Model: {fallback}")?;
+        writeln!(
+            self.out,
+            "  Request Interval: {}",
+            interval(target.interval)
+        )?;
+        writeln!(
+            self.out,
+            "  Requests: {}, timeout {}",
+            if target.stream { "streamed" } else { "normal" },
+            interval(target.timeout)
+        )?;
+        match target.lane.mode {
+            DirectMode::Quiet => writeln!(
+                self.out,
+                "  Primary's lane: quiet (LiteLLM's health check while it is away; a direct probe \
+                 only into LiteLLM's cooldown)"
+            ),
+            DirectMode::Probe => writeln!(
+                self.out,
+                "  Direct probes: on (the primary alone, disable_fallbacks: its own state)"
+            ),
+            DirectMode::Off => Ok(()),
+        }
     }
 
     fn request(&mut self, o: &ProbeOutcome, late: bool) -> io::Result<()> {
@@ -180,7 +234,12 @@ impl<W: Finish> TextStory<W> {
         if late {
             timing.push_str(", answered after later requests");
         }
-        let head = format!("[{}] Request #{}:", self.wall.hms(o.sent_at), o.seq);
+        let head = format!(
+            "[{}] Request #{}{}:",
+            self.wall.hms(o.sent_at),
+            o.seq,
+            self.on(o.target)
+        );
         match &o.report.result {
             Ok(served) => {
                 let verdict = match served.role {
@@ -222,7 +281,8 @@ impl<W: Finish> TextStory<W> {
 
 impl<W: Finish> Output for TextStory<W> {
     fn begin(&mut self, info: &RunInfo) -> io::Result<()> {
-        self.primary_group = info.first().primary.clone();
+        self.primary_groups = info.targets.iter().map(|t| t.primary.clone()).collect();
+        self.names = info.targets.iter().map(|t| t.name.clone()).collect();
         self.title = if info.simulated {
             DEMO_SUMMARY
         } else {
@@ -233,10 +293,6 @@ impl<W: Finish> Output for TextStory<W> {
         } else {
             "LiteLLM Failover Watch"
         };
-        let fallback = match &info.first().fallback {
-            Some(model) => format!("{model} (expected, from the proxy's fallbacks)"),
-            None => "whatever the proxy's fallbacks route to".to_owned(),
-        };
         let how_to_test = if info.simulated {
             "[*] To test failover: the demo's script, or its keys on the dashboard, take the primary down"
         } else {
@@ -245,35 +301,14 @@ impl<W: Finish> Output for TextStory<W> {
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "{title}")?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "  Proxy: {}", info.first().url)?;
-        writeln!(self.out, "  Primary Model: {}", info.first().primary)?;
-        writeln!(self.out, "  Fallback Model: {fallback}")?;
-        writeln!(
-            self.out,
-            "  Request Interval: {}",
-            interval(info.first().interval)
-        )?;
-        writeln!(
-            self.out,
-            "  Requests: {}, timeout {}",
-            if info.first().stream {
-                "streamed"
-            } else {
-                "normal"
-            },
-            interval(info.first().timeout)
-        )?;
-        match info.first().lane.mode {
-            DirectMode::Quiet => writeln!(
-                self.out,
-                "  Primary's lane: quiet (LiteLLM's health check while it is away; a direct probe \
-                 only into LiteLLM's cooldown)"
-            )?,
-            DirectMode::Probe => writeln!(
-                self.out,
-                "  Direct probes: on (the primary alone, disable_fallbacks: its own state)"
-            )?,
-            DirectMode::Off => {}
+        match info.targets.as_slice() {
+            [one] => self.target_header(one)?,
+            many => {
+                writeln!(self.out, "  Targets: {}", many.len())?;
+                for target in many {
+                    writeln!(self.out, "    {}", target_line(target))?;
+                }
+            }
         }
         if let Some(file) = &info.replay {
             let started = self.wall.origin().format("%Y-%m-%d %H:%M:%S UTC");
@@ -292,6 +327,7 @@ impl<W: Finish> Output for TextStory<W> {
     }
 
     fn tell(&mut self, told: &Told, _watch: &Watch) -> io::Result<()> {
+        let target = told.target().unwrap_or_default();
         match told {
             Told::Probe(
                 ProbeEvent::Sent { .. }
@@ -303,26 +339,27 @@ impl<W: Finish> Output for TextStory<W> {
                 },
             ) => return Ok(()),
             Told::Direct(told) => match &told.change {
-                Some(change) => self.primary(change)?,
+                Some(change) => self.primary(change, target)?,
                 None => return Ok(()),
             },
             Told::Proxy(told) => match &told.now {
                 Some(now) => writeln!(
                     self.out,
-                    "[{}] LiteLLM's view (its metrics): {}",
+                    "[{}] LiteLLM's view{} (its metrics): {}",
                     self.wall.hms(told.at),
-                    now.parts(&self.primary_group).join(" · ")
+                    self.on(target),
+                    now.parts(self.group(target)).join(" · ")
                 )?,
                 // The notice says it.
                 None => return Ok(()),
             },
             Told::Request(told) => {
                 if let Some(t) = &told.transition {
-                    self.banner(t)?;
+                    self.banner(t, target)?;
                 }
                 self.request(&told.outcome, told.late)?;
                 if let Some(change) = &told.change {
-                    self.primary(change)?;
+                    self.primary(change, target)?;
                 }
             }
             Told::Probe(ProbeEvent::Skipped { at, in_flight, .. }) => {
@@ -331,7 +368,8 @@ impl<W: Finish> Output for TextStory<W> {
                     "[{}] {}",
                     self.wall.hms(*at),
                     self.palette.yellow(&format!(
-                        "Tick skipped: {in_flight} requests still in flight (--max-in-flight)"
+                        "Tick skipped{}: {in_flight} requests still in flight (--max-in-flight)",
+                        self.on(target)
                     ))
                 )?;
                 writeln!(self.out)?;
@@ -350,13 +388,17 @@ impl<W: Finish> Output for TextStory<W> {
                 };
                 writeln!(
                     self.out,
-                    "[{}] {what} #{seq}: … NO ANSWER  (abandoned at exit after {})",
+                    "[{}] {what} #{seq}{}: … NO ANSWER  (abandoned at exit after {})",
                     self.wall.hms(*sent_at),
+                    self.on(target),
                     span(at.saturating_sub(*sent_at))
                 )?;
                 writeln!(self.out)?;
             }
-            Told::Notice { notice, .. } => self.notice(notice)?,
+            Told::Notice { notice, target } => {
+                let on = target.map(|t| self.on(t)).unwrap_or_default();
+                self.notice(notice, &on)?
+            }
             Told::Marker(marker) => self.marker(marker)?,
             Told::Reset { .. } | Told::Interval { .. } => return Ok(()),
         }
@@ -364,12 +406,37 @@ impl<W: Finish> Output for TextStory<W> {
     }
 
     fn end(&mut self, watch: &Watch, now: Duration) -> io::Result<()> {
-        self.summary(watch.target(TargetId::default()), now)
+        for (target, monitor) in watch.targets() {
+            self.summary_of(monitor, target, now)?;
+        }
+        match watch.targets().len() {
+            1 => Ok(()),
+            _ => self.totals(&watch.totals(), now),
+        }
     }
 
     fn close(&mut self) -> Result<Option<String>, String> {
         Ok(self.out.finish())
     }
+}
+
+/// One target of many in the header: its name, groups, proxy and schedule.
+fn target_line(target: &TargetInfo) -> String {
+    let fallback = target.fallback.as_deref().unwrap_or("its fallbacks");
+    let lane = match target.lane.mode {
+        DirectMode::Quiet => ", quiet lane",
+        DirectMode::Probe => ", direct probes",
+        DirectMode::Off => "",
+    };
+    format!(
+        "{}: {} → {fallback} at {}, every {}, timeout {}{}{lane}",
+        target.name,
+        target.primary,
+        target.url,
+        interval(target.interval),
+        interval(target.timeout),
+        if target.stream { ", streamed" } else { "" },
+    )
 }
 
 impl<W: Finish> TextStory<W> {
@@ -387,8 +454,12 @@ impl<W: Finish> TextStory<W> {
         writeln!(self.out)
     }
 
-    fn notice(&mut self, notice: &Notice) -> io::Result<()> {
-        let line = format!("[!] {}", notice.message);
+    /// A notice, `on` its target when the run watches several.
+    fn notice(&mut self, notice: &Notice, on: &str) -> io::Result<()> {
+        let line = match on {
+            "" => format!("[!] {}", notice.message),
+            on => format!("[!]{on}: {}", notice.message),
+        };
         writeln!(
             self.out,
             "[{}] {}",
@@ -398,8 +469,33 @@ impl<W: Finish> TextStory<W> {
         writeln!(self.out)
     }
 
-    /// The summary of the run that ended at `now`.
-    pub fn summary(&mut self, monitor: &Monitor, now: Duration) -> io::Result<()> {
+    /// The sums over the targets of a run that ended at `now`, after their summaries.
+    fn totals(&mut self, t: &Totals, now: Duration) -> io::Result<()> {
+        writeln!(self.out)?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(self.out, "{}: all {} targets", self.title, t.targets)?;
+        writeln!(self.out, "{RULE}")?;
+        writeln!(
+            self.out,
+            "  • At the end: {} on their primary, {} on a fallback, {} down or not answered",
+            t.on_primary, t.on_fallback, t.down
+        )?;
+        writeln!(self.out, "  • Total requests: {}", t.sent)?;
+        writeln!(self.out, "  • Successful: {}", t.succeeded)?;
+        writeln!(self.out, "  • Failed: {}", t.failed)?;
+        writeln!(
+            self.out,
+            "  • Failovers: {}, recoveries: {}, outages: {}",
+            t.failovers, t.recoveries, t.outages
+        )?;
+        writeln!(self.out, "  • Duration: {}", span(now))?;
+        writeln!(self.out, "{RULE}")?;
+        self.out.flush()
+    }
+
+    /// The summary of `target` in the run that ended at `now` (one block of many: named in its
+    /// title).
+    fn summary_of(&mut self, monitor: &Monitor, target: TargetId, now: Duration) -> io::Result<()> {
         let c = monitor.counters();
         let p = self.palette;
         let failover = if c.failovers > 0 && c.failed == 0 {
@@ -418,7 +514,10 @@ impl<W: Finish> TextStory<W> {
         };
         writeln!(self.out)?;
         writeln!(self.out, "{RULE}")?;
-        writeln!(self.out, "{}", self.title)?;
+        match self.names.get(target.index()) {
+            Some(name) if self.names.len() > 1 => writeln!(self.out, "{}: {name}", self.title)?,
+            _ => writeln!(self.out, "{}", self.title)?,
+        }
         writeln!(self.out, "{RULE}")?;
         writeln!(self.out, "  • Total requests: {}", c.sent())?;
         writeln!(self.out, "  • Successful: {}", c.succeeded)?;
@@ -488,7 +587,7 @@ impl<W: Finish> TextStory<W> {
             writeln!(
                 self.out,
                 "  • LiteLLM's view (its metrics, since the first reading): {}",
-                now.parts(&self.primary_group).join(" · ")
+                now.parts(self.group(target)).join(" · ")
             )?;
             let missing = now.missing();
             if !missing.is_empty() {

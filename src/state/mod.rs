@@ -30,7 +30,7 @@ pub use proxy_view::{ProxyCounts, ProxyNow, ProxyView};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
 pub use told::{DirectTold, ProxyTold, RequestTold, Told};
-pub use watch::Watch;
+pub use watch::{Totals, Watch};
 
 use crate::litellm::errors::cause;
 use crate::probe::{ErrorKind, Lane, ProbeEvent, ProbeOutcome, Role, Verdict};

@@ -5,13 +5,31 @@ use std::time::Duration;
 
 use super::{
     Applied, DirectTold, Input, Monitor, MonitorConfig, Notice, NoticeKind, ProxyTold, RequestTold,
-    Told,
+    ServingKind, Told,
 };
 use crate::probe::{Lane, ProbeEvent, TargetId};
 
 #[derive(Clone, Debug)]
 pub struct Watch {
     targets: Vec<Monitor>,
+}
+
+/// Where the targets stand and what they counted, summed: the overview's summary line, the
+/// text story's totals and the JSON lines' `totals` read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub targets: usize,
+    /// Targets served by their primary, by a fallback, down (or not answered yet) now.
+    pub on_primary: usize,
+    pub on_fallback: usize,
+    pub down: usize,
+    pub sent: u64,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub failovers: u64,
+    pub recoveries: u64,
+    pub outages: u64,
 }
 
 impl Watch {
@@ -35,6 +53,30 @@ impl Watch {
     /// The state of one target (the first for an unknown one: a record names no other).
     pub fn target(&self, id: TargetId) -> &Monitor {
         self.targets.get(id.index()).unwrap_or(&self.targets[0])
+    }
+
+    /// Every target's standing and counts, summed.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals {
+            targets: self.targets.len(),
+            ..Totals::default()
+        };
+        for monitor in &self.targets {
+            match monitor.serving().kind() {
+                Some(ServingKind::Primary) => totals.on_primary += 1,
+                Some(ServingKind::Fallback) => totals.on_fallback += 1,
+                Some(ServingKind::Down) | None => totals.down += 1,
+            }
+            let c = monitor.counters();
+            totals.sent += c.sent();
+            totals.total += c.total;
+            totals.succeeded += c.succeeded;
+            totals.failed += c.failed;
+            totals.failovers += c.failovers;
+            totals.recoveries += c.recoveries;
+            totals.outages += c.outages;
+        }
+        totals
     }
 
     fn target_mut(&mut self, id: TargetId) -> &mut Monitor {

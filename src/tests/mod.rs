@@ -11,6 +11,7 @@ mod check;
 mod dashboard;
 mod dashboard_loop;
 mod demo;
+mod many;
 mod metrics;
 mod playback;
 mod prober;
