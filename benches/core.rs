@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use failover_watch::{
     Dashboard, DirectMode, Evidence, Lane, LaneConfig, Monitor, MonitorConfig, ProbeEvent,
     ProbeOutcome, ProbeReport, Role, Route, RunInfo, Served, TargetId, TargetInfo, ThemeName,
-    WallClock, draw,
+    WallClock, Watch, draw,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -105,26 +105,68 @@ fn main() {
         down_after: 2,
         replay: None,
     };
-    let dashboard = Dashboard::new(info, ThemeName::Dark);
+    let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
     let now = Duration::from_millis(n * 3000);
+    let watch = Watch::of(monitor);
+    frames("draw:", &watch, &dashboard, wall, now);
+
+    // The overview of 100 targets, each with its history full.
+    let many = RunInfo {
+        targets: (0..100)
+            .map(|i| TargetInfo {
+                name: format!("group-{i}"),
+                ..info.targets[0].clone()
+            })
+            .collect(),
+        ..info
+    };
+    let mut watch = Watch::new(vec![MonitorConfig::default(); 100]);
+    for seq in 1..=2_000 {
+        for target in 0..100u16 {
+            for event in events(seq) {
+                watch.apply(with_target(event, target).into());
+            }
+        }
+    }
+    let dashboard = Dashboard::new(many, ThemeName::Dark);
+    frames(
+        "draw overview of 100 targets:",
+        &watch,
+        &dashboard,
+        wall,
+        now,
+    );
+}
+
+/// `event` of `target`.
+fn with_target(event: ProbeEvent, target: u16) -> ProbeEvent {
+    match event {
+        ProbeEvent::Sent { lane, seq, at, .. } => ProbeEvent::Sent {
+            target: TargetId(target),
+            lane,
+            seq,
+            at,
+        },
+        ProbeEvent::Answered(mut outcome) => {
+            outcome.target = TargetId(target);
+            ProbeEvent::Answered(outcome)
+        }
+        other => other,
+    }
+}
+
+/// Frames of `dashboard` over `watch` drawn at three sizes, the time of one said.
+fn frames(what: &str, watch: &Watch, dashboard: &Dashboard, wall: WallClock, now: Duration) {
     for (w, h) in [(80, 24), (120, 40), (250, 80)] {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
         let frames = 2000;
         let started = Instant::now();
         for i in 0..frames {
             terminal
-                .draw(|frame| {
-                    draw(
-                        frame,
-                        &monitor,
-                        &dashboard,
-                        wall,
-                        now + Duration::from_secs(i),
-                    )
-                })
+                .draw(|frame| draw(frame, watch, dashboard, wall, now + Duration::from_secs(i)))
                 .unwrap();
         }
         let per_frame = started.elapsed() / frames as u32;
-        println!("draw: {w}x{h} frame in {} µs", per_frame.as_micros());
+        println!("{what} {w}x{h} frame in {} µs", per_frame.as_micros());
     }
 }

@@ -31,7 +31,7 @@ pub use probe::{
     DirectMode, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route, Served,
     TargetId,
 };
-pub use state::{LaneConfig, Monitor, MonitorConfig};
+pub use state::{LaneConfig, Monitor, MonitorConfig, Watch};
 pub use ui::{Dashboard, ThemeName, draw};
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, sleep_until};
 use super::mode::ModeLink;
 use super::owner::{Asked, Front};
 use crate::clock::SessionClock;
-use crate::probe::{Stop, TargetId};
+use crate::probe::Stop;
 use crate::state::{Input, Watch};
 use crate::sys::tui::Screen;
 use crate::text::format::interval;
@@ -31,8 +31,6 @@ pub struct DashboardFront<S, E> {
     terminal: E,
     terminal_open: bool,
     pub dashboard: Dashboard,
-    /// The target shown.
-    target: TargetId,
     presses: Option<mpsc::UnboundedSender<ModeAction>>,
     mode_status: Option<watch::Receiver<ModeStatus>>,
     tick: Interval,
@@ -71,7 +69,6 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
             terminal,
             terminal_open: true,
             dashboard,
-            target: TargetId::default(),
             presses,
             mode_status,
             tick,
@@ -116,11 +113,19 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
                 }
             };
         }
+        if dashboard.overview.as_ref().is_some_and(|o| o.filtering) {
+            if ui::is_interrupt(key) {
+                return Asked::Quit;
+            }
+            dashboard.type_filter(key);
+            return Asked::Nothing;
+        }
         let mode_keys = dashboard.mode.as_ref().map(|m| m.keys);
-        let Some(action) = ui::action_for(key, mode_keys, dashboard.help) else {
+        let screen = dashboard.screen_keys();
+        let Some(action) = ui::action_for(key, screen, mode_keys, dashboard.help) else {
             return Asked::Nothing;
         };
-        let monitor = watch.target(self.target);
+        let monitor = watch.target(dashboard.shown());
         match action {
             Action::Quit => return Asked::Quit,
             Action::Mode(action) => {
@@ -135,7 +140,21 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
             Action::Mark => {
                 dashboard.label = Some(LabelPrompt::new(now, monitor.last_sent_seq()));
             }
-            Action::TogglePause => dashboard.toggle_pause(monitor, now),
+            Action::TogglePause => dashboard.toggle_pause(watch, now),
+            Action::SelectUp | Action::SelectDown => {
+                dashboard.step_selection(watch, action == Action::SelectDown);
+            }
+            Action::Open => dashboard.open_selected(watch),
+            Action::Back => {
+                if let Some(overview) = dashboard.overview.as_mut() {
+                    overview.open = None;
+                }
+            }
+            Action::Filter => {
+                if let Some(overview) = dashboard.overview.as_mut() {
+                    overview.filtering = true;
+                }
+            }
             Action::LongerInterval | Action::ShorterInterval => {
                 let next = step_interval(dashboard.interval, action == Action::LongerInterval);
                 dashboard.say(format!("interval {}", interval(next)), now);
@@ -202,10 +221,9 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> Front for Dashboard
             return Ok(());
         }
         let (at, wall) = (clock.now(), clock.wall());
-        let monitor = watch.target(self.target);
         let dashboard = &self.dashboard;
         self.screen
-            .show(&mut |frame| ui::draw(frame, monitor, dashboard, wall, at))?;
+            .show(&mut |frame| ui::draw(frame, watch, dashboard, wall, at))?;
         self.last_frame = Some(now);
         self.dirty = false;
         Ok(())

@@ -42,6 +42,19 @@ impl Watch {
         Self { targets }
     }
 
+    /// A watch of the one target `monitor` is (tests and benchmarks built on a monitor).
+    pub fn of(monitor: Monitor) -> Self {
+        Self::of_all(vec![monitor])
+    }
+
+    /// A watch of the targets `monitors` are, in order (one at least).
+    pub fn of_all(monitors: Vec<Monitor>) -> Self {
+        match monitors.is_empty() {
+            true => Self::new(Vec::new()),
+            false => Self { targets: monitors },
+        }
+    }
+
     /// Every target's state, in the run's order.
     pub fn targets(&self) -> impl ExactSizeIterator<Item = (TargetId, &Monitor)> {
         self.targets

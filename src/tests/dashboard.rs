@@ -7,18 +7,19 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
 use super::wall;
 use crate::modes::demo::director::KEYS;
-use crate::output::RunInfo;
+use crate::output::{RunInfo, TargetInfo};
 use crate::probe::event::Failure;
 use crate::probe::{
     DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route,
     Served, TargetId,
 };
-use crate::state::{Monitor, MonitorConfig};
+use crate::state::{Monitor, MonitorConfig, Watch};
 use crate::ui::{self, Dashboard, ModeStatus, ModeView, ThemeName};
 
 fn secs(s: f64) -> Duration {
@@ -178,8 +179,9 @@ fn draw(
     now: Duration,
 ) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let watch = Watch::of(monitor.clone());
     terminal
-        .draw(|frame| ui::draw(frame, monitor, dashboard, wall(), now))
+        .draw(|frame| ui::draw(frame, &watch, dashboard, wall(), now))
         .unwrap();
     terminal
 }
@@ -242,7 +244,7 @@ fn snapshots_of_the_key_states_at_three_sizes() {
         let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
         match toggled {
             Toggled::Nothing => {}
-            Toggled::Paused => dashboard.toggle_pause(&story.monitor, now),
+            Toggled::Paused => dashboard.toggle_pause(&Watch::of(story.monitor.clone()), now),
             Toggled::Help => dashboard.help = true,
         }
         for (w, h) in [(120, 40), (80, 24), (50, 14)] {
@@ -334,7 +336,7 @@ fn a_paused_display_keeps_the_frozen_state_and_counts_what_came_since() {
     let mut story = Story::new();
     story.answers("P P P");
     let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
-    dashboard.toggle_pause(&story.monitor, story.now());
+    dashboard.toggle_pause(&Watch::of(story.monitor.clone()), story.now());
     story.answers("F F");
     let terminal = draw(120, 40, &story.monitor, &dashboard, story.now());
     let screen = terminal.backend().to_string();
@@ -343,7 +345,7 @@ fn a_paused_display_keeps_the_frozen_state_and_counts_what_came_since() {
         !screen.contains("FAILOVER"),
         "the frozen state has no failover yet"
     );
-    dashboard.toggle_pause(&story.monitor, story.now());
+    dashboard.toggle_pause(&Watch::of(story.monitor.clone()), story.now());
     let screen = draw(120, 40, &story.monitor, &dashboard, story.now())
         .backend()
         .to_string();
@@ -465,7 +467,15 @@ fn no_size_from_1x1_to_250x80_panics() {
                 .resize(ratatui::layout::Rect::new(0, 0, width, height))
                 .unwrap();
             terminal
-                .draw(|frame| ui::draw(frame, &story.monitor, &dashboard, wall(), now))
+                .draw(|frame| {
+                    ui::draw(
+                        frame,
+                        &Watch::of(story.monitor.clone()),
+                        &dashboard,
+                        wall(),
+                        now,
+                    )
+                })
                 .unwrap();
         }
     }
@@ -583,7 +593,7 @@ fn every_state() -> Vec<(String, Story, Dashboard)> {
     for (name, story, toggled) in states() {
         let mut dashboard = Dashboard::new(info(), ThemeName::Dark);
         if let Toggled::Paused = toggled {
-            dashboard.toggle_pause(&story.monitor, story.now());
+            dashboard.toggle_pause(&Watch::of(story.monitor.clone()), story.now());
         }
         cases.push((name.to_owned(), story, dashboard));
     }
@@ -774,4 +784,210 @@ fn the_banner_gives_litellms_own_word_where_a_row_is_left() {
         banner.contains("LiteLLM: llama-fp8 complete outage · 1 cooldown · 3 fallbacks"),
         "{banner}"
     );
+}
+
+/// Twelve targets on one proxy: most on their primary, one failed over a few seconds ago, one
+/// down, one not answered yet.
+fn twelve() -> (RunInfo, Watch) {
+    const NAMES: [&str; 12] = [
+        "llama-fp8",
+        "qwen-72b",
+        "mistral-large",
+        "llama3-70b",
+        "phi-4",
+        "gemma-27b",
+        "deepseek-r1",
+        "command-r",
+        "mixtral-8x22b",
+        "yi-34b",
+        "granite-8b",
+        "olmo-13b",
+    ];
+    let mut info = info();
+    let seed = info.targets[0].clone();
+    info.targets = NAMES
+        .iter()
+        .map(|name| TargetInfo {
+            name: (*name).into(),
+            primary: (*name).into(),
+            ..seed.clone()
+        })
+        .collect();
+    let monitors = NAMES
+        .iter()
+        .map(|name| {
+            let mut story = Story::new();
+            match *name {
+                "qwen-72b" => story.answers(&"P ".repeat(30)).answers("E F F F F"),
+                "deepseek-r1" => story.answers(&"P ".repeat(20)).answers(&"E ".repeat(15)),
+                "granite-8b" => story.in_flight(1),
+                _ => story.answers(&"P ".repeat(35)),
+            };
+            story.monitor
+        })
+        .collect();
+    (info, Watch::of_all(monitors))
+}
+
+fn draw_watch(w: u16, h: u16, watch: &Watch, dashboard: &Dashboard, now: Duration) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|frame| ui::draw(frame, watch, dashboard, wall(), now))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let width = buffer.area.width as usize;
+    buffer
+        .content
+        .chunks(width)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_overview_puts_the_targets_off_their_primary_first_at_projector_and_laptop_sizes() {
+    let (info, watch) = twelve();
+    let dashboard = Dashboard::new(info, ThemeName::Dark);
+    let now = secs(35.4);
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = draw_watch(w, h, &watch, &dashboard, now);
+        insta::assert_snapshot!(format!("overview-{w}x{h}"), screen);
+        assert!(
+            screen
+                .contains("12 targets: 9 on their primary · 1 on a fallback · 1 down · 1 waiting"),
+            "{screen}"
+        );
+        let row = |name: &str| {
+            screen
+                .lines()
+                .position(|l| l.contains(&format!(" {name} ")))
+                .unwrap()
+        };
+        assert!(row("deepseek-r1") < row("qwen-72b"), "{screen}");
+        assert!(row("qwen-72b") < row("granite-8b"), "{screen}");
+        assert!(row("granite-8b") < row("llama-fp8"), "{screen}");
+        assert!(
+            screen
+                .lines()
+                .nth(row("deepseek-r1"))
+                .unwrap()
+                .contains("✗ DOWN")
+        );
+        assert!(
+            screen
+                .lines()
+                .nth(row("qwen-72b"))
+                .unwrap()
+                .contains("◆ FALLBACK")
+        );
+        // Changed within the minute: marked, besides by colour.
+        assert!(
+            screen
+                .lines()
+                .nth(row("qwen-72b"))
+                .unwrap()
+                .contains("! qwen-72b"),
+            "{screen}"
+        );
+        assert!(
+            !screen
+                .lines()
+                .nth(row("llama-fp8"))
+                .unwrap()
+                .contains("! llama-fp8")
+        );
+    }
+}
+
+#[test]
+fn the_overview_scrolls_and_says_how_many_rows_are_hidden() {
+    let (mut info, watch) = twelve();
+    let mut monitors: Vec<Monitor> = watch.targets().map(|(_, m)| m.clone()).collect();
+    let seed = info.targets.clone();
+    for round in 1..4 {
+        for (target, monitor) in seed.iter().zip(watch.targets().map(|(_, m)| m)) {
+            info.targets.push(TargetInfo {
+                name: format!("{}-{round}", target.name),
+                ..target.clone()
+            });
+            monitors.push(monitor.clone());
+        }
+    }
+    let watch = Watch::of_all(monitors);
+    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
+    let screen = draw_watch(80, 24, &watch, &dashboard, secs(35.4));
+    // 48 rows in 18 lines: 17 rows, the last line says how many are hidden.
+    assert!(screen.contains("↓ 31 more below"), "{screen}");
+    for _ in 0..60 {
+        dashboard.step_selection(&watch, true);
+    }
+    let screen = draw_watch(80, 24, &watch, &dashboard, secs(35.4));
+    assert!(
+        screen.contains("↑ 31 more above") && !screen.contains("below"),
+        "{screen}"
+    );
+    let selected = screen.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(selected.contains("olmo-13b-3"), "{screen}");
+}
+
+#[test]
+fn enter_opens_a_targets_dashboard_esc_comes_back_and_slash_filters() {
+    let (info, watch) = twelve();
+    let mut dashboard = Dashboard::new(info, ThemeName::Dark);
+    let now = secs(35.4);
+    // The first row is the target down; one down is the one on a fallback.
+    dashboard.step_selection(&watch, true);
+    assert_eq!(
+        dashboard.overview.as_ref().unwrap().selected,
+        Some(TargetId(1))
+    );
+    dashboard.open_selected(&watch);
+    assert_eq!(dashboard.shown(), TargetId(1));
+    let screen = draw_watch(120, 40, &watch, &dashboard, now);
+    assert!(screen.contains("qwen-72b: qwen-72b → llama3"), "{screen}");
+    assert!(
+        screen.contains("FALLBACK") && screen.contains("NOW SERVING"),
+        "{screen}"
+    );
+    assert!(screen.contains("esc overview"), "{screen}");
+    assert_eq!(dashboard.screen_keys().len(), 1);
+    dashboard.overview.as_mut().unwrap().open = None;
+    for key in [
+        KeyCode::Char('/'),
+        KeyCode::Char('L'),
+        KeyCode::Char('l'),
+        KeyCode::Char('a'),
+    ] {
+        if key == KeyCode::Char('/') {
+            dashboard.overview.as_mut().unwrap().filtering = true;
+            continue;
+        }
+        dashboard.type_filter(KeyEvent::new(key, KeyModifiers::NONE));
+    }
+    let screen = draw_watch(120, 40, &watch, &dashboard, now);
+    assert!(screen.contains("filter: Lla▏  (2 of 12)"), "{screen}");
+    assert!(
+        screen.contains(" llama-fp8 ") && screen.contains(" llama3-70b "),
+        "{screen}"
+    );
+    assert!(!screen.contains(" qwen-72b "), "{screen}");
+    // The selected target filtered out, the first row left is selected, and opens.
+    let selected = screen.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(selected.contains("llama-fp8"), "{screen}");
+    dashboard.open_selected(&watch);
+    assert_eq!(dashboard.shown(), TargetId(0));
+    dashboard.overview.as_mut().unwrap().open = None;
+    dashboard.type_filter(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let screen = draw_watch(120, 40, &watch, &dashboard, now);
+    assert!(
+        screen.contains(" qwen-72b ") && !screen.contains("filter:"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_run_of_one_target_has_no_overview() {
+    let dashboard = Dashboard::new(info(), ThemeName::Dark);
+    assert!(dashboard.overview.is_none() && dashboard.screen_keys().is_empty());
+    assert!(!dashboard.showing_overview());
 }

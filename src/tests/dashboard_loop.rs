@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::KeyCode;
 
-use super::{key, run_dashboard, run_info, served};
+use super::{drive_dashboard, key, run_dashboard, run_info, schedule, served};
+use crate::clock::RunClock;
+use crate::output::Outputs;
 use crate::probe::{Lane, Probe, ProbeReport, Role};
 use crate::state::TransitionKind;
 use crate::ui::ThemeName;
@@ -139,4 +141,97 @@ async fn the_whole_run_frame_by_frame() {
         }
     }
     insta::assert_snapshot!("whole-run-80x24", strip);
+}
+
+/// Serves every probe as `role` would, in 10 ms.
+struct Serves(Role);
+
+impl Probe for Serves {
+    async fn probe(&self, _lane: Lane) -> ProbeReport {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let model = match self.0 {
+            Role::Primary => "llama-fp8",
+            Role::Fallback => "ollama/llama3",
+        };
+        served(self.0, model, "Hi.", Duration::from_millis(10))
+    }
+}
+
+/// Three targets, `beta` served by its fallback: the overview lists it first; ↓ and Enter open
+/// `alpha`'s dashboard, Esc comes back, `/` filters to `gamma`, Enter opens it.
+#[tokio::test(start_paused = true)]
+async fn the_overview_is_driven_by_its_keys() {
+    use KeyCode::{Char, Down, Enter, Esc};
+    let mut info = run_info(false);
+    let seed = info.targets[0].clone();
+    info.targets = ["alpha", "beta", "gamma"]
+        .map(|name| crate::output::TargetInfo {
+            name: name.into(),
+            primary: name.into(),
+            ..seed.clone()
+        })
+        .to_vec();
+    let targets = [Role::Primary, Role::Fallback, Role::Primary]
+        .into_iter()
+        .enumerate()
+        .map(|(i, role)| {
+            let mut schedule = schedule(Duration::from_secs(1));
+            schedule.target = crate::probe::TargetId(i as u16);
+            (std::sync::Arc::new(Serves(role)), schedule)
+        })
+        .collect();
+    let session = crate::run::Session::start(targets, RunClock::starting_at(super::wall()));
+    let keys: Vec<_> = [
+        (2.5, Down),
+        (2.7, Enter),
+        (3.5, Esc),
+        (4.5, Char('/')),
+        (4.6, Char('g')),
+        (4.7, Enter),
+        (5.5, Enter),
+        (6.5, Char('q')),
+    ]
+    .into_iter()
+    .map(|(at, code)| (at, key(code)))
+    .collect();
+    let ran = drive_dashboard(session, info, (120, 40), &keys, None, Outputs::default()).await;
+    let shown_at = |at: f64| {
+        let at = Duration::from_secs_f64(at);
+        ran.screen
+            .frames
+            .iter()
+            .rev()
+            .find(|(when, _)| *when <= at)
+            .map(|(_, frame)| frame.clone())
+            .unwrap()
+    };
+    let overview = shown_at(2.4);
+    assert!(
+        overview.contains("3 targets: 2 on their primary · 1 on a fallback"),
+        "{overview}"
+    );
+    let first_row = overview.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(
+        first_row.contains("beta") && first_row.contains("◆ FALLBACK"),
+        "{overview}"
+    );
+    let opened = shown_at(3.4);
+    assert!(
+        opened.contains("alpha: alpha → llama3") && opened.contains("NOW SERVING"),
+        "{opened}"
+    );
+    let back = shown_at(4.4);
+    assert!(
+        back.contains("3 targets:") && !back.contains("NOW SERVING"),
+        "{back}"
+    );
+    let filtered = shown_at(5.4);
+    assert!(filtered.contains("filter: g  (1 of 3)"), "{filtered}");
+    assert!(
+        !filtered.contains(" alpha ") && !filtered.contains(" beta "),
+        "{filtered}"
+    );
+    let gamma = shown_at(6.4);
+    assert!(gamma.contains("gamma: gamma → llama3"), "{gamma}");
+    assert_eq!(ran.dashboard.shown(), crate::probe::TargetId(2));
 }

@@ -38,7 +38,7 @@ use crate::probe::{
 use crate::run::dashboard::DashboardFront;
 use crate::run::owner::{self, Inputs};
 use crate::run::{ModeLink, Session};
-use crate::state::{LaneConfig, Monitor, MonitorConfig, Watch};
+use crate::state::{LaneConfig, Monitor, Watch};
 use crate::sys::tui::Screen;
 use crate::ui::{Dashboard, ThemeName};
 
@@ -259,7 +259,7 @@ pub async fn drive_dashboard(
     mode: Option<ModeLink>,
     mut outputs: Outputs,
 ) -> Ran {
-    let mut watch = Watch::new(vec![MonitorConfig::default()]);
+    let mut watch = Watch::new(info.monitors());
     let dashboard = Dashboard::new(info.clone(), ThemeName::Dark);
     let screen = Filmstrip {
         terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),

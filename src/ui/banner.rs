@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     if let Some(now) = m.proxy().now()
         && (inner.height as usize) > lines.len() + usize::from(mode_line.is_some())
     {
-        let mut parts = now.parts(&view.dashboard.info.first().primary);
+        let mut parts = now.parts(&view.target.primary);
         parts[0] = format!("LiteLLM: {}", parts[0]);
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         let line = fit_parts(&parts, SEPARATOR, width);
@@ -205,7 +205,7 @@ fn warning(view: &View) -> Option<String> {
     if m.primary_never_served() && m.counters().fallback >= 3 {
         return Some(format!(
             "{} has not served once: check its deployment (LiteLLM's openai/ needs an api_key)",
-            view.dashboard.info.first().primary
+            view.target.primary
         ));
     }
     if let Serving::Down = m.serving()

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use super::keys::ModeKeys;
+use super::keys::{Binding, ModeKeys, OPENED, OVERVIEW};
 use super::theme::ThemeName;
 use crate::output::RunInfo;
-use crate::state::Monitor;
+use crate::probe::TargetId;
+use crate::state::{ServingKind, Watch};
 
 /// Intervals `+` and `-` step through.
 pub const INTERVAL_STEPS: [Duration; 11] = [
@@ -50,7 +51,95 @@ pub fn step_interval(current: Duration, longer: bool) -> Duration {
 #[derive(Clone, Debug)]
 pub struct Paused {
     pub at: Duration,
-    pub monitor: Box<Monitor>,
+    pub watch: Box<Watch>,
+}
+
+/// How long a target's row stands out after its last transition.
+pub const CHANGED_FOR: Duration = Duration::from_secs(60);
+
+/// The overview of a run of several targets: which row is selected, which target's full
+/// dashboard is open, the filter on names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overview {
+    /// Follows its target when the rows reorder; none chosen yet: the first row.
+    pub selected: Option<TargetId>,
+    /// The target whose full dashboard shows instead of the overview.
+    pub open: Option<TargetId>,
+    /// Only the targets whose name holds it (any case) are listed.
+    pub filter: String,
+    /// `/` was pressed: keys type into the filter.
+    pub filtering: bool,
+}
+
+/// The longest filter typed.
+const FILTER_CHARS: usize = 40;
+
+impl Overview {
+    /// The targets listed, in order: those not on their primary first (down, then on a
+    /// fallback, then not answered yet), then the others, each group in the run's order.
+    pub fn rows(&self, watch: &Watch, names: &[&str]) -> Vec<TargetId> {
+        let filter = self.filter.to_lowercase();
+        let mut rows: Vec<(u8, TargetId)> = watch
+            .targets()
+            .filter(|(id, _)| {
+                let name = names.get(id.index()).copied().unwrap_or("");
+                filter.is_empty() || name.to_lowercase().contains(&filter)
+            })
+            .map(|(id, monitor)| {
+                let rank = match monitor.serving().kind() {
+                    Some(ServingKind::Down) => 0,
+                    Some(ServingKind::Fallback) => 1,
+                    None => 2,
+                    Some(ServingKind::Primary) => 3,
+                };
+                (rank, id)
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The row of the selected target among `rows`: the first when none is chosen or the one
+    /// chosen is not listed (filtered out).
+    pub fn selected_row(&self, rows: &[TargetId]) -> usize {
+        self.selected
+            .and_then(|selected| rows.iter().position(|id| *id == selected))
+            .unwrap_or(0)
+    }
+
+    /// Moves the selection one row up or `down` among `rows`.
+    pub fn step(&mut self, rows: &[TargetId], down: bool) {
+        if rows.is_empty() {
+            return;
+        }
+        let at = self.selected_row(rows);
+        let next = match down {
+            true => (at + 1).min(rows.len() - 1),
+            false => at.saturating_sub(1),
+        };
+        self.selected = Some(rows[next]);
+    }
+
+    /// A key typed into the filter: Enter keeps it, Esc clears it.
+    pub fn type_key(&mut self, key: KeyEvent) {
+        if key.kind != KeyEventKind::Press {
+            return;
+        }
+        match key.code {
+            KeyCode::Enter => self.filtering = false,
+            KeyCode::Esc => {
+                self.filtering = false;
+                self.filter.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && self.filter.chars().count() < FILTER_CHARS => {
+                self.filter.push(c);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// What a mode (the demo, say) adds to the dashboard: its keys, and its status as it changes.
@@ -138,19 +227,79 @@ pub struct Dashboard {
     pub mode: Option<ModeView>,
     /// A marker's label being typed.
     pub label: Option<LabelPrompt>,
+    /// With several targets: the overview (or a target's dashboard opened from it).
+    pub overview: Option<Overview>,
 }
 
 impl Dashboard {
     pub fn new(info: RunInfo, theme: ThemeName) -> Self {
         Self {
             interval: info.first().interval,
-            info,
             theme,
             help: false,
             paused: None,
             status: None,
             mode: None,
             label: None,
+            overview: info.many().then(Overview::default),
+            info,
+        }
+    }
+
+    /// The target whose dashboard shows (the first of a run of one).
+    pub fn shown(&self) -> TargetId {
+        self.overview
+            .as_ref()
+            .and_then(|o| o.open)
+            .unwrap_or_default()
+    }
+
+    /// Whether the overview of every target shows, rather than one target's dashboard.
+    pub fn showing_overview(&self) -> bool {
+        self.overview.as_ref().is_some_and(|o| o.open.is_none())
+    }
+
+    /// The keys of what the screen shows, before the mode's and the dashboard's.
+    pub fn screen_keys(&self) -> &'static [Binding] {
+        match &self.overview {
+            None => &[],
+            Some(o) if o.open.is_some() => &OPENED,
+            Some(_) => &OVERVIEW,
+        }
+    }
+
+    /// The targets' names, in the run's order.
+    pub fn names(&self) -> Vec<&str> {
+        self.info.targets.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// The selection a row up or `down` the overview as it shows (`live`, or as paused).
+    pub fn step_selection(&mut self, live: &Watch, down: bool) {
+        let shown = self.paused.as_ref().map_or(live, |p| p.watch.as_ref());
+        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
+        if let Some(overview) = self.overview.as_mut() {
+            let rows = overview.rows(shown, &names);
+            overview.step(&rows, down);
+        }
+    }
+
+    /// A key typed into the overview's filter.
+    pub fn type_filter(&mut self, key: KeyEvent) {
+        if let Some(overview) = self.overview.as_mut() {
+            overview.type_key(key);
+        }
+    }
+
+    /// Opens the selected target's full dashboard (Enter), if a row is listed.
+    pub fn open_selected(&mut self, live: &Watch) {
+        let shown = self.paused.as_ref().map_or(live, |p| p.watch.as_ref());
+        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
+        if let Some(overview) = self.overview.as_mut() {
+            let rows = overview.rows(shown, &names);
+            if let Some(target) = rows.get(overview.selected_row(&rows)) {
+                overview.selected = Some(*target);
+                overview.open = Some(*target);
+            }
         }
     }
 
@@ -166,12 +315,12 @@ impl Dashboard {
             .map(|(m, _)| m.as_str())
     }
 
-    pub fn toggle_pause(&mut self, monitor: &Monitor, now: Duration) {
+    pub fn toggle_pause(&mut self, watch: &Watch, now: Duration) {
         self.paused = match self.paused.take() {
             Some(_) => None,
             None => Some(Paused {
                 at: now,
-                monitor: Box::new(monitor.clone()),
+                watch: Box::new(watch.clone()),
             }),
         };
     }

@@ -53,6 +53,23 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         frame.render_widget(Paragraph::new(Line::from(line.spans)), area);
         return;
     }
+    if view
+        .dashboard
+        .overview
+        .as_ref()
+        .is_some_and(|o| o.filtering)
+    {
+        line.push(vec![
+            Span::styled("filter: ", t.marker),
+            Span::styled("type a part of a name  ", t.text),
+            Span::styled("Enter keep it  Esc clear it", t.muted),
+        ]);
+        frame.render_widget(Paragraph::new(Line::from(line.spans)), area);
+        return;
+    }
+    // The keys of what the screen shows come first: the overview's, an opened target's.
+    let screen = view.dashboard.screen_keys();
+    line.push_all(screen.iter().filter_map(|b| entry(b, dashboard_paused)));
     match &view.dashboard.mode {
         None => line.push_all(DASHBOARD.iter().filter_map(|b| entry(b, dashboard_paused))),
         Some(mode) => {

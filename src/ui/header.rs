@@ -20,7 +20,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     right.push(Span::raw(" "));
     let right = Line::from(right);
 
-    let fallback = d.info.first().fallback.as_deref().unwrap_or("fallback");
+    let target = view.target;
+    let fallback = target.fallback.as_deref().unwrap_or("fallback");
     let mut left = vec![Span::styled(" failover-watch ", t.title)];
     if d.info.simulated {
         left.push(Span::styled(" SIMULATED ", t.simulated));
@@ -28,7 +29,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     }
     match &d.paused {
         Some(p) => {
-            let new = view.live_answers.saturating_sub(p.monitor.counters().total);
+            let new = view.live_answers.saturating_sub(p.watch.totals().total);
             left.push(Span::styled(format!(" ❚❚ PAUSED · {new} new "), t.paused));
         }
         None => match d.mode.as_ref().filter(|m| !m.status.header.is_empty()) {
@@ -40,12 +41,40 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .monitor
         .litellm_version()
         .map(|v| format!("  LiteLLM {v}"));
-    let details = [
-        Some(format!("  {} → {}", d.info.first().primary, fallback)),
-        Some(format!("  every {}", interval(d.interval))),
-        version,
-        Some(format!("  {}", d.info.first().url)),
-    ];
+    let details = match d.showing_overview() {
+        true => {
+            let targets = &d.info.targets;
+            let mut proxies: Vec<&str> = targets.iter().map(|t| t.url.as_str()).collect();
+            proxies.sort_unstable();
+            proxies.dedup();
+            let proxies = match proxies.as_slice() {
+                [one] => format!("  {one}"),
+                many => format!("  {} proxies", many.len()),
+            };
+            [
+                Some(format!("  {} targets", targets.len())),
+                Some(format!("  every {}", interval(d.interval))),
+                version,
+                Some(proxies),
+            ]
+        }
+        // A target of several opened: named first.
+        false if d.overview.is_some() => [
+            Some(format!(
+                "  {}: {} → {fallback}",
+                target.name, target.primary
+            )),
+            Some(format!("  every {}", interval(d.interval))),
+            version,
+            Some(format!("  {}", target.url)),
+        ],
+        false => [
+            Some(format!("  {} → {fallback}", target.primary)),
+            Some(format!("  every {}", interval(d.interval))),
+            version,
+            Some(format!("  {}", target.url)),
+        ],
+    };
     // Keep what fits beside the clock, most useful first.
     let mut used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();
     for detail in details.into_iter().flatten() {

@@ -62,7 +62,7 @@ fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)>
         .into_iter()
         .map(|g| (g.glyph, g.style, g.meaning, g.word))
         .collect();
-    if view.dashboard.info.first().lane.mode.is_on() {
+    if view.target.lane.mode.is_on() {
         for (kind, meaning, word) in [
             (
                 PrimaryKind::Up,
@@ -92,7 +92,12 @@ fn glyphs(view: &View) -> Vec<(&'static str, Style, &'static str, &'static str)>
 fn sections(view: &View) -> Vec<(&'static str, Vec<&'static Binding>)> {
     let mode = view.dashboard.mode.as_ref().map(|m| m.keys);
     let own = DASHBOARD.iter().filter(|b| !overridden(b, mode)).collect();
-    let mut sections = vec![("Keys", own)];
+    let mut sections = Vec::new();
+    let screen = view.dashboard.screen_keys();
+    if !screen.is_empty() {
+        sections.push(("Targets", screen.iter().collect()));
+    }
+    sections.push(("Keys", own));
     if let Some(mode) = mode {
         sections.push((mode.help_title, mode.bindings.iter().collect()));
     }

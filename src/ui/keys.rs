@@ -21,6 +21,13 @@ pub enum Action {
     ToggleHelp,
     CloseHelp,
     CycleTheme,
+    /// The overview of many targets: the selection up or down, the selected target's full
+    /// dashboard opened, typing a filter; back from a target's dashboard to the overview.
+    SelectUp,
+    SelectDown,
+    Open,
+    Filter,
+    Back,
     /// One of the mode's own actions, for the mode to carry out.
     Mode(ModeAction),
 }
@@ -139,6 +146,59 @@ pub const DASHBOARD: [Binding; 7] = [
     },
 ];
 
+/// The overview's keys, before the dashboard's while it shows (a run of several targets).
+pub const OVERVIEW: [Binding; 4] = [
+    Binding {
+        keys: &[
+            (KeyCode::Up, Action::SelectUp),
+            (KeyCode::Char('k'), Action::SelectUp),
+        ],
+        footer: Some(("↑/↓", "select")),
+        footer_paused: None,
+        help: ("↑  k", "select the target above"),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Down, Action::SelectDown),
+            (KeyCode::Char('j'), Action::SelectDown),
+        ],
+        footer: None,
+        footer_paused: None,
+        help: ("↓  j", "select the target below"),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, Action::Open)],
+        footer: Some(("enter", "open")),
+        footer_paused: None,
+        help: ("Enter", "open the selected target's full dashboard"),
+        beside_mode: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('/'), Action::Filter)],
+        footer: Some(("/", "filter")),
+        footer_paused: None,
+        help: (
+            "/",
+            "show only the targets whose name holds what is typed (Enter keeps it, Esc clears it)",
+        ),
+        beside_mode: true,
+    },
+];
+
+/// A target's dashboard opened from the overview: Esc goes back to it.
+pub const OPENED: [Binding; 1] = [Binding {
+    keys: &[
+        (KeyCode::Esc, Action::Back),
+        (KeyCode::Backspace, Action::Back),
+    ],
+    footer: Some(("esc", "overview")),
+    footer_paused: None,
+    help: ("Esc", "back to the overview of every target (q quits)"),
+    beside_mode: true,
+}];
+
 /// Ctrl-C: quits whatever else the keys are doing.
 pub fn is_interrupt(key: KeyEvent) -> bool {
     key.kind == KeyEventKind::Press
@@ -158,9 +218,14 @@ pub fn overridden(binding: &Binding, mode: Option<&ModeKeys>) -> bool {
     })
 }
 
-/// Maps a key press to an action: Ctrl-C quits; Esc closes an open help; then the mode's keys,
-/// then the dashboard's.
-pub fn action_for(key: KeyEvent, mode: Option<&ModeKeys>, help_open: bool) -> Option<Action> {
+/// Maps a key press to an action: Ctrl-C quits; Esc closes an open help; then the keys of what
+/// the screen shows (`view`: the overview's, an opened target's), the mode's, the dashboard's.
+pub fn action_for(
+    key: KeyEvent,
+    view: &[Binding],
+    mode: Option<&ModeKeys>,
+    help_open: bool,
+) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
@@ -170,8 +235,8 @@ pub fn action_for(key: KeyEvent, mode: Option<&ModeKeys>, help_open: bool) -> Op
     if help_open && key.code == KeyCode::Esc {
         return Some(Action::CloseHelp);
     }
-    mode.into_iter()
-        .flat_map(|m| m.bindings)
+    view.iter()
+        .chain(mode.into_iter().flat_map(|m| m.bindings))
         .chain(&DASHBOARD)
         .flat_map(|b| b.keys)
         .find(|(code, _)| *code == key.code)
@@ -207,19 +272,19 @@ mod tests {
             (press(KeyCode::Char('x')), None),
         ];
         for (key, expected) in cases {
-            assert_eq!(action_for(key, None, false), expected, "{key:?}");
+            assert_eq!(action_for(key, &[], None, false), expected, "{key:?}");
         }
         assert_eq!(
-            action_for(press(KeyCode::Esc), None, true),
+            action_for(press(KeyCode::Esc), &[], None, true),
             Some(Action::CloseHelp)
         );
         assert_eq!(
-            action_for(press(KeyCode::Char('q')), None, true),
+            action_for(press(KeyCode::Char('q')), &[], None, true),
             Some(Action::Quit)
         );
         let mut release = press(KeyCode::Char('q'));
         release.kind = KeyEventKind::Release;
-        assert_eq!(action_for(release, None, false), None);
+        assert_eq!(action_for(release, &[], None, false), None);
     }
 
     #[test]
@@ -240,31 +305,61 @@ mod tests {
         };
         let shift = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(
-            action_for(shift('h'), Some(&MODE), false),
+            action_for(shift('h'), &[], Some(&MODE), false),
             Some(Action::Mode(ModeAction::new(7)))
         );
         assert_eq!(
-            action_for(shift('H'), Some(&MODE), false),
+            action_for(shift('H'), &[], Some(&MODE), false),
             Some(Action::Mode(ModeAction::new(9)))
         );
         assert_eq!(
-            action_for(shift('?'), Some(&MODE), false),
+            action_for(shift('?'), &[], Some(&MODE), false),
             Some(Action::ToggleHelp)
         );
         assert_eq!(
-            action_for(shift('q'), Some(&MODE), false),
+            action_for(shift('q'), &[], Some(&MODE), false),
             Some(Action::Quit)
         );
     }
 
     #[test]
     fn every_key_is_bound_once_in_a_table() {
-        let codes: Vec<KeyCode> = DASHBOARD
-            .iter()
-            .flat_map(|b| b.keys.iter().map(|(c, _)| *c))
-            .collect();
-        for (i, code) in codes.iter().enumerate() {
-            assert!(!codes[i + 1..].contains(code), "{code:?} bound twice");
+        for table in [&DASHBOARD[..], &OVERVIEW, &OPENED] {
+            let codes: Vec<KeyCode> = table
+                .iter()
+                .flat_map(|b| b.keys.iter().map(|(c, _)| *c))
+                .collect();
+            for (i, code) in codes.iter().enumerate() {
+                assert!(!codes[i + 1..].contains(code), "{code:?} bound twice");
+            }
+        }
+    }
+
+    #[test]
+    fn the_screens_keys_come_before_the_dashboards() {
+        assert_eq!(
+            action_for(press(KeyCode::Esc), &OPENED, None, false),
+            Some(Action::Back)
+        );
+        assert_eq!(
+            action_for(press(KeyCode::Esc), &OPENED, None, true),
+            Some(Action::CloseHelp)
+        );
+        assert_eq!(
+            action_for(press(KeyCode::Esc), &OVERVIEW, None, false),
+            Some(Action::Quit)
+        );
+        for (code, action) in [
+            (KeyCode::Up, Action::SelectUp),
+            (KeyCode::Char('j'), Action::SelectDown),
+            (KeyCode::Enter, Action::Open),
+            (KeyCode::Char('/'), Action::Filter),
+        ] {
+            assert_eq!(
+                action_for(press(code), &OVERVIEW, None, false),
+                Some(action)
+            );
+            assert_eq!(action_for(press(code), &[], None, false), None);
         }
     }
 }

@@ -36,6 +36,7 @@ mod header;
 mod help;
 mod keys;
 pub mod layout;
+mod overview;
 mod recent;
 mod sparkline;
 pub mod theme;
@@ -48,14 +49,15 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::Block;
 
-pub use dashboard::{Dashboard, LabelPrompt, ModeStatus, ModeView, Typed, step_interval};
+pub use dashboard::{Dashboard, LabelPrompt, ModeStatus, ModeView, Overview, Typed, step_interval};
 #[cfg(test)]
 pub use keys::DASHBOARD;
 pub use keys::{Action, Binding, ModeAction, ModeKeys, action_for, is_interrupt};
 pub use theme::{Theme, ThemeName};
 
 use crate::clock::WallClock;
-use crate::state::Monitor;
+use crate::output::TargetInfo;
+use crate::state::{Monitor, Watch};
 
 /// Draws one pane into its area.
 type Pane = fn(&mut Frame, Rect, &View);
@@ -63,7 +65,10 @@ type Pane = fn(&mut Frame, Rect, &View);
 /// What one frame shows.
 pub struct View<'a> {
     /// The state drawn: live, or the copy frozen when the display was paused.
+    pub watch: &'a Watch,
+    /// The target shown (the first of a run of one), its state and what it is.
     pub monitor: &'a Monitor,
+    pub target: &'a TargetInfo,
     pub dashboard: &'a Dashboard,
     pub theme: Theme,
     pub wall: WallClock,
@@ -79,27 +84,37 @@ pub struct View<'a> {
 /// the frozen copy is drawn instead.
 pub fn draw(
     frame: &mut Frame,
-    live: &Monitor,
+    live: &Watch,
     dashboard: &Dashboard,
     wall: WallClock,
     now: Duration,
 ) {
-    let (monitor, data_now) = match &dashboard.paused {
-        Some(p) => (p.monitor.as_ref(), p.at),
+    let (watch, data_now) = match &dashboard.paused {
+        Some(p) => (p.watch.as_ref(), p.at),
         None => (live, now),
     };
+    let shown = dashboard.shown();
     let view = View {
-        monitor,
+        watch,
+        monitor: watch.target(shown),
+        target: dashboard.info.target(shown),
         dashboard,
         theme: Theme::new(dashboard.theme),
         wall,
         data_now,
         now,
-        live_answers: live.counters().total,
+        live_answers: live.totals().total,
     };
     let area = frame.area();
     frame.render_widget(Block::new().style(view.theme.base), area);
-    let Some(areas) = layout::areas(area, dashboard.info.first().lane.mode.is_on()) else {
+    if dashboard.showing_overview() {
+        overview::render_screen(frame, area, &view);
+        if dashboard.help {
+            help::render(frame, area, &view);
+        }
+        return;
+    }
+    let Some(areas) = layout::areas(area, view.target.lane.mode.is_on()) else {
         too_small::render(frame, area, &view);
         return;
     };

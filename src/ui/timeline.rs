@@ -113,7 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         }
     }
     let mut lines = vec![Line::from(cells)];
-    let lane = view.dashboard.info.first().lane.mode.is_on();
+    let lane = view.target.lane.mode.is_on();
     if lane {
         lines.push(lane_line(view, first, last));
     }
@@ -236,7 +236,7 @@ fn legend<'a>(view: &View, columns: usize) -> Line<'a> {
         .zip(glyphs(t))
         .map(|(importance, g)| (importance, entry(g.glyph, g.style, g.word)))
         .collect();
-    if view.dashboard.info.first().lane.mode.is_on() {
+    if view.target.lane.mode.is_on() {
         let mut lane = vec![Span::styled("│ primary alone: ", t.muted)];
         for (kind, word) in [
             (PrimaryKind::Up, " up "),
