@@ -297,3 +297,100 @@ fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
         "0"
     );
 }
+
+/// Two targets on two proxies: the overview in a real terminal at 120×40 and 80×24, the one on
+/// a fallback first; Enter opens its dashboard, Esc comes back, q prints a summary per target
+/// and the totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_of_two_targets_opens_one_and_comes_back() {
+    let steady = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
+    let failing = ReplayServer::start(
+        vec![
+            capture("01b-primary-ok.http"),
+            capture("01b-primary-ok.http"),
+            capture("02a-primary-refused-1st.http"),
+        ],
+        None,
+    )
+    .await;
+    let name = format!("fw-overview-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let exit_file = dir.join("exit");
+    let targets = dir.join("targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            "[[target]]\nname = \"alpha\"\nurl = \"{}\"\nprimary = \"llama-fp8\"\ndirect = \"off\"\n\n\
+             [[target]]\nname = \"beta\"\nurl = \"{}\"\nprimary = \"llama-fp8\"\nfallback = \"llama3\"\n\
+             direct = \"off\"\n",
+            steady.url(),
+            failing.url()
+        ),
+    )
+    .unwrap();
+    let command = format!(
+        "env -u NO_COLOR TERM=xterm-256color {BIN} --targets {} --interval 200ms \
+         --proxy-metrics off --log-file {}; echo $? > {}; sleep 30",
+        targets.display(),
+        dir.join("log").display(),
+        exit_file.display()
+    );
+    let session = Session { name, dir };
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    let screen = session.wait_for("the overview with beta failed over", |s| {
+        s.contains("2 targets: 1 on their primary · 1 on a fallback")
+    });
+    let row = |screen: &str, name: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no row {name}:\n{screen}"))
+    };
+    assert!(row(&screen, "beta") < row(&screen, "alpha"), "{screen}");
+    let beta = screen.lines().nth(row(&screen, "beta")).unwrap();
+    assert!(
+        beta.contains("◆ FALLBACK") && beta.contains("▶"),
+        "{screen}"
+    );
+    assert!(!screen.contains("NOW SERVING"), "{screen}");
+
+    session.keys(&["Enter"]);
+    let screen = session.wait_for("beta's dashboard", |s| s.contains("NOW SERVING"));
+    assert!(screen.contains("beta: llama-fp8 → llama3"), "{screen}");
+    assert!(screen.contains("esc overview"), "{screen}");
+    session.keys(&["Escape"]);
+    session.wait_for("the overview again", |s| {
+        s.contains("2 targets:") && !s.contains("NOW SERVING")
+    });
+
+    session.tmux(&["resize-window", "-t", &session.name, "-x", "80", "-y", "24"]);
+    let screen = session.wait_for("the overview at 80×24", |s| {
+        s.contains("2 targets:") && s.lines().count() <= 24
+    });
+    assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+    assert!(
+        screen.contains(" alpha ") && screen.contains(" beta "),
+        "{screen}"
+    );
+
+    session.keys(&["q"]);
+    let screen = session.wait_for("the summaries after quitting", |s| {
+        s.contains("Failover Watch Summary: all 2 targets")
+    });
+    assert_eq!(exit_status(&exit_file), "0");
+    assert!(
+        screen.contains("At the end: 1 on their primary, 1 on a fallback"),
+        "{screen}"
+    );
+}
