@@ -19,6 +19,7 @@ pub fn report(args: ReportArgs) -> Result<Ended> {
     let record = super::replay::read(&args.file, wanted)?;
     let drill = args.drill.as_deref().map(read_drill).transpose()?;
     let damage = record.damage.clone();
+    let targets = record.info.targets.len();
     let run = Run {
         file: args.file.display().to_string(),
         info: record.info,
@@ -28,7 +29,16 @@ pub fn report(args: ReportArgs) -> Result<Ended> {
         damage: record.damage,
         run: record.run,
         runs: record.runs,
-    };
+    }
+    .of_target(args.target.as_deref())
+    .map_err(usage)?;
+    if targets > 1 && args.target.is_none() {
+        eprintln!(
+            "failover-watch report: the record watched {targets} targets: this is {}'s report \
+             (--target NAME for another's)",
+            crate::text::sanitize::clean(&run.info.first().name, 100)
+        );
+    }
     let computed = report::compute(run, &args.budgets.budgets(), drill);
     let document = report::render(&computed, args.format);
     match &args.out {

@@ -310,4 +310,16 @@ impl ProbeEvent {
             ProbeEvent::Answered(outcome) => outcome.target,
         }
     }
+
+    /// The same event, of target `to` (a report of one target of many renumbers it first).
+    pub fn retargeted(mut self, to: TargetId) -> Self {
+        match &mut self {
+            ProbeEvent::Sent { target, .. }
+            | ProbeEvent::Skipped { target, .. }
+            | ProbeEvent::Abandoned { target, .. }
+            | ProbeEvent::ProxyView { target, .. } => *target = to,
+            ProbeEvent::Answered(outcome) => outcome.target = to,
+        }
+        self
+    }
 }

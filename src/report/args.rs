@@ -34,6 +34,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub run: Option<u64>,
 
+    /// Which target of a record of several, by its name (as the record's lines name it).
+    /// [default: the first]
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+
     #[command(flatten)]
     pub budgets: BudgetArgs,
 

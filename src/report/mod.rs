@@ -61,7 +61,7 @@ pub const DRILL_UP: &str = "drill: up";
 pub const REPORT_VERSION: u32 = 1;
 
 /// One run of a record, as read: what the report is computed from.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Run {
     /// The file as the user named it.
     pub file: String,
@@ -75,6 +75,39 @@ pub struct Run {
     /// Which run of the file, from 1, and how many it holds.
     pub run: usize,
     pub runs: usize,
+}
+
+impl Run {
+    /// The run of the one target named `name` (by default the first), as if it had been
+    /// watched alone: a report is of one target. Markers, resets and intervals are every
+    /// target's and stay.
+    pub fn of_target(mut self, name: Option<&str>) -> Result<Self, String> {
+        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
+        let index = match name {
+            None => 0,
+            Some(name) => names.iter().position(|n| *n == name).ok_or_else(|| {
+                format!(
+                    "the record has no target {name} (it has: {})",
+                    crate::text::sanitize::clean(&names.join(", "), 300)
+                )
+            })?,
+        };
+        if self.info.targets.len() == 1 {
+            return Ok(self);
+        }
+        let chosen = crate::probe::TargetId(index as u16);
+        self.steps.retain(|(_, input)| match input {
+            Input::Probe(event) => event.target() == chosen,
+            _ => true,
+        });
+        for (_, input) in &mut self.steps {
+            if let Input::Probe(event) = input {
+                *event = event.clone().retargeted(crate::probe::TargetId::default());
+            }
+        }
+        self.info.targets = vec![self.info.targets.swap_remove(index)];
+        Ok(self)
+    }
 }
 
 /// What a drill adds to its report: the router's settings as the proxy stated them, and the

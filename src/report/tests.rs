@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::output::TargetInfo;
 use crate::probe::event::Failure;
 use crate::probe::{Lane, ProbeEvent, ProbeReport, Route};
 use crate::tests::{answered, direct_answer, run_info, sent, served, wall};
@@ -94,6 +95,10 @@ impl Script {
     }
 
     fn report(&self, end: f64, budgets: Budgets) -> Report {
+        compute(self.run(end), &budgets, None)
+    }
+
+    fn run(&self, end: f64) -> Run {
         let mut steps = self.steps.clone();
         // Stable: what happened at the same moment keeps the order it was written in.
         steps.sort_by_key(|(at, _)| *at);
@@ -115,7 +120,7 @@ impl Script {
             run: 1,
             runs: 1,
         };
-        compute(run, &budgets, None)
+        run
     }
 }
 
@@ -521,4 +526,44 @@ fn a_drill_s_setup_is_shown_and_its_texts_cleaned() {
     );
     let unknown = serde_json::from_str::<DrillSetup>(r#"{"routr": "x"}"#);
     assert!(unknown.is_err(), "a misspelt field is refused");
+}
+
+/// A record of two targets reports on one: by default the first, as if watched alone; the
+/// other's steps do not reach it.
+#[test]
+fn a_record_of_two_targets_reports_on_the_one_asked() {
+    let alone = drill(true).run(40.0);
+    let mut two = alone.clone();
+    let mut steady = Script::default();
+    steady.requests(0, 39, 'E');
+    let mut other: Vec<(Duration, Input)> = steady.run(40.0).steps;
+    for (_, input) in &mut other {
+        if let Input::Probe(event) = input {
+            *event = event.clone().retargeted(crate::probe::TargetId(1));
+        }
+    }
+    two.steps.extend(other);
+    two.steps.sort_by_key(|(at, _)| *at);
+    let second = TargetInfo {
+        name: "failing".into(),
+        ..two.info.targets[0].clone()
+    };
+    two.info.targets.push(second);
+    let text = |run: Run| render(&compute(run, &Budgets::default(), None), ReportFormat::Text);
+    assert_eq!(
+        text(two.clone().of_target(None).unwrap()),
+        text(alone.clone())
+    );
+    assert_eq!(
+        text(two.clone().of_target(Some("llama-fp8")).unwrap()),
+        text(alone)
+    );
+    let failing = two.clone().of_target(Some("failing")).unwrap();
+    assert_eq!(failing.info.targets.len(), 1);
+    assert!(text(failing).contains("failed"));
+    let missing = two.of_target(Some("nope")).unwrap_err();
+    assert!(
+        missing.contains("no target nope (it has: llama-fp8, failing)"),
+        "{missing}"
+    );
 }
