@@ -102,7 +102,7 @@ impl Script {
         let mut steps = self.steps.clone();
         // Stable: what happened at the same moment keeps the order it was written in.
         steps.sort_by_key(|(at, _)| *at);
-        let run = Run {
+        Run {
             file: "hand-made.jsonl".to_owned(),
             info: {
                 let mut info = run_info(false);
@@ -119,8 +119,7 @@ impl Script {
             damage: None,
             run: 1,
             runs: 1,
-        };
-        run
+        }
     }
 }
 
