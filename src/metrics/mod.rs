@@ -1,11 +1,13 @@
 //! The client's view as Prometheus metrics (`--metrics-listen`): another consumer of what the
 //! owner of the state tells its outputs, like the record. The owner updates the metrics as
 //! inputs are applied; scrapes read them (counters and gauges are atomics, families take a
-//! read lock), so a scrape never waits for the owner, nor the owner for a scrape.
+//! read lock), so a scrape never waits for the owner, nor the owner for a scrape. Every series
+//! of a target carries its name (`target`), every target's from the start: the label's values
+//! are the run's targets, never what a server sent.
 //!
 //! ```text
 //!  owner loop ──Told──▶ Metrics::tell ──▶ registry (atomics) ◀── GET /metrics (server.rs)
-//!                                      └▶ Health (last input) ◀── GET /healthz
+//!                                      └▶ Health (last input of each target) ◀── GET /healthz
 //! ```
 
 mod server;
@@ -119,6 +121,13 @@ impl Health {
             let interval = Duration::from_micros(beat.interval_us.load(Ordering::Relaxed));
             now.saturating_sub(last) <= interval * 2 + Duration::from_secs(5)
         })
+    }
+
+    /// The time between probes now, of every target (`+` and `-`).
+    fn interval(&self, every: Duration) {
+        for beat in &self.targets {
+            beat.interval_us.store(micros(every), Ordering::Relaxed);
+        }
     }
 
     /// An input now, of one target, or of the whole run (`None`: a marker, say).
@@ -379,24 +388,20 @@ impl Metrics {
         let now = self.time_in_state.clock.now();
         let target = told.target();
         self.health.input(target.map(|id| self.slot(id)), now);
-        if let Told::Interval { every, .. } = told {
-            for beat in &self.health.targets {
-                beat.interval_us.store(micros(*every), Ordering::Relaxed);
-            }
-            return;
-        }
         let Some(id) = target else {
+            // What belongs to the moment: only `+` and `-` change something here.
+            if let Told::Interval { every, .. } = told {
+                self.health.interval(*every);
+            }
             return;
         };
         let slot = self.slot(id);
         let monitor = watch.target(id);
         let name = self.targets[slot].target.clone();
         match told {
-            Told::Marker(_)
-            | Told::Reset { .. }
-            | Told::Interval { .. }
-            | Told::Notice { .. }
-            | Told::Proxy(_) => return,
+            Told::Notice { .. } | Told::Proxy(_) => return,
+            // Of no target: above.
+            Told::Marker(_) | Told::Reset { .. } | Told::Interval { .. } => return,
             Told::Probe(ProbeEvent::Skipped { .. }) => {
                 self.skipped
                     .get_or_create(&Target {
@@ -445,7 +450,6 @@ impl Metrics {
         let model = report
             .model()
             .map_or_else(String::new, |model| model_label(&mut self.models, model));
-        let target = &self.targets[slot].target;
         let labels = ResultModel {
             target: target.clone(),
             result: report.verdict().as_str(),
