@@ -572,18 +572,20 @@ async fn a_service_exports_metrics_prometheus_accepts_and_logs_to_stderr() {
     let mut scrape = String::new();
     for _ in 0..40 {
         scrape = get("/metrics").await.unwrap().1;
-        if scrape.contains("failover_watch_transitions_total{kind=\"failover\"} 1") {
+        if scrape
+            .contains("failover_watch_transitions_total{target=\"llama-fp8\",kind=\"failover\"} 1")
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     for expected in [
-        "failover_watch_requests_total{result=\"primary\",model=\"llama-fp8\"} 1",
-        "failover_watch_serving{state=\"fallback\"} 1",
-        "failover_watch_serving{state=\"primary\"} 0",
-        "failover_watch_transitions_total{kind=\"failover\"} 1",
+        "failover_watch_requests_total{target=\"llama-fp8\",result=\"primary\",model=\"llama-fp8\"} 1",
+        "failover_watch_serving{target=\"llama-fp8\",state=\"fallback\"} 1",
+        "failover_watch_serving{target=\"llama-fp8\",state=\"primary\"} 0",
+        "failover_watch_transitions_total{target=\"llama-fp8\",kind=\"failover\"} 1",
         "# TYPE failover_watch_request_duration_seconds histogram",
-        "failover_watch_info{url=",
+        "failover_watch_info{target=\"llama-fp8\",proxy=\"127.0.0.1:",
     ] {
         assert!(scrape.contains(expected), "{expected} in\n{scrape}");
     }

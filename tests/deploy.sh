@@ -11,7 +11,9 @@
 # reused while the lock is unchanged. `kubectl kustomize` renders deploy/kubernetes/ too when a
 # kubectl is on PATH (offline; skipped otherwise). Last, the real watcher (the debug build,
 # which `cargo test` has already built under tests/all.sh) probes a mock upstream on 127.0.0.1
-# and its /healthz and /metrics are checked against what the rules and the dashboard use.
+# with the targets file of deploy/kubernetes/configmap.yaml (its urls the mock's), and its
+# /healthz and /metrics are checked against what the rules and the dashboard use (every
+# series with its target, one failover_watch_info per target).
 #
 # Every check is bounded in time (DEPLOY_STEP_TIMEOUT seconds, 120 by default; the venv's
 # install 300, the build DEPLOY_BUILD_TIMEOUT, 900). Prints each check with its time, then

@@ -71,20 +71,21 @@ def load_yaml_docs(path):
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "container", "endpoint"}
 RESULT = {"primary", "fallback", "error"}
 SERVING = {"primary", "fallback", "down"}
+T = {"target": None}  # every series of a target names it (its values: the run's targets)
 METRICS = {
-    "failover_watch_requests_total": {"result": RESULT, "model": None},
-    "failover_watch_request_duration_seconds_bucket": {"result": RESULT, "model": None, "le": None},
-    "failover_watch_request_duration_seconds_sum": {"result": RESULT, "model": None},
-    "failover_watch_request_duration_seconds_count": {"result": RESULT, "model": None},
-    "failover_watch_serving": {"state": SERVING},
-    "failover_watch_transitions_total": {"kind": {"failover", "recovery", "outage", "restored"}},
-    "failover_watch_state_seconds_total": {"state": SERVING},
-    "failover_watch_in_flight": {},
-    "failover_watch_skipped_ticks_total": {},
+    "failover_watch_requests_total": {**T, "result": RESULT, "model": None},
+    "failover_watch_request_duration_seconds_bucket": {**T, "result": RESULT, "model": None, "le": None},
+    "failover_watch_request_duration_seconds_sum": {**T, "result": RESULT, "model": None},
+    "failover_watch_request_duration_seconds_count": {**T, "result": RESULT, "model": None},
+    "failover_watch_serving": {**T, "state": SERVING},
+    "failover_watch_transitions_total": {**T, "kind": {"failover", "recovery", "outage", "restored"}},
+    "failover_watch_state_seconds_total": {**T, "state": SERVING},
+    "failover_watch_in_flight": {**T},
+    "failover_watch_skipped_ticks_total": {**T},
     "failover_watch_errors_total": {
-        "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream"}},
-    "failover_watch_primary_state": {"state": {"up", "failing", "cooling_down", "refused"}},
-    "failover_watch_info": {"url": None, "primary": None, "fallback": None,
+        **T, "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream"}},
+    "failover_watch_primary_state": {**T, "state": {"up", "failing", "cooling_down", "refused"}},
+    "failover_watch_info": {**T, "proxy": None, "url": None, "primary": None, "fallback": None,
                             "litellm_version": None, "version": None},
     "up": {},
 }
@@ -286,18 +287,19 @@ def check_kubernetes(rendered=None):
         elif kind == "PrometheusRule":
             errors = schema_errors(PROMETHEUS_RULE, doc)
             check(not errors, f"{name}: PrometheusRule fields (monitoring.coreos.com/v1)", "; ".join(errors))
-        elif kind in ("Deployment", "Service", "Secret"):
+        elif kind in ("Deployment", "Service", "Secret", "ConfigMap"):
             validate_core(name, doc)
         else:
             fail(f"{name}: unexpected kind {kind}")
-    want = {"Deployment": 1, "Service": 1, "ServiceMonitor": 1, "PrometheusRule": 1}
+    want = {"ConfigMap": 1, "Deployment": 1, "Service": 1, "ServiceMonitor": 1, "PrometheusRule": 1}
     if not rendered:
         want["Secret"] = 1
     counts = {k: len(v) for k, v in by_kind.items()}
     if not check(counts == want, f"{where}: one each of {', '.join(sorted(want))}", f"found {counts}"):
         return
 
-    dep, svc, smon, prule = (by_kind[k][0] for k in ("Deployment", "Service", "ServiceMonitor", "PrometheusRule"))
+    dep, svc, smon, prule, cmap = (by_kind[k][0] for k in
+                                   ("Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ConfigMap"))
     pod = dep["spec"]["template"]
     pod_labels = pod["metadata"].get("labels", {})
     containers = pod["spec"]["containers"]
@@ -317,11 +319,14 @@ def check_kubernetes(rendered=None):
     unknown = [n for n in env if n != "LITELLM_API_KEY" and f'"{n}"' not in sources]
     check(not unknown, f"Deployment: every variable is an option of the watcher ({len(env)}, found in src/)",
           f"not in src/: {', '.join(unknown)}")
-    for n in ("FAILOVER_WATCH_URL", "FAILOVER_WATCH_PRIMARY", "FAILOVER_WATCH_FALLBACK",
-              "FAILOVER_WATCH_INTERVAL", "FAILOVER_WATCH_OUTPUT", "FAILOVER_WATCH_METRICS_LISTEN",
-              "FAILOVER_WATCH_LOG_FILE"):
+    for n in ("FAILOVER_WATCH_TARGETS", "FAILOVER_WATCH_INTERVAL", "FAILOVER_WATCH_OUTPUT",
+              "FAILOVER_WATCH_METRICS_LISTEN", "FAILOVER_WATCH_LOG_FILE"):
         if n not in env:
             fail(f"Deployment: {n} is not set")
+    # --targets names the targets: the watcher refuses --primary and --fallback beside it.
+    both = [n for n in ("FAILOVER_WATCH_PRIMARY", "FAILOVER_WATCH_FALLBACK", "FAILOVER_WATCH_ALL_GROUPS") if n in env]
+    check(not both, "Deployment: the targets file alone names the groups", f"also set: {both}")
+    check_targets_mount(pod, c, env.get("FAILOVER_WATCH_TARGETS", {}).get("value", ""), cmap)
     check(env.get("FAILOVER_WATCH_OUTPUT", {}).get("value") == "none", "Deployment: --output none")
     check(env.get("FAILOVER_WATCH_LOG_FILE", {}).get("value") == "-", "Deployment: logs on stderr (--log-file -)")
     check(c.get("command") == ["failover-watch"] and "args" not in c,
@@ -385,6 +390,41 @@ def check_kubernetes(rendered=None):
               "secret.example.yaml: Secret litellm-api-key, key api-key, a placeholder that says so")
 
 
+def check_targets_mount(pod, c, path, cmap):
+    """The targets file FAILOVER_WATCH_TARGETS names is the ConfigMap's, mounted read-only, and
+    a targets file the watcher takes: [[target]] tables of its keys, each with url and
+    primary, distinct names (src/cli/targets.rs)."""
+    import tomllib
+    mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+    found = [(n, m) for n, m in mounts.items() if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    name, mount = found[0] if found else (None, {})
+    source = volumes.get(name, {}).get("configMap", {})
+    key = path[len(mount.get("mountPath", "").rstrip("/")) + 1:] if found else None
+    check(source.get("name") == cmap["metadata"]["name"] and mount.get("readOnly") is True,
+          f"Deployment: FAILOVER_WATCH_TARGETS ({path}) is the ConfigMap {cmap['metadata']['name']}, mounted "
+          "read-only", f"mount {mount}, volume {volumes.get(name)}")
+    text = cmap.get("data", {}).get(key)
+    if not check(text is not None, f"ConfigMap: holds {key}", f"keys {sorted(cmap.get('data', {}))}"):
+        return
+    try:
+        targets = tomllib.loads(text).get("target")
+    except tomllib.TOMLDecodeError as e:
+        fail(f"ConfigMap: {key} is not TOML: {e}")
+        return
+    keys = {"url", "primary", "name", "fallback", "api_key_env", "api_key_file", "interval", "timeout",
+            "stream", "direct"}
+    sources = (ROOT / "src/cli/targets.rs").read_text(encoding="utf-8")
+    known = all(re.search(rf"\b{k}: ", sources) for k in keys)
+    ok_targets = isinstance(targets, list) and targets and all(
+        isinstance(t, dict) and set(t) <= keys and t.get("url", "").startswith(("http://", "https://"))
+        and t.get("primary") for t in targets)
+    names = [t.get("name") or t.get("primary") for t in targets or []]
+    check(known and ok_targets and len(names) == len(set(names)),
+          f"ConfigMap: {key} is a targets file ({len(targets or [])} [[target]], each url and primary, "
+          "known keys, distinct names)", f"{targets}")
+
+
 # ------------------------------------------------------------------------------------------
 # Alerting rules.
 def duration_minutes(text):
@@ -441,6 +481,7 @@ GRAFANA_VARS = {  # what Grafana puts in place of its variables, for promtool
     "$__rate_interval": "2m", "${__rate_interval}": "2m", "$__interval": "1m", "${__interval}": "1m",
     "$__range": "10m", "${__range}": "10m",
     "${job}": ".+", "$job": ".+", "${instance}": ".+", "$instance": ".+",
+    "${target}": ".+", "$target": ".+",
 }
 DATASOURCE_REFS = ("${datasource}", "${DS_PROMETHEUS}")
 
@@ -453,36 +494,41 @@ def grafana_subst(expr):
 
 
 def synthetic_series():
-    """Made-up series of every metric, for one watcher over 20 minutes at 1 m: each query of the
-    dashboard must return something from them."""
-    lab = 'job="failover-watch", instance="watcher:9464"'
+    """Made-up series of every metric, for one watcher of two targets over 20 minutes at 1 m:
+    llama-fp8 fails over at 10 m (its primary cooling down), qwen's primary serves throughout.
+    Each query of the dashboard must return something from them."""
     s = []
 
     def add(name, labels, values):
+        lab = 'job="failover-watch", instance="watcher:9464"'
         s.append({"series": f"{name}{{{lab}{', ' + labels if labels else ''}}}", "values": values})
     add("up", "", "1x20")
-    add("failover_watch_info", 'url="http://litellm:4000", primary="llama-fp8", fallback="llama3", '
-        'litellm_version="1.83.14", version="0.1.0"', "1x20")
-    for state, v in (("primary", "1x10 0x10"), ("fallback", "0x10 1x10"), ("down", "0x20")):
-        add("failover_watch_serving", f'state="{state}"', v)
-        add("failover_watch_state_seconds_total", f'state="{state}"', "0+30x20")
-    for state, v in (("up", "1x10 0x10"), ("failing", "0x20"), ("cooling_down", "0x10 1x10"), ("refused", "0x20")):
-        add("failover_watch_primary_state", f'state="{state}"', v)
-    for result, model in (("primary", "llama-fp8"), ("fallback", "llama3"), ("error", "")):
-        add("failover_watch_requests_total", f'result="{result}", model="{model}"', "0+12x20")
-        for le, per_min in (("0.005", 0), ("0.01", 2), ("0.025", 6), ("0.05", 9), ("0.1", 11), ("0.25", 12),
-                            ("0.5", 12), ("1.0", 12), ("2.5", 12), ("5.0", 12), ("10.0", 12), ("20.0", 12),
-                            ("30.0", 12), ("60.0", 12), ("+Inf", 12)):
-            add("failover_watch_request_duration_seconds_bucket", f'result="{result}", model="{model}", le="{le}"',
-                f"0+{per_min}x20")
-        add("failover_watch_request_duration_seconds_sum", f'result="{result}", model="{model}"', "0+0.4x20")
-        add("failover_watch_request_duration_seconds_count", f'result="{result}", model="{model}"', "0+12x20")
-    for kind in ("failover", "recovery", "outage", "restored"):
-        add("failover_watch_transitions_total", f'kind="{kind}"', "0x10 1x10")
-    for kind in ("timeout", "connect", "reset", "protocol", "http", "decode", "stream"):
-        add("failover_watch_errors_total", f'kind="{kind}"', "0+2x20")
-    add("failover_watch_in_flight", "", "1x20")
-    add("failover_watch_skipped_ticks_total", "", "0+1x20")
+    for target, primary, fails_over in (("llama-fp8", "llama-fp8", True), ("qwen", "qwen", False)):
+        t = f'target="{target}"'
+        add("failover_watch_info", f'{t}, proxy="litellm:4000", url="http://litellm:4000", primary="{primary}", '
+            'fallback="llama3", litellm_version="1.83.14", version="0.1.0"', "1x20")
+        switch = (lambda before, after: f"{before}x10 {after}x10") if fails_over else (lambda before, after: f"{before}x20")
+        for state, v in (("primary", switch(1, 0)), ("fallback", switch(0, 1)), ("down", "0x20")):
+            add("failover_watch_serving", f'{t}, state="{state}"', v)
+            add("failover_watch_state_seconds_total", f'{t}, state="{state}"', "0+30x20")
+        for state, v in (("up", switch(1, 0)), ("failing", "0x20"), ("cooling_down", switch(0, 1)),
+                         ("refused", "0x20")):
+            add("failover_watch_primary_state", f'{t}, state="{state}"', v)
+        for result, model in (("primary", primary), ("fallback", "llama3"), ("error", "")):
+            rm = f'{t}, result="{result}", model="{model}"'
+            add("failover_watch_requests_total", rm, "0+12x20")
+            for le, per_min in (("0.005", 0), ("0.01", 2), ("0.025", 6), ("0.05", 9), ("0.1", 11), ("0.25", 12),
+                                ("0.5", 12), ("1.0", 12), ("2.5", 12), ("5.0", 12), ("10.0", 12), ("20.0", 12),
+                                ("30.0", 12), ("60.0", 12), ("+Inf", 12)):
+                add("failover_watch_request_duration_seconds_bucket", f'{rm}, le="{le}"', f"0+{per_min}x20")
+            add("failover_watch_request_duration_seconds_sum", rm, "0+0.4x20")
+            add("failover_watch_request_duration_seconds_count", rm, "0+12x20")
+        for kind in ("failover", "recovery", "outage", "restored"):
+            add("failover_watch_transitions_total", f'{t}, kind="{kind}"', switch(0, 1))
+        for kind in ("timeout", "connect", "reset", "protocol", "http", "decode", "stream"):
+            add("failover_watch_errors_total", f'{t}, kind="{kind}"', "0+2x20")
+        add("failover_watch_in_flight", t, "1x20")
+        add("failover_watch_skipped_ticks_total", t, "0+1x20")
     return s
 
 
@@ -562,6 +608,19 @@ def check_dashboard(outdir):
     has(lambda p, e: "increase(failover_watch_transitions_total" in e, "transitions (increase)")
     has(lambda p, e: "failover_watch_primary_state" in e, "the primary's own state")
     has(lambda p, e: "failover_watch_errors_total" in e and "kind" in e, "errors by kind")
+    # Many targets: a variable of the targets, every query kept to it, a row per target.
+    target = variables.get("target", {})
+    tq = target.get("query")
+    tq = tq.get("query") if isinstance(tq, dict) else tq
+    check(target.get("type") == "query" and re.fullmatch(r"label_values\(failover_watch_info(\{.*\})?,\s*target\)", tq or "")
+          and target.get("multi") and target.get("includeAll"),
+          "dashboard: a target variable, label_values(failover_watch_info, target), several or all", repr(tq))
+    loose = sorted({where for where, expr, _ in exprs if not where.startswith("variable")
+                    for m in re.finditer(r"failover_watch_\w+\{([^}]*)\}", expr)
+                    if 'target=~"$target"' not in m.group(1)})
+    check(not loose, 'dashboard: every failover_watch_ selector keeps to target=~"$target"', "; ".join(loose))
+    has(lambda p, e: p["type"] == "table" and "failover_watch_serving" in e and "target" in e,
+        "a table of the targets, a row each: who serves now, ...")
 
     problems, records, tests = [], [], []
     for i, (where, expr, must) in enumerate(exprs):
@@ -725,24 +784,34 @@ def check_live(binary, outdir):
         env.update({"LITELLM_API_KEY": "not-a-key", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
         for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
             env.pop(k, None)
-        # The Deployment's options, on loopback and faster.
-        start(["--url", upstream, "--primary", "llama-fp8", "--fallback", "llama3", "--interval", "200ms",
+        # The Deployment's options, on loopback and faster: the ConfigMap's targets file, every
+        # url the mock upstream's.
+        cmap = next(d for d in load_yaml_docs(K8S / "configmap.yaml") if d.get("kind") == "ConfigMap")
+        text = re.sub(r'(?m)^url = ".*"$', f'url = "{upstream}"', cmap["data"]["targets.toml"])
+        (out / "targets.toml").write_text(text, encoding="utf-8")
+        names = re.findall(r'(?m)^primary = "(.*)"$', text)
+        start(["--targets", str(out / "targets.toml"), "--interval", "200ms",
                "--output", "none", "--metrics-listen", f"127.0.0.1:{port}", "--log-file", "-"], "watcher.log", env)
         base = f"http://127.0.0.1:{port}"
         health = wait_for(lambda: http_get(base + "/healthz")[0] == 200, 15)
-        check(bool(health), "live: GET /healthz answers 200 while the schedule ticks")
+        check(bool(health), f"live: GET /healthz answers 200 while the schedules tick (the ConfigMap's "
+              f"{len(names)} targets: {', '.join(names)})")
 
         def scrape_with(text):
             def scrape():
                 status, ctype, body = http_get(base + "/metrics")
                 return body if status == 200 and text in body else None
             return scrape
-        first = wait_for(scrape_with('failover_watch_serving{state="primary"} 1'), 15)
+        first = wait_for(scrape_with(f'failover_watch_serving{{target="{names[0]}",state="primary"}} 1'), 15)
         check(bool(first), "live: GET /metrics: serving primary while the upstream answers")
+        info = sorted(re.findall(r'^failover_watch_info\{target="([^"]*)"', first or "", re.M))
+        check(info == sorted(names), "live: failover_watch_info, one series per target", f"{info}")
         req = urllib.request.Request(upstream + "/__mock/mode", data=b"500", method="POST")
         urllib.request.urlopen(req, timeout=2).read()
-        second = wait_for(scrape_with('failover_watch_serving{state="down"} 1'), 15)
-        check(bool(second), "live: GET /metrics: serving down once the upstream answers 500")
+        second = wait_for(lambda: all(f'failover_watch_serving{{target="{n}",state="down"}} 1' in body
+                                          for n in names) and body
+                          if (body := http_get(base + "/metrics")[2]) else None, 15)
+        check(bool(second), "live: GET /metrics: every target serving down once the upstream answers 500")
         if not (first and second):
             return
         (out / "metrics.txt").write_text(second, encoding="utf-8")
@@ -759,13 +828,17 @@ def check_live(binary, outdir):
                 if name not in METRICS:
                     problems.append(f"served {name}, which deploy/ does not know")
                     continue
-                for label, _, value in MATCHER_RE.findall(m.group(3) or ""):
+                labels = MATCHER_RE.findall(m.group(3) or "")
+                if name.startswith("failover_watch_") and "target" not in {l for l, _, _ in labels}:
+                    problems.append(f"{name} without its target label")
+                for label, _, value in labels:
                     allowed = METRICS[name].get(label, "missing")
                     if allowed == "missing":
                         problems.append(f"{name} has a label {label} that deploy/ does not know")
                     elif allowed is not None and value not in allowed:
                         problems.append(f'{name}{{{label}="{value}"}}: not one of {sorted(allowed)}')
-        check(not problems, "live: every served sample is a metric, label and value deploy/ knows",
+        check(not problems, "live: every served sample is a metric, label and value deploy/ knows, "
+              "each of the watcher's with its target",
               "; ".join(sorted(set(problems))))
         unseen = sorted(set(METRICS) - seen - {"up"})
         check(not unseen, f"live: every metric deploy/ uses was served ({len(seen)} names)",

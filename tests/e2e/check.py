@@ -1738,12 +1738,14 @@ def metrics_scrape(run, c, args, second):
     info = [l for n, l, v in samples if n == "failover_watch_info" and v == 1]
     first = second.lines[0] if second.lines else {}
     want_info = {
+        "target": PRIMARY, "proxy": urllib.parse.urlsplit(first.get("url") or "").netloc,
         "url": first.get("url"), "primary": PRIMARY, "fallback": "",
         "litellm_version": args.litellm_version, "version": first.get("tool_version"),
     }
     c.check(
         info == [want_info],
-        "failover_watch_info: one series, the proxy's url, the primary, no fallback given, "
+        "failover_watch_info: one series, the target (its primary), the proxy's host and url, the "
+        "primary, no fallback given, "
         f"litellm_version {args.litellm_version}, the watcher's version",
         f"{info} (expected {want_info})",
     )
