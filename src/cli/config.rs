@@ -121,19 +121,8 @@ fn specs_on(
 }
 
 impl Target {
-    /// The first target the options name on the proxy of `proxy`, asked as `args` say.
-    pub fn of_proxy(
-        proxy: &ProxyArgs,
-        args: &TargetArgs,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self> {
-        let (endpoint, key) = reach(proxy, env)?;
-        let spec = specs_on(args, &endpoint, &key, &Layer::default())?.remove(0);
-        Ok(Self::of_spec(spec, args, &Layer::default()))
-    }
-
     /// The target `spec` names, what it leaves out as `args` (then `layer`) say.
-    fn of_spec(spec: TargetSpec, args: &TargetArgs, layer: &Layer) -> Self {
+    pub fn of_spec(spec: TargetSpec, args: &TargetArgs, layer: &Layer) -> Self {
         let timeout = spec
             .timeout
             .or(args.timeout)

@@ -306,7 +306,11 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// `text`: a line per check, with the fix where something is wrong; `json`: one object.
+    #[command(flatten)]
+    pub targets: TargetsArgs,
+
+    /// `text`: a line per check, with the fix where something is wrong (each line led by the
+    /// target's name when there are several); `json`: one object.
     #[arg(
         long,
         env = "FAILOVER_WATCH_CHECK_OUTPUT",
