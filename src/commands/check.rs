@@ -667,6 +667,7 @@ impl<'a> Checks<'a> {
                 // watcher names a fallback.
                 let named = report.route.model_name.as_deref();
                 let finding = match (&report.result, observe(Lane::Direct, &report)) {
+                    (Err(failure), _) if report.rate_limited() => rate_limited("fallback", failure),
                     (Ok(served), _) => Finding::ok(
                         "fallback",
                         match named.unwrap_or(&served.model) {
@@ -783,6 +784,9 @@ fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Durat
              see LiteLLM's own error",
         );
     }
+    if let Some(failure) = report.failure().filter(|_| report.rate_limited()) {
+        return rate_limited("alone", failure);
+    }
     match observe(Lane::Direct, report) {
         PrimaryState::Up | PrimaryState::Unknown => {
             Finding::ok("alone", "the primary answers on its own")
@@ -816,6 +820,16 @@ fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Durat
             Finding::problem("alone", said, fix)
         }
     }
+}
+
+/// A request the proxy's rate limit for the key refused: nothing learnt of the group asked.
+fn rate_limited(check: &'static str, failure: &crate::probe::event::Failure) -> Finding {
+    Finding::problem(
+        check,
+        format!("not checked: {}", failure.message),
+        "check again once the limit's window has passed, or with a key without rpm_limit, \
+         tpm_limit or max_parallel_requests (the watcher's probes count against them)",
+    )
 }
 
 /// The innermost cause of a reqwest error (its own message hides it), cut for a line.

@@ -82,7 +82,8 @@ METRICS = {
     "failover_watch_in_flight": {},
     "failover_watch_skipped_ticks_total": {},
     "failover_watch_errors_total": {
-        "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream"}},
+        "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream",
+                 "rate_limited"}},
     "failover_watch_primary_state": {"state": {"up", "failing", "cooling_down", "refused"}},
     "failover_watch_info": {"url": None, "primary": None, "fallback": None,
                             "litellm_version": None, "version": None},
