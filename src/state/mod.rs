@@ -25,7 +25,9 @@ pub use counters::Counters;
 pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
-pub use primary::{LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
+pub use primary::{
+    HEALTH_EVERY, LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe,
+};
 pub use proxy_view::{ProxyCounts, ProxyNow, ProxyView};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
