@@ -381,3 +381,87 @@ async fn a_health_check_the_key_may_not_call_turns_the_lane_to_direct_probes() {
         "{refused}"
     );
 }
+
+/// The proxy's own rate limit for the key (LiteLLM's parallel_request_limiter_v3 words, the key
+/// echoed where its hash goes): said as such by the watcher and by `check`, never a failover
+/// or an outage, never a verdict on the primary, and the key never shown.
+#[tokio::test]
+async fn the_proxys_rate_limit_for_the_key_is_said_as_such() {
+    const LIMITED: &str = r#"{"error":{"message":"Rate limit exceeded for api_key: {key}. Limit type: requests. Current limit: 1, Remaining: 0. Limit resets at: 2026-12-07 02:31:00 UTC","type":"None","param":"None","code":"429"}}"#;
+    let server = Hostile::routed(
+        vec![
+            ("/health/liveliness", Act::Json(200, r#""I'm alive!""#)),
+            (
+                "/v1/models",
+                Act::Json(200, r#"{"data": [{"id": "llama-fp8"}]}"#),
+            ),
+        ],
+        Act::Json(429, LIMITED),
+    )
+    .await;
+    let url = server.url();
+    let (watched, checked) = tokio::task::spawn_blocking(move || {
+        let scratch = Scratch::new("hostile-rate-limited-watch");
+        let mut watch = clean_command(BIN, &scratch, &["--url", &url]);
+        watch
+            .args(["--count", "4", "--interval", "50ms", "--output", "jsonl"])
+            .args([
+                "--direct",
+                "off",
+                "--proxy-metrics",
+                "off",
+                "--down-after",
+                "2",
+            ])
+            .env("LITELLM_API_KEY", KEY);
+        let scratch = Scratch::new("hostile-rate-limited-check");
+        let mut check = clean_command(BIN, &scratch, &["check", "--url", &url]);
+        check
+            .args(["--timeout", "2s", "--output", "json"])
+            .env("LITELLM_API_KEY", KEY);
+        (watch.output().unwrap(), check.output().unwrap())
+    })
+    .await
+    .unwrap();
+    let stdout = text(&watched.stdout);
+    assert!(!stdout.contains(KEY), "{stdout}");
+    let lines = json_lines(&stdout);
+    let requests: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "request").collect();
+    assert_eq!(requests.len(), 4, "{stdout}");
+    for request in &requests {
+        assert_eq!(request["error_kind"], "rate_limited", "{request}");
+        let error = request["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("the proxy's rate limit for this key (Rate limit exceeded")
+                && error.ends_with("): not a failover"),
+            "{error}"
+        );
+    }
+    assert!(
+        !lines.iter().any(|l| l["type"] == "transition"),
+        "no outage: {stdout}"
+    );
+    let summary = lines.iter().find(|l| l["type"] == "summary").unwrap();
+    assert_eq!(summary["outages"], 0, "{summary}");
+    assert_eq!(summary["errors"]["rate_limited"], 4, "{summary}");
+    assert_eq!(watched.status.code(), Some(0), "{}", text(&watched.stderr));
+
+    let said = text(&checked.stdout);
+    assert!(!said.contains(KEY), "{said}");
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    let alone = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "alone")
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        alone["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not checked: the proxy's rate limit for this key"),
+        "{said}"
+    );
+    assert_eq!(checked.status.code(), Some(1), "{said}");
+}

@@ -11,11 +11,12 @@ use color_eyre::eyre::Result;
 use crate::cli::targets::{MAX_TARGETS, TargetSpec, names, read_file};
 use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, TargetsArgs, ThemeArg, WatchArgs};
 use crate::output::{RunInfo, TargetInfo};
-use crate::probe::{Endpoint, ProbeSettings, ProxyMetrics, Schedule, TargetId};
+use crate::probe::{DirectMode, Endpoint, ProbeSettings, ProxyMetrics, Schedule, TargetId};
 pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show, TargetPlan};
-use crate::state::LaneConfig;
+use crate::state::{HEALTH_EVERY, LaneConfig};
 use crate::sys::exit::usage;
 use crate::sys::secret::ApiKey;
+use crate::text::format::interval;
 use crate::ui::ThemeName;
 
 /// The primary model group when none is named.
@@ -121,19 +122,8 @@ fn specs_on(
 }
 
 impl Target {
-    /// The first target the options name on the proxy of `proxy`, asked as `args` say.
-    pub fn of_proxy(
-        proxy: &ProxyArgs,
-        args: &TargetArgs,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self> {
-        let (endpoint, key) = reach(proxy, env)?;
-        let spec = specs_on(args, &endpoint, &key, &Layer::default())?.remove(0);
-        Ok(Self::of_spec(spec, args, &Layer::default()))
-    }
-
     /// The target `spec` names, what it leaves out as `args` (then `layer`) say.
-    fn of_spec(spec: TargetSpec, args: &TargetArgs, layer: &Layer) -> Self {
+    pub fn of_spec(spec: TargetSpec, args: &TargetArgs, layer: &Layer) -> Self {
         let timeout = spec
             .timeout
             .or(args.timeout)
@@ -224,6 +214,7 @@ impl Plan {
                 direct,
                 proxy_metrics: probe.proxy_metrics != ProxyMetrics::Off,
                 offset: spread(interval, i, count),
+                floor: Duration::ZERO,
             };
             infos.push(TargetInfo {
                 name,
@@ -240,6 +231,7 @@ impl Plan {
             });
             targets.push(TargetPlan { probe, schedule });
         }
+        cap_rate(&mut targets, args.max_rate)?;
         let info = RunInfo {
             targets: infos,
             simulated,
@@ -259,6 +251,85 @@ impl Plan {
             },
         })
     }
+}
+
+/// Requests a second one target sends its proxy at `interval`, the lane as `direct` runs: a
+/// probe a tick; with `probe` a direct probe beside it; with `quiet` at most LiteLLM's health
+/// check (a completion of the primary's) every [`HEALTH_EVERY`] while the primary is away,
+/// and never more than one a tick.
+fn rate(interval: Duration, direct: DirectMode) -> f64 {
+    let tick = 1.0 / interval.as_secs_f64();
+    match direct {
+        DirectMode::Off => tick,
+        DirectMode::Probe => 2.0 * tick,
+        DirectMode::Quiet => tick + 1.0 / interval.max(HEALTH_EVERY).as_secs_f64(),
+    }
+}
+
+/// The shortest interval at which targets with these lanes, all at that interval, send their
+/// proxy at most `cap` requests a second; in whole milliseconds, rounded up.
+fn fitting_interval(lanes: &[DirectMode], cap: f64) -> Duration {
+    let ticks: f64 = lanes
+        .iter()
+        .map(|lane| if *lane == DirectMode::Probe { 2.0 } else { 1.0 })
+        .sum();
+    let quiet = lanes.iter().filter(|l| **l == DirectMode::Quiet).count() as f64;
+    let every = HEALTH_EVERY.as_secs_f64();
+    // Under HEALTH_EVERY the quiet lanes add a constant; from it on, one more a tick each.
+    let below = cap - quiet / every;
+    let secs = if below > 0.0 && ticks / below <= every {
+        ticks / below
+    } else {
+        (ticks + quiet) / cap
+    };
+    Duration::from_millis((secs * 1000.0).ceil() as u64)
+}
+
+/// `--max-rate`: each proxy's planned rate (its targets' [`rate`]s) within `cap`, else a usage
+/// error naming the proxy, its rate and the interval that fits; each schedule's floor for `+`
+/// the interval that fits its proxy.
+fn cap_rate(targets: &mut [TargetPlan], cap: Option<f64>) -> Result<()> {
+    let Some(cap) = cap else {
+        return Ok(());
+    };
+    let mut proxies: Vec<String> = Vec::new();
+    for target in targets.iter() {
+        let root = target.probe.endpoint.root();
+        if !proxies.iter().any(|p| p == root) {
+            proxies.push(root.to_owned());
+        }
+    }
+    for proxy in proxies {
+        let on = |t: &TargetPlan| t.probe.endpoint.root() == proxy;
+        let lanes: Vec<DirectMode> = targets
+            .iter()
+            .filter(|t| on(t))
+            .map(|t| t.schedule.direct)
+            .collect();
+        let planned: f64 = targets
+            .iter()
+            .filter(|t| on(t))
+            .map(|t| rate(t.schedule.interval, t.schedule.direct))
+            .sum();
+        let fits = fitting_interval(&lanes, cap);
+        // A hair over, from the sum's rounding, is within.
+        if planned > cap * (1.0 + 1e-9) {
+            let count = match lanes.len() {
+                1 => "its target".to_owned(),
+                n => format!("its {n} targets"),
+            };
+            return Err(usage(format!(
+                "--max-rate {cap}: {count} would send {proxy} {planned:.2} requests a second \
+                 (a probe a tick, the primary's lane included): give --interval {} or more \
+                 (each target), fewer targets, or a higher --max-rate",
+                interval(fits)
+            )));
+        }
+        for target in targets.iter_mut().filter(|t| on(t)) {
+            target.schedule.floor = fits;
+        }
+    }
+    Ok(())
 }
 
 /// When the `index`-th of `count` targets first ticks: an even share of the interval apart.
@@ -378,5 +449,111 @@ mod tests {
             let error = plan(&args, false).unwrap_err();
             assert!(error.contains(reason), "{args:?}: {error}");
         }
+    }
+
+    /// `--max-rate`: a plan over it is refused with the proxy, its rate and the interval that
+    /// fits; one within it gives each schedule that interval as its floor.
+    #[test]
+    fn max_rate_refuses_a_plan_over_it_and_floors_the_intervals() {
+        let over = |args: &[&str]| plan(args, false).unwrap_err();
+        let error = over(&["--max-rate", "1", "--interval", "500ms", "--direct", "off"]);
+        assert_eq!(
+            error,
+            "--max-rate 1: its target would send http://127.0.0.1:4000 2.00 requests a second \
+             (a probe a tick, the primary's lane included): give --interval 1s or more (each \
+             target), fewer targets, or a higher --max-rate"
+        );
+        // The quiet lane's health check (one a 5 s at most) counts: 3 × (1/3 + 1/5) > 1.
+        let error = over(&["--primary", "a,b,c", "--max-rate", "1"]);
+        assert!(error.contains("its 3 targets would send"), "{error}");
+        assert!(error.contains(" 1.60 requests a second"), "{error}");
+        assert!(error.contains("give --interval 6s or more"), "{error}");
+        // At the interval it names, it fits: 3 × (1/6 + 1/6) = 1.
+        let fits = plan(
+            &["--primary", "a,b,c", "--max-rate", "1", "--interval", "6s"],
+            false,
+        )
+        .unwrap();
+        assert!(
+            fits.targets
+                .iter()
+                .all(|t| t.schedule.floor == Duration::from_secs(6))
+        );
+        // A direct probe a tick doubles the rate.
+        assert!(
+            over(&["--max-rate", "1.5", "--interval", "1s", "--direct", "probe"])
+                .contains("2.00 requests a second")
+        );
+        let fits = plan(
+            &["--max-rate", "2", "--interval", "1s", "--direct", "probe"],
+            false,
+        )
+        .unwrap();
+        assert_eq!(fits.targets[0].schedule.floor, Duration::from_secs(1));
+        // Under 5 s the quiet lane adds its health check: 1/0.5 + 0.2 = 2.2.
+        let fits = plan(&["--max-rate", "2.2", "--interval", "500ms"], false).unwrap();
+        assert_eq!(fits.targets[0].schedule.floor, Duration::from_millis(500));
+        // Without it, no floor.
+        let free = plan(&["--interval", "1ms"], false).unwrap();
+        assert_eq!(free.targets[0].schedule.floor, Duration::ZERO);
+        for wrong in ["0", "fast", "inf", "NaN"] {
+            let error = over(&["--max-rate", wrong]);
+            assert!(error.contains("is not a rate"), "{wrong}: {error}");
+        }
+    }
+
+    /// The cap is per proxy: the targets of another proxy do not count against it.
+    #[test]
+    fn max_rate_counts_each_proxy_apart() {
+        let cli = Cli::try_parse_from([
+            "failover-watch",
+            "--max-rate",
+            "1.5",
+            "--interval",
+            "1s",
+            "--direct",
+            "off",
+        ])
+        .unwrap();
+        let on = |url: &str, primary: &str| {
+            TargetSpec::on(
+                &Endpoint::parse(url).unwrap(),
+                &None,
+                primary.to_owned(),
+                None,
+            )
+        };
+        let surroundings = Surroundings {
+            stdout_is_terminal: false,
+            no_color: false,
+        };
+        let plan = |specs| {
+            Plan::of_specs(
+                &cli.watch.probe,
+                specs,
+                &Layer::default(),
+                false,
+                surroundings,
+            )
+            .map_err(|e| e.to_string())
+        };
+        // One target on each of two proxies, and one more on the first after the other's.
+        let one_each = plan(vec![on("http://a:4000", "p"), on("http://b:4000", "p")]).unwrap();
+        assert!(
+            one_each
+                .targets
+                .iter()
+                .all(|t| t.schedule.floor == Duration::from_millis(667))
+        );
+        let error = plan(vec![
+            on("http://a:4000", "p"),
+            on("http://b:4000", "p"),
+            on("http://a:4000", "q"),
+        ])
+        .unwrap_err();
+        assert!(
+            error.starts_with("--max-rate 1.5: its 2 targets would send http://a:4000 2.00"),
+            "{error}"
+        );
     }
 }

@@ -306,7 +306,11 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// `text`: a line per check, with the fix where something is wrong; `json`: one object.
+    #[command(flatten)]
+    pub targets: TargetsArgs,
+
+    /// `text`: a line per check, with the fix where something is wrong (each line led by the
+    /// target's name when there are several); `json`: one object.
     #[arg(
         long,
         env = "FAILOVER_WATCH_CHECK_OUTPUT",
@@ -429,6 +433,14 @@ pub struct ProbeArgs {
     #[arg(long, env = "FAILOVER_WATCH_DURATION", value_name = "DURATION", value_parser = duration::positive)]
     pub duration: Option<Duration>,
 
+    /// The most requests a second the run may send one proxy: over its targets, a probe a
+    /// tick, a direct probe beside each with `--direct probe`, and with `--direct quiet` at
+    /// most LiteLLM's health check every 5 s while the primary is away (each a real
+    /// completion). A plan over it is refused, naming the interval that fits; `+` on the
+    /// dashboard stops there. [default: no cap]
+    #[arg(long, env = "FAILOVER_WATCH_MAX_RATE", value_name = "RPS", value_parser = max_rate)]
+    pub max_rate: Option<f64>,
+
     /// Unanswered probes allowed at once; a tick that finds this many is skipped and reported.
     #[arg(long, env = "FAILOVER_WATCH_MAX_IN_FLIGHT", default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub max_in_flight: u64,
@@ -491,6 +503,16 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
              localhost:PORT or :PORT (every interface)"
         )
     })
+}
+
+/// `--max-rate`: requests a second, a positive number (`0.5`, `20`).
+fn max_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a rate: give requests a second, a positive number (0.5, 20)"
+        )),
+    }
 }
 
 /// `--proxy-metrics`: `auto`, `off` (or a switch's no), or an `http(s)://` URL.

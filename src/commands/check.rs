@@ -1,5 +1,7 @@
 //! `failover-watch check`: a one-shot preflight before going on stage or into maintenance.
-//! Each check is a line: what was found, and the fix where something is wrong.
+//! Each check is a line: what was found, and the fix where something is wrong. It takes the
+//! targets as `watch` does; with several, each target is checked in turn and each of its lines
+//! is led by its name.
 //!
 //! Each line is printed as its check finishes (a hung primary takes `--timeout`); the router's
 //! settings are read as the proxy states them where the key may (`GET /router/settings`), else
@@ -25,7 +27,8 @@ use color_eyre::eyre::Result;
 use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
 
-use crate::cli::config::Target;
+use crate::cli::config::{Layer, Target, target_specs};
+use crate::cli::targets::names;
 use crate::cli::{CheckArgs, CheckOutput};
 use crate::litellm::model_info::Deployments;
 use crate::litellm::settings::{self, RouterSettings};
@@ -88,14 +91,14 @@ impl Finding {
     }
 }
 
-/// What `--output json` prints.
+/// What `--output json` prints of one target (the whole output with one target).
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// The primary serves and the fallback answers: nothing to fix.
     pub ok: bool,
     /// Every check could be made (the proxy was reachable).
     pub checked: bool,
-    url: String,
+    pub url: String,
     pub litellm_version: Option<String>,
     pub checks: Vec<Finding>,
     /// The router's settings as the proxy stated them, in the words of the router's line
@@ -104,16 +107,33 @@ pub struct Report {
     pub router: Option<String>,
 }
 
-/// Checks the proxy of `args`; exit status 0 when all is well, 1 with a problem found, 2 when
-/// it could not check (in JSON too, with `--output json`). The text is printed a line a check,
-/// as each finishes.
+/// One target's checks, named as the watcher names the target (cleaned: a name may be a
+/// group the proxy listed).
+#[derive(Debug, Serialize)]
+pub struct TargetReport {
+    pub target: String,
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+/// What `--output json` prints with several targets.
+#[derive(Debug, Serialize)]
+struct Reports<'a> {
+    ok: bool,
+    checked: bool,
+    targets: &'a [TargetReport],
+}
+
+/// Checks the targets of `args`, one after the other; exit status 0 when all is well with
+/// every one, 2 when one could not be checked, else 1 when a problem was found (in JSON too,
+/// with `--output json`). The text is printed a line a check, as each finishes.
 pub async fn check(args: CheckArgs) -> Result<Ended> {
     let live = match args.output {
         CheckOutput::Text => Live::Stdout,
         CheckOutput::Json => Live::Quiet,
     };
-    let report = match report_as(&args, live).await {
-        Ok(report) => report,
+    let reports = match reports_as(&args, live).await {
+        Ok(reports) => reports,
         Err(error) if args.output == CheckOutput::Json => {
             let why = error
                 .chain()
@@ -129,29 +149,55 @@ pub async fn check(args: CheckArgs) -> Result<Ended> {
     };
     if args.output == CheckOutput::Json {
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        match reports.as_slice() {
+            [one] => serde_json::to_writer_pretty(&mut out, &one.report)?,
+            many => serde_json::to_writer_pretty(
+                &mut out,
+                &Reports {
+                    ok: many.iter().all(|r| r.report.ok),
+                    checked: many.iter().all(|r| r.report.checked),
+                    targets: many,
+                },
+            )?,
+        }
         writeln!(out)?;
         out.flush()?;
     }
-    if !report.checked {
-        return Err(usage(format!("could not check {}", report.url)));
+    ended(&reports)
+}
+
+/// One exit status for all the targets' reports: could not check one (2, naming it), else a
+/// problem with one (1), else clean.
+pub fn ended(reports: &[TargetReport]) -> Result<Ended> {
+    let unchecked: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.report.checked)
+        .map(|r| match reports.len() {
+            1 => r.report.url.clone(),
+            _ => format!("{} ({})", r.target, r.report.url),
+        })
+        .collect();
+    if !unchecked.is_empty() {
+        return Err(usage(format!("could not check {}", unchecked.join(", "))));
     }
-    Ok(if report.ok {
+    Ok(if reports.iter().all(|r| r.report.ok) {
         Ended::Clean
     } else {
         Ended::Failed
     })
 }
 
-/// The checks of the proxy of `args`, made.
-pub async fn report(args: &CheckArgs) -> Result<Report> {
-    report_as(args, Live::Quiet).await
+/// The checks of the targets of `args`, made, in order.
+pub async fn reports(args: &CheckArgs) -> Result<Vec<TargetReport>> {
+    reports_as(args, Live::Quiet).await
 }
 
 /// The checks of `target` before a drill, each printed on stderr as it finishes (stdout is
 /// the drill's output).
 pub async fn preflight(target: &Target) -> Result<Report> {
-    Checks::new(target, Live::Stderr)?.run().await
+    Checks::new(target, Live::Stderr, String::new())?
+        .run()
+        .await
 }
 
 /// Where each finding is printed as it is made, if anywhere.
@@ -163,36 +209,78 @@ enum Live {
 }
 
 impl Live {
-    /// Prints `finding` where it goes; a stream that cannot be written loses the line only.
-    fn print(self, finding: &Finding) {
+    /// Prints `finding` where it goes, each line led by `label`; a stream that cannot be
+    /// written loses the line only.
+    fn print(self, label: &str, finding: &Finding) {
         let _ = match self {
             Live::Quiet => Ok(()),
             Live::Stdout => {
                 let mut out = io::stdout().lock();
-                print(&mut out, finding).and_then(|()| out.flush())
+                print(&mut out, label, finding).and_then(|()| out.flush())
             }
-            Live::Stderr => print(&mut io::stderr().lock(), finding),
+            Live::Stderr => print(&mut io::stderr().lock(), label, finding),
         };
     }
 }
 
-/// The checks, each printed as it finishes where `live` says.
-async fn report_as(args: &CheckArgs, live: Live) -> Result<Report> {
+/// The targets `args` name, as `watch` takes them (`--primary` repeated, `--all-groups`,
+/// `--targets FILE`), each with its name.
+async fn targets(args: &CheckArgs) -> Result<Vec<(String, Target)>> {
     let env = |name: &str| std::env::var(name).ok();
-    let target = Target::of_proxy(&args.proxy, &args.target, env)?;
-    Checks::new(&target, live)?.run().await
+    let specs = if args.targets.all_groups {
+        crate::commands::all_groups(&args.proxy, &args.target, env).await?
+    } else {
+        target_specs(&args.proxy, &args.target, &args.targets, env)?
+    };
+    let names = names(&specs).map_err(usage)?;
+    Ok(names
+        .into_iter()
+        .zip(specs)
+        .map(|(name, spec)| (name, Target::of_spec(spec, &args.target, &Layer::default())))
+        .collect())
 }
 
-/// One finding as a line (and its fix on the next).
-fn print(out: &mut impl Write, finding: &Finding) -> io::Result<()> {
+/// The longest a target's name is shown.
+const NAME_CHARS: usize = 80;
+
+/// The checks of each target in turn, each printed as it finishes where `live` says, led by
+/// the target's name when there are several.
+async fn reports_as(args: &CheckArgs, live: Live) -> Result<Vec<TargetReport>> {
+    let targets = targets(args).await?;
+    let names: Vec<String> = targets
+        .iter()
+        .map(|(name, _)| clean(name, NAME_CHARS))
+        .collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let mut reports = Vec::with_capacity(targets.len());
+    for ((_, target), name) in targets.iter().zip(names) {
+        let label = match targets.len() {
+            1 => String::new(),
+            _ => format!("{name:<width$}  "),
+        };
+        let report = Checks::new(target, live, label)?.run().await?;
+        reports.push(TargetReport {
+            target: name,
+            report,
+        });
+    }
+    Ok(reports)
+}
+
+/// One finding as a line (and its fix on the next), each led by `label`.
+pub fn print(out: &mut impl Write, label: &str, finding: &Finding) -> io::Result<()> {
     let mark = match finding.status {
         Status::Ok => "✓",
         Status::Problem => "✗",
         Status::Skipped => "–",
     };
-    writeln!(out, "{mark} {:<9} {}", finding.check, finding.message)?;
+    writeln!(
+        out,
+        "{label}{mark} {:<9} {}",
+        finding.check, finding.message
+    )?;
     if let Some(fix) = &finding.fix {
-        writeln!(out, "  {:<9} fix: {fix}", "")?;
+        writeln!(out, "{label}  {:<9} fix: {fix}", "")?;
     }
     Ok(())
 }
@@ -211,6 +299,8 @@ struct Checks<'a> {
     findings: Vec<Finding>,
     /// Where each finding is printed as it is made.
     live: Live,
+    /// What leads each printed line: the target's name when there are several.
+    label: String,
     /// The router's settings as stated, for the report.
     router_said: Option<String>,
     version: Option<String>,
@@ -221,12 +311,13 @@ struct Checks<'a> {
 }
 
 impl<'a> Checks<'a> {
-    fn new(target: &'a Target, live: Live) -> Result<Self> {
+    fn new(target: &'a Target, live: Live, label: String) -> Result<Self> {
         Ok(Self {
             http: http_client(LOOK_UP, &target.probe.endpoint)?,
             target,
             findings: Vec::new(),
             live,
+            label,
             router_said: None,
             version: None,
             version_said: false,
@@ -240,7 +331,7 @@ impl<'a> Checks<'a> {
 
     /// Keeps a finding, printed at once when live.
     fn found(&mut self, finding: Finding) {
-        self.live.print(&finding);
+        self.live.print(&self.label, &finding);
         self.findings.push(finding);
     }
 
@@ -283,7 +374,7 @@ impl<'a> Checks<'a> {
         {
             proxy.message.push_str(&format!(", LiteLLM {version}"));
             let release = Finding::ok("release", format!("LiteLLM {version} (from its answers)"));
-            self.live.print(&release);
+            self.live.print(&self.label, &release);
         }
         let problem = self.findings.iter().any(|f| f.status == Status::Problem);
         Ok(Report {
@@ -576,6 +667,7 @@ impl<'a> Checks<'a> {
                 // watcher names a fallback.
                 let named = report.route.model_name.as_deref();
                 let finding = match (&report.result, observe(Lane::Direct, &report)) {
+                    (Err(failure), _) if report.rate_limited() => rate_limited("fallback", failure),
                     (Ok(served), _) => Finding::ok(
                         "fallback",
                         match named.unwrap_or(&served.model) {
@@ -692,6 +784,9 @@ fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Durat
              see LiteLLM's own error",
         );
     }
+    if let Some(failure) = report.failure().filter(|_| report.rate_limited()) {
+        return rate_limited("alone", failure);
+    }
     match observe(Lane::Direct, report) {
         PrimaryState::Up | PrimaryState::Unknown => {
             Finding::ok("alone", "the primary answers on its own")
@@ -725,6 +820,16 @@ fn explain_primary(report: &ProbeReport, timeout: Duration, router: Option<Durat
             Finding::problem("alone", said, fix)
         }
     }
+}
+
+/// A request the proxy's rate limit for the key refused: nothing learnt of the group asked.
+fn rate_limited(check: &'static str, failure: &crate::probe::event::Failure) -> Finding {
+    Finding::problem(
+        check,
+        format!("not checked: {}", failure.message),
+        "check again once the limit's window has passed, or with a key without rpm_limit, \
+         tpm_limit or max_parallel_requests (the watcher's probes count against them)",
+    )
 }
 
 /// The innermost cause of a reqwest error (its own message hides it), cut for a line.

@@ -17,7 +17,7 @@ use crate::cli::config::{Surroundings, reach};
 use crate::cli::targets::TargetSpec;
 use crate::cli::{
     CheckArgs, Cli, DemoArgs, DemoCommand, DemoSubcommand, DrillCommand, MarkArgs, MockArgs,
-    OutputFormat, ProbeArgs, ReplayArgs, ReportArgs, Shell, WatchArgs,
+    OutputFormat, ProbeArgs, ProxyArgs, ReplayArgs, ReportArgs, Shell, TargetArgs, WatchArgs,
 };
 use crate::control;
 use crate::modes::demo::{self, GatewayArgs, Given, Setup};
@@ -40,7 +40,7 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
     let env = |name: &str| std::env::var(name).ok();
     let surroundings = Surroundings::detect();
     let mut plan = if args.targets.all_groups {
-        let specs = all_groups(&args, env).await?;
+        let specs = all_groups(&args.proxy, &args.probe.target, env).await?;
         Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?
     } else {
         Plan::watch(&args, env, surroundings)?
@@ -74,19 +74,20 @@ fn probers(plan: &Plan) -> Result<Vec<Arc<HttpProber>>> {
     Ok(probers)
 }
 
-/// Every model group of the proxy `args` name that has a fallback, each a target with its
+/// Every model group of the proxy `proxy` names that has a fallback, each a target with its
 /// first fallback expected: as the router's settings name them (or, for a key that may not read
 /// them, the models' metadata); else every group of its model list, said once.
-async fn all_groups(
-    args: &WatchArgs,
+pub(crate) async fn all_groups(
+    proxy: &ProxyArgs,
+    target: &TargetArgs,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<TargetSpec>> {
-    if !args.probe.target.primary.is_empty() || args.probe.target.fallback.is_some() {
+    if !target.primary.is_empty() || target.fallback.is_some() {
         return Err(usage(
             "--all-groups finds the primaries and their fallbacks: no --primary or --fallback with it",
         ));
     }
-    let (endpoint, key) = reach(&args.proxy, env)?;
+    let (endpoint, key) = reach(proxy, env)?;
     let settings = ProbeSettings {
         endpoint: endpoint.clone(),
         key: key.clone(),
@@ -94,7 +95,7 @@ async fn all_groups(
         prompt: String::new(),
         max_tokens: 1,
         stream: false,
-        timeout: args.probe.target.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        timeout: target.timeout.unwrap_or(DEFAULT_TIMEOUT),
         proxy_metrics: ProxyMetrics::Off,
     };
     let prober = HttpProber::new(settings)?;

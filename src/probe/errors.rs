@@ -56,8 +56,18 @@ pub fn classify(
 }
 
 /// A failure for a non-2xx status, with a hint for the statuses people meet first, put first
-/// so that a cut message still shows it.
+/// so that a cut message still shows it. A 429 of the proxy's own rate limit for the key is
+/// its own kind, said as such: never the primary or the fallback failing.
 pub fn http_failure(status: u16, message: &str, key_sent: bool) -> Failure {
+    if status == 429 && own_rate_limit(message) {
+        return Failure {
+            kind: ErrorKind::RateLimited,
+            message: clean(
+                &format!("the proxy's rate limit for this key ({message}): not a failover"),
+                MESSAGE_CHARS,
+            ),
+        };
+    }
     let hint = match status {
         401 if key_sent => Some("the proxy refused the key"),
         401 => Some("the proxy wants a key: set LITELLM_API_KEY or use --api-key-file"),
@@ -81,6 +91,27 @@ pub fn http_failure(status: u16, message: &str, key_sent: bool) -> Failure {
         kind: ErrorKind::Http,
         message: clean(&message, MESSAGE_CHARS),
     }
+}
+
+/// Whether a 429's message is the LiteLLM proxy's own limit on the key, its user, team or
+/// end user (its rate-limit hooks, refusing before the router asks any model), as opposed to
+/// the router's cooldown ("No deployments available …") or a model's own 429 relayed
+/// ("litellm.RateLimitError: …"). The proxy sends a hook's text as the message verbatim, so
+/// each is matched at the start; the texts are those of 1.83.14 and 1.106.12:
+/// `parallel_request_limiter.py` ("LiteLLM Rate Limit Handler for rate limit type = …",
+/// "Max parallel request limit reached …"), `parallel_request_limiter_v3.py` ("Rate limit
+/// exceeded for api_key: …") and `dynamic_rate_limiter.py` ("Key=… over available RPM=…").
+fn own_rate_limit(message: &str) -> bool {
+    const STARTS: [&str; 3] = [
+        "LiteLLM Rate Limit Handler for rate limit type",
+        "Max parallel request limit reached",
+        "Rate limit exceeded for ",
+    ];
+    let message = message.trim_start();
+    STARTS.iter().any(|start| message.starts_with(start))
+        || (message.starts_with("Key=")
+            && (message.contains(" over available TPM=")
+                || message.contains(" over available RPM=")))
 }
 
 pub fn timeout_failure(timeout: Duration) -> Failure {
@@ -259,6 +290,48 @@ mod tests {
             f.message,
             "check --url: is this a LiteLLM proxy? (empty body)"
         );
+    }
+
+    /// The bodies LiteLLM 1.83.14 and 1.106.12 send for the proxy's own limits, as their
+    /// rate-limit hooks word them (the ProxyException body: the hook's detail as the message).
+    #[test]
+    fn the_proxys_own_rate_limit_is_its_own_kind() {
+        let bodies = [
+            // parallel_request_limiter.py, a key over its rpm_limit (both releases).
+            r#"{"error":{"message":"LiteLLM Rate Limit Handler for rate limit type = key. Crossed TPM / RPM / Max Parallel Request Limit. current rpm: 1, rpm limit: 1, current tpm: 12, tpm limit: 9223372036854775807, current max_parallel_requests: 0, max_parallel_requests: 9223372036854775807","type":"None","param":"None","code":"429"}}"#,
+            // Its limit set to 0 (1.106.12 words it; 1.83.14 the same after "reached ").
+            r#"{"error":{"message":"Max parallel request limit reached Crossed TPM / RPM / Max Parallel Request Limit. Hit limit for key. Current limits: max_parallel_requests: 0, tpm_limit: 100, rpm_limit: 100","type":"rate_limit_error","param":null,"code":"429"}}"#,
+            // parallel_request_limiter_v3.py (the default limiter), the key's hash named.
+            r#"{"error":{"message":"Rate limit exceeded for api_key: 88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b. Limit type: requests. Current limit: 1, Remaining: 0. Limit resets at: 2026-12-07 02:31:00 UTC","type":"None","param":"None","code":"429"}}"#,
+            r#"{"error":{"message":"Rate limit exceeded for team: t-1. Limit type: tokens. Current limit: 100, Remaining: 0. Limit resets at: 2026-12-07 02:31:00 UTC","type":"None","param":"None","code":"429"}}"#,
+            // dynamic_rate_limiter.py, its detail {"error": …}.
+            r#"{"error":{"message":"Key=88dc28d0 over available RPM=0. Model RPM=10, Active keys=3","type":"None","param":"None","code":"429"}}"#,
+        ];
+        for body in bodies {
+            let f = http_failure(429, &body_message(body), true);
+            assert_eq!(f.kind, ErrorKind::RateLimited, "{body}");
+            assert!(
+                f.message
+                    .starts_with("the proxy's rate limit for this key (")
+                    && f.message.ends_with("): not a failover"),
+                "{}",
+                f.message
+            );
+        }
+        // The router's cooldown (a capture of 1.83.14, d08-direct-cooling-5s-later) and a model's own 429 relayed
+        // are the primary's state, not the key's limit.
+        for body in [
+            r#"{"error":{"message":"No deployments available for selected model, Try again in 10 seconds. Passed model=llama-fp8. pre-call-checks=False, cooldown_list=['027a60b4976e264d7fe2dc8bd46356c9813c78f0a33bc4c8116136f5a9739210']","type":"None","param":"None","code":"429"}}"#,
+            r#"{"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit exceeded for requests. Received Model Group=llama-fp8","type":null,"param":null,"code":"429"}}"#,
+        ] {
+            assert_eq!(
+                http_failure(429, &body_message(body), true).kind,
+                ErrorKind::Http
+            );
+        }
+        // The same words under another status are not the limiter's.
+        let text = "Rate limit exceeded for api_key: x";
+        assert_eq!(http_failure(500, text, true).kind, ErrorKind::Http);
     }
 
     #[test]

@@ -149,10 +149,15 @@ pub enum ErrorKind {
     Decode,
     /// A streamed answer that broke or carried an error event.
     Stream,
+    /// The proxy's own rate limit for the key (or its user, team, …) refused the request
+    /// before any model was asked: says nothing of the primary or the fallback, never a
+    /// failover or an outage.
+    #[serde(rename = "rate_limited")]
+    RateLimited,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Reset,
@@ -160,6 +165,7 @@ impl ErrorKind {
         ErrorKind::Http,
         ErrorKind::Decode,
         ErrorKind::Stream,
+        ErrorKind::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -171,6 +177,7 @@ impl ErrorKind {
             ErrorKind::Http => "http",
             ErrorKind::Decode => "decode",
             ErrorKind::Stream => "stream",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -228,6 +235,13 @@ impl ProbeReport {
     /// The failure, if it failed.
     pub fn failure(&self) -> Option<&Failure> {
         self.result.as_ref().err()
+    }
+
+    /// The proxy's rate limit for the key refused it: no model was asked, so it tells nothing
+    /// of who serves (the prober decided it: [`ErrorKind::RateLimited`]).
+    pub fn rate_limited(&self) -> bool {
+        self.failure()
+            .is_some_and(|f| f.kind == ErrorKind::RateLimited)
     }
 
     pub fn failed(latency: Duration, failure: Failure) -> Self {

@@ -10,6 +10,8 @@ mod http;
 pub mod schedule;
 
 pub use endpoint::Endpoint;
+#[cfg(test)]
+pub use errors::http_failure;
 pub use errors::{body_message, innermost_cause, timeout_failure};
 pub use event::{
     DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route,

@@ -68,6 +68,9 @@ pub struct Schedule {
     /// The first tick comes this long after the start: the targets of a run tick spread
     /// across the interval, so that a proxy sees an even rate.
     pub offset: Duration,
+    /// The shortest interval the owner may set (`+`): what its proxy's `--max-rate` allows
+    /// (zero without).
+    pub floor: Duration,
 }
 
 impl Schedule {
@@ -97,17 +100,24 @@ pub struct Controls {
 #[derive(Debug)]
 struct TargetControls {
     interval: watch::Sender<Duration>,
+    /// The shortest interval this target may be set to.
+    floor: Duration,
     stop: watch::Sender<Option<Stop>>,
     direct: watch::Sender<DirectMode>,
     now: mpsc::UnboundedSender<Lane>,
 }
 
 impl Controls {
-    /// Every target's interval (`+`/`-`).
-    pub fn set_interval(&self, interval: Duration) {
+    /// Every target's interval (`+`/`-`), each never shorter than its floor (its proxy's
+    /// `--max-rate`); the first target's as set (what the run says it is).
+    pub fn set_interval(&self, interval: Duration) -> Duration {
+        let mut first = None;
         for target in self.targets.iter() {
-            target.interval.send_replace(interval);
+            let set = interval.max(target.floor);
+            target.interval.send_replace(set);
+            first.get_or_insert(set);
         }
+        first.unwrap_or(interval)
     }
 
     pub fn stop(&self, how: Stop) {
@@ -160,7 +170,7 @@ impl ControlInputs {
 pub fn controls(schedules: &[Schedule]) -> (Controls, Vec<ControlInputs>) {
     let (targets, inputs): (Vec<TargetControls>, Vec<ControlInputs>) = schedules
         .iter()
-        .map(|schedule| controls_with(schedule.interval, schedule.direct))
+        .map(|schedule| controls_with(schedule.interval, schedule.direct, schedule.floor))
         .unzip();
     (
         Controls {
@@ -172,7 +182,7 @@ pub fn controls(schedules: &[Schedule]) -> (Controls, Vec<ControlInputs>) {
 
 /// Controls for a source other than a schedule (a replay): only stopping means anything.
 pub fn controls_alone() -> (Controls, ControlInputs) {
-    let (target, inputs) = controls_with(Duration::from_secs(1), DirectMode::Off);
+    let (target, inputs) = controls_with(Duration::from_secs(1), DirectMode::Off, Duration::ZERO);
     (
         Controls {
             targets: Arc::new([target]),
@@ -181,7 +191,11 @@ pub fn controls_alone() -> (Controls, ControlInputs) {
     )
 }
 
-fn controls_with(interval: Duration, direct: DirectMode) -> (TargetControls, ControlInputs) {
+fn controls_with(
+    interval: Duration,
+    direct: DirectMode,
+    floor: Duration,
+) -> (TargetControls, ControlInputs) {
     let (interval_tx, interval_rx) = watch::channel(interval);
     let (stop_tx, stop_rx) = watch::channel(None);
     let (direct_tx, direct_rx) = watch::channel(direct);
@@ -189,6 +203,7 @@ fn controls_with(interval: Duration, direct: DirectMode) -> (TargetControls, Con
     (
         TargetControls {
             interval: interval_tx,
+            floor,
             stop: stop_tx,
             direct: direct_tx,
             now: now_tx,
@@ -477,4 +492,31 @@ async fn probe_task<P: Probe, E: From<ProbeEvent>>(
     let _ = events
         .send(ProbeEvent::Answered(Box::new(outcome)).into())
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `+` never sets a target's interval under its floor (its proxy's `--max-rate`); the
+    /// interval said is the first target's as set.
+    #[test]
+    fn set_interval_stops_at_each_targets_floor() {
+        let schedule = |floor_ms| Schedule {
+            floor: Duration::from_millis(floor_ms),
+            ..crate::tests::schedule(Duration::from_secs(3))
+        };
+        let (controls, inputs) = controls(&[schedule(1000), schedule(0)]);
+        assert_eq!(
+            controls.set_interval(Duration::from_millis(250)),
+            Duration::from_secs(1)
+        );
+        let set: Vec<Duration> = inputs.iter().map(|i| *i.interval.borrow()).collect();
+        assert_eq!(set, [Duration::from_secs(1), Duration::from_millis(250)]);
+        assert_eq!(
+            controls.set_interval(Duration::from_secs(2)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(*inputs[0].interval.borrow(), Duration::from_secs(2));
+    }
 }

@@ -168,15 +168,20 @@ pub async fn run<F: Front>(
                 Asked::Input(input) => (input, None),
             },
         };
-        match &input {
+        let input = match input {
             // A replay plays the run again from its start: nothing held is told.
-            Input::Restart => outbox.clear(),
-            Input::Interval { every, .. } => {
-                session.controls.set_interval(*every);
-                tracing::info!(interval = ?every, "interval changed");
+            Input::Restart => {
+                outbox.clear();
+                Input::Restart
             }
-            _ => {}
-        }
+            // As set: never shorter than `--max-rate` allows.
+            Input::Interval { at, every } => {
+                let every = session.controls.set_interval(every);
+                tracing::info!(interval = ?every, "interval changed");
+                Input::Interval { at, every }
+            }
+            other => other,
+        };
         front.applied(&input, now);
         for told in watch.apply(input) {
             act(&told, &session.controls);

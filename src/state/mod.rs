@@ -25,7 +25,9 @@ pub use counters::Counters;
 pub use input::Input;
 pub use latency::{LatencyStats, Percentiles};
 pub use notice::{Notice, NoticeKind};
-pub use primary::{LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe};
+pub use primary::{
+    HEALTH_EVERY, LaneConfig, PrimaryChange, PrimaryKind, PrimaryLane, PrimaryState, observe,
+};
 pub use proxy_view::{ProxyCounts, ProxyNow, ProxyView};
 pub use ring::Ring;
 pub use serving::{Marker, MarkerLag, Serving, ServingKind, Transition, TransitionKind};
@@ -230,9 +232,15 @@ impl Monitor {
             ProbeEvent::Answered(outcome) if outcome.lane.is_primary_lane() => {
                 let notice = self.learn(outcome);
                 let primary = self.primary.apply(outcome);
+                // A probe the proxy's rate limit refused: refused, the primary's state untold.
+                let unknown = if outcome.report.rate_limited() {
+                    PrimaryKind::Refused
+                } else {
+                    PrimaryKind::Failing
+                };
                 let observed = observe(outcome.lane, &outcome.report)
                     .kind()
-                    .unwrap_or(PrimaryKind::Failing);
+                    .unwrap_or(unknown);
                 let retry_in = match (self.primary.state(), &outcome.report.route.cooling) {
                     (PrimaryState::CoolingDown(cooldown), Some(_)) => cooldown
                         .next_try
@@ -289,6 +297,15 @@ impl Monitor {
             };
         }
         self.last_applied_seq = outcome.seq;
+        // The proxy's rate limit for the key refused it before any model was asked: counted
+        // and kept as what it is, but it moves nothing (no failed request towards DOWN, none
+        // the quiet lane counts as LiteLLM's).
+        if outcome.report.rate_limited() {
+            return Applied {
+                notice,
+                ..Applied::default()
+            };
+        }
         let at = outcome.answered_at();
         let by_primary =
             matches!(&outcome.report.result, Ok(served) if served.role == Role::Primary);

@@ -213,10 +213,13 @@ impl PrimaryLane {
 
 /// What a lane's answer says of the primary, before what was known is taken into account
 /// (a cooldown's next try is not estimated here). A health check never sees LiteLLM's
-/// cooldown: it asks the primary itself; one the proxy did not answer at all says nothing of
-/// the primary (`Unknown`).
+/// cooldown: it asks the primary itself; one the proxy did not answer at all, or that the
+/// proxy's rate limit for the key refused, says nothing of the primary (`Unknown`).
 pub fn observe(lane: Lane, report: &ProbeReport) -> PrimaryState {
-    if lane == Lane::Health && report.status.is_none() && report.result.is_err() {
+    // Nor does one the proxy's rate limit for the key refused: no model was asked.
+    if (lane == Lane::Health && report.status.is_none() && report.result.is_err())
+        || report.rate_limited()
+    {
         return PrimaryState::Unknown;
     }
     match &report.result {

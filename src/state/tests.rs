@@ -36,16 +36,33 @@ fn answer_at(seq: u64, sent_at: Duration, latency: Duration, result: &str) -> Pr
             kind: ErrorKind::Http,
             message: "litellm.InternalServerError".to_owned(),
         }),
+        // The proxy's rate limit for the key: no model asked.
+        "R" => Err(rate_limited()),
         other => panic!("unknown answer {other}"),
+    };
+    let status = match &result {
+        Ok(_) => 200,
+        Err(f) if f.kind == ErrorKind::RateLimited => 429,
+        Err(_) => 500,
     };
     let report = ProbeReport {
         latency,
-        status: Some(if result.is_ok() { 200 } else { 500 }),
+        status: Some(status),
         route: Route::default(),
         ttft: None,
         result,
     };
     answered(Lane::Normal, seq, sent_at, report)
+}
+
+/// The failure the prober makes of LiteLLM's own rate limit (its parallel_request_limiter).
+fn rate_limited() -> Failure {
+    crate::probe::http_failure(
+        429,
+        "LiteLLM Rate Limit Handler for rate limit type = key. Crossed TPM / RPM / Max Parallel \
+         Request Limit. current rpm: 1, rpm limit: 1",
+        true,
+    )
 }
 
 /// Runs a script of answers given as letters, one request a second, in order.
@@ -90,6 +107,15 @@ fn scripted_sequences_give_the_expected_transitions() {
         ),
         ("E E E P P", &[(Restored, 4, Down, Pr, 3)]),
         ("F F F", &[]),
+        // The proxy's rate limit for the key says nothing of who serves: never an outage,
+        // never a failover, and it neither breaks nor extends a run of failures.
+        ("P R R R P", &[]),
+        ("F R R F", &[]),
+        ("P R F", &[(Failover, 3, Pr, Fb, 0)]),
+        (
+            "P E R E P",
+            &[(Outage, 4, Pr, Down, 2), (Restored, 5, Down, Pr, 2)],
+        ),
         // Another deployment or model on the fallback side (a group of two deployments, a
         // gateway naming each answer anew) is no failover.
         (
@@ -857,4 +883,38 @@ fn a_failing_health_check_does_not_move_the_next_try() {
         panic!("{:?}", monitor.primary().state());
     };
     assert_eq!(cooldown.next_try, Some(secs(11.02)));
+}
+
+#[test]
+fn the_proxys_rate_limit_for_the_key_is_counted_as_such_and_moves_nothing() {
+    let (monitor, _) = run("P R R R");
+    let c = monitor.counters();
+    assert_eq!((c.total, c.failed, c.outages), (4, 3, 0));
+    assert_eq!(c.by_error.get(&ErrorKind::RateLimited), Some(&3));
+    assert!(matches!(monitor.serving(), Serving::Primary { .. }));
+
+    // The quiet lane does not count it as a failure LiteLLM counted: no direct probe into a
+    // cooldown it did not start.
+    let mut monitor = quiet();
+    request(&mut monitor, 1, 0.0, "P");
+    for seq in 2..=5 {
+        request(&mut monitor, seq, seq as f64, "R");
+        assert_eq!(monitor.lane_wanted(secs(seq as f64 + 0.02)), None, "{seq}");
+    }
+
+    // A direct probe it refused: the line says refused, the primary's state is untold.
+    let mut monitor = Monitor::new(MonitorConfig::default());
+    lane(&mut monitor, &["up"]);
+    monitor.apply(&sent(Lane::Direct, 2, secs(1.0)));
+    let report = ProbeReport {
+        latency: secs(0.01),
+        status: Some(429),
+        route: Route::default(),
+        ttft: None,
+        result: Err(rate_limited()),
+    };
+    let told = monitor.apply(&crate::tests::answered(Lane::Direct, 2, secs(1.0), report));
+    assert_eq!(told.primary, None);
+    assert_eq!(told.observed, Some(PrimaryKind::Refused));
+    assert_eq!(monitor.primary().state(), &PrimaryState::Up);
 }

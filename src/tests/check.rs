@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs};
-use crate::commands::check::{Finding, Report, Status};
+use crate::cli::{CheckArgs, CheckOutput, ProxyArgs, TargetArgs, TargetsArgs};
+use crate::commands::check::{Finding, Report, Status, TargetReport, ended, print, reports};
 use crate::modes::demo::config_file::{self, SEED_CONFIG};
 use crate::modes::demo::gateway::Gateway;
 use crate::modes::demo::stage::{Fault, Side, Stage};
@@ -26,6 +26,7 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
             max_tokens: 10,
             stream: false,
         },
+        targets: TargetsArgs::default(),
         output: CheckOutput::Json,
         log_file: std::env::temp_dir().join("fw-check-test.log"),
     }
@@ -33,9 +34,13 @@ fn args(url: &str, fallback: Option<&str>) -> CheckArgs {
 
 /// What `check` reports of the proxy at `url`, with or without a `--fallback`.
 async fn check_report(url: &str, fallback: Option<&str>) -> Report {
-    crate::commands::check::report(&args(url, fallback))
-        .await
-        .unwrap()
+    only(reports(&args(url, fallback)).await.unwrap())
+}
+
+/// The report of the one target of `reports`.
+fn only(mut reports: Vec<TargetReport>) -> Report {
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    reports.remove(0).report
 }
 
 /// The finding of `report` named `check`.
@@ -134,7 +139,7 @@ async fn checked(primary: &str, fallback: Option<&str>, fault: Fault, timeout: u
     let mut args = args(&gateway.url(), fallback);
     args.target.primary = vec![primary.to_owned()];
     args.target.timeout = Some(Duration::from_secs(timeout));
-    crate::commands::check::report(&args).await.unwrap()
+    only(reports(&args).await.unwrap())
 }
 
 /// The checks named `check` in `report`.
@@ -241,5 +246,80 @@ async fn no_fallback_configured_is_a_problem() {
         finding(&report, "router")
             .message
             .starts_with("no fallback for llama-fp8")
+    );
+}
+
+/// Several targets are checked as `watch` takes them, each line led by the target's name, one
+/// exit status for all: a problem with one is a problem of the check.
+#[tokio::test]
+async fn several_targets_are_each_checked_and_named() {
+    let (gateway, _) = gateway(SEED_CONFIG).await;
+    let mut two = args(&gateway.url(), None);
+    two.target.primary = vec!["llama-fp8".to_owned(), "llama3".to_owned()];
+    let checked = reports(&two).await.unwrap();
+    let named: Vec<(&str, bool, bool)> = checked
+        .iter()
+        .map(|r| (r.target.as_str(), r.report.checked, r.report.ok))
+        .collect();
+    // llama3 has no fallback of its own: a problem, said for it alone.
+    assert_eq!(
+        named,
+        [("llama-fp8", true, true), ("llama3", true, false)],
+        "{checked:#?}"
+    );
+    assert!(
+        checked[1].report.checks.iter().any(|f| f.check == "route"
+            && f.message
+                .starts_with("no fallback is configured for llama3")),
+        "{checked:#?}"
+    );
+    assert_eq!(ended(&checked).unwrap(), Ended::Failed);
+    assert_eq!(ended(&checked[..1]).unwrap(), Ended::Clean);
+
+    // In JSON, each report names its target.
+    let json = serde_json::to_value(&checked[1]).unwrap();
+    assert_eq!(json["target"], "llama3");
+    assert_eq!(json["ok"], false);
+    assert!(json["checks"].is_array());
+
+    // A target that cannot be checked makes the whole check one that could not be made,
+    // named in the error.
+    let down = format!("http://{}", super::refused_addr());
+    let unreachable = only(reports(&args(&down, None)).await.unwrap());
+    let url = unreachable.url.clone();
+    let all = [
+        checked.into_iter().next().unwrap(),
+        TargetReport {
+            target: "far".to_owned(),
+            report: unreachable,
+        },
+    ];
+    let error = ended(&all).unwrap_err();
+    assert!(error.chain().any(|e| e.is::<Usage>()));
+    assert_eq!(error.to_string(), format!("could not check far ({url})"));
+    assert!(url.starts_with(&down), "{url}");
+}
+
+/// The lines of a finding, led by the target's name when there are several; none without.
+#[test]
+fn a_findings_lines_are_led_by_the_targets_label() {
+    let lines = |label: &str, finding: &Finding| {
+        let mut out = Vec::new();
+        print(&mut out, label, finding).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let problem = Finding {
+        check: "route",
+        status: Status::Problem,
+        message: "no fallback".to_owned(),
+        fix: Some("add one".to_owned()),
+    };
+    assert_eq!(
+        lines("", &problem),
+        "✗ route     no fallback\n            fix: add one\n"
+    );
+    assert_eq!(
+        lines("llama3     ", &problem),
+        "llama3     ✗ route     no fallback\nllama3                 fix: add one\n"
     );
 }

@@ -194,6 +194,7 @@ pub fn schedule(interval: Duration) -> Schedule {
         direct: DirectMode::Off,
         proxy_metrics: false,
         offset: Duration::ZERO,
+        floor: Duration::ZERO,
     }
 }
 

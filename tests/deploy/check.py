@@ -83,7 +83,8 @@ METRICS = {
     "failover_watch_in_flight": {**T},
     "failover_watch_skipped_ticks_total": {**T},
     "failover_watch_errors_total": {
-        **T, "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream"}},
+        **T, "kind": {"timeout", "connect", "reset", "protocol", "http", "decode", "stream",
+                      "rate_limited"}},
     "failover_watch_primary_state": {**T, "state": {"up", "failing", "cooling_down", "refused"}},
     "failover_watch_info": {**T, "proxy": None, "url": None, "primary": None, "fallback": None,
                             "litellm_version": None, "version": None},
