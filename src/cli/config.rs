@@ -99,9 +99,6 @@ fn specs_on(
     if named.iter().any(|(primary, _)| primary.is_empty()) {
         return Err(usage("--primary must name a model group"));
     }
-    if named.len() > MAX_TARGETS {
-        return Err(usage(format!("more than {MAX_TARGETS} targets")));
-    }
     let given = args
         .fallback
         .as_deref()
@@ -182,6 +179,13 @@ impl Plan {
         let output = surroundings.checked_output(args.output, &args.log_file)?;
         let max_in_flight = usize::try_from(args.max_in_flight)
             .map_err(|_| usage("--max-in-flight is too large"))?;
+        // Every way of naming targets comes through here: --all-groups' discovery too.
+        if specs.len() > MAX_TARGETS {
+            return Err(usage(format!(
+                "{} targets: at most {MAX_TARGETS} (each costs requests to a real model)",
+                specs.len()
+            )));
+        }
         let names = names(&specs).map_err(usage)?;
         let proxies_differ = specs
             .iter()
@@ -449,6 +453,31 @@ mod tests {
             let error = plan(&args, false).unwrap_err();
             assert!(error.contains(reason), "{args:?}: {error}");
         }
+    }
+
+    /// Several primaries are several targets, spread across the interval; past the cap, the
+    /// plan is refused however the targets were named.
+    #[test]
+    fn several_primaries_are_targets_spread_across_the_interval_up_to_the_cap() {
+        let p = plan(
+            &["--primary", "a,b", "--primary", "c", "--interval", "3s"],
+            false,
+        )
+        .unwrap();
+        let targets: Vec<(&str, Duration)> = p
+            .targets
+            .iter()
+            .map(|t| (t.probe.primary.as_str(), t.schedule.offset))
+            .collect();
+        let s = Duration::from_secs;
+        assert_eq!(targets, [("a", s(0)), ("b", s(1)), ("c", s(2))]);
+        let names: Vec<String> = (0..=MAX_TARGETS).map(|i| format!("g{i}")).collect();
+        let error = plan(&["--primary", &names.join(",")], false).unwrap_err();
+        assert!(error.contains("1001 targets: at most 1000"), "{error}");
+        let error = plan(&["--primary", "a,a"], false).unwrap_err();
+        assert!(error.contains("a"), "{error}");
+        let error = plan(&["--primary", "a,b", "--fallback", "x"], false).unwrap_err();
+        assert!(error.contains("--fallback"), "{error}");
     }
 
     /// `--max-rate`: a plan over it is refused with the proxy, its rate and the interval that
