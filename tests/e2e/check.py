@@ -70,7 +70,7 @@ EPS = 0.25
 # The scenarios whose watcher runs the primary's lane quiet (the default): LiteLLM's health check
 # while the primary is away, one direct probe into its cooldown. The others send a direct probe
 # beside every request (`--direct probe`), whose answers their checks count.
-QUIET_SCENARIOS = ("primary-killed", "primary-hang")
+QUIET_SCENARIOS = ("primary-killed", "primary-hang", "many-targets")
 LETTER = {"primary": "P", "fallback": "F", "error": "E"}
 
 
@@ -2081,6 +2081,142 @@ def scenario_fallback_of_two(run, c, args):
     )
 
 
+# The targets of many-targets (tests/e2e/run.sh writes their file): name -> (proxy, primary,
+# expected fallback). Only fp8's primary mock is killed.
+MANY_TARGETS = {
+    "fp8": ("main", "llama-fp8", "llama3"),
+    "b": ("main", "llama-b", "spare"),
+    "llama3": ("main", "llama3", None),
+    "second": ("second", "llama3", None),
+}
+KILLED_TARGET = "fp8"
+
+
+def scenario_many_targets(run, c, args):
+    """One watcher, four targets on two proxies (a targets file): the primary of one killed and
+    restarted. Only its target fails over and comes back; the others never leave their
+    primary; every line names its target; a summary per target and the totals are right; the
+    replay gives the same transitions by target. Then --all-groups finds the proxy's groups
+    with a fallback."""
+    c.check(not run.bad_lines, "every output line is JSON", "; ".join(run.bad_lines[:3]))
+    names = list(MANY_TARGETS)
+    proxies = run.events("proxies")[-1]
+    head = run.lines[0] if run.lines else {}
+    declared = [
+        (t.get("name"), t.get("url"), t.get("primary"), t.get("fallback"))
+        for t in head.get("targets", [])
+    ]
+    c.check(
+        head.get("type") == "run"
+        and declared
+        == [(n, proxies[proxy], primary, fallback) for n, (proxy, primary, fallback) in MANY_TARGETS.items()],
+        "the run line lists the four targets of the file, in its order, on their two proxies",
+        json.dumps(declared),
+    )
+    body = run.lines[1:]
+    nameless = [x.get("type") for x in body if x.get("type") != "totals" and x.get("target") not in names]
+    c.check(not nameless, "every line but the run's and the totals names one of the targets",
+            f"types without a known target: {nameless[:10]}")
+    c.check(bool(run.lines) and run.lines[-1].get("type") == "totals", "the last line is the totals")
+    c.check(not run.skips and not run.abandoned, "no probe was skipped or abandoned",
+            f"{len(run.skips)} skips, {len(run.abandoned)} abandoned")
+    down, up = run.marker("primary-down"), run.marker("primary-up")
+    summaries = [x for x in body if x.get("type") == "summary"]
+    c.check([x.get("target") for x in summaries] == names,
+            "a summary per target, in the run's order", json.dumps([x.get("target") for x in summaries]))
+    by_name = {x.get("target"): x for x in summaries}
+    sums = {k: 0 for k in ("sent", "total", "succeeded", "failed", "failovers", "recoveries", "outages")}
+    for name, (proxy, primary, fallback) in MANY_TARGETS.items():
+        requests = sorted((r for r in run.requests if r.get("target") == name), key=lambda r: r["seq"])
+        numbers = seqs(requests)
+        c.check(len(requests) >= 20 and numbers == list(range(1, len(numbers) + 1)),
+                f"{name}: at least 20 requests, numbered 1..N", f"seqs {numbers}")
+        gaps = [b["t_sent"] - a["t_sent"] for a, b in zip(requests, requests[1:])]
+        odd = [(requests[i + 1]["seq"], round(g, 3)) for i, g in enumerate(gaps) if abs(g - args.interval) > EPS]
+        c.check(not odd, f"{name}: its probes left every {args.interval:g} s (±{EPS} s)", f"(seq, gap) {odd}")
+        errors = [r["seq"] for r in requests if r["result"] == "error"]
+        c.check(not errors, f"{name}: no request failed", f"seqs {errors}")
+        kinds = [(t["kind"], t["from"], t["to"]) for t in run.transitions if t.get("target") == name]
+        served_by = [r.get("model_group") for r in requests if r["result"] == "primary"]
+        if name == KILLED_TARGET:
+            c.check(kinds == [("failover", "primary", "fallback"), ("recovery", "fallback", "primary")],
+                    f"{name}: one failover to its fallback and one recovery, nothing more", json.dumps(kinds))
+            fell = [r for r in requests if r["result"] == "fallback"]
+            c.check(
+                fell and all(down <= r["t_sent"] <= up + args.cooldown + 2 for r in fell)
+                and {r.get("model_group") for r in fell} == {fallback},
+                f"{name}: served by {fallback} only from the kill to the end of LiteLLM's cooldown",
+                f"{[(r['seq'], round(run.rel(r['t_sent']), 2), r.get('model_group')) for r in fell]}",
+            )
+            before = [r for r in requests if r["t_sent"] < down - EPS]
+            c.check(before and all(r["result"] == "primary" for r in before),
+                    f"{name}: served by its primary before the kill", run.pattern(before))
+            c.check(requests[-1]["result"] == "primary", f"{name}: served by its primary at the end",
+                    run.pattern(requests))
+        else:
+            c.check(not kinds, f"{name}: no transition (its primary never moved)", json.dumps(kinds))
+            c.check(
+                all(r["result"] == "primary" for r in requests) and set(served_by) == {primary},
+                f"{name}: every request served by its primary group {primary}",
+                f"{run.pattern(requests)} groups {sorted(set(map(str, served_by)))}",
+            )
+        s = by_name.get(name, {})
+        count = {k: sum(1 for r in requests if r["result"] == k) for k in LETTER}
+        want = {
+            "total": len(requests), "sent": len(requests), "primary": count["primary"],
+            "fallback": count["fallback"], "failed": count["error"],
+            "succeeded": count["primary"] + count["fallback"],
+            "failovers": sum(1 for k in kinds if k[0] == "failover"),
+            "recoveries": sum(1 for k in kinds if k[0] == "recovery"), "outages": 0,
+            "litellm_version": args.litellm_version,
+        }
+        got = {k: s.get(k) for k in want}
+        c.check(got == want, f"{name}: its summary counts its own lines", f"summary {got}, lines {want}")
+        for k in sums:
+            sums[k] += want[k]
+    # Each target's requests reached its own proxy and upstream: llama-b's mock answered b's
+    # requests, the second proxy's llama3 mock the second target's.
+    for name, (mock, before, after) in {"b": ("b", "before", "after"),
+                                        "second": ("fallback", "second-before", "second-after")}.items():
+        answered = sum(1 for r in run.requests if r.get("target") == name and r["result"] == "primary")
+        completions = delta(run, mock, before, after, "completions")
+        c.check(completions == answered, f"{name}: its upstream mock answered exactly its requests",
+                f"mock {completions}, watcher {answered}")
+    totals = run.lines[-1] if run.lines else {}
+    want = dict(sums, targets=4, on_primary=4, on_fallback=0, down=0)
+    got = {k: totals.get(k) for k in want}
+    c.check(got == want, "the totals: 4 targets, all on their primary at the end, the sums of the summaries",
+            f"totals {got}, expected {want}")
+    # The replay derives the transitions again: the same, target by target.
+    replayed, _ = read_jsonl(run.directory / "replay.jsonl")
+    def transitions(lines):
+        return [(t.get("target"), t.get("kind"), t.get("seq")) for t in lines if t.get("type") == "transition"]
+    c.check(
+        transitions(replayed) == transitions(run.lines) and transitions(run.lines),
+        "replay --output jsonl gives the same transitions, by target",
+        f"{transitions(run.lines)} vs {transitions(replayed)}",
+    )
+    # --all-groups on the main proxy: its groups with a fallback (/router/settings), each a target.
+    discover = [e for e in run.events("discover")]
+    found, bad = read_jsonl(run.directory / "discover.jsonl")
+    c.check(discover and discover[-1]["rc"] == 0 and not bad, "--all-groups --count 2 exited 0, JSON lines",
+            f"{discover} {bad[:2]} stderr {(run.text('discover.err') or '')[:300]!r}")
+    first = found[0] if found else {}
+    groups = [(t.get("name"), t.get("primary"), t.get("fallback")) for t in first.get("targets", [])]
+    c.check(groups == [("llama-b", "llama-b", "spare"), ("llama-fp8", "llama-fp8", "llama3")],
+            "--all-groups: the groups with a fallback in the proxy's router settings, each a target "
+            "named by its group (in the order of their names), with its first fallback", json.dumps(groups))
+    answered = {}
+    for x in found:
+        if x.get("type") == "request":
+            answered.setdefault(x.get("target"), []).append(x.get("result"))
+    c.check(answered == {"llama-fp8": ["primary"] * 2, "llama-b": ["primary"] * 2},
+            "--all-groups: two requests a target, each served by its primary", json.dumps(answered))
+    last = found[-1] if found else {}
+    c.check(last.get("type") == "totals" and last.get("targets") == 2 and last.get("total") == 4,
+            "--all-groups: the totals of its two targets", json.dumps(last)[:300])
+
+
 # ---------------------------------------------------------------------------------------------
 # Drills: `failover-watch drill` against the proxy, its steps carried out by the lane.
 DRILL_LAST_LINES = {
@@ -2385,6 +2521,7 @@ SCENARIOS = {
     "both-down": (scenario_both_down, True),
     "stream-primary-killed": (scenario_killed, False),
     "seed-verbatim": (scenario_seed_verbatim, False),
+    "many-targets": (scenario_many_targets, False),
 }
 
 
@@ -2421,8 +2558,8 @@ def main():
             run.second_error = error
 
     def scenario():
-        # Its own story, on its own primary: no common part.
-        if args.scenario == "fallback-of-two":
+        # Its own story, on its own primary (or on its targets): no common part.
+        if args.scenario in ("fallback-of-two", "many-targets"):
             check(run, c, args)
         elif common(run, c, args, allow_errors=allow_errors):
             check(run, c, args)

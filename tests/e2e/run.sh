@@ -4,8 +4,9 @@
 #
 #   tests/e2e/run.sh [SCENARIO...]      (all scenarios when none is named)
 #
-# Scenarios: seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
-# fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails
+# Scenarios: seed-verbatim many-targets primary-killed primary-500 primary-hang
+# stream-primary-killed both-down fallback-of-two drill-pass drill-budget drill-interrupted
+# drill-down-fails
 #
 # For each version it installs litellm[proxy]==VERSION from tests/e2e/requirements-VERSION.lock
 # into tests/e2e/.venv/VERSION (reused while it holds exactly that lock); the installs run in
@@ -45,8 +46,8 @@ VERSIONS=(1.83.14 1.106.12)
 INTERVAL=1
 ROUTER_TIMEOUT=30
 COOLDOWN=10
-ALL_SCENARIOS=(seed-verbatim primary-killed primary-500 primary-hang stream-primary-killed both-down
-  fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails)
+ALL_SCENARIOS=(seed-verbatim many-targets primary-killed primary-500 primary-hang stream-primary-killed
+  both-down fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails)
 
 export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -832,12 +833,13 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
   fi
 }
 
-set_t0_from() { # FILE: T0 = the epoch µs the watcher's first answered probe left, from FILE
-  # Probes leave every interval from then on: the faults are timed from it, half an interval
-  # away from any probe, however long the watcher took to start.
-  local deadline=$(($(now_us) + 15000000)) sent=''
+set_t0_from() { # FILE [TARGET]: T0 = the epoch µs the watcher's first answered probe (of
+  # TARGET, with several) left, from FILE. Probes leave every interval from then on: the faults
+  # are timed from it, half an interval away from any probe, however long the watcher took to
+  # start.
+  local deadline=$(($(now_us) + 15000000)) sent='' only=${2:+\"target\":\"$2\",}
   while (($(now_us) < deadline)); do
-    sent=$(grep -m1 -o '"sent_at":"[^"]*"' "$1" 2>/dev/null) && break
+    sent=$(grep -m1 "\"type\":\"request\",$only" "$1" 2>/dev/null | grep -m1 -o '"sent_at":"[^"]*"') && break
     pause 0.02
   done
   [[ $sent =~ \"sent_at\":\"([^\"]+)\" ]] || die "the watcher printed no request within 15 s"
@@ -909,7 +911,7 @@ scenario_seed_verbatim() {
     die "the seed-verbatim proxy has OPENAI_API_KEY in its environment"
   note_mocks seed-primary seed-fallback
   stats seed-primary before
-  stats seed-fallback before
+  stats seed-fallback second-before
   run_watch 8
   finish_watch_then_stats seed-primary seed-fallback
   preflight_seed
@@ -1149,6 +1151,51 @@ scenario_fallback_of_two() {
   finish_scenario fallback-of-two "$start"
 }
 
+# Many targets, one watcher: three groups of the main proxy (llama-fp8 and llama-b with a
+# fallback, llama3 without) and llama3 on a second proxy (the seed-verbatim one, a LiteLLM
+# process of its own), from a targets file; the primary mock of llama-fp8 killed and restarted.
+# Only its target fails over and comes back. Then a short run with --all-groups finds the
+# groups with a fallback from the proxy's /router/settings.
+scenario_many_targets() {
+  local start targets main second rc=0
+  start=$(now_us)
+  begin_scenario many-targets proxy
+  prepare proxy primary fallback
+  main=http://127.0.0.1:${PROXY_PORT[proxy]} second=http://127.0.0.1:${PROXY_PORT[seed-proxy]}
+  targets=$SDIR/targets.toml
+  printf '%s\n' "# Written by tests/e2e/run.sh (many-targets)." \
+    '[[target]]' 'name = "fp8"' "url = \"$main\"" 'primary = "llama-fp8"' 'fallback = "llama3"' '' \
+    '[[target]]' 'name = "b"' "url = \"$main\"" 'primary = "llama-b"' 'fallback = "spare"' '' \
+    '[[target]]' 'name = "llama3"' "url = \"$main\"" 'primary = "llama3"' '' \
+    '[[target]]' 'name = "second"' "url = \"$second\"" 'primary = "llama3"' >"$targets"
+  printf '{"event": "proxies", "main": "%s", "second": "%s"}\n' "$main" "$second" >>"$MARKERS"
+  stats primary-b before
+  stats seed-fallback second-before
+  spawn watch "$SDIR/watch.jsonl" "$SDIR/watch.err" timeout -k 5 54 \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
+    NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
+    "$BIN" --targets "$targets" --interval "${INTERVAL}s" --duration 24s --timeout 10s \
+    --output jsonl --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log"
+  set_t0_from "$SDIR/watch.jsonl" fp8
+  at 5.5
+  stop_proc primary
+  marker primary-down
+  at 12.5
+  mock primary
+  marker primary-up
+  finish_watch_then_stats primary fallback
+  stats primary-b after
+  stats seed-fallback second-after
+  # --all-groups: the groups with a fallback, each a target, two probes each.
+  run_in_session discover "$SDIR/discover.jsonl" "$SDIR/discover.err" timeout -k 5 30 \
+    env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
+    NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
+    "$BIN" --url "$main" --all-groups --count 2 --interval 200ms --timeout 10s --output jsonl \
+    --log-file "$SDIR/discover.log" || rc=$?
+  printf '{"event": "discover", "rc": %d}\n' "$rc" >>"$MARKERS"
+  finish_scenario many-targets "$start"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Drills: `failover-watch drill` against the proxy. Its down and up commands ask this lane to
 # stop and to restart the primary mock (the lane owns its processes, and stops them on every
@@ -1325,7 +1372,12 @@ lane_main() { # VERSION INDEX SCENARIO...
   PIDS_FILE=$WORK/pids
   : >"$PIDS_FILE"
   for s in "${scenarios[@]}"; do
-    if [[ $s == seed-verbatim ]]; then want_seed=1; else want_main=1; fi
+    # many-targets watches the seed-verbatim proxy too, as a second proxy.
+    case $s in
+    seed-verbatim) want_seed=1 ;;
+    many-targets) want_seed=1 want_main=1 ;;
+    *) want_main=1 ;;
+    esac
     [[ $s != primary-killed ]] || want_prometheus=1
   done
 
@@ -1351,16 +1403,13 @@ lane_main() { # VERSION INDEX SCENARIO...
   [[ -z $want_seed ]] || wait_proxy seed-proxy
   check_loopback_only
 
-  for s in "${scenarios[@]}"; do
+  local i left
+  for i in "${!scenarios[@]}"; do
+    s=${scenarios[$i]}
     say "scenario $s"
     case $s in
-    seed-verbatim)
-      scenario_seed_verbatim
-      # Done with the second proxy: give its CPU back to the others.
-      stop_proc seed-proxy
-      stop_proc seed-primary
-      stop_proc seed-fallback
-      ;;
+    seed-verbatim) scenario_seed_verbatim ;;
+    many-targets) scenario_many_targets ;;
     primary-killed) scenario_killed primary-killed ;;
     stream-primary-killed) scenario_killed stream-primary-killed --stream ;;
     primary-500) scenario_500 ;;
@@ -1369,6 +1418,15 @@ lane_main() { # VERSION INDEX SCENARIO...
     fallback-of-two) scenario_fallback_of_two ;;
     drill-*) scenario_drill "$s" ;;
     esac
+    # Done with the second proxy (no scenario left wants it): its CPU back to the others.
+    if [[ -n ${PROC_PID[seed-proxy]:-} ]]; then
+      left=$(printf '%s\n' "${scenarios[@]:i+1}" | grep -cx 'seed-verbatim\|many-targets' || true)
+      if ((left == 0)); then
+        stop_proc seed-proxy
+        stop_proc seed-primary
+        stop_proc seed-fallback
+      fi
+    fi
   done
   ! grep -q '^FAIL' "$WORK/results" || exit 1
 }
