@@ -75,18 +75,30 @@ impl RunInfo {
 
     /// The state's settings of each target, as the run line gives them: a replay or a report
     /// reads the run as it ran.
+    /// The state's settings of each target. With several, each keeps a shorter history
+    /// ([`MANY_HISTORY`] requests: still a timeline as wide as a wide terminal), so that a
+    /// hundred targets stay within tens of MiB.
     pub fn monitors(&self) -> Vec<crate::state::MonitorConfig> {
+        let one = crate::state::MonitorConfig::default();
+        let history = match self.many() {
+            true => MANY_HISTORY.min(one.history),
+            false => one.history,
+        };
         self.targets
             .iter()
             .map(|target| crate::state::MonitorConfig {
                 timeout: target.timeout,
                 down_after: self.down_after,
                 lane: target.lane,
-                ..crate::state::MonitorConfig::default()
+                history,
+                ..one.clone()
             })
             .collect()
     }
 }
+
+/// The requests each target of several keeps in its history.
+pub const MANY_HISTORY: usize = 256;
 
 /// One output of a run: told what the run is, every thing the state took in order, and the
 /// end.

@@ -183,6 +183,10 @@ pub async fn run<F: Front>(
             other => other,
         };
         front.applied(&input, now);
+        let about = match &input {
+            Input::Probe(event) => Some(event.target()),
+            _ => None,
+        };
         for told in watch.apply(input) {
             act(&told, &session.controls);
             if let (Told::Marker(marker), Some(answer)) = (&told, answer.take()) {
@@ -196,7 +200,7 @@ pub async fn run<F: Front>(
             tell(ready, watch, outputs, front, &session)?;
         }
         // The quiet lane's probes, asked of the schedule as soon as the state wants them.
-        for (target, lane) in watch.lane_wanted(session.clock.now()) {
+        for (target, lane) in watch.lane_wanted(about, session.clock.now()) {
             session.controls.probe_now(target, lane);
         }
     }

@@ -918,3 +918,20 @@ fn the_proxys_rate_limit_for_the_key_is_counted_as_such_and_moves_nothing() {
     assert_eq!(told.observed, Some(PrimaryKind::Refused));
     assert_eq!(monitor.primary().state(), &PrimaryState::Up);
 }
+
+/// Each target's quiet lane is asked at its own events: the one away wants its health check,
+/// asked of it; another target's event asks nothing of it.
+#[test]
+fn a_targets_lane_is_asked_at_its_own_events() {
+    let steady = quiet();
+    let mut away = quiet();
+    request(&mut away, 1, 0.0, "F");
+    let mut watch = Watch::of_all(vec![steady, away]);
+    assert!(watch.lane_wanted(Some(TargetId(0)), secs(0.02)).is_empty());
+    assert_eq!(
+        watch.lane_wanted(Some(TargetId(1)), secs(0.02)),
+        [(TargetId(1), Lane::Health)]
+    );
+    // Asked once: not again until it is answered.
+    assert!(watch.lane_wanted(None, secs(0.03)).is_empty());
+}

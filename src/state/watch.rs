@@ -101,8 +101,14 @@ impl Watch {
         &mut self.targets[index]
     }
 
-    /// The quiet lane's probes worth sending now, each for its target (asked once each).
-    pub fn lane_wanted(&mut self, now: Duration) -> Vec<(TargetId, Lane)> {
+    /// The quiet lane's probes worth sending now, each for its target (asked once each): of
+    /// `only` the target an input was about (each target's lane asked at its own events, as
+    /// if it were watched alone; the cost does not grow with the targets), else of every one.
+    pub fn lane_wanted(&mut self, only: Option<TargetId>, now: Duration) -> Vec<(TargetId, Lane)> {
+        if let Some(target) = only.filter(|t| t.index() < self.targets.len()) {
+            let lane = self.targets[target.index()].lane_wanted(now);
+            return lane.map(|lane| (target, lane)).into_iter().collect();
+        }
         self.targets
             .iter_mut()
             .enumerate()

@@ -138,3 +138,20 @@ fn every_json_line_of_a_target_names_it_and_the_totals_close_the_run() {
         (&2.into(), &1.into(), &1.into())
     );
 }
+
+#[test]
+fn each_of_several_targets_keeps_a_shorter_history() {
+    let one = run_info(false).monitors();
+    let two = two_targets().monitors();
+    assert_eq!(one[0].history, 1024);
+    assert_eq!(
+        two.iter().map(|m| m.history).collect::<Vec<_>>(),
+        [crate::output::MANY_HISTORY; 2]
+    );
+    let mut watch = Watch::new(two);
+    for seq in 1..=300 {
+        let at = seq * 1000;
+        watch.apply(answer(1, seq, at, Role::Primary, "llama-fp8").into());
+    }
+    assert_eq!(watch.target(TargetId(1)).history().len(), 256);
+}
