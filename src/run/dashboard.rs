@@ -102,7 +102,10 @@ impl<S: Screen, E: Stream<Item = io::Result<Event>> + Unpin> DashboardFront<S, E
             return match prompt.type_key(key) {
                 Typed::Editing => Asked::Nothing,
                 Typed::Done(label) => {
-                    let (at, after_seq) = (prompt.at, Some(prompt.after_seq));
+                    // Of several targets, each numbers its own requests: the marker sits after
+                    // each one's last request sent.
+                    let after_seq = (!dashboard.info.many()).then_some(prompt.after_seq);
+                    let at = prompt.at;
                     dashboard.label = None;
                     self.typed_marker = true;
                     Asked::Input(Input::Mark {
