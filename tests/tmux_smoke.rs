@@ -46,6 +46,26 @@ impl Session {
         }
     }
 
+    /// Runs `command` in a new detached session of `width`×`height` (in `cwd` if given).
+    fn open(&self, (width, height): (u16, u16), cwd: Option<&str>, command: &str) {
+        let (width, height) = (width.to_string(), height.to_string());
+        let mut args = vec![
+            "new-session",
+            "-d",
+            "-s",
+            &self.name,
+            "-x",
+            &width,
+            "-y",
+            &height,
+        ];
+        if let Some(cwd) = cwd {
+            args.extend(["-c", cwd]);
+        }
+        args.push(command);
+        self.tmux(&args);
+    }
+
     fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", &self.name];
         args.extend_from_slice(keys);
@@ -97,17 +117,7 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
         exit_file.display()
     );
     let session = Session { name, dir };
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
+    session.open((120, 40), None, &command);
 
     let screen = session.wait_for("the failover on screen", |s| {
         s.contains("NOW SERVING") && s.contains("FAILOVER")
@@ -189,17 +199,7 @@ async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
         exit = exit_file.display(),
     );
     let session = Session { name, dir };
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
+    session.open((100, 30), None, &command);
     session.wait_for("the dashboard", |s| {
         s.contains("NOW SERVING") && s.contains("PRIMARY")
     });
@@ -254,19 +254,7 @@ fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
     );
     let dir_text = dir.display().to_string();
     let session = Session { name, dir };
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "-c",
-        &dir_text,
-        &command,
-    ]);
+    session.open((120, 40), Some(&dir_text), &command);
     let screen = session.wait_for("the drill's baseline", |s| {
         s.contains("DRILL baseline · down in") && s.contains("NOW SERVING")
     });
@@ -337,17 +325,7 @@ async fn the_overview_of_two_targets_opens_one_and_comes_back() {
         exit_file.display()
     );
     let session = Session { name, dir };
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
+    session.open((120, 40), None, &command);
     let screen = session.wait_for("the overview with beta failed over", |s| {
         s.contains("2 targets: 1 on their primary · 1 on a fallback")
     });

@@ -20,7 +20,7 @@ use crate::modes::drill::{
     Conducted, Conductor, DrillPlan, Ending, Observer, Steps, Taken, ending_said,
 };
 use crate::probe::Probe;
-use crate::report::{self, DrillCommand as Command, DrillSetup, Report, Run, Verdict};
+use crate::report::{self, DrillCommand as Command, DrillSetup, Report, Verdict};
 use crate::run::plan::Plan;
 use crate::run::{self, Session};
 use crate::sys::exit::{Ended, usage};
@@ -205,16 +205,7 @@ fn report_of(
         commands,
         ended: Some(said(conducted)),
     };
-    let run = Run {
-        file: drill.record.display().to_string(),
-        info: record.info,
-        wall: record.wall,
-        steps: record.steps,
-        end: record.end,
-        damage: record.damage,
-        run: record.run,
-        runs: record.runs,
-    };
+    let run = super::report::run_of(drill.record.display().to_string(), record);
     Ok(report::compute(run, &drill.budgets, Some(setup)))
 }
 

@@ -20,18 +20,9 @@ pub fn report(args: ReportArgs) -> Result<Ended> {
     let drill = args.drill.as_deref().map(read_drill).transpose()?;
     let damage = record.damage.clone();
     let targets = record.info.targets.len();
-    let run = Run {
-        file: args.file.display().to_string(),
-        info: record.info,
-        wall: record.wall,
-        steps: record.steps,
-        end: record.end,
-        damage: record.damage,
-        run: record.run,
-        runs: record.runs,
-    }
-    .of_target(args.target.as_deref())
-    .map_err(usage)?;
+    let run = run_of(args.file.display().to_string(), record)
+        .of_target(args.target.as_deref())
+        .map_err(usage)?;
     if targets > 1 && args.target.is_none() {
         eprintln!(
             "failover-watch report: the record watched {targets} targets: this is {}'s report \
@@ -59,6 +50,20 @@ pub fn report(args: ReportArgs) -> Result<Ended> {
         Verdict::Broken(_) => Ended::Failed,
         Verdict::NoBudgets | Verdict::Held => Ended::Clean,
     })
+}
+
+/// The run `record`, read from `file` (as the user named it), holds: what a report is of.
+pub(super) fn run_of(file: String, record: crate::modes::replay::Record) -> Run {
+    Run {
+        file,
+        info: record.info,
+        wall: record.wall,
+        steps: record.steps,
+        end: record.end,
+        damage: record.damage,
+        run: record.run,
+        runs: record.runs,
+    }
 }
 
 /// A drill's setup from a JSON file (docs/report.md), its texts cleaned.
