@@ -511,3 +511,134 @@ fn a_dry_run_prints_the_plan_and_runs_nothing() {
         "{entries:?}"
     );
 }
+
+/// Among several targets a drill names the one it takes down (`--only-target`), and plans the
+/// others' steadiness as a budget; without it, or with a name it does not watch, it refuses.
+#[test]
+fn a_drill_among_several_targets_takes_one_down_and_the_others_must_stay() {
+    let scratch = Scratch::new("drill-only-target");
+    let dry = |extra: &[&str]| {
+        let mut args = vec![
+            "drill",
+            "--dry-run",
+            "--url",
+            "http://127.0.0.1:9",
+            "--primary",
+            "llama-fp8,qwen-72b",
+        ];
+        args.extend(extra);
+        clean_command(BIN, &scratch, &args)
+            .current_dir(&scratch.0)
+            .output()
+            .unwrap()
+    };
+    let none = dry(&[]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        text(&none.stderr).contains("give --only-target NAME (one of: llama-fp8, qwen-72b)"),
+        "{}",
+        text(&none.stderr)
+    );
+    let wrong = dry(&["--only-target", "mistral"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong.stderr).contains("--only-target mistral: no such target"));
+    let planned = dry(&["--only-target", "qwen-72b"]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    let plan = text(&planned.stdout);
+    for line in [
+        "  target     qwen-72b among 2 targets: the others are watched and must not move",
+        "  budgets    the other targets' changes of who serves = 0",
+    ] {
+        assert!(plan.lines().any(|l| l == line), "no {line:?} in:\n{plan}");
+    }
+    assert!(plan.contains("qwen-72b → its fallback"), "{plan}");
+}
+
+/// A drill of one target among two on the simulated gateway, end to end: the report is of the
+/// drilled target alone, and the others' steadiness passes (nothing moved them).
+#[test]
+fn a_drill_among_two_targets_reports_the_drilled_one_and_judges_the_other() {
+    let scratch = Scratch::new("drill-among-two");
+    // The gateway: the demo's, headless, its script moving nothing while the drill runs.
+    let mut gateway = clean_command(
+        BIN,
+        &scratch,
+        &[
+            "demo",
+            "--output",
+            "none",
+            "--duration",
+            "50s",
+            "--script",
+            "primary-up@45s",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut said = BufReader::new(gateway.stderr.take().unwrap());
+    let mut line = String::new();
+    // "demo: simulated LiteLLM gateway on http://127.0.0.1:PORT: llama-fp8 → …"
+    let url = loop {
+        line.clear();
+        assert_ne!(said.read_line(&mut line).unwrap(), 0, "the demo ended");
+        if let Some(at) = line.find("http://127.0.0.1:") {
+            let word = line[at..].split_whitespace().next().unwrap();
+            break word.trim_end_matches(':').to_owned();
+        }
+    };
+    let started = Instant::now();
+    let out = clean_command(
+        BIN,
+        &scratch,
+        &[
+            "drill",
+            "--url",
+            &url,
+            "--primary",
+            "llama-fp8,llama3",
+            "--only-target",
+            "llama-fp8",
+            "--interval",
+            "200ms",
+            "--baseline",
+            "1s",
+            "--hold",
+            "1s",
+            "--settle",
+            "1s",
+            "--down",
+            "true",
+            "--up",
+            "true",
+            "--output",
+            "none",
+            "--format",
+            "json",
+            "--force",
+        ],
+    )
+    .current_dir(&scratch.0)
+    .stdin(Stdio::null())
+    .output()
+    .unwrap();
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    assert!(started.elapsed() < LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let budgets = report["budgets"].as_array().unwrap();
+    let steady = budgets
+        .iter()
+        .find(|b| b["budget"] == "others_steady")
+        .unwrap_or_else(|| panic!("{budgets:?}"));
+    assert_eq!(steady["status"], "pass", "{steady}");
+    assert_eq!(steady["figure_text"], "0 transitions", "{steady}");
+    assert_eq!(
+        report["setup"]["primary"], "llama-fp8",
+        "{}",
+        report["setup"]
+    );
+}

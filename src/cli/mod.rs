@@ -220,6 +220,9 @@ pub struct DrillCommand {
     pub proxy: ProxyArgs,
 
     #[command(flatten)]
+    pub targets: TargetsArgs,
+
+    #[command(flatten)]
     pub probe: ProbeArgs,
 }
 

@@ -19,9 +19,9 @@ use crate::modes::demo::{self, DemoArgs};
 use crate::modes::drill::{
     Conducted, Conductor, DrillPlan, Ending, Observer, Steps, Taken, ending_said,
 };
-use crate::probe::Probe;
+use crate::probe::{Probe, TargetId};
 use crate::report::{self, DrillCommand as Command, DrillSetup, Report, Verdict};
-use crate::run::plan::Plan;
+use crate::run::plan::{Layer, Plan};
 use crate::run::{self, Session};
 use crate::sys::exit::{Ended, usage};
 use crate::sys::secret::{KEY_ENV_VARS, blank_out};
@@ -31,17 +31,23 @@ use crate::text::sanitize::clean;
 pub async fn drill(args: DrillCommand) -> Result<Ended> {
     refuse_run_ends(&args.probe)?;
     let env = |name: &str| std::env::var(name).ok();
-    let watch = WatchArgs {
-        proxy: args.proxy,
-        targets: Default::default(),
-        probe: args.probe,
+    let surroundings = Surroundings::detect();
+    let mut plan = if args.targets.all_groups {
+        let specs = super::all_groups(&args.proxy, &args.probe.target, env).await?;
+        Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?
+    } else {
+        let watch = WatchArgs {
+            proxy: args.proxy,
+            targets: args.targets,
+            probe: args.probe,
+        };
+        Plan::watch(&watch, env, surroundings)?
     };
-    let mut plan = Plan::watch(&watch, env, Surroundings::detect())?;
     let drill = resolve(&args.drill, &mut plan, false)?;
     if args.drill.dry_run {
         return dry_run(&drill, &plan);
     }
-    let router = preflight(&plan, drill.force).await?;
+    let router = preflight(&plan, &drill).await?;
     let probers = probers(&plan)?;
     learn_routers(&mut plan, &probers).await;
     lead(plan, probers, drill, router, None).await
@@ -65,7 +71,7 @@ pub async fn rehearse(args: DemoDrillCommand) -> Result<Ended> {
         return dry_run(&drill, &plan);
     }
     let stage = running.rehearse(&setup);
-    let router = preflight(&plan, drill.force).await?;
+    let router = preflight(&plan, &drill).await?;
     let probers = probers(&plan)?;
     learn_routers(&mut plan, &probers).await;
     let ended = lead(plan, probers, drill, router, Some(stage)).await;
@@ -75,15 +81,40 @@ pub async fn rehearse(args: DemoDrillCommand) -> Result<Ended> {
 
 /// The drill `args` ask for over `plan`, which records where the drill does.
 fn resolve(args: &DrillArgs, plan: &mut Plan, simulated: bool) -> Result<DrillPlan> {
-    if plan.targets.len() > 1 {
-        return Err(usage(
-            "a drill drills one primary group: give one --primary (the others can be watched \
-             beside it by another failover-watch)",
-        ));
-    }
+    let names: Vec<&str> = plan
+        .show
+        .info
+        .targets
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    let listed = || clean(&names.join(", "), 300);
+    let index = match (&args.only_target, names.len()) {
+        (None, 1) => 0,
+        (None, _) => {
+            return Err(usage(format!(
+                "a drill of several targets takes one down: give --only-target NAME (one of: {})",
+                listed()
+            )));
+        }
+        (Some(name), _) => names.iter().position(|n| n == name).ok_or_else(|| {
+            usage(format!(
+                "--only-target {}: no such target (the targets: {})",
+                clean(name, 100),
+                listed()
+            ))
+        })?,
+    };
     let record = plan.show.record.as_deref();
-    let primary = &plan.targets[0].probe.primary;
-    let drill = DrillPlan::new(args, record, primary, simulated, Local::now()).map_err(usage)?;
+    let primary = &plan.targets[index].probe.primary;
+    let mut drill =
+        DrillPlan::new(args, record, primary, simulated, Local::now()).map_err(usage)?;
+    drill.target = TargetId(index as u16);
+    if names.len() > 1 {
+        // The others must not move: a budget the drill always has among several targets.
+        drill.among = Some(names[index].to_owned());
+        drill.budgets.others_steady = true;
+    }
     plan.show.record = Some(drill.record.clone());
     // A command may print a key the environment holds: blanked out of what it printed.
     if drill.pass_key {
@@ -124,12 +155,13 @@ fn dry_run(drill: &DrillPlan, plan: &Plan) -> Result<Ended> {
 /// `check` of the proxy before the fault, its lines on stderr: a problem stops the drill
 /// unless forced; one it cannot check, always. The router's settings as the proxy stated
 /// them, for the report.
-async fn preflight(plan: &Plan, force: bool) -> Result<Option<String>> {
-    let info = plan.show.info.first();
+async fn preflight(plan: &Plan, drill: &DrillPlan) -> Result<Option<String>> {
+    let force = drill.force;
+    let info = plan.show.info.target(drill.target);
     let url = clean(&info.url, 300);
     eprintln!("drill: checking {url} first");
     let target = Target {
-        probe: plan.targets[0].probe.clone(),
+        probe: plan.targets[drill.target.index()].probe.clone(),
         fallback: info.fallback.clone(),
     };
     let checked = check::preflight(&target).await?;
@@ -170,11 +202,11 @@ async fn lead<P: Probe>(
     eprintln!("drill: recording to {}", drill.record.display());
     let clock = RunClock::start();
     let mut listed = run::outputs(&plan.show, &SessionClock::Run(clock))?;
-    let (observer, tally) = Observer::new();
+    let (observer, tally) = Observer::new(drill.target, drill.among.is_some());
     listed.add(Box::new(observer));
     let (session, lead) = Session::led(plan.schedules(probers), clock);
     let dashboard = plan.show.output == OutputFormat::Tui;
-    let primary = plan.targets[0].probe.primary.clone();
+    let primary = plan.targets[drill.target.index()].probe.primary.clone();
     let (conductor, link) = Conductor::new(lead, drill.clone(), &primary, stage, tally, dashboard);
     let conducting = tokio::spawn(conductor.run());
     let watched = run::drive_live(&plan.show, session, listed, link).await;
@@ -205,7 +237,8 @@ fn report_of(
         commands,
         ended: Some(said(conducted)),
     };
-    let run = super::report::run_of(drill.record.display().to_string(), record);
+    let run = super::report::run_of(drill.record.display().to_string(), record)
+        .of_target(drill.among.as_deref())?;
     Ok(report::compute(run, &drill.budgets, Some(setup)))
 }
 

@@ -63,6 +63,7 @@ pub(super) fn run_of(file: String, record: crate::modes::replay::Record) -> Run 
         damage: record.damage,
         run: record.run,
         runs: record.runs,
+        others_moved: None,
     }
 }
 

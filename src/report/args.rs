@@ -69,6 +69,11 @@ pub struct BudgetArgs {
     /// Budget: at least this share of the answered requests served, in percent (`99.5`).
     #[arg(long, value_name = "PCT", value_parser = percent)]
     pub min_availability: Option<f64>,
+
+    /// Budget: of a record of several targets, the ones not reported on (a drill's: not
+    /// drilled) never change who serves them.
+    #[arg(long)]
+    pub others_steady: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +92,7 @@ impl BudgetArgs {
             max_failover: self.max_failover,
             max_recovery: self.max_recovery,
             min_availability: self.min_availability,
+            others_steady: self.others_steady,
         }
     }
 }

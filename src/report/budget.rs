@@ -17,6 +17,8 @@ pub struct Budgets {
     pub max_recovery: Option<Duration>,
     /// Successful answers' share of the answered, at least, in percent.
     pub min_availability: Option<f64>,
+    /// The record's other targets (not the one reported on) never change who serves them.
+    pub others_steady: bool,
 }
 
 /// One budget and its limit.
@@ -26,6 +28,8 @@ pub enum Budget {
     MaxFailover(Duration),
     MaxRecovery(Duration),
     MinAvailability(f64),
+    /// The targets not drilled (or not reported on) change who serves them no more than this.
+    OthersSteady,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +78,7 @@ impl Budget {
             Budget::MaxFailover(_) => "max_failover",
             Budget::MaxRecovery(_) => "max_recovery",
             Budget::MinAvailability(_) => "min_availability",
+            Budget::OthersSteady => "others_steady",
         }
     }
 
@@ -86,6 +91,7 @@ impl Budget {
                 format!("up → first primary answer ≤ {}", figure(d))
             }
             Budget::MinAvailability(p) => format!("availability ≥ {p} %"),
+            Budget::OthersSteady => "the other targets' changes of who serves = 0".to_owned(),
         }
     }
 
@@ -95,6 +101,7 @@ impl Budget {
             Budget::MaxFailed(n) => n as f64,
             Budget::MaxFailover(d) | Budget::MaxRecovery(d) => d.as_secs_f64(),
             Budget::MinAvailability(p) => p,
+            Budget::OthersSteady => 0.0,
         }
     }
 }
@@ -107,6 +114,7 @@ impl Budgets {
             self.max_failover.map(Budget::MaxFailover),
             self.max_recovery.map(Budget::MaxRecovery),
             self.min_availability.map(Budget::MinAvailability),
+            self.others_steady.then_some(Budget::OthersSteady),
         ]
         .into_iter()
         .flatten()
@@ -158,6 +166,25 @@ impl Budgets {
                 },
             });
         }
+        if self.others_steady {
+            judged.push(match facts.others_moved {
+                Some(moved) => Judged {
+                    budget: Budget::OthersSteady,
+                    figure: match moved {
+                        1 => "1 transition".to_owned(),
+                        n => format!("{n} transitions"),
+                    },
+                    value: Some(moved as f64),
+                    status: pass_if(moved == 0),
+                },
+                None => Judged {
+                    budget: Budget::OthersSteady,
+                    figure: "not measured: the record watched one target".to_owned(),
+                    value: None,
+                    status: Status::NotMeasured,
+                },
+            });
+        }
         judged
     }
 }
@@ -168,6 +195,8 @@ impl Budgets {
 pub struct Facts {
     pub fault: bool,
     pub up: bool,
+    /// Transitions of the record's other targets; none when it watched one.
+    pub others_moved: Option<u64>,
 }
 
 fn pass_if(held: bool) -> Status {

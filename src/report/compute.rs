@@ -35,6 +35,7 @@ const OTHER_MODELS: &str = "(other models)";
 /// The report of `run`, judged by `budgets`, with a drill's setup when one ran it.
 pub fn compute(run: Run, budgets: &Budgets, drill: Option<DrillSetup>) -> Report {
     let configs = run.info.monitors();
+    let others_moved = run.others_moved;
     let anchors = anchors(&run.steps, &configs);
     let mut fold = Fold::new(anchors, run.end, run.info.first().lane.mode.is_on());
     let mut watch = Watch::new(configs);
@@ -61,7 +62,7 @@ pub fn compute(run: Run, budgets: &Budgets, drill: Option<DrillSetup>) -> Report
         interval_changes: 0,
         notices: Vec::new(),
     };
-    fold.finish(source, setup, run.wall, budgets)
+    fold.finish(source, setup, run.wall, budgets, others_moved)
 }
 
 /// The moments known only once the whole run was seen.
@@ -536,6 +537,7 @@ impl Fold {
         setup: Setup,
         wall: WallClock,
         budgets: &Budgets,
+        others_moved: Option<u64>,
     ) -> Report {
         let end = self.chart.length;
         let fault = self.anchors.fault.clone();
@@ -561,6 +563,7 @@ impl Fold {
         let facts = Facts {
             fault: fault.is_some(),
             up: self.up.is_some(),
+            others_moved,
         };
         let judged = budgets.judge(&self.whole, &durations, facts);
         if self.direct {

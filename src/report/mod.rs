@@ -75,6 +75,8 @@ pub struct Run {
     /// Which run of the file, from 1, and how many it holds.
     pub run: usize,
     pub runs: usize,
+    /// Of a record of several targets reported one at a time: the others' transitions.
+    pub others_moved: Option<u64>,
 }
 
 impl Run {
@@ -96,6 +98,19 @@ impl Run {
             return Ok(self);
         }
         let chosen = crate::probe::TargetId(index as u16);
+        let mut watch = crate::state::Watch::new(self.info.monitors());
+        let mut moved = 0;
+        for (_, input) in &self.steps {
+            for told in watch.apply(input.clone()) {
+                if let crate::state::Told::Request(request) = told
+                    && request.transition.is_some()
+                    && request.outcome.target != chosen
+                {
+                    moved += 1;
+                }
+            }
+        }
+        self.others_moved = Some(moved);
         self.steps.retain(|(_, input)| match input {
             Input::Probe(event) => event.target() == chosen,
             _ => true,

@@ -119,6 +119,7 @@ impl Script {
             damage: None,
             run: 1,
             runs: 1,
+            others_moved: None,
         }
     }
 }
@@ -308,6 +309,7 @@ fn a_run_without_trouble_is_one_baseline_and_its_fault_budgets_are_not_measured(
         max_failover: Some(secs(5.0)),
         max_recovery: Some(secs(5.0)),
         min_availability: Some(100.0),
+        others_steady: false,
     };
     let report = script.report(20.0, budgets);
     assert_eq!(report.fault, None);
@@ -353,6 +355,7 @@ fn budgets_pass_and_fail_on_their_figures() {
         max_failover: Some(secs(2.52)),
         max_recovery: Some(secs(3.0)),
         min_availability: Some(93.0),
+        others_steady: false,
     };
     let (statuses, verdict) = judge(within);
     use Status::*;
@@ -371,6 +374,7 @@ fn budgets_pass_and_fail_on_their_figures() {
         max_failover: Some(secs(2.5)),
         max_recovery: Some(secs(2.5)),
         min_availability: Some(94.0),
+        others_steady: false,
     };
     let (statuses, verdict) = judge(beyond);
     assert!(statuses.iter().all(|(_, s, _)| *s == Fail), "{statuses:?}");
@@ -564,5 +568,57 @@ fn a_record_of_two_targets_reports_on_the_one_asked() {
     assert!(
         missing.contains("no target nope (it has: llama-fp8, failing)"),
         "{missing}"
+    );
+}
+
+/// Of a record of several targets, the others' changes of who serves them are a budget of
+/// their own (a drill's `--only-target`): none is a pass, any is a failure; a record of one
+/// target cannot measure it.
+#[test]
+fn the_other_targets_changes_are_a_budget() {
+    let alone = drill(true).run(40.0);
+    let mut mover = Script::default();
+    mover.requests(0, 9, 'P').requests(10, 20, 'F');
+    let mut two = alone.clone();
+    for (at, mut input) in mover.run(40.0).steps {
+        if let Input::Probe(event) = input {
+            input = Input::Probe(event.retargeted(crate::probe::TargetId(1)));
+        }
+        two.steps.push((at, input));
+    }
+    two.steps.sort_by_key(|(at, _)| *at);
+    two.info.targets.push(TargetInfo {
+        name: "mover".into(),
+        ..two.info.targets[0].clone()
+    });
+    let steady = Budgets {
+        others_steady: true,
+        ..Budgets::default()
+    };
+    let judged = |run: Run| {
+        let report = compute(run, &steady, None);
+        let judged = report.budgets[0].clone();
+        (judged.figure, judged.status)
+    };
+    assert_eq!(
+        judged(two.clone().of_target(None).unwrap()),
+        ("1 transition".to_owned(), Status::Fail)
+    );
+    // Reported on the mover, the other is the drilled one: its outage, its return on the
+    // fallback and its recovery are three changes.
+    assert_eq!(
+        judged(two.clone().of_target(Some("mover")).unwrap()),
+        ("3 transitions".to_owned(), Status::Fail)
+    );
+    assert_eq!(judged(alone.clone()).1, Status::NotMeasured);
+    // Without the mover's failover, a pass.
+    let mut quiet = two.clone();
+    quiet.steps.retain(|(_, input)| match input {
+        Input::Probe(event) => event.target() == crate::probe::TargetId(0),
+        _ => true,
+    });
+    assert_eq!(
+        judged(quiet.of_target(None).unwrap()),
+        ("0 transitions".to_owned(), Status::Pass)
     );
 }

@@ -339,6 +339,7 @@ mod tests {
     use crate::modes::drill::course::Timings;
     use crate::modes::drill::plan::{Commands, Steps};
     use crate::modes::drill::tally::Observer;
+    use crate::probe::TargetId;
     use crate::probe::{Lane, Probe, ProbeReport, Role, Stop};
     use crate::report::{Budgets, ReportFormat};
     use crate::run::Session;
@@ -380,6 +381,8 @@ mod tests {
             format: ReportFormat::Text,
             report: None,
             record: PathBuf::from("unused.jsonl"),
+            target: TargetId::default(),
+            among: None,
         };
         // Probes an hour apart: the events nobody reads stay few.
         let (session, lead) = Session::led(
@@ -387,7 +390,7 @@ mod tests {
             RunClock::start(),
         );
         // No output tells the tally here: the conductor watches it no more once it is gone.
-        let (observer, tally) = Observer::new();
+        let (observer, tally) = Observer::new(TargetId::default(), false);
         drop(observer);
         let (conductor, link) = Conductor::new(lead, plan, "llama-fp8", None, tally, true);
         (conductor, session, link.unwrap().status)

@@ -13,6 +13,12 @@ use crate::report::{BudgetArgs, ReportFormat};
 /// How the drill takes the primary down and brings it back, when, and what it is judged by.
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
+    /// Of several targets (`--primary A,B`, `--targets FILE`, `--all-groups`), the one the
+    /// down command takes down, by name; the others are watched beside it and must not move
+    /// (a budget: a change of who serves one of them breaks the drill).
+    #[arg(long, env = "FAILOVER_WATCH_DRILL_ONLY_TARGET", value_name = "NAME")]
+    pub only_target: Option<String>,
+
     /// The shell command that takes the primary down, run with `sh -c` once the baseline is
     /// over, e.g. 'kubectl scale deploy/llama-fp8 --replicas=0'. Without --down and --up, a
     /// person does the steps: the drill says when, and marks the moments.

@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use super::DrillArgs;
 use super::course::Timings;
 use crate::output::RunInfo;
+use crate::probe::TargetId;
 use crate::report::{Budgets, ReportFormat};
 use crate::text::format;
 use crate::text::sanitize::clean;
@@ -82,6 +83,9 @@ pub struct DrillPlan {
     pub report: Option<PathBuf>,
     /// Where the run is recorded (the report is computed from it).
     pub record: PathBuf,
+    /// The target drilled, and its name when the run watches others beside it.
+    pub target: TargetId,
+    pub among: Option<String>,
 }
 
 impl DrillPlan {
@@ -132,6 +136,8 @@ impl DrillPlan {
             format: args.format,
             report: args.report.clone(),
             record: record.map_or_else(|| default_record(primary, started), Path::to_owned),
+            target: TargetId::default(),
+            among: None,
         })
     }
 
@@ -146,7 +152,8 @@ impl DrillPlan {
             "drill plan (dry run: nothing is checked, run or recorded)"
         );
         let simulated = info.simulated;
-        let info = info.first();
+        let targets = info.targets.len();
+        let info = info.target(self.target);
         let fallback = info.fallback.as_deref().unwrap_or("its fallback");
         let proxy = match simulated {
             true => format!("{} (the demo's simulated gateway)", info.url),
@@ -174,6 +181,13 @@ impl DrillPlan {
                 "failover-watch check first; a problem stops the drill (--force drills anyway)"
             }
         };
+        if targets > 1 {
+            let others = format!(
+                "{} among {targets} targets: the others are watched and must not move",
+                clean(&info.name, 100)
+            );
+            line(&mut out, "target", &others);
+        }
         line(&mut out, "check", check);
         let t = &self.timings;
         let primary = clean(&info.primary, 100);

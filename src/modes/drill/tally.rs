@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::output::{Output, RunInfo};
-use crate::probe::Verdict;
+use crate::probe::{TargetId, Verdict};
 use crate::report::{
     Budget, Budgets, Counts, DRILL_DOWN, DRILL_UP, Durations, Facts, Lapse, Status,
 };
@@ -32,6 +32,11 @@ pub struct Tally {
     pub failover_at: Option<Duration>,
     /// The first primary answer through the proxy after the up.
     pub recovery_at: Option<Duration>,
+    /// The target drilled, and whether the run watches others beside it (`--only-target`).
+    pub drilled: TargetId,
+    pub with_others: bool,
+    /// Changes of who serves the targets not drilled.
+    pub others_moved: u64,
 }
 
 impl Tally {
@@ -45,6 +50,10 @@ impl Tally {
                 }
                 _ => {}
             },
+            // Another target's answer: only a change of who serves it counts.
+            Told::Request(request) if request.outcome.target != self.drilled => {
+                self.others_moved += u64::from(request.transition.is_some());
+            }
             Told::Request(request) => {
                 let at = request.outcome.answered_at();
                 let after = |moment: Option<Duration>| moment.is_some_and(|m| at >= m);
@@ -91,6 +100,7 @@ impl Tally {
         let facts = Facts {
             fault: self.down_at.is_some(),
             up: self.up_at.is_some(),
+            others_moved: self.with_others.then_some(self.others_moved),
         };
         let judged = live.judge(&whole, &durations, facts);
         let broken = judged.into_iter().find(|j| j.status == Status::Fail)?;
@@ -135,13 +145,16 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// The output, and where its tally is seen.
-    pub fn new() -> (Self, watch::Receiver<Tally>) {
-        let (seen, receiver) = watch::channel(Tally::default());
-        let observer = Self {
-            tally: Tally::default(),
-            seen,
+    /// The output of a drill of `drilled` (`with_others`: among several targets), and where
+    /// its tally is seen.
+    pub fn new(drilled: TargetId, with_others: bool) -> (Self, watch::Receiver<Tally>) {
+        let tally = Tally {
+            drilled,
+            with_others,
+            ..Tally::default()
         };
+        let (seen, receiver) = watch::channel(tally);
+        let observer = Self { tally, seen };
         (observer, receiver)
     }
 }
@@ -245,6 +258,7 @@ mod tests {
                 up_at: Some(MS(5000)),
                 failover_at: Some(MS(2020)),
                 recovery_at: Some(MS(5520)),
+                ..Tally::default()
             }
         );
         // A primary answer after the up, late (a later request answered first), is no
@@ -270,6 +284,7 @@ mod tests {
             max_failover: Some(MS(1000)),
             max_recovery: Some(MS(2000)),
             min_availability: Some(99.9),
+            others_steady: false,
         };
         let down = Tally {
             answered: 10,
@@ -325,5 +340,42 @@ mod tests {
             late.broken(&budgets, MS(7000)).as_deref(),
             Some("fault → first fallback answer ≤ 1.00 s: 1.50 s")
         );
+    }
+
+    /// Among several targets, the tally counts the drilled one's answers only, and every
+    /// change of who serves another: the budget that the others stay put breaks at the first.
+    #[test]
+    fn among_several_targets_the_others_only_count_their_changes() {
+        let of_target = |inputs: [Input; 2], target: u16| {
+            inputs.map(|input| match input {
+                Input::Probe(event) => Input::Probe(event.retargeted(TargetId(target))),
+                other => other,
+            })
+        };
+        let mut watch = Watch::new(vec![MonitorConfig::default(); 2]);
+        let (mut observer, seen) = Observer::new(TargetId(1), true);
+        let inputs = [
+            of_target(request(1, 0, 20, "P"), 0),
+            of_target(request(1, 100, 20, "P"), 1),
+            of_target(request(2, 1000, 20, "F"), 0),
+            of_target(request(2, 1100, 20, "P"), 1),
+        ];
+        for input in inputs.into_iter().flatten() {
+            for told in watch.apply(input) {
+                observer.tell(&told, &watch).unwrap();
+            }
+        }
+        let t = *seen.borrow();
+        assert_eq!((t.answered, t.others_moved), (2, 1), "{t:?}");
+        let budgets = Budgets {
+            others_steady: true,
+            ..Budgets::default()
+        };
+        assert_eq!(
+            t.broken(&budgets, MS(1200)).as_deref(),
+            Some("the other targets' changes of who serves = 0: 1 transition")
+        );
+        let alone = Tally::default();
+        assert_eq!(alone.broken(&budgets, MS(1200)), None);
     }
 }
