@@ -695,3 +695,81 @@ fn a_blip_the_requests_alone_ride_out_costs_no_cooldown_in_the_quiet_lane() {
     assert!(probe >= 2.5, "probe: back after {probe} s");
     assert!(probe_held.as_f64().unwrap() >= 2.0, "{probe_held}");
 }
+
+/// `demo --groups 3`: three targets, one per primary group; the script's steps take down the
+/// primary of the group they name (group 1 when they name none), and only that target fails
+/// over and recovers while the others keep their primary.
+#[test]
+fn with_three_groups_only_the_group_the_script_takes_down_fails_over() {
+    let scratch = Scratch::new("demo-groups");
+    for (script, down, fallback) in [
+        ("primary-down@1s,primary-up@2s", "llama-fp8", "llama3"),
+        (
+            "qwen-72b:primary-down@1s,qwen-72b:primary-up@2s",
+            "qwen-72b",
+            "qwen-7b",
+        ),
+    ] {
+        let run = demo_ok(
+            &scratch,
+            &format!(
+                "--groups 3 --output jsonl --interval 200ms --cooldown 1s --duration 5s \
+                 --script {script}"
+            ),
+        );
+        assert!(
+            run.stderr
+                .contains("llama-fp8 → llama3, qwen-72b → qwen-7b, mistral-large → mistral-small"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "demo: {down} primary down (connection refused) (script)"
+            )),
+            "{}",
+            run.stderr
+        );
+        let transitions: Vec<(String, String)> = run
+            .of_type("transition")
+            .iter()
+            .map(|t| (t["target"].to_string(), t["kind"].to_string()))
+            .collect();
+        let quoted = |s: &str| format!("\"{s}\"");
+        assert_eq!(
+            transitions,
+            [
+                (quoted(down), quoted("failover")),
+                (quoted(down), quoted("recovery"))
+            ],
+            "{}",
+            run.stdout
+        );
+        let requests = run.requests();
+        for target in ["llama-fp8", "qwen-72b", "mistral-large"] {
+            let own: Vec<&Value> = requests.iter().filter(|r| r["target"] == target).collect();
+            assert!(own.len() >= 10, "{target}: {} requests", own.len());
+            assert!(own.iter().all(|r| r["result"] != "error"), "{}", run.stdout);
+            let fell_back: Vec<&&Value> =
+                own.iter().filter(|r| r["result"] == "fallback").collect();
+            if target == down {
+                assert!(!fell_back.is_empty(), "{target} fell back");
+                assert!(fell_back.iter().all(|r| r["model_group"] == fallback));
+            } else {
+                assert!(
+                    fell_back.is_empty(),
+                    "{target} kept its primary: {}",
+                    run.stdout
+                );
+                assert!(own.iter().all(|r| r["model_group"] == target));
+            }
+        }
+        let summaries = run.of_type("summary");
+        assert_eq!(summaries.len(), 3, "{}", run.stdout);
+        for summary in summaries {
+            let failovers = u64::from(summary["target"] == down);
+            assert_eq!(summary["failovers"], failovers, "{summary}");
+            assert_eq!(summary["failed"], 0, "{summary}");
+        }
+    }
+}

@@ -57,9 +57,10 @@ pub async fn drill(args: DrillCommand) -> Result<Ended> {
 pub async fn rehearse(args: DemoDrillCommand) -> Result<Ended> {
     refuse_run_ends(&args.probe)?;
     let surroundings = Surroundings::detect();
-    let settings = demo_settings(&args.gateway)?;
+    let settings = demo_settings(&args.gateway, 1)?;
     let demo_args = DemoArgs {
         gateway: args.gateway.clone(),
+        groups: 1,
         script: None,
         repeat: false,
     };

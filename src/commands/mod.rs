@@ -178,7 +178,7 @@ pub async fn demo(args: DemoCommand) -> Result<Ended> {
         return drill::rehearse(*args).await;
     }
     let surroundings = Surroundings::detect();
-    let settings = demo_settings(&args.demo.gateway)?;
+    let settings = demo_settings(&args.demo.gateway, args.demo.groups)?;
     let setup = demo_setup(&args.demo, &args.probe, settings, surroundings, false)?;
     let mut running = demo::Running::start(&setup).await?;
     let mut plan = demo_plan(&args.probe, &setup, &running.url(), surroundings)?;
@@ -190,10 +190,11 @@ pub async fn demo(args: DemoCommand) -> Result<Ended> {
     run::execute(&plan, probers, mode).await
 }
 
-/// The config the simulated gateway plays (the seed's without `--config`).
-fn demo_settings(gateway: &GatewayArgs) -> Result<demo::GatewaySettings> {
+/// The config the simulated gateway plays (without `--config`, the built-in example of
+/// `groups` groups: the seed's for one).
+fn demo_settings(gateway: &GatewayArgs, groups: u8) -> Result<demo::GatewaySettings> {
     let openai_key_in_env = std::env::var_os("OPENAI_API_KEY").is_some_and(|v| !v.is_empty());
-    demo::read_settings(gateway.config.as_deref(), openai_key_in_env)
+    demo::read_settings(gateway.config.as_deref(), groups, openai_key_in_env)
 }
 
 /// The demo resolved over `settings` from what the user gave; `driven` by a drill, which
@@ -356,7 +357,8 @@ mod tests {
             stdout_is_terminal: terminal,
             no_color: false,
         };
-        let settings = demo::read_settings(demo.demo.gateway.config.as_deref(), false)?;
+        let settings =
+            demo::read_settings(demo.demo.gateway.config.as_deref(), demo.demo.groups, false)?;
         let setup = demo_setup(&demo.demo, &demo.probe, settings, surroundings, false)?;
         let plan = demo_plan(&demo.probe, &setup, "http://127.0.0.1:1", surroundings)?;
         Ok((setup, plan))
@@ -437,13 +439,10 @@ mod tests {
         let config = "model_list:\n  - {model_name: solo, litellm_params: {model: openai/solo, api_key: x}}\n  - {model_name: main, litellm_params: {model: openai/main, api_key: x}}\n  - {model_name: spare, litellm_params: {model: ollama/spare}}\nrouter_settings: {fallbacks: [{main: [spare]}]}\n";
         let with = |args: &[&str]| resolve(args, Some(config), false).map_err(|e| e.to_string());
         let (s, plan) = with(&[]).unwrap();
-        assert_eq!(
-            (s.primary.as_str(), s.fallback.as_deref()),
-            ("main", Some("spare"))
-        );
+        assert_eq!(s.groups, [("main".to_owned(), Some("spare".to_owned()))]);
         assert_eq!(plan.targets[0].probe.primary, "main");
         let (s, _) = with(&["--primary", "solo"]).unwrap();
-        assert_eq!((s.primary.as_str(), s.fallback), ("solo", None));
+        assert_eq!(s.groups, [("solo".to_owned(), None)]);
         let error = with(&["--primary", "llama-fp8"]).unwrap_err();
         assert!(error.contains("(it has: solo, main, spare)"), "{error}");
         let error = with(&["--primary", "solo", "--script", "fallback-down@1s"]).unwrap_err();
@@ -459,5 +458,73 @@ mod tests {
             "{error}"
         );
         assert!(error.chain().any(|e| e.is::<crate::sys::exit::Usage>()));
+    }
+
+    #[test]
+    fn groups_3_watches_three_primaries_each_with_its_fallback() {
+        let (s, plan) = resolve(&["--groups", "3", "--output", "jsonl"], None, false).unwrap();
+        let targets: Vec<(&str, &str, Option<&str>)> = plan
+            .show
+            .info
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.primary.as_str(), t.fallback.as_deref()))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("llama-fp8", "llama-fp8", Some("llama3")),
+                ("qwen-72b", "qwen-72b", Some("qwen-7b")),
+                ("mistral-large", "mistral-large", Some("mistral-small")),
+            ]
+        );
+        assert_eq!(plan.targets.len(), 3);
+        assert_eq!(s.groups.len(), 3);
+        // The built-in story, on group 1, and its one pass for every target.
+        assert_eq!(script(&s).as_deref(), Some(BUILT_IN));
+        assert!(
+            plan.targets
+                .iter()
+                .all(|t| t.schedule.duration == Some(SECS(36)))
+        );
+        // A script may name a watched group, no other.
+        let args = ["--groups", "3", "--script", "qwen-72b:fallback-down@1s"];
+        let (s, _) = resolve(&args, None, false).unwrap();
+        assert_eq!(
+            s.script.unwrap().cues()[0].group.as_deref(),
+            Some("qwen-72b")
+        );
+        let args = ["--groups", "2", "--script", "mistral-large:primary-down@1s"];
+        let error = resolve(&args, None, false).unwrap_err().to_string();
+        assert!(
+            error.contains("\"mistral-large\", which is not a watched primary group (watched: llama-fp8, qwen-72b)"),
+            "{error}"
+        );
+        // --primary narrows the watch to one group of the example.
+        let (s, plan) = resolve(&["--groups", "3", "--primary", "qwen-72b"], None, false).unwrap();
+        assert_eq!(
+            s.groups,
+            [("qwen-72b".to_owned(), Some("qwen-7b".to_owned()))]
+        );
+        assert_eq!(plan.targets.len(), 1);
+        for bad in [&["--groups", "0"][..], &["--groups", "10"]] {
+            assert!(resolve(bad, None, false).is_err(), "{bad:?}");
+        }
+        let error = resolve(&["--groups", "2"], Some("model_list: []"), false).unwrap_err();
+        assert!(error.to_string().contains("cannot be used with"), "{error}");
+    }
+
+    #[test]
+    fn a_config_with_several_primaries_watches_them_all() {
+        let config = "model_list:\n  - {model_name: a, litellm_params: {model: openai/a, api_key: x}}\n  - {model_name: b, litellm_params: {model: openai/b, api_key: x}}\n  - {model_name: c, litellm_params: {model: ollama/c}}\nrouter_settings: {fallbacks: [{b: [c]}, {a: [c]}]}\n";
+        let (s, plan) = resolve(&[], Some(config), false).unwrap();
+        let c = Some("c".to_owned());
+        assert_eq!(s.groups, [("a".to_owned(), c.clone()), ("b".to_owned(), c)]);
+        let primaries: Vec<&str> = plan
+            .targets
+            .iter()
+            .map(|t| t.probe.primary.as_str())
+            .collect();
+        assert_eq!(primaries, ["a", "b"]);
     }
 }

@@ -58,7 +58,7 @@ fn assert_finding_starts(report: &Report, check: &str, start: &str) {
 
 async fn gateway(config: &str) -> (Gateway, Stage) {
     let settings = config_file::parse(config, false).unwrap();
-    let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
+    let stage = Stage::watching(&settings, vec![("llama-fp8".into(), Some("llama3".into()))]);
     let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
     (gateway, stage)
 }

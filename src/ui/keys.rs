@@ -149,23 +149,18 @@ pub const DASHBOARD: [Binding; 7] = [
 /// The overview's keys, before the dashboard's while it shows (a run of several targets).
 pub const OVERVIEW: [Binding; 4] = [
     Binding {
-        keys: &[
-            (KeyCode::Up, Action::SelectUp),
-            (KeyCode::Char('k'), Action::SelectUp),
-        ],
+        // Arrows only: `k` is the demo's (take the primary down), on the overview too.
+        keys: &[(KeyCode::Up, Action::SelectUp)],
         footer: Some(("↑/↓", "select")),
         footer_paused: None,
-        help: ("↑  k", "select the target above"),
+        help: ("↑", "select the target above"),
         beside_mode: true,
     },
     Binding {
-        keys: &[
-            (KeyCode::Down, Action::SelectDown),
-            (KeyCode::Char('j'), Action::SelectDown),
-        ],
+        keys: &[(KeyCode::Down, Action::SelectDown)],
         footer: None,
         footer_paused: None,
-        help: ("↓  j", "select the target below"),
+        help: ("↓", "select the target below"),
         beside_mode: true,
     },
     Binding {
@@ -351,7 +346,7 @@ mod tests {
         );
         for (code, action) in [
             (KeyCode::Up, Action::SelectUp),
-            (KeyCode::Char('j'), Action::SelectDown),
+            (KeyCode::Down, Action::SelectDown),
             (KeyCode::Enter, Action::Open),
             (KeyCode::Char('/'), Action::Filter),
         ] {
@@ -360,6 +355,10 @@ mod tests {
                 Some(action)
             );
             assert_eq!(action_for(press(code), &[], None, false), None);
+        }
+        // `k` and `j` select nothing: the demo's `k` takes the primary down on the overview.
+        for code in [KeyCode::Char('k'), KeyCode::Char('j')] {
+            assert_eq!(action_for(press(code), &OVERVIEW, None, false), None);
         }
     }
 }

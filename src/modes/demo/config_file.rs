@@ -50,6 +50,58 @@ pub fn seed() -> GatewaySettings {
     }
 }
 
+/// The most groups the built-in example of several groups has (`demo --groups`).
+pub const MAX_GROUPS: u8 = 9;
+
+/// The primary groups of the built-in example of several groups, each with its fallback;
+/// after these, `group-4 → group-4-small` and so on.
+const NAMED_GROUPS: [(&str, &str); 3] = [
+    ("llama-fp8", "llama3"),
+    ("qwen-72b", "qwen-7b"),
+    ("mistral-large", "mistral-small"),
+];
+
+/// The built-in example of `n` primary groups (1 to [`MAX_GROUPS`]), each an `openai/`
+/// deployment falling back to a group of its own on `ollama/`, under the seed's router
+/// settings; one group is the seed's config itself.
+pub fn several(n: u8) -> GatewaySettings {
+    if n <= 1 {
+        return seed();
+    }
+    let mut models = String::new();
+    let mut fallbacks = String::new();
+    for i in 0..usize::from(n.min(MAX_GROUPS)) {
+        let (primary, fallback) = match NAMED_GROUPS.get(i) {
+            Some((p, f)) => ((*p).to_owned(), (*f).to_owned()),
+            None => (format!("group-{}", i + 1), format!("group-{}-small", i + 1)),
+        };
+        for (group, model, api_base, key) in [
+            (&fallback, "ollama", "http://ollama:11434".to_owned(), ""),
+            (
+                &primary,
+                "openai",
+                format!("http://{primary}-predictor:8080/v1"),
+                ", api_key: \"none\"",
+            ),
+        ] {
+            models.push_str(&format!(
+                "  - model_name: {group}\n    litellm_params: {{model: {model}/{group}, \
+                 api_base: \"{api_base}\"{key}}}\n"
+            ));
+        }
+        fallbacks.push_str(&format!("    - {primary}: [{fallback}]\n"));
+    }
+    let text = format!(
+        "model_list:\n{models}router_settings:\n  fallbacks:\n{fallbacks}  num_retries: 0\n  \
+         timeout: 30\n  allowed_fails: 1\n  cooldown_time: 10\n"
+    );
+    match parse(&text, false) {
+        Ok(settings) => settings,
+        // Every size is checked by a unit test.
+        Err(reason) => unreachable!("the example of {n} groups is invalid: {reason}"),
+    }
+}
+
 /// Parses a config. `openai_key_in_env`: whether the proxy would find `OPENAI_API_KEY`, which
 /// stands in for a missing `api_key`.
 pub fn parse(text: &str, openai_key_in_env: bool) -> Result<GatewaySettings, String> {

@@ -1,12 +1,13 @@
 //! `failover-watch demo`'s help after its options: its keys, from the demo's key table, and
 //! how scripts and the simulated gateway behave.
 
-use super::director::KEYS;
+use super::director::GROUP_KEYS;
 
 const SCRIPTS_HELP: &str = "\
 Scripts:
   --script \"primary-down@10s,primary-up@40s\": TARGET-ACTION@TIME steps, TIME from the start
-  (10s, 1m30s, 2.5). TARGET: primary, fallback. ACTION: down (connection refused), error
+  (10s, 1m30s, 2.5). TARGET: primary, fallback (of group 1, unless the step names a watched
+  primary group first: qwen-72b:primary-down@5s). ACTION: down (connection refused), error
   (HTTP 500), hang, slow (answers after 2 s), up.
 
 Defaults without a terminal (--output text or jsonl):
@@ -27,14 +28,15 @@ Simulated gateway:
   headers, stream quirks and error messages. The deployments are played in memory: each is up, down, failing, hanging or
   slow, as keys and scripts switch it; api_base values are only reported. Nothing leaves
   127.0.0.1.
-  Without --primary the config's first group with a fallback is watched. Without --timeout
+  Without --primary every group of the config with fallbacks of its own is watched (else
+  the first group with a fallback): --groups N simulates N of them. Without --timeout
   the client waits 60 s, or the router's timeout plus 5 s when that is longer, to see what
   the gateway does when its own timeout strikes.";
 
 /// The demo's help after the options: its keys, from the key table, then the rest.
 pub fn help() -> String {
     let mut help = "Keys (dashboard):\n".to_owned();
-    for binding in KEYS.bindings {
+    for binding in GROUP_KEYS.bindings {
         let (keys, what) = binding.help;
         help.push_str(&format!("  {keys:<7} {what}\n"));
     }

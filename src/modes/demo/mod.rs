@@ -34,7 +34,7 @@ pub use setup::{Given, Setup, read_settings};
 use setup::introduce;
 
 use crate::run::ModeLink;
-use director::{Direction, Director, KEYS};
+use director::{Direction, Director, GROUP_KEYS, KEYS};
 use gateway::Gateway;
 use stage::Stage;
 
@@ -48,7 +48,7 @@ pub struct Running {
 impl Running {
     /// Starts the gateway of `setup`, every deployment up.
     pub async fn start(setup: &Setup) -> Result<Self> {
-        let stage = Stage::new(&setup.settings, &setup.primary, setup.fallback.as_deref());
+        let stage = Stage::watching(&setup.settings, setup.groups.clone());
         let gateway = Gateway::start(setup.settings.clone(), stage.clone())
             .await
             .wrap_err("cannot start the simulated gateway")?;
@@ -88,8 +88,12 @@ impl Running {
         let (director, status) = Director::open(self.stage.clone(), direction);
         let (link, presses) = if setup.dashboard {
             let (presses, received) = mpsc::unbounded_channel();
+            let keys = match setup.groups.len() {
+                1 => &KEYS,
+                _ => &GROUP_KEYS,
+            };
             let link = ModeLink {
-                keys: &KEYS,
+                keys,
                 presses,
                 status,
             };

@@ -18,6 +18,13 @@ pub struct DemoArgs {
     #[arg(long, env = "FAILOVER_WATCH_DEMO_SCRIPT", value_name = "STEPS")]
     pub script: Option<String>,
 
+    /// Simulate N primary groups (1 to 9), each with its own fallback, and watch them all: a
+    /// built-in config (llama-fp8 → llama3, qwen-72b → qwen-7b, mistral-large →
+    /// mistral-small, then group-4 → group-4-small...). Digits choose the group the keys act
+    /// on; a script step may name one (qwen-72b:primary-down@5s).
+    #[arg(long, env = "FAILOVER_WATCH_DEMO_GROUPS", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=9), conflicts_with = "config")]
+    pub groups: u8,
+
     /// Play the script over and over, for a kiosk (see below).
     #[arg(long = "loop", env = "FAILOVER_WATCH_DEMO_LOOP", value_parser = clap::builder::BoolishValueParser::new())]
     pub repeat: bool,

@@ -1,5 +1,6 @@
 //! `--script`: faults switched at set times from the start, e.g.
-//! `primary-down@10s,primary-up@40s`. Pure.
+//! `primary-down@10s,primary-up@40s`, or in a watched group named first:
+//! `qwen-72b:primary-down@5s`. Pure.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,9 +15,11 @@ const TARGETS: &str = "primary or fallback";
 const ACTIONS: &str = "down, error, hang, slow or up";
 
 /// One step: a fault switched on a target at a time from the start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cue {
     pub at: Duration,
+    /// The watched primary group whose target it switches; `None`: the first.
+    pub group: Option<String>,
     pub target: Side,
     pub fault: Fault,
 }
@@ -29,6 +32,9 @@ impl fmt::Display for Cue {
             0 => format!("{}s", millis / 1000),
             _ => format!("{}s", (millis as f64) / 1000.0),
         };
+        if let Some(group) = &self.group {
+            write!(f, "{group}:")?;
+        }
         write!(
             f,
             "{}-{}@{at}",
@@ -84,8 +90,15 @@ impl Script {
         &self.cues
     }
 
-    pub fn aims_at(&self, target: Side) -> bool {
-        self.cues.iter().any(|c| c.target == target)
+    /// The groups the cues name, each once, in the order first named.
+    pub fn groups(&self) -> Vec<&str> {
+        let mut groups: Vec<&str> = Vec::new();
+        for group in self.cues.iter().filter_map(|c| c.group.as_deref()) {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        groups
     }
 
     /// How long one pass of the script takes: to its last cue, then, when a cue hangs a
@@ -130,6 +143,16 @@ fn cue(step: &str) -> Result<Cue, String> {
     let Some((what, time)) = step.rsplit_once('@') else {
         return Err("no time (write it like primary-down@10s)".to_owned());
     };
+    // A group name may hold a colon itself: the target follows the last.
+    let (group, what) = match what.rsplit_once(':') {
+        Some((group, _)) if group.trim().is_empty() => {
+            return Err(
+                "no group before the colon (write it like qwen-72b:primary-down@5s)".to_owned(),
+            );
+        }
+        Some((group, what)) => (Some(group.trim().to_owned()), what),
+        None => (None, what),
+    };
     let Some((target, action)) = what.trim().split_once('-') else {
         return Err(format!(
             "expected TARGET-ACTION before the @ (TARGET: {TARGETS}; ACTION: {ACTIONS})"
@@ -150,6 +173,7 @@ fn cue(step: &str) -> Result<Cue, String> {
     };
     Ok(Cue {
         at: offset(time.trim())?,
+        group,
         target,
         fault,
     })

@@ -164,6 +164,23 @@ impl GatewaySettings {
             .find(|g| self.first_fallback(g).is_some())
     }
 
+    /// The groups a demo watches when none is named: each with fallbacks of its own (not
+    /// only `*`'s), in the model list's order; else the default primary.
+    pub fn watched_primaries(&self) -> Vec<&str> {
+        let own = |g: &str| {
+            self.router
+                .fallbacks
+                .iter()
+                .flatten()
+                .any(|f| f.from == g && f.to.iter().any(|to| to != g))
+        };
+        let groups: Vec<&str> = self.groups().into_iter().filter(|g| own(g)).collect();
+        match groups.is_empty() {
+            true => self.default_primary().into_iter().collect(),
+            false => groups,
+        }
+    }
+
     /// The first fallback group of `primary`, the one the demo's fallback keys aim at.
     pub fn first_fallback(&self, primary: &str) -> Option<&str> {
         self.router

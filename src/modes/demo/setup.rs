@@ -13,7 +13,7 @@ use super::DemoArgs;
 use super::config_file;
 use super::script::{self, Script};
 use super::settings::{FailurePolicy, GatewaySettings, RouterOverrides};
-use super::stage::Side;
+use super::stage::{Pair, Side};
 use crate::run::plan::{DEFAULT_TIMEOUT, Layer};
 use crate::sys::exit::usage;
 use crate::text::sanitize::clean;
@@ -45,8 +45,8 @@ pub struct Given<'a> {
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub settings: GatewaySettings,
-    pub primary: String,
-    pub fallback: Option<String>,
+    /// The watched primary groups, each with its first fallback, in the targets' order.
+    pub groups: Vec<Pair>,
     pub script: Option<Script>,
     /// The length of one pass of the script.
     pub pass: Option<Duration>,
@@ -56,11 +56,16 @@ pub struct Setup {
     pub layer: Layer,
 }
 
-/// The config of `--config` (the seed's without one). `openai_key_in_env`: whether the proxy
-/// would find `OPENAI_API_KEY`, which stands in for a missing `api_key`.
-pub fn read_settings(path: Option<&Path>, openai_key_in_env: bool) -> Result<GatewaySettings> {
+/// The config of `--config` (without one, the built-in example of `groups` groups: the
+/// seed's for one). `openai_key_in_env`: whether the proxy would find `OPENAI_API_KEY`, which
+/// stands in for a missing `api_key`.
+pub fn read_settings(
+    path: Option<&Path>,
+    groups: u8,
+    openai_key_in_env: bool,
+) -> Result<GatewaySettings> {
     let Some(path) = path else {
-        return Ok(config_file::seed());
+        return Ok(config_file::several(groups));
     };
     let cannot =
         |e: std::io::Error| usage(format!("--config {}: cannot read it: {e}", path.display()));
@@ -99,15 +104,32 @@ impl Setup {
             num_retries: gateway.num_retries,
             timeout: gateway.router_timeout,
         });
-        let primary = match given.primary {
-            Some(primary) => primary.trim().to_owned(),
-            None => settings
+        // Named, or a drill's (which drives one primary): one group; else every group
+        // with fallbacks of its own.
+        let primaries: Vec<String> = match given.primary {
+            Some(primary) => vec![primary.trim().to_owned()],
+            None if given.driven => settings
                 .default_primary()
-                .or_else(|| settings.groups().first().copied())
-                .unwrap_or_default()
-                .to_owned(),
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            None => settings
+                .watched_primaries()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         };
-        if !settings.has_group(&primary) {
+        // No group with a fallback: the first group, which falls back to nothing.
+        let primaries = match primaries.is_empty() {
+            true => settings
+                .groups()
+                .into_iter()
+                .take(1)
+                .map(str::to_owned)
+                .collect(),
+            false => primaries,
+        };
+        if let Some(primary) = primaries.iter().find(|p| !settings.has_group(p)) {
             return Err(clean(
                 &format!(
                     "--primary {primary:?} is not a model group of the config (it has: {})",
@@ -116,7 +138,13 @@ impl Setup {
                 REASON_CHARS,
             ));
         }
-        let fallback = settings.first_fallback(&primary).map(str::to_owned);
+        let groups: Vec<Pair> = primaries
+            .into_iter()
+            .map(|p| {
+                let fallback = settings.first_fallback(&p).map(str::to_owned);
+                (p, fallback)
+            })
+            .collect();
         let script = match &args.script {
             Some(text) => Some(Script::parse(text)?),
             None if !given.driven && (args.repeat || !given.dashboard) => {
@@ -124,18 +152,13 @@ impl Setup {
             }
             None => None,
         };
-        if fallback.is_none() && script.as_ref().is_some_and(|s| s.aims_at(Side::Fallback)) {
-            return Err(clean(
-                &format!(
-                    "--script aims at the fallback, but {primary} has no fallbacks in the config"
-                ),
-                REASON_CHARS,
-            ));
+        if let Some(script) = &script {
+            check_script(script, &groups)?;
         }
         let router_timeout = settings
             .deployments
             .iter()
-            .filter(|d| d.group == primary)
+            .filter(|d| groups.iter().any(|(p, _)| *p == d.group))
             .filter_map(|d| d.timeout)
             .chain([settings.router.timeout])
             .max()
@@ -144,15 +167,14 @@ impl Setup {
             .as_ref()
             .map(|s| s.pass(settings.router.cooldown, given.interval, router_timeout));
         let layer = Layer {
-            targets: vec![(primary.clone(), fallback.clone())],
+            targets: groups.clone(),
             timeout: Some(router_timeout.saturating_add(CLIENT_TIMEOUT_MARGIN))
                 .filter(|timeout| *timeout > DEFAULT_TIMEOUT),
             duration: pass.filter(|_| !given.dashboard && !args.repeat && !given.ends),
         };
         Ok(Self {
             settings,
-            primary,
-            fallback,
+            groups,
             script,
             pass,
             repeat: args.repeat,
@@ -162,16 +184,66 @@ impl Setup {
     }
 }
 
+/// Whether every group `script` names is watched, and every fallback it aims at is there.
+fn check_script(script: &Script, groups: &[Pair]) -> Result<(), String> {
+    let watched = || {
+        groups
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(unknown) = script
+        .groups()
+        .into_iter()
+        .find(|g| !groups.iter().any(|(p, _)| p == g))
+    {
+        return Err(clean(
+            &format!(
+                "--script names {unknown:?}, which is not a watched primary group (watched: {})",
+                watched()
+            ),
+            REASON_CHARS,
+        ));
+    }
+    let without = script
+        .cues()
+        .iter()
+        .filter(|c| c.target == Side::Fallback)
+        .filter_map(|c| {
+            let group = c.group.as_deref().unwrap_or(&groups[0].0);
+            groups.iter().find(|(p, f)| p == group && f.is_none())
+        })
+        .next();
+    if let Some((primary, _)) = without {
+        return Err(clean(
+            &format!("--script aims at the fallback, but {primary} has no fallbacks in the config"),
+            REASON_CHARS,
+        ));
+    }
+    Ok(())
+}
+
 /// Says on stderr what is simulated and what will happen, for a headless run. Names from
 /// the config are cleaned of controls.
 pub(super) fn introduce(setup: &Setup, url: &str, ends_after: Option<Duration>) {
     let name = |text: &str| clean(text, NAME_CHARS);
     let r = &setup.settings.router;
+    let groups: Vec<String> = setup
+        .groups
+        .iter()
+        .map(|(primary, fallback)| {
+            format!(
+                "{} → {}",
+                name(primary),
+                name(fallback.as_deref().unwrap_or("no fallback"))
+            )
+        })
+        .collect();
     eprintln!(
-        "demo: simulated LiteLLM gateway on {url}: {} → {}; num_retries {}, timeout {}, {}, \
+        "demo: simulated LiteLLM gateway on {url}: {}; num_retries {}, timeout {}, {}, \
          cooldown_time {}",
-        name(&setup.primary),
-        name(setup.fallback.as_deref().unwrap_or("no fallback")),
+        groups.join(", "),
         r.num_retries,
         humantime::format_duration(r.timeout),
         match r.policy {
@@ -194,7 +266,7 @@ pub(super) fn introduce(setup: &Setup, url: &str, ends_after: Option<Duration>) 
         .iter()
         .filter(|d| d.missing_api_key)
     {
-        let consequence = if d.group == setup.primary {
+        let consequence = if setup.groups.iter().any(|(p, _)| *p == d.group) {
             "so every request falls back"
         } else {
             "so a fallback to it fails"

@@ -57,46 +57,75 @@ pub struct Answer {
 const PRIMARY_REPLY: &str = "Hi.";
 const FALLBACK_REPLY: &str = "Hello!";
 
+/// A watched primary group and its (first) fallback group, which the keys and the script
+/// switch.
+pub type Pair = (String, Option<String>);
+
 /// The deployments of the model list and the fault each plays; cheap to clone, shared by the
 /// gateway and whoever switches the faults.
 #[derive(Clone, Debug)]
 pub struct Stage {
     faults: Arc<watch::Sender<Vec<Fault>>>,
     providers: Vec<Provider>,
-    /// Each deployment's group is the primary's, the (first) fallback's, or another.
-    targets: Vec<Option<Side>>,
+    /// Each deployment's model group.
+    groups: Vec<String>,
+    /// The watched groups, in the order of the run's targets (the first is group 1).
+    watched: Vec<Pair>,
 }
 
 impl Stage {
-    /// Every deployment up.
-    pub fn new(settings: &GatewaySettings, primary: &str, fallback: Option<&str>) -> Self {
-        let target = |group: &str| match group {
-            g if g == primary => Some(Side::Primary),
-            g if Some(g) == fallback => Some(Side::Fallback),
-            _ => None,
-        };
+    /// Every deployment up, the primaries of `watched` watched.
+    pub fn watching(settings: &GatewaySettings, watched: Vec<Pair>) -> Self {
         let deployments = &settings.deployments;
         Self {
             faults: Arc::new(watch::Sender::new(vec![Fault::Up; deployments.len()])),
             providers: deployments.iter().map(|d| d.provider).collect(),
-            targets: deployments.iter().map(|d| target(&d.group)).collect(),
+            groups: deployments.iter().map(|d| d.group.clone()).collect(),
+            watched,
         }
     }
 
-    /// Switches every deployment of the target's group to `fault`.
+    /// The watched primaries and their fallbacks.
+    pub fn watched(&self) -> &[Pair] {
+        &self.watched
+    }
+
+    /// Switches the first watched group's primary or fallback to `fault`.
     pub fn set(&self, target: Side, fault: Fault) {
+        self.set_in(0, target, fault);
+    }
+
+    /// Switches every deployment of watched group `group`'s primary or fallback to `fault`
+    /// (nothing without such a group).
+    pub fn set_in(&self, group: usize, target: Side, fault: Fault) {
+        let Some(name) = self.name(group, target) else {
+            return;
+        };
         self.faults.send_modify(|faults| {
-            for (f, t) in faults.iter_mut().zip(&self.targets) {
-                if *t == Some(target) {
+            for (f, g) in faults.iter_mut().zip(&self.groups) {
+                if g == name {
                     *f = fault;
                 }
             }
         });
     }
 
-    /// Whether any deployment plays the target's part (a primary may have no fallback).
-    pub fn has(&self, target: Side) -> bool {
-        self.targets.contains(&Some(target))
+    /// The fault watched group `group`'s primary or fallback plays, if it has one.
+    pub fn fault_in(&self, group: usize, target: Side) -> Option<Fault> {
+        let name = self.name(group, target)?;
+        let faults = self.faults.borrow();
+        self.groups
+            .iter()
+            .position(|g| g == name)
+            .map(|deployment| faults[deployment])
+    }
+
+    fn name(&self, group: usize, target: Side) -> Option<&str> {
+        let (primary, fallback) = self.watched.get(group)?;
+        match target {
+            Side::Primary => Some(primary),
+            Side::Fallback => fallback.as_deref(),
+        }
     }
 
     /// A call to `deployment`, which the router gives up on after `timeout`.
@@ -122,9 +151,10 @@ impl Stage {
     }
 
     fn answer(&self, deployment: usize) -> Answer {
-        let text = match self.targets[deployment] {
-            Some(Side::Primary) => PRIMARY_REPLY,
-            _ => FALLBACK_REPLY,
+        let group = &self.groups[deployment];
+        let text = match self.watched.iter().any(|(primary, _)| primary == group) {
+            true => PRIMARY_REPLY,
+            false => FALLBACK_REPLY,
         };
         // The usage the project's mock upstreams report.
         let (prompt_tokens, completion_tokens) = match self.providers[deployment] {

@@ -174,6 +174,42 @@ fn numbers_as_text_and_a_star_fallback() {
     assert_eq!(s.router.num_retries, 1);
     assert_eq!(s.router.fallbacks_of("a").unwrap(), ["b"]);
     assert_eq!(s.default_primary(), Some("a"));
+    // A `*` fallback alone names no primary of its own: the demo watches the default one.
+    assert_eq!(s.watched_primaries(), ["a"]);
     assert_eq!(python_str(&Value::from(2.0)), "2.0");
     assert_eq!(python_str(&Value::Bool(true)), "True");
+}
+
+#[test]
+fn the_example_of_several_groups_gives_each_primary_its_own_fallback() {
+    assert_eq!(several(1), seed());
+    let three = several(3);
+    assert_eq!(
+        three.watched_primaries(),
+        ["llama-fp8", "qwen-72b", "mistral-large"]
+    );
+    for (primary, fallback) in [
+        ("llama-fp8", "llama3"),
+        ("qwen-72b", "qwen-7b"),
+        ("mistral-large", "mistral-small"),
+    ] {
+        assert_eq!(three.first_fallback(primary), Some(fallback));
+    }
+    let (r, seed_r) = (&three.router, seed().router);
+    assert_eq!(
+        (r.num_retries, r.timeout, r.policy, r.cooldown),
+        (
+            seed_r.num_retries,
+            seed_r.timeout,
+            seed_r.policy,
+            seed_r.cooldown
+        )
+    );
+    assert!(three.deployments.iter().all(|d| !d.missing_api_key));
+    let nine = several(MAX_GROUPS);
+    assert_eq!(nine.watched_primaries().len(), 9);
+    assert_eq!(nine.watched_primaries()[8], "group-9");
+    assert_eq!(nine.first_fallback("group-4"), Some("group-4-small"));
+    assert_eq!(nine.deployments.len(), 18);
+    assert_eq!(seed().watched_primaries(), ["llama-fp8"]);
 }

@@ -27,7 +27,7 @@ struct Setup {
 
 async fn recorded_setup(release: Release) -> Setup {
     let settings = recorded_settings(release);
-    let stage = Stage::new(&settings, "llama-fp8", Some("llama3"));
+    let stage = Stage::watching(&settings, vec![("llama-fp8".into(), Some("llama3".into()))]);
     let gateway = Gateway::start(settings, stage.clone()).await.unwrap();
     // reqwest is built without a default TLS provider; plain HTTP still needs one set.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -19,7 +19,8 @@ fn steps_are_read_and_sorted_by_time() {
             "primary-up@60s"
         ]
     );
-    assert!(s.aims_at(Side::Fallback));
+    assert_eq!(s.cues()[2].target, Side::Fallback);
+    assert!(s.groups().is_empty());
     assert_eq!(
         s.to_string(),
         "primary-hang@0s,primary-down@10s,fallback-down@40s,primary-up@60s"
@@ -28,8 +29,24 @@ fn steps_are_read_and_sorted_by_time() {
     assert_eq!(slow.cues()[0].at, Duration::from_millis(2500));
     assert_eq!(slow.cues()[0].to_string(), "primary-slow@2.5s");
     assert_eq!(slow.cues()[1].fault, Fault::Error);
-    assert!(!slow.aims_at(Side::Fallback));
+    assert!(slow.cues().iter().all(|c| c.target == Side::Primary));
     assert!(Script::parse(BUILT_IN).is_ok());
+}
+
+#[test]
+fn a_step_may_name_its_group_before_a_colon() {
+    let s = Script::parse("qwen-72b:primary-down@5s, ns:model:fallback-error@2s,primary-up@9s")
+        .unwrap();
+    let groups: Vec<Option<&str>> = s.cues().iter().map(|c| c.group.as_deref()).collect();
+    assert_eq!(groups, [Some("ns:model"), Some("qwen-72b"), None]);
+    assert_eq!(s.cues()[0].target, Side::Fallback);
+    assert_eq!(s.groups(), ["ns:model", "qwen-72b"]);
+    assert_eq!(
+        s.to_string(),
+        "ns:model:fallback-error@2s,qwen-72b:primary-down@5s,primary-up@9s"
+    );
+    let error = Script::parse(":primary-down@5s").unwrap_err();
+    assert!(error.contains("no group before the colon"), "{error}");
 }
 
 #[test]
