@@ -799,15 +799,20 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
     verdict=fail
   fi
   # The Prometheus of the scenario, if any, is asked by check.py, then stopped.
-  local prometheus=()
-  [[ -z ${PROC_PID[prometheus]:-} || $MDIR != "$SDIR/metrics" ]] ||
+  local prometheus=() prom_proc=''
+  if [[ -n ${PROC_PID[prometheus]:-} && $MDIR == "$SDIR/metrics" ]]; then
+    prom_proc=prometheus
     prometheus=(--prometheus "http://127.0.0.1:$PROM_PORT")
+  elif [[ -n ${PROC_PID[prometheus-many]:-} && $name == many-targets ]]; then
+    prom_proc=prometheus-many
+    prometheus=(--prometheus "http://127.0.0.1:$MANY_PROM_PORT")
+  fi
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
     --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" --litellm-version "$LANE" \
     "${prometheus[@]}" >"$SDIR/check.log" 2>&1; then
     verdict=fail
   fi
-  ((${#prometheus[@]} == 0)) || stop_proc prometheus
+  [[ -z $prom_proc ]] || stop_proc "$prom_proc"
   secs=$(secs_since "$start")
   if [[ $verdict == pass ]]; then
     echo "PASS $name $secs" >>"$WORK/results"
@@ -958,6 +963,7 @@ scenario_killed() { # NAME [--stream]
 # sync every 5 s): the lane starts it with its proxies, so that it scrapes the watcher's port
 # from before the watcher starts, and it runs until the scenario's checks are done.
 MDIR='' PROM_PORT='' METRICS_PORT='' PROM_STARTED='' PROM_READY='' METRICS_RUNTIME_DIR=''
+MANY_PROM_PORT='' # many-targets' own Prometheus (prometheus-many)
 
 start_prometheus() { # for the primary-killed scenario: its folder, its config; does not wait
   local bin
@@ -972,8 +978,16 @@ start_prometheus() { # for the primary-killed scenario: its folder, its config; 
   METRICS_PORT=$PORT
   new_port
   PROM_PORT=$PORT
-  cat >"$MDIR/prometheus.yml" <<YAML
-# Written by tests/e2e/run.sh: the metrics watcher of primary-killed, scraped every second.
+  PROM_STARTED=$(now_us)
+  PROM_READY=''
+  spawn_prometheus prometheus "$MDIR" "$METRICS_PORT" "$PROM_PORT" primary-killed
+}
+
+spawn_prometheus() { # NAME DIR METRICS_PORT PROM_PORT SCENARIO: a Prometheus scraping the
+  # watcher on METRICS_PORT every second (job failover-watch), its config, data and log in DIR
+  local dir=$2
+  cat >"$dir/prometheus.yml" <<YAML
+# Written by tests/e2e/run.sh: the metrics watcher of $5, scraped every second.
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -981,14 +995,12 @@ global:
 scrape_configs:
   - job_name: failover-watch
     static_configs:
-      - targets: ['127.0.0.1:$METRICS_PORT']
+      - targets: ['127.0.0.1:$3']
 YAML
-  PROM_STARTED=$(now_us)
-  PROM_READY=''
-  spawn prometheus "$MDIR/prometheus.log" "$MDIR/prometheus.log" \
+  spawn "$1" "$dir/prometheus.log" "$dir/prometheus.log" \
     env -i PATH="$PATH" HOME="$WORK/home" \
-    prometheus --config.file="$MDIR/prometheus.yml" --storage.tsdb.path="$MDIR/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
+    prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$4" --storage.tsdb.retention.time=1d
 }
 
 prom_get() { # PATH: GET from the Prometheus, its body on stdout; fails unless 200
@@ -1157,9 +1169,19 @@ scenario_fallback_of_two() {
 # Only its target fails over and comes back. Then a short run with --all-groups finds the
 # groups with a fallback from the proxy's /router/settings.
 scenario_many_targets() {
-  local start targets main second rc=0
+  local start targets main second rc=0 metrics_port
   start=$(now_us)
   begin_scenario many-targets proxy
+  # Its Prometheus, started now: it applies its target ~5.5 s later, while the watcher runs
+  # (24 s); check.py asks it at the watcher's last requests.
+  mkdir "$SDIR/metrics"
+  new_port
+  metrics_port=$PORT
+  new_port
+  MANY_PROM_PORT=$PORT
+  command -v prometheus >/dev/null ||
+    die "no prometheus on PATH: many-targets needs Debian's prometheus (tests/setup.sh installs it)"
+  spawn_prometheus prometheus-many "$SDIR/metrics" "$metrics_port" "$MANY_PROM_PORT" many-targets
   prepare proxy primary fallback
   main=http://127.0.0.1:${PROXY_PORT[proxy]} second=http://127.0.0.1:${PROXY_PORT[seed-proxy]}
   targets=$SDIR/targets.toml
@@ -1175,7 +1197,10 @@ scenario_many_targets() {
     env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --targets "$targets" --interval "${INTERVAL}s" --duration 24s --timeout 10s \
-    --output jsonl --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log"
+    --output jsonl --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" \
+    --metrics-listen "127.0.0.1:$metrics_port"
+  printf '{"event": "metrics", "metrics_port": %s, "prometheus_port": %s}\n' "$metrics_port" \
+    "$MANY_PROM_PORT" >>"$MARKERS"
   set_t0_from "$SDIR/watch.jsonl" fp8
   at 5.5
   stop_proc primary
