@@ -2298,6 +2298,39 @@ def many_targets_text(run, c, args):
     )
 
 
+def many_targets_overview(run, c, args):
+    """The same targets on the dashboard in tmux (120×40), after the run: the overview lists the
+    four, all on their primary; Enter opens the first row's dashboard; Esc comes back; q quits
+    (exit 0) with a summary per target and the totals."""
+    steps = {e["step"]: e for e in run.events("overview")}
+    screens = {n: run.text(f"overview-{n}.txt") or "" for n in (1, 2, 3, 4)}
+    overview = screens[1]
+    c.check(steps.get("overview", {}).get("ok") is True
+            and "4 targets: 4 on their primary · 0 on a fallback · 0 down" in overview,
+            "overview (tmux): the summary line `4 targets: 4 on their primary · 0 on a fallback · 0 down`",
+            overview)
+    rows = {name: [line for line in overview.splitlines() if f" {name} " in line and "PRIMARY" in line]
+            for name in MANY_TARGETS}
+    c.check(all(len(v) == 1 for v in rows.values()) and "● PRIMARY" in rows[KILLED_TARGET][0],
+            "overview (tmux): a row per target, each on its primary (fp8's `● PRIMARY`)", overview)
+    selected = [name for name, v in rows.items() if v and "▶" in v[0]]
+    c.check(len(selected) == 1, "overview (tmux): one row selected", overview)
+    dashboard = screens[2]
+    name = selected[0] if selected else "?"
+    primary = MANY_TARGETS.get(name, ("", "?", None))[1]
+    c.check(steps.get("dashboard", {}).get("ok") is True and "NOW SERVING" in dashboard
+            and f"{name}: {primary}" in dashboard,
+            f"overview (tmux): Enter opens the selected row's dashboard (NOW SERVING, `{name}: {primary}`)",
+            dashboard)
+    c.check(steps.get("overview-again", {}).get("ok") is True and "NOW SERVING" not in screens[3],
+            "overview (tmux): Esc comes back to the overview", screens[3])
+    status = run.text("overview.exit")
+    c.check(steps.get("summaries", {}).get("ok") is True and (status or "").strip() == "0"
+            and "At the end: 4 on their primary, 0 on a fallback" in screens[4],
+            "overview (tmux): q quits, exit status 0, the summaries and the totals (4 on their primary)",
+            f"status {status!r}; screen {screens[4]}")
+
+
 def many_targets_prometheus(run, c, args):
     """The watcher's metrics (`--metrics-listen`), scraped every second by a real Prometheus,
     asked by target at the watcher's last request (the watcher still serving them)."""
@@ -2713,6 +2746,7 @@ def main():
         parts.append(lambda: metrics(run, c, args))
     if args.scenario == "many-targets":
         parts.append(lambda: many_targets_text(run, c, args))
+        parts.append(lambda: many_targets_overview(run, c, args))
         parts.append(lambda: prometheus_part(many_targets_prometheus, run, c, args))
     for part in parts:
         try:

@@ -1218,7 +1218,56 @@ scenario_many_targets() {
     "$BIN" --url "$main" --all-groups --count 2 --interval 200ms --timeout 10s --output jsonl \
     --log-file "$SDIR/discover.log" || rc=$?
   printf '{"event": "discover", "rc": %d}\n' "$rc" >>"$MARKERS"
+  overview_in_tmux "$targets"
   finish_scenario many-targets "$start"
+}
+
+# The overview of the same targets on the dashboard, in a real terminal: a tmux server of the
+# scenario's own (its socket in the scenario's runtime folder, in the foreground: a process of
+# the lane's like any other), a 120×40 window. The screens go to overview-N.txt, each step to
+# markers.jsonl; check.py reads them.
+overview_in_tmux() { # TARGETS_FILE
+  local sock=$RUNTIME_DIR/tmux.sock rt deadline
+  runtime_dir rt rt-overview
+  spawn tmux "$SDIR/tmux.log" "$SDIR/tmux.log" env -i PATH="$PATH" HOME="$WORK/home" \
+    tmux -S "$sock" -f /dev/null -D
+  deadline=$(($(now_us) + 5000000))
+  until [[ -S $sock ]] || (($(now_us) > deadline)); do pause 0.02; done
+  tmux -S "$sock" new-session -d -s overview -x 120 -y 40 \
+    "env -i PATH='$PATH' HOME='$WORK/home' XDG_RUNTIME_DIR='$rt' TERM=xterm-256color \
+    LITELLM_API_KEY=sk-test NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+    timeout --foreground -k 5 40 '$BIN' --targets '$1' --interval ${INTERVAL}s --duration 30s --timeout 10s \
+    --log-file '$SDIR/overview.log'; echo \$? >'$SDIR/overview.exit'; sleep 60" ||
+    printf '{"event": "overview", "step": "new-session", "ok": false}\n' >>"$MARKERS"
+  marker overview-start
+  screen_until 1 'overview' '4 targets: 4 on their primary' &&
+    tmux -S "$sock" send-keys -t overview Enter &&
+    screen_until 2 'dashboard' 'NOW SERVING' &&
+    tmux -S "$sock" send-keys -t overview Escape &&
+    screen_until 3 'overview-again' '4 targets: ' &&
+    tmux -S "$sock" send-keys -t overview q &&
+    screen_until 4 'summaries' 'Failover Watch Summary: all 4 targets' || true
+  deadline=$(($(now_us) + 10000000))
+  until [[ -s $SDIR/overview.exit ]] || (($(now_us) > deadline)); do pause 0.05; done
+  marker overview-done
+  stop_proc tmux
+}
+
+screen_until() { # N STEP TEXT: captures the pane every 0.1 s (15 s at most) until it shows
+  # TEXT; the last capture in overview-N.txt, the step in markers.jsonl
+  local file=$SDIR/overview-$1.txt deadline=$(($(now_us) + 15000000)) ok=false
+  while :; do
+    tmux -S "$RUNTIME_DIR/tmux.sock" capture-pane -p -t overview >"$file" 2>&1 || true
+    if grep -qF -- "$3" "$file"; then
+      ok=true
+      break
+    fi
+    (($(now_us) < deadline)) || break
+    pause 0.1
+  done
+  printf '{"event": "overview", "step": "%s", "screen": "%s", "ok": %s, "at": %s}\n' \
+    "$2" "${file##*/}" "$ok" "$(now_epoch)" >>"$MARKERS"
+  [[ $ok == true ]]
 }
 
 # ---------------------------------------------------------------------------------------------
