@@ -20,7 +20,9 @@
 # seed-verbatim proxy), and checks it all with tests/e2e/check.py. In primary-killed a second
 # watcher exports its metrics (`--output none --metrics-listen`), scraped every second by a real
 # Prometheus (started with the lane's proxies), whose HTTP API check.py then queries, and
-# promtool checks one raw scrape. Each result names
+# promtool checks one raw scrape. In many-targets the watcher of four targets exports its
+# metrics to a Prometheus of the scenario's own, and the same targets are then shown on the
+# dashboard in tmux (a server of the scenario's own). Each result names
 # its version (`PASS primary-killed @1.106.12 (31 s)`); the evidence of failed ones comes after
 # the lanes are done, then the results per version, then, last, `e2e: N passed, N failed`.
 # Logs and outputs are under tests/e2e/.work/VERSION/ (kept until the next run). Every process
