@@ -918,7 +918,7 @@ scenario_seed_verbatim() {
     die "the seed-verbatim proxy has OPENAI_API_KEY in its environment"
   note_mocks seed-primary seed-fallback
   stats seed-primary before
-  stats seed-fallback second-before
+  stats seed-fallback before
   run_watch 8
   finish_watch_then_stats seed-primary seed-fallback
   preflight_seed
