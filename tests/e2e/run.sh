@@ -1230,6 +1230,8 @@ scenario_many_targets() {
 # markers.jsonl; check.py reads them.
 overview_in_tmux() { # TARGETS_FILE
   local sock=$RUNTIME_DIR/tmux.sock rt deadline
+  command -v tmux >/dev/null ||
+    die "no tmux on PATH: many-targets shows its overview in tmux (tests/setup.sh installs it)"
   runtime_dir rt rt-overview
   spawn tmux "$SDIR/tmux.log" "$SDIR/tmux.log" env -i PATH="$PATH" HOME="$WORK/home" \
     tmux -S "$sock" -f /dev/null -D
