@@ -2034,6 +2034,13 @@ def metrics(run, c, args):
         c.check(False, "Prometheus answered every query the checks asked", repr(error))
 
 
+def prometheus_part(part, run, c, args):
+    try:
+        part(run, c, args)
+    except PromError as error:
+        c.check(False, "Prometheus answered every query the checks asked", repr(error))
+
+
 def scenario_fallback_of_two(run, c, args):
     """A primary (llama-b) whose fallback group (spare) has two deployments: killed and
     restarted, it fails over once and comes back once, while the fallback's answers come from
@@ -2215,6 +2222,174 @@ def scenario_many_targets(run, c, args):
     last = found[-1] if found else {}
     c.check(last.get("type") == "totals" and last.get("targets") == 2 and last.get("total") == 4,
             "--all-groups: the totals of its two targets", json.dumps(last)[:300])
+
+
+SUMMARY_TITLE = "Failover Watch Summary"
+
+
+def text_block(lines, title):
+    """The lines of the text story's block under `title` (between its rules), or None."""
+    if title not in lines:
+        return None
+    i = lines.index(title)
+    rule = lines[i + 1] if i + 1 < len(lines) else None
+    block = []
+    for line in lines[i + 2:]:
+        if line == rule:
+            return block
+        block.append(line)
+    return None
+
+
+def many_targets_text(run, c, args):
+    """The record replayed as the text story (`replay RECORD --instant --output text`): the
+    banners name fp8 alone; a summary block per target, then the totals of the four."""
+    story = run.text("replay.text") or ""
+    lines = story.splitlines()
+    banners = [line for line in lines
+               if "[!]" in line and any(w in line for w in ("DETECTED", "OUTAGE", "RESTORED"))]
+    said = [(kind, name) for line in banners for kind in ("FAILOVER", "RECOVERY", "OUTAGE", "RESTORED")
+            for name in MANY_TARGETS if f"[!] {kind} DETECTED on {name}:" in line
+            or f"[!] {kind} on {name}:" in line]
+    c.check(
+        said == [("FAILOVER", KILLED_TARGET), ("RECOVERY", KILLED_TARGET)] and len(banners) == 2,
+        f"text: the banners `[!] FAILOVER DETECTED on {KILLED_TARGET}:` then `[!] RECOVERY DETECTED "
+        f"on {KILLED_TARGET}:`, none for the other targets",
+        json.dumps(banners),
+    )
+    jsonl = {x.get("target"): x for x in run.lines if x.get("type") == "summary"}
+    sums = {"sent": 0, "succeeded": 0, "failed": 0, "failovers": 0, "recoveries": 0, "outages": 0}
+    for name in MANY_TARGETS:
+        block = text_block(lines, f"{SUMMARY_TITLE}: {name}")
+        s = jsonl.get(name, {})
+        for k in sums:
+            sums[k] += s.get(k) or 0
+        want = [
+            f"  • Total requests: {s.get('sent')}",
+            f"  • Successful: {s.get('succeeded')}",
+            f"  • Failed: {s.get('failed')}",
+            f"  • Served by primary: {s.get('primary')}, by fallback: {s.get('fallback')}",
+            f"  • Failovers: {s.get('failovers')}, recoveries: {s.get('recoveries')}, outages: "
+            f"{s.get('outages')}, restored: {s.get('restorations', 0)}",
+        ]
+        c.check(
+            block is not None and all(w in block for w in want),
+            f"text: a block `{SUMMARY_TITLE}: {name}` with its counts (those of its JSON-lines summary)",
+            f"want {want}; block {block}",
+        )
+    titles = [line for line in lines if line.startswith(SUMMARY_TITLE)]
+    c.check(
+        titles == [f"{SUMMARY_TITLE}: {n}" for n in MANY_TARGETS] + [f"{SUMMARY_TITLE}: all 4 targets"],
+        "text: the summary blocks in the run's order, then the totals' `all 4 targets`",
+        json.dumps(titles),
+    )
+    block = text_block(lines, f"{SUMMARY_TITLE}: all 4 targets")
+    want = [
+        "  • At the end: 4 on their primary, 0 on a fallback, 0 down or not answered",
+        f"  • Total requests: {sums['sent']}",
+        f"  • Successful: {sums['succeeded']}",
+        f"  • Failed: {sums['failed']}",
+        f"  • Failovers: {sums['failovers']}, recoveries: {sums['recoveries']}, outages: {sums['outages']}",
+    ]
+    c.check(
+        block is not None and all(w in block for w in want) and sums["failovers"] == 1,
+        "text: the totals block: 4 on their primary at the end, the sums of the summaries (1 failover)",
+        f"want {want}; block {block}",
+    )
+
+
+def many_targets_overview(run, c, args):
+    """The same targets on the dashboard in tmux (120×40), after the run: the overview lists the
+    four, all on their primary; Enter opens the first row's dashboard; Esc comes back; q quits
+    (exit 0) with a summary per target and the totals."""
+    steps = {e["step"]: e for e in run.events("overview")}
+    screens = {n: run.text(f"overview-{n}.txt") or "" for n in (1, 2, 3, 4)}
+    overview = screens[1]
+    c.check(steps.get("overview", {}).get("ok") is True
+            and "4 targets: 4 on their primary · 0 on a fallback · 0 down" in overview,
+            "overview (tmux): the summary line `4 targets: 4 on their primary · 0 on a fallback · 0 down`",
+            overview)
+    rows = {name: [line for line in overview.splitlines() if f" {name} " in line and "PRIMARY" in line]
+            for name in MANY_TARGETS}
+    c.check(all(len(v) == 1 for v in rows.values()) and "● PRIMARY" in rows[KILLED_TARGET][0],
+            "overview (tmux): a row per target, each on its primary (fp8's `● PRIMARY`)", overview)
+    selected = [name for name, v in rows.items() if v and "▶" in v[0]]
+    c.check(len(selected) == 1, "overview (tmux): one row selected", overview)
+    dashboard = screens[2]
+    name = selected[0] if selected else "?"
+    primary = MANY_TARGETS.get(name, ("", "?", None))[1]
+    c.check(steps.get("dashboard", {}).get("ok") is True and "NOW SERVING" in dashboard
+            and f"{name}: {primary}" in dashboard,
+            f"overview (tmux): Enter opens the selected row's dashboard (NOW SERVING, `{name}: {primary}`)",
+            dashboard)
+    c.check(steps.get("overview-again", {}).get("ok") is True and "NOW SERVING" not in screens[3],
+            "overview (tmux): Esc comes back to the overview", screens[3])
+    status = run.text("overview.exit")
+    c.check(steps.get("summaries", {}).get("ok") is True and (status or "").strip() == "0"
+            and "At the end: 4 on their primary, 0 on a fallback" in screens[4],
+            "overview (tmux): q quits, exit status 0, the summaries and the totals (4 on their primary)",
+            f"status {status!r}; screen {screens[4]}")
+
+
+def many_targets_prometheus(run, c, args):
+    """The watcher's metrics (`--metrics-listen`), scraped every second by a real Prometheus,
+    asked by target at the watcher's last request (the watcher still serving them)."""
+    prometheus = Prometheus(run.directory, args.prometheus)
+    proxies = run.events("proxies")[-1]
+    at = max(r["t_sent"] for r in run.requests)
+    recovered = [t["t_at"] for t in run.transitions if t.get("target") == KILLED_TARGET]
+    c.check(
+        len(recovered) == 2 and recovered[-1] + SCRAPE_LAG <= at,
+        f"the recovery of {KILLED_TARGET} came at least {SCRAPE_LAG} s before the watcher's last "
+        "request, when Prometheus is asked",
+        f"transitions at {[round(run.rel(t), 2) for t in recovered]}, asked at {run.rel(at):.2f}",
+    )
+    up = prometheus.query("up", 'up{job="failover-watch"}', at)
+    c.check([v for _, v in up] == [1], "Prometheus scraped the watcher (up == 1 at its last request)",
+            f"{up}")
+    got = prometheus.query("fp8_failover", f'failover_watch_transitions_total{{target="{KILLED_TARGET}",'
+                           'kind="failover"}', at)
+    c.check([v for _, v in got] == [1],
+            f'failover_watch_transitions_total{{target="{KILLED_TARGET}",kind="failover"}} is 1', f"{got}")
+    got = prometheus.query("transitions", "failover_watch_transitions_total", at)
+    seen = {(m.get("target"), m.get("kind")): v for m, v in got}
+    want = {(name, kind): 0 for name in MANY_TARGETS for kind in TRANSITION_KINDS}
+    for t in run.transitions:
+        want[(t.get("target"), t.get("kind"))] += 1
+    c.check(
+        seen == want and len(got) == len(want),
+        "failover_watch_transitions_total by target and kind: fp8's failover and recovery 1, every "
+        "other target's (and fp8's outage and restored) 0, from the start",
+        f"Prometheus {sorted(seen.items())}; JSON lines {sorted((k, v) for k, v in want.items() if v)}",
+    )
+    got = prometheus.query("info", "failover_watch_info", at)
+    seen = sorted(
+        (m.get("target"), m.get("proxy"), m.get("url"), m.get("primary"), m.get("fallback", ""),
+         m.get("litellm_version"), v)
+        for m, v in got
+    )
+    want = sorted(
+        (name, proxies[proxy].removeprefix("http://"), proxies[proxy], primary, fallback or "",
+         args.litellm_version, 1)
+        for name, (proxy, primary, fallback) in MANY_TARGETS.items()
+    )
+    c.check(seen == want, "failover_watch_info: one series per target (4), its target, proxy, url, "
+            "primary, fallback and the version under test", f"Prometheus {seen}; expected {want}")
+    got = prometheus.query("requests", "sum by (target, result) (failover_watch_requests_total)", at)
+    seen = {(m.get("target"), m.get("result")): v for m, v in got}
+    bad = []
+    for (name, result), v in sorted(seen.items()):
+        mine = [r for r in run.requests if r.get("target") == name and r["result"] == result]
+        low = sum(1 for r in mine if done_at(r) <= at - SCRAPE_LAG)
+        high = sum(1 for r in mine if done_at(r) <= at)
+        if not low <= v <= high:
+            bad.append((name, result, v, low, high))
+    c.check(
+        not bad and {k for k in seen} == {(n, "primary") for n in MANY_TARGETS} | {(KILLED_TARGET, "fallback")},
+        "failover_watch_requests_total by target: each target's answers (the fallback's for fp8 "
+        f"alone), as many as the JSON lines had by the scrape (within {SCRAPE_LAG} s)",
+        f"Prometheus {sorted(seen.items())}; out of range (target, result, value, low, high) {bad}",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2536,7 +2711,7 @@ def main():
     parser.add_argument(
         "--prometheus",
         metavar="URL",
-        help="primary-killed: ask this Prometheus (and keep its answers in "
+        help="primary-killed, many-targets: ask this Prometheus (and keep its answers in "
         "DIR/metrics/prometheus.json); without it, the answers kept there are read",
     )
     args = parser.parse_args()
@@ -2569,6 +2744,10 @@ def main():
         parts.append(lambda: preflight_healthy(run, c, args))
     if with_metrics:
         parts.append(lambda: metrics(run, c, args))
+    if args.scenario == "many-targets":
+        parts.append(lambda: many_targets_text(run, c, args))
+        parts.append(lambda: many_targets_overview(run, c, args))
+        parts.append(lambda: prometheus_part(many_targets_prometheus, run, c, args))
     for part in parts:
         try:
             part()

@@ -20,7 +20,9 @@
 # seed-verbatim proxy), and checks it all with tests/e2e/check.py. In primary-killed a second
 # watcher exports its metrics (`--output none --metrics-listen`), scraped every second by a real
 # Prometheus (started with the lane's proxies), whose HTTP API check.py then queries, and
-# promtool checks one raw scrape. Each result names
+# promtool checks one raw scrape. In many-targets the watcher of four targets exports its
+# metrics to a Prometheus of the scenario's own, and the same targets are then shown on the
+# dashboard in tmux (a server of the scenario's own). Each result names
 # its version (`PASS primary-killed @1.106.12 (31 s)`); the evidence of failed ones comes after
 # the lanes are done, then the results per version, then, last, `e2e: N passed, N failed`.
 # Logs and outputs are under tests/e2e/.work/VERSION/ (kept until the next run). Every process
@@ -799,15 +801,20 @@ finish_scenario() { # NAME START_US: checks the watcher's output (after finish_w
     verdict=fail
   fi
   # The Prometheus of the scenario, if any, is asked by check.py, then stopped.
-  local prometheus=()
-  [[ -z ${PROC_PID[prometheus]:-} || $MDIR != "$SDIR/metrics" ]] ||
+  local prometheus=() prom_proc=''
+  if [[ -n ${PROC_PID[prometheus]:-} && $MDIR == "$SDIR/metrics" ]]; then
+    prom_proc=prometheus
     prometheus=(--prometheus "http://127.0.0.1:$PROM_PORT")
+  elif [[ -n ${PROC_PID[prometheus-many]:-} && $name == many-targets ]]; then
+    prom_proc=prometheus-many
+    prometheus=(--prometheus "http://127.0.0.1:$MANY_PROM_PORT")
+  fi
   if ! timeout 60 "$PYTHON" "$HERE/check.py" "$name" "$SDIR" --interval "$INTERVAL" \
     --router-timeout "$ROUTER_TIMEOUT" --cooldown "$COOLDOWN" --litellm-version "$LANE" \
     "${prometheus[@]}" >"$SDIR/check.log" 2>&1; then
     verdict=fail
   fi
-  ((${#prometheus[@]} == 0)) || stop_proc prometheus
+  [[ -z $prom_proc ]] || stop_proc "$prom_proc"
   secs=$(secs_since "$start")
   if [[ $verdict == pass ]]; then
     echo "PASS $name $secs" >>"$WORK/results"
@@ -911,7 +918,7 @@ scenario_seed_verbatim() {
     die "the seed-verbatim proxy has OPENAI_API_KEY in its environment"
   note_mocks seed-primary seed-fallback
   stats seed-primary before
-  stats seed-fallback second-before
+  stats seed-fallback before
   run_watch 8
   finish_watch_then_stats seed-primary seed-fallback
   preflight_seed
@@ -958,6 +965,7 @@ scenario_killed() { # NAME [--stream]
 # sync every 5 s): the lane starts it with its proxies, so that it scrapes the watcher's port
 # from before the watcher starts, and it runs until the scenario's checks are done.
 MDIR='' PROM_PORT='' METRICS_PORT='' PROM_STARTED='' PROM_READY='' METRICS_RUNTIME_DIR=''
+MANY_PROM_PORT='' # many-targets' own Prometheus (prometheus-many)
 
 start_prometheus() { # for the primary-killed scenario: its folder, its config; does not wait
   local bin
@@ -972,8 +980,16 @@ start_prometheus() { # for the primary-killed scenario: its folder, its config; 
   METRICS_PORT=$PORT
   new_port
   PROM_PORT=$PORT
-  cat >"$MDIR/prometheus.yml" <<YAML
-# Written by tests/e2e/run.sh: the metrics watcher of primary-killed, scraped every second.
+  PROM_STARTED=$(now_us)
+  PROM_READY=''
+  spawn_prometheus prometheus "$MDIR" "$METRICS_PORT" "$PROM_PORT" primary-killed
+}
+
+spawn_prometheus() { # NAME DIR METRICS_PORT PROM_PORT SCENARIO: a Prometheus scraping the
+  # watcher on METRICS_PORT every second (job failover-watch), its config, data and log in DIR
+  local dir=$2
+  cat >"$dir/prometheus.yml" <<YAML
+# Written by tests/e2e/run.sh: the metrics watcher of $5, scraped every second.
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -981,14 +997,12 @@ global:
 scrape_configs:
   - job_name: failover-watch
     static_configs:
-      - targets: ['127.0.0.1:$METRICS_PORT']
+      - targets: ['127.0.0.1:$3']
 YAML
-  PROM_STARTED=$(now_us)
-  PROM_READY=''
-  spawn prometheus "$MDIR/prometheus.log" "$MDIR/prometheus.log" \
+  spawn "$1" "$dir/prometheus.log" "$dir/prometheus.log" \
     env -i PATH="$PATH" HOME="$WORK/home" \
-    prometheus --config.file="$MDIR/prometheus.yml" --storage.tsdb.path="$MDIR/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
+    prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$4" --storage.tsdb.retention.time=1d
 }
 
 prom_get() { # PATH: GET from the Prometheus, its body on stdout; fails unless 200
@@ -1157,9 +1171,19 @@ scenario_fallback_of_two() {
 # Only its target fails over and comes back. Then a short run with --all-groups finds the
 # groups with a fallback from the proxy's /router/settings.
 scenario_many_targets() {
-  local start targets main second rc=0
+  local start targets main second rc=0 metrics_port
   start=$(now_us)
   begin_scenario many-targets proxy
+  # Its Prometheus, started now: it applies its target ~5.5 s later, while the watcher runs
+  # (24 s); check.py asks it at the watcher's last requests.
+  mkdir "$SDIR/metrics"
+  new_port
+  metrics_port=$PORT
+  new_port
+  MANY_PROM_PORT=$PORT
+  command -v prometheus >/dev/null ||
+    die "no prometheus on PATH: many-targets needs Debian's prometheus (tests/setup.sh installs it)"
+  spawn_prometheus prometheus-many "$SDIR/metrics" "$metrics_port" "$MANY_PROM_PORT" many-targets
   prepare proxy primary fallback
   main=http://127.0.0.1:${PROXY_PORT[proxy]} second=http://127.0.0.1:${PROXY_PORT[seed-proxy]}
   targets=$SDIR/targets.toml
@@ -1175,7 +1199,10 @@ scenario_many_targets() {
     env -i PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" LITELLM_API_KEY=sk-test \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost RUST_BACKTRACE=1 \
     "$BIN" --targets "$targets" --interval "${INTERVAL}s" --duration 24s --timeout 10s \
-    --output jsonl --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log"
+    --output jsonl --record "$SDIR/record.jsonl" --log-file "$SDIR/failover-watch.log" \
+    --metrics-listen "127.0.0.1:$metrics_port"
+  printf '{"event": "metrics", "metrics_port": %s, "prometheus_port": %s}\n' "$metrics_port" \
+    "$MANY_PROM_PORT" >>"$MARKERS"
   set_t0_from "$SDIR/watch.jsonl" fp8
   at 5.5
   stop_proc primary
@@ -1193,7 +1220,58 @@ scenario_many_targets() {
     "$BIN" --url "$main" --all-groups --count 2 --interval 200ms --timeout 10s --output jsonl \
     --log-file "$SDIR/discover.log" || rc=$?
   printf '{"event": "discover", "rc": %d}\n' "$rc" >>"$MARKERS"
+  overview_in_tmux "$targets"
   finish_scenario many-targets "$start"
+}
+
+# The overview of the same targets on the dashboard, in a real terminal: a tmux server of the
+# scenario's own (its socket in the scenario's runtime folder, in the foreground: a process of
+# the lane's like any other), a 120×40 window. The screens go to overview-N.txt, each step to
+# markers.jsonl; check.py reads them.
+overview_in_tmux() { # TARGETS_FILE
+  local sock=$RUNTIME_DIR/tmux.sock rt deadline
+  command -v tmux >/dev/null ||
+    die "no tmux on PATH: many-targets shows its overview in tmux (tests/setup.sh installs it)"
+  runtime_dir rt rt-overview
+  spawn tmux "$SDIR/tmux.log" "$SDIR/tmux.log" env -i PATH="$PATH" HOME="$WORK/home" \
+    tmux -S "$sock" -f /dev/null -D
+  deadline=$(($(now_us) + 5000000))
+  until [[ -S $sock ]] || (($(now_us) > deadline)); do pause 0.02; done
+  tmux -S "$sock" new-session -d -s overview -x 120 -y 40 \
+    "env -i PATH='$PATH' HOME='$WORK/home' XDG_RUNTIME_DIR='$rt' TERM=xterm-256color \
+    LITELLM_API_KEY=sk-test NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+    timeout --foreground -k 5 40 '$BIN' --targets '$1' --interval ${INTERVAL}s --duration 30s --timeout 10s \
+    --log-file '$SDIR/overview.log'; echo \$? >'$SDIR/overview.exit'; sleep 60" ||
+    printf '{"event": "overview", "step": "new-session", "ok": false}\n' >>"$MARKERS"
+  marker overview-start
+  screen_until 1 'overview' '4 targets: 4 on their primary' &&
+    tmux -S "$sock" send-keys -t overview Enter &&
+    screen_until 2 'dashboard' 'NOW SERVING' &&
+    tmux -S "$sock" send-keys -t overview Escape &&
+    screen_until 3 'overview-again' '4 targets: ' &&
+    tmux -S "$sock" send-keys -t overview q &&
+    screen_until 4 'summaries' 'Failover Watch Summary: all 4 targets' || true
+  deadline=$(($(now_us) + 10000000))
+  until [[ -s $SDIR/overview.exit ]] || (($(now_us) > deadline)); do pause 0.05; done
+  marker overview-done
+  stop_proc tmux
+}
+
+screen_until() { # N STEP TEXT: captures the pane every 0.1 s (15 s at most) until it shows
+  # TEXT; the last capture in overview-N.txt, the step in markers.jsonl
+  local file=$SDIR/overview-$1.txt deadline=$(($(now_us) + 15000000)) ok=false
+  while :; do
+    tmux -S "$RUNTIME_DIR/tmux.sock" capture-pane -p -t overview >"$file" 2>&1 || true
+    if grep -qF -- "$3" "$file"; then
+      ok=true
+      break
+    fi
+    (($(now_us) < deadline)) || break
+    pause 0.1
+  done
+  printf '{"event": "overview", "step": "%s", "screen": "%s", "ok": %s, "at": %s}\n' \
+    "$2" "${file##*/}" "$ok" "$(now_epoch)" >>"$MARKERS"
+  [[ $ok == true ]]
 }
 
 # ---------------------------------------------------------------------------------------------
