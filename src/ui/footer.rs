@@ -1,6 +1,6 @@
 //! The bottom line: the keys, from the key table. With a mode, its status comes first (on a
-//! narrow screen it is what must show), then the dashboard's keys kept beside a mode, then the
-//! mode's own. Where they do not all fit, the dashboard's give way first (the marker, pause,
+//! narrow screen it is what must show), then the screen's keys (the overview's), the
+//! dashboard's keys kept beside a mode, then the mode's own. Where they do not all fit, the dashboard's give way first (the marker, pause,
 //! help, then quit), so that a mode's keys stay readable at 80 columns; an entry that does not
 //! fit is left out whole, with those after it (the help has them all); none is cut. While the
 //! display (or the mode) is paused, its pause key says what it does then: `space resume`.
@@ -67,15 +67,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         frame.render_widget(Paragraph::new(Line::from(line.spans)), area);
         return;
     }
-    // The keys of what the screen shows come first: the overview's, an opened target's.
+    // The keys of what the screen shows (the overview's, an opened target's) come first, after
+    // a mode's status.
     let screen = view.dashboard.screen_keys();
-    line.push_all(screen.iter().filter_map(|b| entry(b, dashboard_paused)));
+    let screen_entries = screen.iter().filter_map(|b| entry(b, dashboard_paused));
     match &view.dashboard.mode {
-        None => line.push_all(DASHBOARD.iter().filter_map(|b| entry(b, dashboard_paused))),
+        None => {
+            line.push_all(screen_entries);
+            line.push_all(DASHBOARD.iter().filter_map(|b| entry(b, dashboard_paused)));
+        }
         Some(mode) => {
             let status = format!("{}  │ ", mode.status.footer);
             let status = fit_words(&status, line.room());
             line.push(vec![Span::styled(status, t.marker)]);
+            line.push_all(screen_entries);
             let mut mode_entries: Vec<_> = mode
                 .keys
                 .bindings
