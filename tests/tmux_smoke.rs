@@ -18,6 +18,15 @@ struct Session {
 }
 
 impl Session {
+    /// A session named `prefix` and this process, with a fresh folder of its own (both gone
+    /// when it is dropped).
+    fn named(prefix: &str) -> Self {
+        let name = format!("{prefix}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { name, dir }
+    }
+
     fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(args)
@@ -106,9 +115,8 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
         None,
     )
     .await;
-    let name = format!("fw-smoke-{}", std::process::id());
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let session = Session::named("fw-smoke");
+    let dir = session.dir.clone();
     let exit_file = dir.join("exit");
     let command = format!(
         "env -u NO_COLOR TERM=xterm-256color {BIN} --url {} --interval 200ms --log-file {}; echo $? > {}; sleep 30",
@@ -116,7 +124,6 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
         dir.join("log").display(),
         exit_file.display()
     );
-    let session = Session { name, dir };
     session.open((120, 40), None, &command);
 
     let screen = session.wait_for("the failover on screen", |s| {
@@ -186,9 +193,8 @@ async fn sigquit_restores_the_terminal_and_prints_the_summary() {
 
 async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
     let server = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
-    let name = format!("fw-sig{}-{}", signal.to_lowercase(), std::process::id());
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let session = Session::named(&format!("fw-sig{}", signal.to_lowercase()));
+    let dir = session.dir.clone();
     let pid_file = dir.join("pid");
     let exit_file = dir.join("exit");
     let command = format!(
@@ -198,7 +204,6 @@ async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
         log = dir.join("log").display(),
         exit = exit_file.display(),
     );
-    let session = Session { name, dir };
     session.open((100, 30), None, &command);
     session.wait_for("the dashboard", |s| {
         s.contains("NOW SERVING") && s.contains("PRIMARY")
@@ -239,9 +244,8 @@ async fn a_signal_restores_the_terminal_and_prints_the_summary(signal: &str) {
 /// the terminal back; then the report, and exit status 130.
 #[test]
 fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
-    let name = format!("fw-drill-{}", std::process::id());
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let session = Session::named("fw-drill");
+    let dir = session.dir.clone();
     let exit_file = dir.join("exit");
     let up_ran = dir.join("up.ran");
     let command = format!(
@@ -253,7 +257,6 @@ fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
         exit = exit_file.display(),
     );
     let dir_text = dir.display().to_string();
-    let session = Session { name, dir };
     session.open((120, 40), Some(&dir_text), &command);
     let screen = session.wait_for("the drill's baseline", |s| {
         s.contains("DRILL baseline · down in") && s.contains("NOW SERVING")
@@ -301,9 +304,8 @@ async fn the_overview_of_two_targets_opens_one_and_comes_back() {
         None,
     )
     .await;
-    let name = format!("fw-overview-{}", std::process::id());
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let session = Session::named("fw-overview");
+    let dir = session.dir.clone();
     let exit_file = dir.join("exit");
     let targets = dir.join("targets.toml");
     std::fs::write(
@@ -324,7 +326,6 @@ async fn the_overview_of_two_targets_opens_one_and_comes_back() {
         dir.join("log").display(),
         exit_file.display()
     );
-    let session = Session { name, dir };
     session.open((120, 40), None, &command);
     let screen = session.wait_for("the overview with beta failed over", |s| {
         s.contains("2 targets: 1 on their primary · 1 on a fallback")

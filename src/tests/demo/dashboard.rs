@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::KeyCode;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::modes::demo::config_file::{seed, several};
 use crate::modes::demo::director::{Direction, Director, GROUP_KEYS, KEYS};
@@ -14,6 +15,26 @@ use crate::output::TargetInfo;
 use crate::probe::{Lane, Probe, ProbeReport, Role};
 use crate::run::ModeLink;
 use crate::tests::{key, run_dashboard, run_info, served};
+use crate::ui::ModeKeys;
+
+/// The demo's director over `stage`, no script, its keys (`keys`) lent to the dashboard: the
+/// mode's link, and the director's task.
+fn directed(stage: &Stage, keys: &'static ModeKeys) -> (ModeLink, JoinHandle<()>) {
+    let direction = Direction {
+        script: None,
+        pass: None,
+        narrate: false,
+    };
+    let (director, status) = Director::open(stage.clone(), direction);
+    let (presses, received) = mpsc::unbounded_channel();
+    let director = tokio::spawn(director.run(Some(received)));
+    let mode = ModeLink {
+        keys,
+        presses,
+        status,
+    };
+    (mode, director)
+}
 
 struct AlwaysPrimary;
 
@@ -26,19 +47,7 @@ impl Probe for AlwaysPrimary {
 #[tokio::test(start_paused = true)]
 async fn demo_keys_switch_the_deployments_and_their_condition_shows_live() {
     let stage = Stage::watching(&seed(), vec![("llama-fp8".into(), Some("llama3".into()))]);
-    let direction = Direction {
-        script: None,
-        pass: None,
-        narrate: false,
-    };
-    let (director, status) = Director::open(stage.clone(), direction);
-    let (presses, received) = mpsc::unbounded_channel();
-    let director = tokio::spawn(director.run(Some(received)));
-    let mode = ModeLink {
-        keys: &KEYS,
-        presses,
-        status,
-    };
+    let (mode, director) = directed(&stage, &KEYS);
     let shift = |c| key(KeyCode::Char(c));
     let keys = [
         (1.5, key(KeyCode::Char('k'))),
@@ -90,19 +99,7 @@ async fn on_the_overview_a_digit_chooses_the_group_the_demo_keys_act_on() {
         })
         .collect();
     let stage = Stage::watching(&settings, watched.clone());
-    let direction = Direction {
-        script: None,
-        pass: None,
-        narrate: false,
-    };
-    let (director, status) = Director::open(stage.clone(), direction);
-    let (presses, received) = mpsc::unbounded_channel();
-    let director = tokio::spawn(director.run(Some(received)));
-    let mode = ModeLink {
-        keys: &GROUP_KEYS,
-        presses,
-        status,
-    };
+    let (mode, director) = directed(&stage, &GROUP_KEYS);
     let mut info = run_info(true);
     let first = info.targets[0].clone();
     info.targets = watched
