@@ -9,7 +9,7 @@ use std::time::Duration;
 use color_eyre::eyre::Result;
 
 use crate::cli::targets::{MAX_TARGETS, TargetSpec, names, read_file};
-use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, TargetsArgs, ThemeArg, WatchArgs};
+use crate::cli::{ProbeArgs, ProxyArgs, TargetArgs, TargetsArgs, ThemeArg};
 use crate::output::{RunInfo, TargetInfo};
 use crate::probe::{DirectMode, Endpoint, ProbeSettings, ProxyMetrics, Schedule, TargetId};
 pub use crate::run::plan::{DEFAULT_TIMEOUT, Layer, OutputFormat, Plan, Show, TargetPlan};
@@ -143,17 +143,6 @@ impl Target {
 }
 
 impl Plan {
-    /// A plan for watching real proxies, the targets as the options name them (not
-    /// `--all-groups`, which the command discovers first: [`Plan::of_specs`]).
-    pub fn watch(
-        args: &WatchArgs,
-        env: impl Fn(&str) -> Option<String>,
-        surroundings: Surroundings,
-    ) -> Result<Self> {
-        let specs = target_specs(&args.proxy, &args.probe.target, &args.targets, env)?;
-        Self::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)
-    }
-
     /// A plan for any endpoint, the simulated gateway included, over the values of `layer`.
     pub fn new(
         args: &ProbeArgs,
@@ -402,15 +391,15 @@ mod tests {
         let cli =
             Cli::try_parse_from(std::iter::once("failover-watch").chain(args.iter().copied()))
                 .map_err(|e| e.to_string())?;
-        let plan = Plan::watch(
-            &cli.watch,
-            |_| None,
-            Surroundings {
-                stdout_is_terminal: tty,
-                no_color: false,
-            },
-        );
-        plan.map_err(|e| e.to_string())
+        let watch = &cli.watch;
+        let specs = target_specs(&watch.proxy, &watch.probe.target, &watch.targets, |_| None)
+            .map_err(|e| e.to_string())?;
+        let surroundings = Surroundings {
+            stdout_is_terminal: tty,
+            no_color: false,
+        };
+        Plan::of_specs(&watch.probe, specs, &Layer::default(), false, surroundings)
+            .map_err(|e| e.to_string())
     }
 
     #[test]

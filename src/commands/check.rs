@@ -27,7 +27,7 @@ use color_eyre::eyre::Result;
 use reqwest::header::AUTHORIZATION;
 use serde::Serialize;
 
-use crate::cli::config::{Layer, Target, target_specs};
+use crate::cli::config::{Layer, Target};
 use crate::cli::targets::names;
 use crate::cli::{CheckArgs, CheckOutput};
 use crate::litellm::model_info::Deployments;
@@ -226,12 +226,7 @@ impl Live {
 /// The targets `args` name, as `watch` takes them (`--primary` repeated, `--all-groups`,
 /// `--targets FILE`), each with its name.
 async fn targets(args: &CheckArgs) -> Result<Vec<(String, Target)>> {
-    let env = |name: &str| std::env::var(name).ok();
-    let specs = if args.targets.all_groups {
-        crate::commands::all_groups(&args.proxy, &args.target, env).await?
-    } else {
-        target_specs(&args.proxy, &args.target, &args.targets, env)?
-    };
+    let specs = crate::commands::named_targets(&args.proxy, &args.target, &args.targets).await?;
     let names = names(&specs).map_err(usage)?;
     Ok(names
         .into_iter()

@@ -12,7 +12,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use super::check;
 use super::{demo_plan, demo_settings, demo_setup, learn_routers, probers};
 use crate::cli::config::{Surroundings, Target};
-use crate::cli::{DemoDrillCommand, DrillArgs, DrillCommand, OutputFormat, ProbeArgs, WatchArgs};
+use crate::cli::{DemoDrillCommand, DrillArgs, DrillCommand, OutputFormat, ProbeArgs};
 use crate::clock::{RunClock, SessionClock};
 use crate::modes::demo::stage::Stage;
 use crate::modes::demo::{self, DemoArgs};
@@ -30,19 +30,14 @@ use crate::text::sanitize::clean;
 /// A drill against the proxy `args` name.
 pub async fn drill(args: DrillCommand) -> Result<Ended> {
     refuse_run_ends(&args.probe)?;
-    let env = |name: &str| std::env::var(name).ok();
-    let surroundings = Surroundings::detect();
-    let mut plan = if args.targets.all_groups {
-        let specs = super::all_groups(&args.proxy, &args.probe.target, env).await?;
-        Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?
-    } else {
-        let watch = WatchArgs {
-            proxy: args.proxy,
-            targets: args.targets,
-            probe: args.probe,
-        };
-        Plan::watch(&watch, env, surroundings)?
-    };
+    let specs = super::named_targets(&args.proxy, &args.probe.target, &args.targets).await?;
+    let mut plan = Plan::of_specs(
+        &args.probe,
+        specs,
+        &Layer::default(),
+        false,
+        Surroundings::detect(),
+    )?;
     let drill = resolve(&args.drill, &mut plan, false)?;
     if args.drill.dry_run {
         return dry_run(&drill, &plan);

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use crate::cli::config::{Surroundings, reach};
+use crate::cli::config::{Surroundings, reach, target_specs};
 use crate::cli::targets::TargetSpec;
 use crate::cli::{
     CheckArgs, Cli, DemoArgs, DemoCommand, DemoSubcommand, DrillCommand, MarkArgs, MockArgs,
-    OutputFormat, ProbeArgs, ProxyArgs, ReplayArgs, ReportArgs, Shell, TargetArgs, WatchArgs,
+    OutputFormat, ProbeArgs, ProxyArgs, ReplayArgs, ReportArgs, Shell, TargetArgs, TargetsArgs,
+    WatchArgs,
 };
 use crate::control;
 use crate::modes::demo::{self, GatewayArgs, Given, Setup};
@@ -37,14 +38,9 @@ pub fn command() -> clap::Command {
 
 /// Watches the targets `args` name until the run ends, in the chosen output.
 pub async fn watch(args: WatchArgs) -> Result<Ended> {
-    let env = |name: &str| std::env::var(name).ok();
     let surroundings = Surroundings::detect();
-    let mut plan = if args.targets.all_groups {
-        let specs = all_groups(&args.proxy, &args.probe.target, env).await?;
-        Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?
-    } else {
-        Plan::watch(&args, env, surroundings)?
-    };
+    let specs = named_targets(&args.proxy, &args.probe.target, &args.targets).await?;
+    let mut plan = Plan::of_specs(&args.probe, specs, &Layer::default(), false, surroundings)?;
     let probers = probers(&plan)?;
     learn_routers(&mut plan, &probers).await;
     for target in &plan.show.info.targets {
@@ -74,10 +70,24 @@ fn probers(plan: &Plan) -> Result<Vec<Arc<HttpProber>>> {
     Ok(probers)
 }
 
+/// The targets the options name, however they name them (`--primary` repeated, `--targets
+/// FILE`, or `--all-groups`, asked of the proxy): `watch`, `check` and `drill` alike.
+pub(crate) async fn named_targets(
+    proxy: &ProxyArgs,
+    target: &TargetArgs,
+    targets: &TargetsArgs,
+) -> Result<Vec<TargetSpec>> {
+    let env = |name: &str| std::env::var(name).ok();
+    match targets.all_groups {
+        true => all_groups(proxy, target, env).await,
+        false => target_specs(proxy, target, targets, env),
+    }
+}
+
 /// Every model group of the proxy `proxy` names that has a fallback, each a target with its
 /// first fallback expected: as the router's settings name them (or, for a key that may not read
 /// them, the models' metadata); else every group of its model list, said once.
-pub(crate) async fn all_groups(
+async fn all_groups(
     proxy: &ProxyArgs,
     target: &TargetArgs,
     env: impl Fn(&str) -> Option<String>,
