@@ -77,13 +77,7 @@ pub async fn rehearse(args: DemoDrillCommand) -> Result<Ended> {
 
 /// The drill `args` ask for over `plan`, which records where the drill does.
 fn resolve(args: &DrillArgs, plan: &mut Plan, simulated: bool) -> Result<DrillPlan> {
-    let names: Vec<&str> = plan
-        .show
-        .info
-        .targets
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect();
+    let names = plan.show.info.names();
     let listed = || clean(&names.join(", "), 300);
     let index = match (&args.only_target, names.len()) {
         (None, 1) => 0,

@@ -68,6 +68,11 @@ impl RunInfo {
         self.targets.get(id.index()).unwrap_or(self.first())
     }
 
+    /// The targets' names, in the run's order.
+    pub fn names(&self) -> Vec<&str> {
+        self.targets.iter().map(|t| t.name.as_str()).collect()
+    }
+
     /// Watching more than one target: the outputs name each.
     pub fn many(&self) -> bool {
         self.targets.len() > 1

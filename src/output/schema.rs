@@ -889,7 +889,7 @@ impl TotalsLine {
             targets: t.targets,
             on_primary: t.on_primary,
             on_fallback: t.on_fallback,
-            down: t.down,
+            down: t.down + t.waiting,
             sent: t.sent,
             total: t.total,
             succeeded: t.succeeded,

@@ -478,7 +478,9 @@ impl<W: Finish> TextStory<W> {
         writeln!(
             self.out,
             "  • At the end: {} on their primary, {} on a fallback, {} down or not answered",
-            t.on_primary, t.on_fallback, t.down
+            t.on_primary,
+            t.on_fallback,
+            t.down + t.waiting
         )?;
         writeln!(self.out, "  • Total requests: {}", t.sent)?;
         writeln!(self.out, "  • Successful: {}", t.succeeded)?;

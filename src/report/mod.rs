@@ -84,7 +84,7 @@ impl Run {
     /// watched alone: a report is of one target. Markers, resets and intervals are every
     /// target's and stay.
     pub fn of_target(mut self, name: Option<&str>) -> Result<Self, String> {
-        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
+        let names = self.info.names();
         let index = match name {
             None => 0,
             Some(name) => names.iter().position(|n| *n == name).ok_or_else(|| {

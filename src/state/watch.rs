@@ -19,10 +19,11 @@ pub struct Watch {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub targets: usize,
-    /// Targets served by their primary, by a fallback, down (or not answered yet) now.
+    /// Targets served by their primary, by a fallback, down, not answered yet, now.
     pub on_primary: usize,
     pub on_fallback: usize,
     pub down: usize,
+    pub waiting: usize,
     pub sent: u64,
     pub total: u64,
     pub succeeded: u64,
@@ -78,7 +79,8 @@ impl Watch {
             match monitor.serving().kind() {
                 Some(ServingKind::Primary) => totals.on_primary += 1,
                 Some(ServingKind::Fallback) => totals.on_fallback += 1,
-                Some(ServingKind::Down) | None => totals.down += 1,
+                Some(ServingKind::Down) => totals.down += 1,
+                None => totals.waiting += 1,
             }
             let c = monitor.counters();
             totals.sent += c.sent();

@@ -268,17 +268,18 @@ impl Dashboard {
         }
     }
 
-    /// The targets' names, in the run's order.
-    pub fn names(&self) -> Vec<&str> {
-        self.info.targets.iter().map(|t| t.name.as_str()).collect()
+    /// The overview's rows as it shows them (`live`, or as paused).
+    fn rows(&self, live: &Watch) -> Vec<TargetId> {
+        let shown = self.paused.as_ref().map_or(live, |p| p.watch.as_ref());
+        self.overview
+            .as_ref()
+            .map_or_else(Vec::new, |o| o.rows(shown, &self.info.names()))
     }
 
-    /// The selection a row up or `down` the overview as it shows (`live`, or as paused).
+    /// The selection a row up or `down` the overview.
     pub fn step_selection(&mut self, live: &Watch, down: bool) {
-        let shown = self.paused.as_ref().map_or(live, |p| p.watch.as_ref());
-        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
+        let rows = self.rows(live);
         if let Some(overview) = self.overview.as_mut() {
-            let rows = overview.rows(shown, &names);
             overview.step(&rows, down);
         }
     }
@@ -292,14 +293,12 @@ impl Dashboard {
 
     /// Opens the selected target's full dashboard (Enter), if a row is listed.
     pub fn open_selected(&mut self, live: &Watch) {
-        let shown = self.paused.as_ref().map_or(live, |p| p.watch.as_ref());
-        let names: Vec<&str> = self.info.targets.iter().map(|t| t.name.as_str()).collect();
-        if let Some(overview) = self.overview.as_mut() {
-            let rows = overview.rows(shown, &names);
-            if let Some(target) = rows.get(overview.selected_row(&rows)) {
-                overview.selected = Some(*target);
-                overview.open = Some(*target);
-            }
+        let rows = self.rows(live);
+        if let Some(overview) = self.overview.as_mut()
+            && let Some(target) = rows.get(overview.selected_row(&rows))
+        {
+            overview.selected = Some(*target);
+            overview.open = Some(*target);
         }
     }
 

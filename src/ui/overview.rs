@@ -153,7 +153,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .border_style(t.border);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let names = view.dashboard.names();
+    let names = view.dashboard.info.names();
     let rows = overview.rows(view.watch, &names);
     let width = inner.width as usize;
     let longest = rows
@@ -238,21 +238,19 @@ fn window(rows: usize, room: usize, selected: usize) -> (usize, usize) {
 fn summary<'a>(view: &View, listed: usize, all: usize, overview: &super::Overview) -> Line<'a> {
     let t = &view.theme;
     let totals = view.watch.totals();
-    let waiting = view
-        .watch
-        .targets()
-        .filter(|(_, m)| m.serving().kind().is_none())
-        .count();
     let mut spans = vec![
         Span::styled(format!(" {all} targets: "), t.text),
         Span::styled(format!("{} on their primary", totals.on_primary), t.primary),
         Span::styled(" · ", t.muted),
         Span::styled(format!("{} on a fallback", totals.on_fallback), t.fallback),
         Span::styled(" · ", t.muted),
-        Span::styled(format!("{} down", totals.down - waiting), t.error),
+        Span::styled(format!("{} down", totals.down), t.error),
     ];
-    if waiting > 0 {
-        spans.push(Span::styled(format!(" · {waiting} waiting"), t.muted));
+    if totals.waiting > 0 {
+        spans.push(Span::styled(
+            format!(" · {} waiting", totals.waiting),
+            t.muted,
+        ));
     }
     if overview.filtering || !overview.filter.is_empty() {
         let cursor = if overview.filtering { "▏" } else { "" };
