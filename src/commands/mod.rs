@@ -347,12 +347,19 @@ mod tests {
     /// `failover-watch demo ARGS` resolved as the binary does it, `config` written to a file
     /// for `--config`.
     fn resolve(args: &[&str], config: Option<&str>, terminal: bool) -> Result<(Setup, Plan)> {
-        let dir = std::env::temp_dir().join(format!("fw-app-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!(
-            "{:x}.yaml",
-            args.len() * 31 + config.map_or(0, str::len)
-        ));
+        /// A folder of this call's own, removed with it.
+        struct Folder(std::path::PathBuf);
+        impl Drop for Folder {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            Folder(std::env::temp_dir().join(format!("fw-app-{}-{call}", std::process::id())));
+        std::fs::create_dir_all(&dir.0)?;
+        let path = dir.0.join("config.yaml");
         let mut argv = vec!["failover-watch", "demo"];
         argv.extend(args);
         let path_text = path.display().to_string();

@@ -1,4 +1,4 @@
-//! JSON lines: one object per line, flushed per line, the summary last. The record
+//! JSON lines: one object per line, each handed to the writer whole, the summary last. The record
 //! (`--record`) is the same lines in a file.
 
 use std::io::{self, Write};

@@ -141,6 +141,9 @@ pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Cl
         .read_timeout(timeout)
         // A redirect is reported, not followed: the probe must tell what the proxy answered.
         .redirect(reqwest::redirect::Policy::none())
+        // One HTTP request per probe: no retry of a refused HTTP/2 stream either, and so no
+        // copy of every request kept for one.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .user_agent(concat!("failover-watch/", env!("CARGO_PKG_VERSION")));
     if endpoint.is_loopback() {
         builder = builder.no_proxy();

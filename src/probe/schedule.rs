@@ -66,7 +66,8 @@ pub struct Schedule {
     /// Read LiteLLM's own metrics beside the probes.
     pub proxy_metrics: bool,
     /// The first tick comes this long after the start: the targets of a run tick spread
-    /// across the interval, so that a proxy sees an even rate.
+    /// across the interval in slots at least a tenth of a second apart, so that a proxy sees
+    /// an even rate.
     pub offset: Duration,
     /// The shortest interval the owner may set (`+`): what its proxy's `--max-rate` allows
     /// (zero without).
