@@ -2396,12 +2396,19 @@ def many_targets_prometheus(run, c, args):
 # Drills: `failover-watch drill` against the proxy, its steps carried out by the lane.
 DRILL_LAST_LINES = {
     "drill-pass": "failover-watch: drill passed: 4 budgets held (exit 0)",
+    "drill-only-target": "failover-watch: drill passed: 5 budgets held (exit 0)",
     "drill-interrupted": "failover-watch: drill interrupted (Ctrl-C, a signal or q); the up "
     "command ran (exit 0) (exit 130)",
     "drill-down-fails": "failover-watch: drill: the down command failed (exit 7): the drill "
     "could not run; the up command ran (exit 0) (exit 2)",
 }
-DRILL_STATUS = {"drill-pass": 0, "drill-budget": 1, "drill-interrupted": 130, "drill-down-fails": 2}
+DRILL_STATUS = {
+    "drill-pass": 0,
+    "drill-budget": 1,
+    "drill-interrupted": 130,
+    "drill-down-fails": 2,
+    "drill-only-target": 0,
+}
 RECORD_NAME = re.compile(r"^drill-llama-fp8-[0-9]{8}-[0-9]{6}\.jsonl$")
 
 
@@ -2457,10 +2464,11 @@ def drill_common(run, c, args):
         c.check("sk-test" not in (run.text(name) or ""), f"the key is not in {name}")
     c.check(not run.bad_lines, "every line of the drill's record is JSON", "; ".join(run.bad_lines[:3]))
     first = run.lines[0] if run.lines else {}
+    last = run.lines[-1].get("type") if run.lines else None
     c.check(
-        first.get("type") == "run" and run.summary_is_last,
-        "the record starts with its run line and ends with its summary",
-        json.dumps(first)[:200],
+        first.get("type") == "run" and last == ("totals" if len(first.get("targets", [])) > 1 else "summary"),
+        "the record starts with its run line and ends with its summary (its totals, with several targets)",
+        f"{json.dumps(first)[:200]} … {last}",
     )
     labels = [m.get("label") for m in run.marks]
     return labels
@@ -2657,11 +2665,68 @@ def drill_down_fails(run, c, args):
     )
 
 
+def drill_only_target(run, c, args):
+    """A drill of llama-fp8 among two targets (`--primary llama-fp8,llama-b --only-target
+    llama-fp8`): llama-fp8's upstream killed and restarted by the lane; the report is about
+    llama-fp8 alone, and llama-b, beside it on its own upstream, never moved."""
+    labels = drill_common(run, c, args)
+    report = drill_report(run)
+    c.check(labels == ["drill: down", "drill: up"], "the record has the drill's two markers", f"{labels}")
+    declared = [(t.get("name"), t.get("primary")) for t in run.lines[0].get("targets", [])]
+    c.check(
+        declared == [(PRIMARY, PRIMARY), ("llama-b", "llama-b")],
+        "the record's run line lists both targets",
+        json.dumps(declared),
+    )
+    budgets = {b["budget"]: b for b in report["budgets"]}
+    steady = budgets.get("others_steady", {})
+    c.check(
+        report["verdict"] == "pass"
+        and [b["status"] for b in report["budgets"]] == ["pass"] * 5
+        and steady.get("figure_text") == "0 transitions",
+        "verdict pass: the four budgets given and others_steady (0 transitions) held",
+        json.dumps(report["budgets"]),
+    )
+    c.check(
+        report["setup"]["primary"] == PRIMARY and report["setup"]["drill"]["ended"] == "completed",
+        "the report is about the drilled target, and the drill completed",
+        json.dumps(report["setup"])[:400],
+    )
+    timeline = {f["event"]: f for f in report["timeline"]}
+    failover, recovery = timeline.get("failover"), timeline.get("recovery")
+    c.check(
+        failover is not None and failover["model"] == "ollama/llama3"
+        and recovery is not None and recovery["model"] == PRIMARY
+        and epoch(recovery["at"]) > run.marker("lever-up-done"),
+        "llama-fp8 failed over to llama3 after the down and recovered after the up",
+        json.dumps([failover, recovery]),
+    )
+    for target, results in ((PRIMARY, {"primary", "fallback"}), ("llama-b", {"primary"})):
+        requests = [r for r in run.requests if r.get("target") == target]
+        seen = {r["result"] for r in requests}
+        c.check(
+            len(requests) >= 10 and seen == results,
+            f"{target}: {len(requests)} requests, served by {' and '.join(sorted(results))} only",
+            f"{sorted(seen)}: {run.pattern(requests)}",
+        )
+    moved = [(t.get("target"), t["kind"]) for t in run.transitions if t.get("target") != PRIMARY]
+    c.check(not moved, "llama-b has no transition in the record", f"{moved}")
+    b_served = [r for r in run.requests if r.get("target") == "llama-b" and r["result"] == "primary"]
+    before, after = run.stats.get(("b", "before")), run.stats.get(("b", "after"))
+    gained = after["completions"] - before["completions"] if before and after else None
+    c.check(
+        gained is not None and gained == len(b_served),
+        "llama-b's own upstream answered its requests (its mock's completions grew by exactly as many)",
+        f"{gained} completions for {len(b_served)} requests served",
+    )
+
+
 DRILLS = {
     "drill-pass": drill_pass,
     "drill-budget": drill_budget,
     "drill-interrupted": drill_interrupted,
     "drill-down-fails": drill_down_fails,
+    "drill-only-target": drill_only_target,
 }
 
 

@@ -6,7 +6,7 @@
 #
 # Scenarios: seed-verbatim many-targets primary-killed primary-500 primary-hang
 # stream-primary-killed both-down fallback-of-two drill-pass drill-budget drill-interrupted
-# drill-down-fails
+# drill-down-fails drill-only-target
 #
 # For each version it installs litellm[proxy]==VERSION from tests/e2e/requirements-VERSION.lock
 # into tests/e2e/.venv/VERSION (reused while it holds exactly that lock); the installs run in
@@ -49,7 +49,8 @@ INTERVAL=1
 ROUTER_TIMEOUT=30
 COOLDOWN=10
 ALL_SCENARIOS=(seed-verbatim many-targets primary-killed primary-500 primary-hang stream-primary-killed
-  both-down fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails)
+  both-down fallback-of-two drill-pass drill-budget drill-interrupted drill-down-fails
+  drill-only-target)
 
 export LC_ALL=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -1309,8 +1310,8 @@ run_drill() { # ARGS...: starts the drill on the proxy (a request a second, noth
     env -i -C "$SDIR" PATH="$PATH" HOME="$WORK/home" XDG_RUNTIME_DIR="$RUNTIME_DIR" \
     LITELLM_API_KEY=sk-test NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
     RUST_BACKTRACE=1 \
-    "$BIN" drill --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" --primary llama-fp8 \
-    --fallback llama3 --interval "${INTERVAL}s" --output none \
+    "$BIN" drill --url "http://127.0.0.1:${PROXY_PORT[$PROXY]}" "${DRILL_TARGETS[@]}" \
+    --interval "${INTERVAL}s" --output none \
     --log-file "$SDIR/failover-watch.log" "$@"
 }
 
@@ -1374,8 +1375,20 @@ scenario_drill() { # NAME: a drill of the primary as NAME has it (see tests/e2e/
   note_mocks primary fallback
   stats primary before
   stats fallback before
+  stats primary-b before
   open_levers
+  # What the drill watches: llama-fp8 alone, or with llama-b beside it (drill-only-target).
+  DRILL_TARGETS=(--primary llama-fp8 --fallback llama3)
   case $name in
+  drill-only-target)
+    # The drill takes llama-fp8 down among two targets; llama-b, on its own upstream, must
+    # not move (the others_steady budget).
+    DRILL_TARGETS=(--primary llama-fp8,llama-b --only-target llama-fp8)
+    run_drill --baseline 2s --hold 3s --settle 12s --down "$(lever down)" --up "$(lever up)" \
+      --max-failed 0 --max-failover 5s --max-recovery 15s --min-availability 100 \
+      --format json
+    serve_drill
+    ;;
   drill-pass)
     run_drill --baseline 2s --hold 3s --settle 12s \
       --down "env >$(printf %q "$SDIR/down.env"); $(lever down)" --up "$(lever up)" \
@@ -1403,6 +1416,7 @@ scenario_drill() { # NAME: a drill of the primary as NAME has it (see tests/e2e/
   primary_back
   stats primary after
   stats fallback after
+  stats primary-b after
   finish_drill "$name" "$start"
 }
 
