@@ -156,8 +156,8 @@ impl Plan {
         Self::of_specs(args, specs, layer, simulated, surroundings)
     }
 
-    /// A plan for `specs`, each target's schedule a share of the interval after the one
-    /// before (a proxy sees an even rate), what they leave out as `args` (then `layer`) say.
+    /// A plan for `specs`, each target's schedule in its slot of the interval (a proxy sees an
+    /// even rate, see [`spread`]), what they leave out as `args` (then `layer`) say.
     pub fn of_specs(
         args: &ProbeArgs,
         specs: Vec<TargetSpec>,
