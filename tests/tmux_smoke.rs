@@ -104,9 +104,10 @@ impl Drop for Session {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
-    let server = ReplayServer::start(
+/// A proxy whose primary serves twice, then is refused and the fallback serves: its target
+/// fails over at the third request.
+async fn failing_over_at_the_third() -> ReplayServer {
+    ReplayServer::start(
         vec![
             capture("01b-primary-ok.http"),
             capture("01b-primary-ok.http"),
@@ -114,7 +115,12 @@ async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
         ],
         None,
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_draws_obeys_keys_resizes_and_restores_the_terminal() {
+    let server = failing_over_at_the_third().await;
     let session = Session::named("fw-smoke");
     let dir = session.dir.clone();
     let exit_file = dir.join("exit");
@@ -295,15 +301,7 @@ fn a_drill_on_the_dashboard_says_its_phase_and_restores_before_it_quits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overview_of_two_targets_opens_one_and_comes_back() {
     let steady = ReplayServer::start(vec![capture("01b-primary-ok.http")], None).await;
-    let failing = ReplayServer::start(
-        vec![
-            capture("01b-primary-ok.http"),
-            capture("01b-primary-ok.http"),
-            capture("02a-primary-refused-1st.http"),
-        ],
-        None,
-    )
-    .await;
+    let failing = failing_over_at_the_third().await;
     let session = Session::named("fw-overview");
     let dir = session.dir.clone();
     let exit_file = dir.join("exit");

@@ -863,39 +863,16 @@ fn the_overview_puts_the_targets_off_their_primary_first_at_projector_and_laptop
                 .position(|l| l.contains(&format!(" {name} ")))
                 .unwrap()
         };
+        // The text of a target's row.
+        let line = |name: &str| screen.lines().nth(row(name)).unwrap();
         assert!(row("deepseek-r1") < row("qwen-72b"), "{screen}");
         assert!(row("qwen-72b") < row("granite-8b"), "{screen}");
         assert!(row("granite-8b") < row("llama-fp8"), "{screen}");
-        assert!(
-            screen
-                .lines()
-                .nth(row("deepseek-r1"))
-                .unwrap()
-                .contains("✗ DOWN")
-        );
-        assert!(
-            screen
-                .lines()
-                .nth(row("qwen-72b"))
-                .unwrap()
-                .contains("◆ FALLBACK")
-        );
+        assert!(line("deepseek-r1").contains("✗ DOWN"));
+        assert!(line("qwen-72b").contains("◆ FALLBACK"));
         // Changed within the minute: marked, besides by colour.
-        assert!(
-            screen
-                .lines()
-                .nth(row("qwen-72b"))
-                .unwrap()
-                .contains("! qwen-72b"),
-            "{screen}"
-        );
-        assert!(
-            !screen
-                .lines()
-                .nth(row("llama-fp8"))
-                .unwrap()
-                .contains("! llama-fp8")
-        );
+        assert!(line("qwen-72b").contains("! qwen-72b"), "{screen}");
+        assert!(!line("llama-fp8").contains("! llama-fp8"));
     }
 }
 
