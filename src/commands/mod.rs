@@ -22,7 +22,7 @@ use crate::cli::{
 };
 use crate::control;
 use crate::modes::demo::{self, GatewayArgs, Given, Setup};
-use crate::probe::{Endpoint, HttpProber, ProbeSettings, ProxyMetrics};
+use crate::probe::{Endpoint, HttpProber, ProbeSettings, ProxyMetrics, ProxyShare};
 use crate::run;
 use crate::run::plan::{DEFAULT_TIMEOUT, Layer, Plan};
 use crate::sys::exit::{Ended, usage};
@@ -49,23 +49,37 @@ pub async fn watch(args: WatchArgs) -> Result<Ended> {
     run::execute(&plan, probers, None).await
 }
 
-/// A prober for each target of `plan`, in order; the targets of one proxy (and one timeout)
-/// share an HTTP client, and with it their kept-alive connections.
+/// A prober for each target of `plan`, in order; the targets of one proxy (with one key and
+/// one timeout) share an HTTP client and its kept-alive connections, the deployment map and
+/// the reading of LiteLLM's metrics ([`ProxyShare`]).
 fn probers(plan: &Plan) -> Result<Vec<Arc<HttpProber>>> {
-    let mut clients: Vec<((String, Duration), reqwest::Client)> = Vec::new();
+    /// What the targets that share a [`ProxyShare`] have in common.
+    fn share_of(probe: &ProbeSettings) -> (&str, Option<&str>, Duration) {
+        use secrecy::ExposeSecret;
+        let key = probe.key.as_ref().map(|key| key.secret().expose_secret());
+        (probe.endpoint.root(), key, probe.timeout)
+    }
+    let mut shares: Vec<(_, Arc<ProxyShare>)> = Vec::new();
     let mut probers = Vec::with_capacity(plan.targets.len());
     for target in &plan.targets {
         let probe = &target.probe;
-        let key = (probe.endpoint.root().to_owned(), probe.timeout);
-        let client = match clients.iter().find(|(k, _)| *k == key) {
-            Some((_, client)) => client.clone(),
+        let which = share_of(probe);
+        let share = match shares.iter().find(|(k, _)| *k == which) {
+            Some((_, share)) => share.clone(),
             None => {
+                let groups = plan
+                    .targets
+                    .iter()
+                    .filter(|other| share_of(&other.probe) == which)
+                    .map(|other| other.probe.primary.clone())
+                    .collect();
                 let client = crate::probe::http_client(probe.timeout, &probe.endpoint)?;
-                clients.push((key, client.clone()));
-                client
+                let share = ProxyShare::new(client, groups);
+                shares.push((which, share.clone()));
+                share
             }
         };
-        probers.push(Arc::new(HttpProber::with_client(probe.clone(), client)?));
+        probers.push(Arc::new(HttpProber::sharing(probe.clone(), share)?));
     }
     Ok(probers)
 }

@@ -21,7 +21,7 @@ use super::capture::{Captured, CapturingService, capture};
 use super::endpoint::Endpoint;
 use super::errors::{self, MESSAGE_CHARS};
 use super::event::{Cooling, ErrorKind, Evidence, Failure, Lane, ProbeReport, Role, Route, Served};
-use super::schedule::Probe;
+use super::schedule::{PROXY_METRICS_EVERY, Probe};
 use crate::litellm::health::Health;
 use crate::litellm::model_info::Deployments;
 use crate::litellm::prometheus::{GroupSeries, MAX_LINE, ProxyReading, Reader};
@@ -116,15 +116,52 @@ struct Lookup {
     failure: Option<String>,
 }
 
+/// LiteLLM's metrics as last read for every group of a proxy's targets.
+struct MetricsCache {
+    url: String,
+    read_at: Option<Instant>,
+    /// A reading per group of [`ProxyShare::groups`], in its order, or why none came.
+    readings: std::result::Result<Vec<ProxyReading>, String>,
+}
+
+/// What the targets of one proxy (with one key and one timeout) share: the HTTP client and its
+/// kept-alive connections, the deployment map, and LiteLLM's metrics, read once for all of
+/// their groups rather than once a target.
+pub struct ProxyShare {
+    http: reqwest::Client,
+    /// The primary groups of the targets that share it.
+    groups: Vec<String>,
+    deployments: Mutex<DeploymentCache>,
+    metrics: Mutex<MetricsCache>,
+}
+
+impl ProxyShare {
+    pub fn new(http: reqwest::Client, groups: Vec<String>) -> Arc<Self> {
+        Arc::new(Self {
+            http,
+            groups,
+            deployments: Mutex::new(DeploymentCache {
+                deployments: Arc::new(Deployments::default()),
+                fetched_at: None,
+                failure: None,
+            }),
+            metrics: Mutex::new(MetricsCache {
+                url: String::new(),
+                read_at: None,
+                readings: Ok(Vec::new()),
+            }),
+        })
+    }
+}
+
 pub struct HttpProber {
     client: Client<ProxyConfig>,
-    http: reqwest::Client,
     settings: ProbeSettings,
     /// The body of a normal probe, and of a direct one (no fallbacks).
     request: Value,
     direct: Value,
-    deployments: Mutex<DeploymentCache>,
-    /// `--proxy-metrics auto` found none: not asked again.
+    share: Arc<ProxyShare>,
+    /// `--proxy-metrics auto` found none for this target's group: not asked again.
     proxy_metrics_gave_up: AtomicBool,
 }
 
@@ -158,14 +195,17 @@ pub fn http_client(timeout: Duration, endpoint: &Endpoint) -> Result<reqwest::Cl
 }
 
 impl HttpProber {
+    /// A prober of its own proxy.
     pub fn new(settings: ProbeSettings) -> Result<Self> {
         let http = http_client(settings.timeout, &settings.endpoint)?;
-        Self::with_client(settings, http)
+        let share = ProxyShare::new(http, vec![settings.primary.clone()]);
+        Self::sharing(settings, share)
     }
 
-    /// A prober on `http`, a client it shares with the other targets of its proxy (one
-    /// kept-alive connection pool per proxy).
-    pub fn with_client(settings: ProbeSettings, http: reqwest::Client) -> Result<Self> {
+    /// A prober on what it shares with the other targets of its proxy: one kept-alive
+    /// connection pool, one deployment map, one reading of the metrics.
+    pub fn sharing(settings: ProbeSettings, share: Arc<ProxyShare>) -> Result<Self> {
+        let http = &share.http;
         let config = ProxyConfig {
             api_base: settings.endpoint.api_base(),
             key: settings.key.clone(),
@@ -188,15 +228,10 @@ impl HttpProber {
         direct["disable_fallbacks"] = Value::Bool(true);
         Ok(Self {
             client,
-            http,
             settings,
             request,
             direct,
-            deployments: Mutex::new(DeploymentCache {
-                deployments: Arc::new(Deployments::default()),
-                fetched_at: None,
-                failure: None,
-            }),
+            share,
             proxy_metrics_gave_up: AtomicBool::new(false),
         })
     }
@@ -361,7 +396,7 @@ impl HttpProber {
     /// fetched on first need, and when an answer names a deployment it does not know (the
     /// proxy's config may have changed).
     async fn deployments_knowing(&self, ids: &[String]) -> Lookup {
-        let mut cache = self.deployments.lock().await;
+        let mut cache = self.share.deployments.lock().await;
         let known = !ids.is_empty() && ids.iter().all(|id| cache.deployments.by_id(id).is_some());
         let stale = cache
             .fetched_at
@@ -398,6 +433,7 @@ impl HttpProber {
 
     async fn fetch_deployments(&self) -> std::result::Result<Deployments, String> {
         let mut request = self
+            .share
             .http
             .get(self.settings.endpoint.model_info())
             .timeout(DEPLOYMENTS_TIMEOUT);
@@ -426,30 +462,71 @@ impl HttpProber {
         Deployments::from_model_info(&body).map_err(|e| format!("GET /model/info: {e}"))
     }
 
-    /// LiteLLM's metrics of the primary group, read from `url`.
-    async fn read_proxy_metrics(&self, url: &str) -> std::result::Result<ProxyReading, String> {
-        let deployments = {
-            let known = self.deployments.lock().await.fetched_at.is_some();
-            if known {
-                self.deployments.lock().await.deployments.clone()
-            } else {
-                self.deployments_knowing(&[]).await.deployments
-            }
+    /// LiteLLM's metrics of the primary group: the proxy's last reading, shared by its
+    /// targets, while it is younger than half the time between two reads of one target (so
+    /// that each target's own reads are fresh, and one read serves them all).
+    async fn primary_metrics(&self, url: &str) -> std::result::Result<ProxyReading, String> {
+        let mut cache = self.share.metrics.lock().await;
+        let fresh = cache.url == url
+            && cache
+                .read_at
+                .is_some_and(|at| at.elapsed() < PROXY_METRICS_EVERY / 2);
+        if !fresh {
+            cache.readings = self.read_proxy_metrics(url).await;
+            cache.read_at = Some(Instant::now());
+            url.clone_into(&mut cache.url);
+        }
+        let readings = cache.readings.as_ref().map_err(Clone::clone)?;
+        let reading = self
+            .share
+            .groups
+            .iter()
+            .position(|group| *group == self.settings.primary)
+            .and_then(|i| readings.get(i))
+            .cloned()
+            .unwrap_or_default();
+        let nothing = reading.deployments.is_empty()
+            && reading.cooldowns.is_none()
+            && reading.fallbacks.is_none()
+            && reading.failed_fallbacks.is_none();
+        if nothing {
+            return Err(format!("{url} has none of LiteLLM's deployment metrics"));
+        }
+        Ok(reading)
+    }
+
+    /// LiteLLM's metrics of every group of the proxy's targets, read from `url` in one pass.
+    async fn read_proxy_metrics(
+        &self,
+        url: &str,
+    ) -> std::result::Result<Vec<ProxyReading>, String> {
+        let known = {
+            let cache = self.share.deployments.lock().await;
+            cache.fetched_at.map(|_| cache.deployments.clone())
         };
-        let primary = &self.settings.primary;
-        let group = GroupSeries {
-            group: primary.clone(),
-            deployments: deployments
-                .in_group(primary)
-                .into_iter()
-                .map(|d| {
-                    // LiteLLM labels a call with the model past its provider.
-                    let called = d.model.split_once('/').map_or(d.model.as_str(), |(_, m)| m);
-                    (d.id.clone(), (called.to_owned(), d.api_base.clone()))
-                })
-                .collect(),
+        let deployments = match known {
+            Some(deployments) => deployments,
+            None => self.deployments_knowing(&[]).await.deployments,
         };
+        let groups: Vec<GroupSeries> = self
+            .share
+            .groups
+            .iter()
+            .map(|group| GroupSeries {
+                group: group.clone(),
+                deployments: deployments
+                    .in_group(group)
+                    .into_iter()
+                    .map(|d| {
+                        // LiteLLM labels a call with the model past its provider.
+                        let called = d.model.split_once('/').map_or(d.model.as_str(), |(_, m)| m);
+                        (d.id.clone(), (called.to_owned(), d.api_base.clone()))
+                    })
+                    .collect(),
+            })
+            .collect();
         let mut request = self
+            .share
             .http
             .get(url)
             .timeout(PROXY_METRICS_TIMEOUT.min(self.settings.timeout));
@@ -464,7 +541,7 @@ impl HttpProber {
             let said = errors::body_message(&String::from_utf8_lossy(&body));
             return Err(clean(&format!("{url} answered {status}: {said}"), 300));
         }
-        let mut reader = Reader::new(&group);
+        let mut readers: Vec<Reader> = groups.iter().map(Reader::new).collect();
         let mut pending: Vec<u8> = Vec::new();
         let mut read = 0;
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
@@ -482,7 +559,8 @@ impl HttpProber {
                 .map_or(0, |i| i + 1);
             for line in pending[..complete].split(|b| *b == b'\n') {
                 if let Ok(line) = std::str::from_utf8(line) {
-                    reader.line(line.trim_end_matches('\r'));
+                    let line = line.trim_end_matches('\r');
+                    readers.iter_mut().for_each(|reader| reader.line(line));
                 }
             }
             pending.drain(..complete);
@@ -492,17 +570,9 @@ impl HttpProber {
             }
         }
         if let Ok(line) = std::str::from_utf8(&pending) {
-            reader.line(line);
+            readers.iter_mut().for_each(|reader| reader.line(line));
         }
-        let reading = reader.finish();
-        let nothing = reading.deployments.is_empty()
-            && reading.cooldowns.is_none()
-            && reading.fallbacks.is_none()
-            && reading.failed_fallbacks.is_none();
-        if nothing {
-            return Err(format!("{url} has none of LiteLLM's deployment metrics"));
-        }
-        Ok(reading)
+        Ok(readers.into_iter().map(Reader::finish).collect())
     }
 
     /// The router's "No deployments available" answer: which deployments cool down (mapped to
@@ -537,7 +607,7 @@ impl HttpProber {
     ) -> std::result::Result<crate::litellm::settings::RouterSettings, String> {
         let root = self.settings.endpoint.root();
         crate::litellm::settings::read(
-            &self.http,
+            &self.share.http,
             root,
             self.settings.key.as_ref(),
             SETTINGS_TIMEOUT,
@@ -563,7 +633,7 @@ impl HttpProber {
             };
         url.query_pairs_mut()
             .append_pair("model", &self.settings.primary);
-        let mut request = self.http.get(url).timeout(self.settings.timeout);
+        let mut request = self.share.http.get(url).timeout(self.settings.timeout);
         if let Some(key) = &self.settings.key {
             request = request.header(AUTHORIZATION, key.bearer());
         }
@@ -673,7 +743,7 @@ impl Probe for HttpProber {
         if self.proxy_metrics_gave_up.load(Ordering::Relaxed) {
             return None;
         }
-        let reading = self.read_proxy_metrics(&url).await;
+        let reading = self.primary_metrics(&url).await;
         if reading.is_err() && self.settings.proxy_metrics == ProxyMetrics::Auto {
             self.proxy_metrics_gave_up.store(true, Ordering::Relaxed);
         }

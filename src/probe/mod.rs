@@ -17,5 +17,5 @@ pub use event::{
     DirectMode, ErrorKind, Evidence, Lane, ProbeEvent, ProbeOutcome, ProbeReport, Role, Route,
     Served, TargetId, Verdict,
 };
-pub use http::{HttpProber, ProbeSettings, ProxyMetrics, http_client};
+pub use http::{HttpProber, ProbeSettings, ProxyMetrics, ProxyShare, http_client};
 pub use schedule::{Controls, Probe, Schedule, Stop};

@@ -640,3 +640,53 @@ async fn a_model_info_that_fails_or_lies_is_said_with_its_reason() {
         assert!(!why.contains("sk-test"), "the key is blanked out: {why}");
     }
 }
+
+/// The targets of one proxy share one read of its metrics, each taking its own group's
+/// series from it.
+#[tokio::test]
+async fn the_targets_of_a_proxy_share_one_read_of_its_metrics_each_its_own_group() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::probe::{ProxyMetrics, ProxyShare, http_client};
+
+    const METRICS: &str = concat!(
+        "# TYPE litellm_deployment_successful_fallbacks_total counter\n",
+        "litellm_deployment_successful_fallbacks_total{fallback_model=\"x\",requested_model=\"a\"} 3.0\n",
+        "litellm_deployment_successful_fallbacks_total{fallback_model=\"x\",requested_model=\"b\"} 5.0\n",
+    );
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    let app = axum::Router::new().route(
+        "/metrics/",
+        axum::routing::get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { METRICS }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let target = |group: &str| ProbeSettings {
+        primary: group.to_owned(),
+        proxy_metrics: ProxyMetrics::Auto,
+        ..settings(&url, false)
+    };
+    let first = target("a");
+    let http = http_client(first.timeout, &first.endpoint).unwrap();
+    let share = ProxyShare::new(http, vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]);
+    let a = HttpProber::sharing(first, share.clone()).unwrap();
+    let b = HttpProber::sharing(target("b"), share.clone()).unwrap();
+    let c = HttpProber::sharing(target("c"), share).unwrap();
+    let of_a = a.proxy_view().await.unwrap().unwrap();
+    let of_b = b.proxy_view().await.unwrap().unwrap();
+    assert_eq!((of_a.fallbacks, of_b.fallbacks), (Some(3.0), Some(5.0)));
+    // A group without fallbacks yet: the family is exported, so none is zero, not unknown.
+    let of_c = c.proxy_view().await.unwrap().unwrap();
+    assert_eq!(of_c.fallbacks, Some(0.0));
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        1,
+        "one read for the three targets"
+    );
+}
